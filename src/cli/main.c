@@ -1,0 +1,46 @@
+/* main.c - `umpire`: dispatch to one subcommand per file (git's builtin/ pattern). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "umpire.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"version", cmd_version, "print umpire's version and the llama.cpp / ggml it links"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "umpire %s - how likely is an LLM's answer wrong?\n\n"
+            "usage: umpire <command> [options]   (umpire <command> --help for details)\n\n"
+            "commands:\n",
+            umpire_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nexample:\n  umpire --version\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+        name = "version";
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "umpire: '%s' is not a command; see 'umpire --help'\n", name);
+    return 2;
+}
