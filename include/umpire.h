@@ -37,6 +37,26 @@ const char *umpire_llama_tag(void);
 /* The version of the ggml linked in ("0.25.1"); a static string. */
 const char *umpire_ggml_version(void);
 
+/* ------------------------------------------------------------------ models */
+
+struct umpire_model_info {
+    char description[128]; /* llama.cpp's one-line description, e.g. "llama ?B F32" */
+    char architecture[64]; /* general.architecture */
+    uint64_t n_params;
+    uint64_t size_bytes;
+    int n_embd, n_layer, n_ctx_train, n_vocab;
+    int has_chat_template;
+    int vision, audio; /* what the projector reads, when one was given */
+};
+
+/* Load MODEL (and the projector MMPROJ, or NULL) and describe them. Returns 0, or a negative
+ * umpire_status with a message naming the file in err. Nothing is kept loaded. */
+int umpire_model_info(const char *model_path, const char *mmproj_path,
+                      struct umpire_model_info *out, char *err);
+
+/* Let llama.cpp's and libmtmd's own log lines through to stderr (off by default). */
+void umpire_set_verbose(int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -269,17 +269,19 @@ static int quantize(const char *in, const char *out) {
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: mkmodel --vocab VOCAB.gguf -o OUT.gguf [options]\n\n"
+            "usage: mkmodel -o OUT.gguf [--vocab VOCAB.gguf] [options]\n\n"
             "Write a llama-architecture GGUF with random weights and VOCAB's tokenizer and chat\n"
             "template (a vocab-only GGUF from llama.cpp's models/ directory).\n\n"
             "options:\n"
+            "  --vocab FILE       tokenizer source (default: " UMPIRE_DEFAULT_VOCAB ")\n"
             "  --preset NAME      tiny (~1M params), small (~4M), medium (~19M), 60m (~59M); default tiny\n"
             "  --n-embd N --n-layer N --n-head N --n-head-kv N --n-ff N --ctx N   override the preset\n"
             "  --seed S           weights' seed (default 1)\n"
             "  --quantize FILE    also write a Q4_K_M copy to FILE\n"
             "  --mmproj FILE      also write a matching vision projector (llava MLP) to FILE\n\n"
             "example:\n"
-            "  mkmodel --vocab llama.cpp/models/ggml-vocab-phi-3.gguf -o tiny.gguf --mmproj tiny-mmproj.gguf\n");
+            "  mkmodel -o tiny.gguf --mmproj tiny-mmproj.gguf\n"
+            "  mkmodel --vocab llama.cpp/models/ggml-vocab-qwen2.gguf --preset 60m -o m60.gguf --quantize m60-q4k.gguf\n");
 }
 
 static int parse_int(const char *flag, const char *v, int *out) {
@@ -295,7 +297,7 @@ static int parse_int(const char *flag, const char *v, int *out) {
 }
 
 int main(int argc, char **argv) {
-    const char *vocab = NULL, *out = NULL, *qout = NULL, *mmproj = NULL;
+    const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL;
     struct shape s = presets[0].s;
     int seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -344,7 +346,7 @@ int main(int argc, char **argv) {
             return 2;
         i++;
     }
-    if (!vocab || !out) {
+    if (!out) {
         usage(stderr);
         return 2;
     }

@@ -12,6 +12,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"info", cmd_info, "describe a GGUF model and its projector"},
     {"version", cmd_version, "print umpire's version and the llama.cpp / ggml it links"},
 };
 
@@ -23,7 +24,7 @@ static void usage(FILE *out) {
             umpire_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nexample:\n  umpire --version\n");
+    fprintf(out, "\nexample:\n  umpire info -m model.gguf --mmproj mmproj.gguf\n");
 }
 
 int main(int argc, char **argv) {
