@@ -37,6 +37,158 @@ const char *umpire_llama_tag(void);
 /* The version of the ggml linked in ("0.25.1"); a static string. */
 const char *umpire_ggml_version(void);
 
+/* ------------------------------------------------------------------ sample sets
+ * The one shape of data everything meets at (DESIGN.md): per question, k sampled answers with
+ * their token log-probabilities, hidden-state embedding phi and token entropies. */
+
+struct umpire_answer {
+    char *text;
+    double *logprobs;  /* n_tokens log-probabilities of the answer's tokens, EOS included */
+    size_t n_tokens;
+    double *entropies; /* n_tokens full-vocabulary token entropies, or NULL */
+    float *embedding;  /* phi before normalisation: dim values (the item's dim), or NULL */
+};
+
+struct umpire_item {
+    char *id;
+    struct umpire_answer *samples;
+    size_t k;
+    size_t dim;                  /* embedding width, the same for every sample; 0 for none */
+    struct umpire_answer greedy; /* the low-temperature answer; greedy.logprobs NULL if absent */
+    int correct;                 /* 1, 0, or -1 when unknown */
+    size_t line;                 /* 1-based line of the source file, 0 if none */
+};
+
+struct umpire_sampleset {
+    struct umpire_item *items;
+    size_t n;
+};
+
+/* Read a JSONL sample-set file (one item a line; DESIGN.md). Returns 0 and fills *out (free
+ * with umpire_sampleset_free), or UMPIRE_EINVAL / UMPIRE_EIO with "FILE:LINE: field: problem"
+ * in err. Items need k >= 2 samples; NaN / Inf and ragged embeddings are refused. */
+int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err);
+void umpire_sampleset_free(struct umpire_sampleset *set);
+
+/* ------------------------------------------------------------------ UMPIRE
+ * Higher = more uncertain. Lau et al., "Uncertainty Quantification for Multimodal LLMs with
+ * Incoherence-adjusted Semantic Volume" (2026): V = U + alpha Q. */
+
+#define UMPIRE_DEFAULT_EPS 1e-8
+
+/* Semantic volume U = logdet(Phi Phi^T + eps I) / (2k) over the k L2-normalised rows of the
+ * k x d embeddings (rows of zero norm are refused). U <= 0 up to log(1 + eps) / 2 terms.
+ * Returns 0, or a negative status with err filled. */
+int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double eps, double *u,
+                           char *err);
+
+/* Incoherence Q = mean_i (1 - p_i), p_i = exp(sum of answer i's log-probs); with
+ * length_normalised, p_i = exp(mean log-prob) instead. */
+double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised);
+
+/* alpha = |median(U) / median(Q)| over n values (falls back to the means when median(Q) is 0,
+ * and to 0 when Q is 0 throughout). */
+double umpire_alpha(const double *u, const double *q, size_t n);
+
+/* A seeded random subset of round(fraction * n) item indices (at least 1, at most n), in
+ * ascending order, written to idx (n slots). Returns how many. */
+size_t umpire_dev_split(size_t n, double fraction, uint64_t seed, size_t *idx);
+
+/* ------------------------------------------------------------------ estimators */
+
+enum umpire_need {
+    UMPIRE_NEEDS_EMBEDDING = 1, /* samples' embedding */
+    UMPIRE_NEEDS_GREEDY = 2,    /* the greedy answer's log-probs */
+    UMPIRE_NEEDS_ENTROPIES = 4, /* token entropies (greedy's, else the samples') */
+};
+
+struct umpire_estimator {
+    const char *name;    /* "umpire", "semantic_volume", ... as in scored items */
+    const char *formula; /* one line, for tables and --help */
+    unsigned needs;      /* umpire_need flags */
+};
+
+/* The registry: every estimator umpire computes, in report order; *n receives the count. */
+const struct umpire_estimator *umpire_estimators(size_t *n);
+
+struct umpire_score_params {
+    double eps;              /* semantic volume jitter (default 1e-8) */
+    double alpha;            /* < 0: adaptive (default -1) */
+    double dev_fraction;     /* adaptive alpha's unlabelled dev split (default 0.10) */
+    uint64_t seed;           /* dev split seed (default 0) */
+    int length_normalised;   /* incoherence from length-normalised probabilities (default 0) */
+    double cluster_threshold; /* similarity above which two answers share a meaning (0.5) */
+    double kle_t;            /* heat-kernel time of kernel language entropy (default 0.3) */
+};
+struct umpire_score_params umpire_score_default_params(void);
+
+/* Scores of a sample set: scores[i * n_estimators + e] for item i and estimator e of the
+ * registry; NaN where the item lacks what e needs. */
+struct umpire_scores {
+    size_t n, n_estimators;
+    double *scores;
+    double alpha;
+    size_t *dev_idx; /* the items alpha was fitted on */
+    size_t n_dev;
+};
+
+/* Score every item with every estimator. Returns 0, or a negative status with err naming the
+ * item. Free with umpire_scores_free. */
+int umpire_score_set(const struct umpire_sampleset *set, const struct umpire_score_params *p,
+                     struct umpire_scores *out, char *err);
+void umpire_scores_free(struct umpire_scores *s);
+
+/* Score one item (k >= 2) with estimator index e of the registry; alpha is V's weight.
+ * Returns the score, or NaN when the item lacks what the estimator needs. */
+double umpire_score_item(const struct umpire_item *item, size_t e, double alpha,
+                         const struct umpire_score_params *p);
+
+/* ROUGE-L F-measure of two texts over lower-cased alphanumeric word tokens, in [0, 1]
+ * (1 for two empty texts). */
+double umpire_rouge_l(const char *a, const char *b);
+
+/* ------------------------------------------------------------------ metrics
+ * Error detection: positive = wrong answer, score = uncertainty. NaN marks a metric that is
+ * undefined on the data (one class only, constant scores): report it as such. */
+
+enum umpire_metric {
+    UMPIRE_M_AUROC, UMPIRE_M_AUPRC, UMPIRE_M_PRR, UMPIRE_M_AURAC, UMPIRE_M_TPR10, UMPIRE_M_TPR1,
+    UMPIRE_M_CPC, UMPIRE_M_ECE, UMPIRE_M_ECE_MASS, UMPIRE_M_CAL_ECE, UMPIRE_M_BRIER, UMPIRE_M_NLL,
+    UMPIRE_N_METRICS
+};
+
+/* "auroc", "auprc", "prr", ... (the keys of summary.json); a static string. */
+const char *umpire_metric_name(int metric);
+
+struct umpire_metric_params {
+    size_t ece_bins;     /* 10 */
+    size_t cpc_bins;     /* 50, as in UMPIRE */
+    double cal_fraction; /* held-out share for calibrated ECE: 0.05 */
+    uint64_t seed;       /* calibration split and bootstrap: 0 */
+    size_t bootstrap;    /* resamples for the intervals: 1000; 0 for none */
+    double ci;           /* interval level: 0.95 */
+};
+struct umpire_metric_params umpire_metric_default_params(void);
+
+struct umpire_metric_report {
+    double value[UMPIRE_N_METRICS];
+    double lo[UMPIRE_N_METRICS], hi[UMPIRE_N_METRICS]; /* bootstrap percentile interval */
+    size_t n, n_wrong;                                 /* answers with a finite score */
+};
+
+/* Every metric of scores against labels (wrong[i] != 0: answer i is wrong); answers whose
+ * score is NaN are left out. Returns 0, or UMPIRE_ENOMEM. */
+int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
+                           const struct umpire_metric_params *p, struct umpire_metric_report *out,
+                           char *err);
+
+/* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
+double umpire_auroc(const double *score, const int *wrong, size_t n);
+double umpire_auprc(const double *score, const int *wrong, size_t n);
+double umpire_tpr_at_fpr(const double *score, const int *wrong, size_t n, double fpr);
+double umpire_cpc(const double *score, const int *wrong, size_t n, size_t bins);
+double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass);
+
 /* ------------------------------------------------------------------ models */
 
 struct umpire_model_info {

@@ -1,0 +1,171 @@
+/* metrics.c - `umpire metrics`: the estimators x metrics table from scored items, with labels
+ * from the items themselves or from a separate JSONL of {"id", "correct"}. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/scores_json.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: umpire metrics SCORED.jsonl [--labels LABELS.jsonl] [--seed S] [--bootstrap N]\n\n"
+               "Recompute AUROC, AUPRC, PRR, AURAC, TPR@10%%FPR, CPC, ECE, calibrated ECE and Brier\n"
+               "(with bootstrap 95%% intervals) for every score in scored items (umpire score -o).\n"
+               "Labels come from each item's `correct`, or from LABELS.jsonl lines {\"id\", \"correct\"}.\n\n"
+               "example:\n"
+               "  umpire metrics scored.jsonl --labels judged.jsonl\n");
+}
+
+struct label {
+    char *id;
+    int correct;
+};
+
+static int by_id(const void *a, const void *b) {
+    return strcmp(((const struct label *)a)->id, ((const struct label *)b)->id);
+}
+
+/* Read {"id", "correct"} lines, sorted by id. */
+static int read_labels(const char *path, struct label **out, size_t *n) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "umpire metrics: %s: cannot open for reading\n", path);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, alloc = 0;
+    ssize_t len;
+    *out = NULL;
+    *n = 0;
+    int rc = 0;
+    while (!rc && (len = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)len)
+            continue;
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "correct");
+        if (!o || !cJSON_IsString(id) || !cJSON_IsBool(c)) {
+            fprintf(stderr, "umpire metrics: %s:%zu: %s\n", path, lineno,
+                    !o ? "json: malformed JSON" : !cJSON_IsString(id) ? "id: missing or not a string"
+                                                                       : "correct: expected true or false");
+            rc = -1;
+        } else {
+            if (*n == alloc) {
+                alloc = alloc ? 2 * alloc : 64;
+                struct label *g = realloc(*out, alloc * sizeof *g);
+                if (!g) {
+                    rc = -1;
+                    cJSON_Delete(o);
+                    break;
+                }
+                *out = g;
+            }
+            (*out)[*n].id = strdup(id->valuestring);
+            (*out)[(*n)++].correct = cJSON_IsTrue(c);
+        }
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(f);
+    if (!rc)
+        qsort(*out, *n, sizeof **out, by_id);
+    return rc;
+}
+
+int cmd_metrics(int argc, char **argv) {
+    const char *labels_path = NULL;
+    struct umpire_metric_params mp = umpire_metric_default_params();
+    enum { O_LABELS = 256, O_SEED, O_BOOT };
+    static const struct option opts[] = {{"labels", required_argument, 0, O_LABELS},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"bootstrap", required_argument, 0, O_BOOT},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    uint64_t u;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_LABELS: labels_path = optarg; break;
+        case O_SEED:
+            if (cli_parse_u64("metrics", "--seed", optarg, &mp.seed))
+                return 2;
+            break;
+        case O_BOOT:
+            if (cli_parse_u64("metrics", "--bootstrap", optarg, &u))
+                return 2;
+            mp.bootstrap = (size_t)u;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        usage(stderr);
+        return 2;
+    }
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_scored_file sf;
+    if (umpire_scored_read(argv[optind], &sf, err) != 0) {
+        fprintf(stderr, "umpire metrics: %s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    struct label *labels = NULL;
+    size_t n_labels = 0;
+    if (labels_path) {
+        if (read_labels(labels_path, &labels, &n_labels) != 0)
+            goto out;
+        for (size_t i = 0; i < sf.n; i++) {
+            struct label key = {sf.ids[i], 0}, *hit = bsearch(&key, labels, n_labels, sizeof key, by_id);
+            sf.correct[i] = hit ? hit->correct : -1;
+        }
+    }
+    double *col = malloc(sf.n * sizeof *col);
+    int *wrong = malloc(sf.n * sizeof *wrong);
+    struct umpire_metric_report *reports = calloc(sf.n_estimators, sizeof *reports);
+    const struct umpire_metric_report **rp = calloc(sf.n_estimators, sizeof *rp);
+    size_t n_lab = 0, n_right = 0;
+    for (size_t i = 0; i < sf.n; i++)
+        if (sf.correct[i] >= 0) {
+            n_lab++;
+            n_right += sf.correct[i];
+        }
+    if (!col || !wrong || !reports || !rp) {
+        fprintf(stderr, "umpire metrics: out of memory\n");
+    } else if (n_lab == 0) {
+        fprintf(stderr, "umpire metrics: no labels: items carry no `correct`%s\n",
+                labels_path ? " and none of their ids is in the labels file" : "; pass --labels");
+    } else {
+        rc = 0;
+        for (size_t e = 0; e < sf.n_estimators && !rc; e++) {
+            size_t m = 0;
+            for (size_t i = 0; i < sf.n; i++)
+                if (sf.correct[i] >= 0) {
+                    col[m] = sf.scores[i * sf.n_estimators + e];
+                    wrong[m++] = !sf.correct[i];
+                }
+            if (umpire_metrics_compute(col, wrong, m, &mp, &reports[e], err) != 0) {
+                fprintf(stderr, "umpire metrics: %s\n", err);
+                rc = 1;
+            }
+            rp[e] = reports[e].n ? &reports[e] : NULL;
+        }
+        if (!rc) {
+            printf("%zu labelled of %zu items, accuracy %.3f\n\n", n_lab, sf.n, (double)n_right / (double)n_lab);
+            cli_print_table(stdout, (const char *const *)sf.names, rp, sf.n_estimators);
+        }
+    }
+    free(col);
+    free(wrong);
+    free(reports);
+    free(rp);
+out:
+    for (size_t i = 0; i < n_labels; i++)
+        free(labels[i].id);
+    free(labels);
+    umpire_scored_free(&sf);
+    return rc;
+}

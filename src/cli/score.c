@@ -1,0 +1,223 @@
+/* score.c - `umpire score`: score a sample set with UMPIRE and every baseline, and, when the
+ * items carry `correct`, measure how well each score detects the wrong answers. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/scores_json.h"
+
+static void usage(FILE *f) {
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    fprintf(f,
+            "usage: umpire score IN.jsonl [-o OUT.jsonl] [--summary SUMMARY.json] [options]\n\n"
+            "Score sample sets (one item a line: k sampled answers with log-probs and embeddings;\n"
+            "see DESIGN.md) with UMPIRE and the baselines. Higher = more likely wrong. With labels\n"
+            "(`correct`), print and save AUROC, PRR, CPC, ECE, ... with bootstrap 95%% intervals.\n\n"
+            "options:\n"
+            "  -o, --output FILE       scored items, one a line (default: none)\n"
+            "  --summary FILE          run summary JSON: n, accuracy, alpha, metrics\n"
+            "  --alpha auto|X          UMPIRE's weight of incoherence (default auto: |median U / median Q|\n"
+            "                          on an unlabelled dev split)\n"
+            "  --dev-fraction F        share of items for adaptive alpha (default 0.1, at least 1 item)\n"
+            "  --seed S                dev split, calibration split and bootstrap seed (default 0)\n"
+            "  --eps E                 semantic-volume jitter (default 1e-8)\n"
+            "  --length-normalised     incoherence from length-normalised probabilities\n"
+            "  --estimators LIST       comma-separated subset (default: all)\n"
+            "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n"
+            "  -q, --quiet             no table\n\n"
+            "estimators:\n");
+    for (size_t e = 0; e < ne; e++)
+        fprintf(f, "  %-22s %s%s\n", reg[e].name, reg[e].formula,
+                reg[e].needs & UMPIRE_NEEDS_GREEDY ? "  [needs greedy]"
+                : reg[e].needs & UMPIRE_NEEDS_ENTROPIES ? "  [needs entropies]"
+                : reg[e].needs & UMPIRE_NEEDS_EMBEDDING ? "  [needs embeddings]" : "");
+    fprintf(f, "\nexample:\n"
+               "  umpire score samples.jsonl -o scored.jsonl --summary summary.json --seed 1\n");
+}
+
+/* "umpire,incoherence" -> selected[e] = 1; every name must exist. */
+static int select_estimators(const char *list, int *selected) {
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    if (!list) {
+        for (size_t e = 0; e < ne; e++)
+            selected[e] = 1;
+        return 0;
+    }
+    char *copy = strdup(list), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        size_t e = 0;
+        while (e < ne && strcmp(reg[e].name, tok))
+            e++;
+        if (e == ne) {
+            fprintf(stderr, "umpire score: --estimators: unknown estimator '%s' (see umpire score --help)\n", tok);
+            rc = -1;
+        } else {
+            selected[e] = 1;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+int cmd_score(int argc, char **argv) {
+    const char *output = NULL, *summary = NULL, *estimators = NULL;
+    struct umpire_score_params sp = umpire_score_default_params();
+    struct umpire_metric_params mp = umpire_metric_default_params();
+    int quiet = 0;
+    enum { O_SUMMARY = 256, O_ALPHA, O_DEV, O_SEED, O_EPS, O_LN, O_EST, O_BOOT };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},       {"summary", required_argument, 0, O_SUMMARY},
+        {"alpha", required_argument, 0, O_ALPHA},     {"dev-fraction", required_argument, 0, O_DEV},
+        {"seed", required_argument, 0, O_SEED},       {"eps", required_argument, 0, O_EPS},
+        {"length-normalised", no_argument, 0, O_LN},  {"estimators", required_argument, 0, O_EST},
+        {"bootstrap", required_argument, 0, O_BOOT},  {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    int c;
+    uint64_t u;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case O_SUMMARY: summary = optarg; break;
+        case O_ALPHA:
+            if (strcmp(optarg, "auto") == 0)
+                sp.alpha = -1;
+            else if (cli_parse_double("score", "--alpha", optarg, &sp.alpha) || sp.alpha < 0) {
+                fprintf(stderr, "umpire score: --alpha: needs 'auto' or a number >= 0\n");
+                return 2;
+            }
+            break;
+        case O_DEV:
+            if (cli_parse_double("score", "--dev-fraction", optarg, &sp.dev_fraction))
+                return 2;
+            if (!(sp.dev_fraction > 0 && sp.dev_fraction <= 1)) {
+                fprintf(stderr, "umpire score: --dev-fraction: needs a value in (0, 1]\n");
+                return 2;
+            }
+            break;
+        case O_SEED:
+            if (cli_parse_u64("score", "--seed", optarg, &sp.seed))
+                return 2;
+            mp.seed = sp.seed;
+            break;
+        case O_EPS:
+            if (cli_parse_double("score", "--eps", optarg, &sp.eps))
+                return 2;
+            if (!(sp.eps > 0)) {
+                fprintf(stderr, "umpire score: --eps: needs a value > 0\n");
+                return 2;
+            }
+            break;
+        case O_LN: sp.length_normalised = 1; break;
+        case O_EST: estimators = optarg; break;
+        case O_BOOT:
+            if (cli_parse_u64("score", "--bootstrap", optarg, &u))
+                return 2;
+            mp.bootstrap = (size_t)u;
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "umpire score: %s\n", optind == argc ? "IN.jsonl is required" : "one input file only");
+        usage(stderr);
+        return 2;
+    }
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    int *selected = calloc(ne, sizeof *selected);
+    if (!selected || select_estimators(estimators, selected)) {
+        free(selected);
+        return 2;
+    }
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_sampleset set;
+    struct umpire_scores scores;
+    int rc = 1;
+    if (umpire_sampleset_read(argv[optind], &set, err) != 0) {
+        fprintf(stderr, "umpire score: %s\n", err);
+        free(selected);
+        return 1;
+    }
+    if (umpire_score_set(&set, &sp, &scores, err) != 0) {
+        fprintf(stderr, "umpire score: %s\n", err);
+        goto out_set;
+    }
+    if (output && umpire_scores_write_jsonl(output, &set, &scores, selected, err) != 0) {
+        fprintf(stderr, "umpire score: %s\n", err);
+        goto out_scores;
+    }
+
+    /* labelled items: metrics per estimator */
+    size_t n_lab = 0, n_right = 0;
+    for (size_t i = 0; i < set.n; i++)
+        if (set.items[i].correct >= 0) {
+            n_lab++;
+            n_right += set.items[i].correct == 1;
+        }
+    double accuracy = n_lab ? (double)n_right / (double)n_lab : NAN;
+    struct umpire_metric_report *reports = calloc(ne, sizeof *reports);
+    const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
+    const char **names = calloc(ne, sizeof *names);
+    double *col = malloc(set.n * sizeof *col);
+    int *wrong = malloc(set.n * sizeof *wrong);
+    if (!reports || !rp || !names || !col || !wrong) {
+        fprintf(stderr, "umpire score: out of memory\n");
+        goto out_metrics;
+    }
+    for (size_t e = 0; e < ne && n_lab; e++) {
+        names[e] = reg[e].name;
+        if (!selected[e])
+            continue;
+        size_t m = 0;
+        for (size_t i = 0; i < set.n; i++)
+            if (set.items[i].correct >= 0) {
+                col[m] = scores.scores[i * ne + e];
+                wrong[m++] = set.items[i].correct == 0;
+            }
+        if (umpire_metrics_compute(col, wrong, m, &mp, &reports[e], err) != 0) {
+            fprintf(stderr, "umpire score: %s\n", err);
+            goto out_metrics;
+        }
+        if (reports[e].n)
+            rp[e] = &reports[e];
+    }
+    if (summary && umpire_summary_write(summary, &set, &scores, selected, n_lab ? rp : NULL, accuracy, err) != 0) {
+        fprintf(stderr, "umpire score: %s\n", err);
+        goto out_metrics;
+    }
+    if (!quiet) {
+        printf("%zu items, k = %zu, alpha = %.4g (%s, %zu dev items)\n", set.n, set.items[0].k,
+               scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev);
+        if (n_lab) {
+            printf("accuracy %.3f (%zu of %zu labelled answers right)\n\n", accuracy, n_right, n_lab);
+            cli_print_table(stdout, names, rp, ne);
+        } else {
+            printf("no labels (`correct`): scores only, no metrics\n");
+        }
+        if (output)
+            printf("scored items: %s\n", output);
+        if (summary)
+            printf("summary: %s\n", summary);
+    }
+    rc = 0;
+out_metrics:
+    free(reports);
+    free(rp);
+    free(names);
+    free(col);
+    free(wrong);
+out_scores:
+    umpire_scores_free(&scores);
+out_set:
+    umpire_sampleset_free(&set);
+    free(selected);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* table.c - the estimators x metrics table that `umpire score` and `umpire metrics` print. */
+#include <math.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+static void cell(FILE *f, double v) {
+    if (isfinite(v))
+        fprintf(f, " %7.3f", v);
+    else
+        fprintf(f, " %7s", "-");
+}
+
+void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
+                     size_t n) {
+    static const int cols[] = {UMPIRE_M_AUROC, UMPIRE_M_AUPRC, UMPIRE_M_PRR,  UMPIRE_M_AURAC,
+                               UMPIRE_M_TPR10, UMPIRE_M_CPC,   UMPIRE_M_ECE,  UMPIRE_M_CAL_ECE,
+                               UMPIRE_M_BRIER};
+    static const char *const heads[] = {"AUROC", "AUPRC", "PRR", "AURAC", "TPR@10", "CPC", "ECE", "calECE", "Brier"};
+    const size_t nc = sizeof cols / sizeof cols[0];
+    fprintf(f, "%-22s %5s %15s", "estimator", "n", "AUROC 95% CI");
+    for (size_t c = 0; c < nc; c++)
+        fprintf(f, " %7s", heads[c]);
+    fputc('\n', f);
+    for (size_t e = 0; e < n; e++) {
+        if (!r[e])
+            continue;
+        char ci[32] = "-";
+        if (isfinite(r[e]->lo[UMPIRE_M_AUROC]))
+            snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[e]->lo[UMPIRE_M_AUROC], r[e]->hi[UMPIRE_M_AUROC]);
+        fprintf(f, "%-22s %5zu %15s", names[e], r[e]->n, ci);
+        for (size_t c = 0; c < nc; c++)
+            cell(f, r[e]->value[cols[c]]);
+        fputc('\n', f);
+    }
+    fprintf(f, "(wrong answer = positive, score = uncertainty; '-' = undefined on these data)\n");
+}

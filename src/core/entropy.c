@@ -1,0 +1,64 @@
+/* entropy.c - the probability baselines: predictive entropy (and its length-normalised form),
+ * the greedy answer's sequence probability and perplexity, and mean token entropy.
+ * Each reads only log-probabilities; higher = more uncertain. */
+#include "core/baselines.h"
+
+#include <math.h>
+
+static double sum_logprob(const struct umpire_answer *a) {
+    double s = 0.0;
+    for (size_t t = 0; t < a->n_tokens; t++)
+        s += a->logprobs[t];
+    return s;
+}
+
+/* PE = -(1/k) sum_i log p(y_i)   (Monte-Carlo estimate of H(Y | x); Kadavath et al. 2022) */
+double umpire_predictive_entropy(const struct umpire_answer *s, size_t k) {
+    double h = 0.0;
+    for (size_t i = 0; i < k; i++)
+        h -= sum_logprob(&s[i]);
+    return h / (double)k;
+}
+
+/* LN-PE = -(1/k) sum_i (1/T_i) log p(y_i)   (Malinin & Gales 2021) */
+double umpire_ln_predictive_entropy(const struct umpire_answer *s, size_t k) {
+    double h = 0.0;
+    for (size_t i = 0; i < k; i++)
+        h -= s[i].n_tokens ? sum_logprob(&s[i]) / (double)s[i].n_tokens : 0.0;
+    return h / (double)k;
+}
+
+/* 1 - p(greedy) with p = exp(sum_t log p(y_t)): ranks as LM-Polygraph's MSP. */
+double umpire_sequence_probability(const struct umpire_answer *greedy) {
+    return 1.0 - exp(sum_logprob(greedy));
+}
+
+/* PPL = exp(-(1/T) sum_t log p(y_t)) of the greedy answer. */
+double umpire_perplexity(const struct umpire_answer *greedy) {
+    return greedy->n_tokens ? exp(-sum_logprob(greedy) / (double)greedy->n_tokens) : 1.0;
+}
+
+/* Mean token entropy (1/T) sum_t H_t of the greedy answer when it carries entropies, else
+ * averaged over the samples that do; NaN when none does. */
+double umpire_mean_token_entropy(const struct umpire_item *item) {
+    const struct umpire_answer *g = &item->greedy;
+    if (g->logprobs && g->entropies && g->n_tokens) {
+        double h = 0.0;
+        for (size_t t = 0; t < g->n_tokens; t++)
+            h += g->entropies[t];
+        return h / (double)g->n_tokens;
+    }
+    double total = 0.0;
+    size_t m = 0;
+    for (size_t i = 0; i < item->k; i++) {
+        const struct umpire_answer *a = &item->samples[i];
+        if (!a->entropies || !a->n_tokens)
+            continue;
+        double h = 0.0;
+        for (size_t t = 0; t < a->n_tokens; t++)
+            h += a->entropies[t];
+        total += h / (double)a->n_tokens;
+        m++;
+    }
+    return m ? total / (double)m : NAN;
+}

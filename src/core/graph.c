@@ -1,0 +1,181 @@
+/* graph.c - the similarity-graph family over a symmetric k x k similarity W in [0, 1]:
+ *
+ *   NumSets, discrete semantic entropy   clusters: greedy, W > threshold joins a cluster
+ *                                        (Kuhn et al. 2023; Farquhar et al. 2024)
+ *   EigV = sum_j max(0, 1 - lambda_j)    lambda: eigenvalues of L = I - D^-1/2 W D^-1/2
+ *   Degree = trace(kI - D) / k^2         D_ii = sum_j W_ij     (Lin et al. 2024)
+ *   Eccentricity = || v_j - mean v ||    v_j: row j of the eigenvectors of L with
+ *                                        eigenvalue < 0.9        (Lin et al. 2024)
+ *   KLE = VNE(exp(-t L0) / tr)           L0 = D - W; von Neumann entropy -sum mu log mu
+ *                                        of the unit-trace heat kernel (Nikitin et al. 2024)
+ *
+ * The similarity is pluggable: embedding cosine max(0, cos) and lexical ROUGE-L here; the
+ * engine adds entailment judged by the model itself.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/baselines.h"
+#include "core/linalg.h"
+
+#define ECCENTRICITY_EIG_THRESHOLD 0.9
+
+void umpire_similarity_cosine(const float *e, size_t k, size_t d, double *w) {
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = i; j < k; j++) {
+            double dot = 0, ni = 0, nj = 0;
+            for (size_t t = 0; t < d; t++) {
+                dot += (double)e[i * d + t] * e[j * d + t];
+                ni += (double)e[i * d + t] * e[i * d + t];
+                nj += (double)e[j * d + t] * e[j * d + t];
+            }
+            double c = ni > 0 && nj > 0 ? dot / sqrt(ni * nj) : 0.0;
+            w[i * k + j] = w[j * k + i] = i == j ? 1.0 : fmax(0.0, fmin(1.0, c));
+        }
+    }
+}
+
+void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *w) {
+    for (size_t i = 0; i < k; i++) {
+        w[i * k + i] = 1.0;
+        for (size_t j = i + 1; j < k; j++)
+            w[i * k + j] = w[j * k + i] = umpire_rouge_l(s[i].text, s[j].text);
+    }
+}
+
+size_t umpire_cluster(const double *w, size_t k, double threshold, size_t *cluster) {
+    size_t n = 0;
+    size_t *rep = malloc(k * sizeof *rep); /* each cluster's first member */
+    if (!rep)
+        return 0;
+    for (size_t i = 0; i < k; i++) {
+        size_t c = 0;
+        while (c < n && !(w[i * k + rep[c]] > threshold))
+            c++;
+        if (c == n)
+            rep[n++] = i;
+        cluster[i] = c;
+    }
+    free(rep);
+    return n;
+}
+
+double umpire_num_sets(const double *w, size_t k, double threshold) {
+    size_t *c = malloc(k * sizeof *c);
+    double n = c ? (double)umpire_cluster(w, k, threshold, c) : NAN;
+    free(c);
+    return n;
+}
+
+double umpire_discrete_semantic_entropy(const double *w, size_t k, double threshold) {
+    size_t *c = malloc(k * sizeof *c), *count = calloc(k, sizeof *count);
+    double h = NAN;
+    if (c && count) {
+        size_t n = umpire_cluster(w, k, threshold, c);
+        for (size_t i = 0; i < k; i++)
+            count[c[i]]++;
+        h = 0.0;
+        for (size_t j = 0; j < n; j++) {
+            double p = (double)count[j] / (double)k;
+            h -= p * log(p);
+        }
+    }
+    free(c);
+    free(count);
+    return h;
+}
+
+double umpire_degree(const double *w, size_t k) {
+    double s = 0.0;
+    for (size_t i = 0; i < k * k; i++)
+        s += w[i];
+    return ((double)(k * k) - s) / (double)(k * k);
+}
+
+/* L = I - D^-1/2 W D^-1/2 into l (k x k). */
+static void normalised_laplacian(const double *w, size_t k, double *l) {
+    for (size_t i = 0; i < k; i++) {
+        double di = 0, dj;
+        for (size_t t = 0; t < k; t++)
+            di += w[i * k + t];
+        for (size_t j = 0; j < k; j++) {
+            dj = 0;
+            for (size_t t = 0; t < k; t++)
+                dj += w[j * k + t];
+            l[i * k + j] = (i == j ? 1.0 : 0.0) - w[i * k + j] / sqrt(di * dj);
+        }
+    }
+}
+
+double umpire_eigv(const double *w, size_t k) {
+    double *l = malloc(k * k * sizeof *l), *lam = malloc(k * sizeof *lam), u = NAN;
+    if (l && lam) {
+        normalised_laplacian(w, k, l);
+        if (umpire_eigh(l, k, lam, NULL) == 0) {
+            u = 0.0;
+            for (size_t j = 0; j < k; j++)
+                u += fmax(0.0, 1.0 - lam[j]);
+        }
+    }
+    free(l);
+    free(lam);
+    return u;
+}
+
+double umpire_eccentricity(const double *w, size_t k) {
+    double *l = malloc(k * k * sizeof *l), *lam = malloc(k * sizeof *lam);
+    double *vec = malloc(k * k * sizeof *vec), u = NAN;
+    if (l && lam && vec) {
+        normalised_laplacian(w, k, l);
+        if (umpire_eigh(l, k, lam, vec) == 0) {
+            size_t r = 0;
+            while (r < k && lam[r] < ECCENTRICITY_EIG_THRESHOLD)
+                r++;
+            if (r == 0)
+                r = 1;
+            /* v_j = (vec[j][0..r)); centre over j, then the norm of all centred rows */
+            double s = 0.0;
+            for (size_t c = 0; c < r; c++) {
+                double mean = 0.0;
+                for (size_t j = 0; j < k; j++)
+                    mean += vec[j * k + c];
+                mean /= (double)k;
+                for (size_t j = 0; j < k; j++)
+                    s += (vec[j * k + c] - mean) * (vec[j * k + c] - mean);
+            }
+            u = sqrt(s);
+        }
+    }
+    free(l);
+    free(lam);
+    free(vec);
+    return u;
+}
+
+double umpire_kernel_language_entropy(const double *w, size_t k, double t) {
+    double *l = calloc(k * k, sizeof *l), *lam = malloc(k * sizeof *lam), h = NAN;
+    if (l && lam) {
+        for (size_t i = 0; i < k; i++) {
+            double d = 0;
+            for (size_t j = 0; j < k; j++)
+                d += w[i * k + j];
+            for (size_t j = 0; j < k; j++)
+                l[i * k + j] = (i == j ? d : 0.0) - w[i * k + j];
+        }
+        if (umpire_eigh(l, k, lam, NULL) == 0) {
+            /* eigenvalues of exp(-tL0) are exp(-t lambda); normalise to unit trace */
+            double z = 0.0;
+            for (size_t j = 0; j < k; j++)
+                z += exp(-t * lam[j]);
+            h = 0.0;
+            for (size_t j = 0; j < k; j++) {
+                double mu = exp(-t * lam[j]) / z;
+                if (mu > 0)
+                    h -= mu * log(mu);
+            }
+        }
+    }
+    free(l);
+    free(lam);
+    return h;
+}

@@ -1,0 +1,99 @@
+/* volume.c - UMPIRE: semantic volume U, incoherence Q, and the adaptive weight alpha.
+ *
+ *   U = logdet(Phi Phi^T + eps I) / (2k)    Phi: the k L2-normalised answer embeddings (rows)
+ *   Q = (1/k) sum_i (1 - p_i)               p_i = exp(sum_t log p(y_it)), EOS included
+ *   V = U + alpha Q                         alpha = |median(U) / median(Q)| on a dev split
+ *
+ * U measures the volume the answers span in the model's own hidden space (global semantic
+ * diversity); Q the model's own doubt about each answer (local incoherence).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/linalg.h"
+#include "core/rng.h"
+#include "core/stats.h"
+#include "core/status.h"
+
+int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double eps, double *u,
+                           char *err) {
+    if (k == 0 || d == 0)
+        return umpire_fail(err, UMPIRE_EINVAL, "semantic volume needs k >= 1 embeddings of width >= 1");
+    if (!(eps > 0))
+        return umpire_fail(err, UMPIRE_EINVAL, "semantic volume needs eps > 0 (got %g)", eps);
+    double *phi = malloc(k * d * sizeof *phi), *g = malloc(k * k * sizeof *g);
+    if (!phi || !g) {
+        free(phi);
+        free(g);
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    int rc = UMPIRE_OK;
+    for (size_t i = 0; i < k && rc == UMPIRE_OK; i++) {
+        double norm = 0.0;
+        for (size_t j = 0; j < d; j++)
+            norm += (double)embeddings[i * d + j] * embeddings[i * d + j];
+        norm = sqrt(norm);
+        if (!(norm > 0) || !isfinite(norm))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "embedding %zu has norm %g", i, norm);
+        for (size_t j = 0; j < d; j++)
+            phi[i * d + j] = embeddings[i * d + j] / norm;
+    }
+    double logdet = 0.0;
+    if (rc == UMPIRE_OK) {
+        umpire_gram(phi, k, d, g);
+        if (umpire_logdet_psd(g, k, eps, &logdet) != 0)
+            rc = umpire_fail(err, UMPIRE_ENUM, "log-determinant failed (k=%zu, d=%zu)", k, d);
+    }
+    free(phi);
+    free(g);
+    if (rc == UMPIRE_OK)
+        *u = logdet / (2.0 * (double)k);
+    return rc;
+}
+
+double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised) {
+    double q = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        double s = 0.0;
+        for (size_t t = 0; t < samples[i].n_tokens; t++)
+            s += samples[i].logprobs[t];
+        if (length_normalised && samples[i].n_tokens > 0)
+            s /= (double)samples[i].n_tokens;
+        q += 1.0 - exp(s);
+    }
+    return q / (double)k;
+}
+
+double umpire_alpha(const double *u, const double *q, size_t n) {
+    double mu = umpire_median(u, n), mq = umpire_median(q, n);
+    if (mq == 0.0) {
+        mu = umpire_mean(u, n);
+        mq = umpire_mean(q, n);
+    }
+    return mq == 0.0 ? 0.0 : fabs(mu / mq);
+}
+
+size_t umpire_dev_split(size_t n, double fraction, uint64_t seed, size_t *idx) {
+    if (n == 0)
+        return 0;
+    size_t m = (size_t)llround(fraction * (double)n);
+    m = m < 1 ? 1 : m > n ? n : m;
+    size_t *perm = malloc(n * sizeof *perm);
+    if (!perm)
+        return 0;
+    struct umpire_rng rng;
+    umpire_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = 0; i < m; i++) { /* partial Fisher-Yates */
+        size_t j = i + (size_t)umpire_rng_below(&rng, n - i);
+        size_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    memcpy(idx, perm, m * sizeof *idx);
+    free(perm);
+    umpire_sort_size(idx, m);
+    return m;
+}

@@ -1,0 +1,328 @@
+/* sampleset.c - read the sample-set JSONL (DESIGN.md): one item a line, each with k sampled
+ * answers (text, log-probs, optional embedding / entropies), optional greedy answer and
+ * correctness label. Every problem is reported as "FILE:LINE: field: problem". */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/npy.h"
+#include "umpire.h"
+
+/* Logprobs a little above 0 come from rounding in other tools; beyond this they are wrong. */
+#define LOGPROB_SLACK 1e-4
+
+struct reader {
+    const char *path;
+    size_t line;
+    char *err;
+    char dir[4096]; /* the JSONL file's directory, for relative .npy paths */
+    struct {
+        char *path;
+        struct umpire_npy a;
+    } npy[8];
+};
+
+#define FAIL(r, field, ...) fail_at(r, field, __VA_ARGS__)
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail_at(struct reader *r, const char *field, const char *fmt, ...) {
+    char msg[UMPIRE_ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return umpire_fail(r->err, UMPIRE_EINVAL, "%s:%zu: %s: %s", r->path, r->line, field, msg);
+}
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* A JSON array of finite numbers into a new double array; *n receives the length. */
+static int read_numbers(struct reader *r, const cJSON *a, const char *field, double **out, size_t *n) {
+    if (!cJSON_IsArray(a))
+        return FAIL(r, field, "expected an array of numbers");
+    size_t m = (size_t)cJSON_GetArraySize(a), i = 0;
+    double *v = malloc((m ? m : 1) * sizeof *v);
+    if (!v)
+        return umpire_fail(r->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", r->path, r->line);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a) {
+        if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
+            free(v);
+            return FAIL(r, field, "element %zu is not a finite number", i);
+        }
+        v[i++] = x->valuedouble;
+    }
+    *out = v;
+    *n = m;
+    return 0;
+}
+
+static int read_answer(struct reader *r, const cJSON *o, const char *where, struct umpire_answer *a,
+                       size_t *dim) {
+    char field[96];
+    if (!cJSON_IsObject(o))
+        return FAIL(r, where, "expected an object");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
+    snprintf(field, sizeof field, "%s.text", where);
+    if (!cJSON_IsString(text))
+        return FAIL(r, field, text ? "expected a string" : "missing");
+    if (!(a->text = dup_str(text->valuestring)))
+        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    snprintf(field, sizeof field, "%s.logprobs", where);
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "logprobs");
+    if (!lp)
+        return FAIL(r, field, "missing");
+    int rc = read_numbers(r, lp, field, &a->logprobs, &a->n_tokens);
+    if (rc)
+        return rc;
+    if (a->n_tokens == 0)
+        return FAIL(r, field, "empty (the EOS token's log-probability is always there)");
+    for (size_t t = 0; t < a->n_tokens; t++)
+        if (a->logprobs[t] > LOGPROB_SLACK)
+            return FAIL(r, field, "element %zu is %g, a log-probability must be <= 0", t, a->logprobs[t]);
+    const cJSON *ent = cJSON_GetObjectItemCaseSensitive(o, "entropies");
+    if (ent && !cJSON_IsNull(ent)) {
+        size_t m;
+        snprintf(field, sizeof field, "%s.entropies", where);
+        if ((rc = read_numbers(r, ent, field, &a->entropies, &m)))
+            return rc;
+        if (m != a->n_tokens)
+            return FAIL(r, field, "%zu values for %zu tokens", m, a->n_tokens);
+        for (size_t t = 0; t < m; t++)
+            if (a->entropies[t] < 0)
+                return FAIL(r, field, "element %zu is negative", t);
+    }
+    const cJSON *emb = cJSON_GetObjectItemCaseSensitive(o, "embedding");
+    if (dim && emb && !cJSON_IsNull(emb)) {
+        snprintf(field, sizeof field, "%s.embedding", where);
+        double *v;
+        size_t m;
+        if ((rc = read_numbers(r, emb, field, &v, &m)))
+            return rc;
+        if (m == 0 || (*dim && m != *dim)) {
+            free(v);
+            return m ? FAIL(r, field, "width %zu, other samples of this item have %zu", m, *dim)
+                     : FAIL(r, field, "empty");
+        }
+        *dim = m;
+        a->embedding = malloc(m * sizeof *a->embedding);
+        if (!a->embedding) {
+            free(v);
+            return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+        }
+        for (size_t j = 0; j < m; j++)
+            a->embedding[j] = (float)v[j];
+        free(v);
+    }
+    return 0;
+}
+
+static const struct umpire_npy *npy_get(struct reader *r, const char *file, int *rc) {
+    char path[8192];
+    if (file[0] == '/')
+        snprintf(path, sizeof path, "%s", file);
+    else
+        snprintf(path, sizeof path, "%s/%s", r->dir, file);
+    size_t slots = sizeof r->npy / sizeof r->npy[0], i;
+    for (i = 0; i < slots && r->npy[i].path; i++)
+        if (!strcmp(r->npy[i].path, path))
+            return &r->npy[i].a;
+    if (i == slots) { /* evict the oldest */
+        free(r->npy[0].path);
+        umpire_npy_free(&r->npy[0].a);
+        memmove(&r->npy[0], &r->npy[1], (slots - 1) * sizeof r->npy[0]);
+        i = slots - 1;
+        r->npy[i].path = NULL;
+    }
+    char err[UMPIRE_ERR_LEN];
+    if ((*rc = umpire_npy_read(path, &r->npy[i].a, err)) != 0) {
+        *rc = FAIL(r, "embedding_npy.file", "%s", err);
+        return NULL;
+    }
+    r->npy[i].path = dup_str(path);
+    return &r->npy[i].a;
+}
+
+/* {"file": "emb.npy", "rows": [r_1, ..., r_k]}: sample i's embedding is row r_i. */
+static int read_npy_embeddings(struct reader *r, const cJSON *spec, struct umpire_item *it) {
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(spec, "file");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(spec, "rows");
+    if (!cJSON_IsString(file))
+        return FAIL(r, "embedding_npy.file", "expected a path string");
+    if (!cJSON_IsArray(rows) || (size_t)cJSON_GetArraySize(rows) != it->k)
+        return FAIL(r, "embedding_npy.rows", "expected %zu row indices, one per sample", it->k);
+    int rc = 0;
+    const struct umpire_npy *a = npy_get(r, file->valuestring, &rc);
+    if (!a)
+        return rc;
+    it->dim = a->cols;
+    size_t i = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, rows) {
+        double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
+        if (v < 0 || v != floor(v) || v >= (double)a->rows)
+            return FAIL(r, "embedding_npy.rows", "element %zu is not a row of %s (it has %zu)", i,
+                        file->valuestring, a->rows);
+        float *e = malloc(a->cols * sizeof *e);
+        if (!e)
+            return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+        memcpy(e, a->data + (size_t)v * a->cols, a->cols * sizeof *e);
+        it->samples[i++].embedding = e;
+    }
+    return 0;
+}
+
+static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
+    if (!cJSON_IsObject(o))
+        return FAIL(r, "item", "expected a JSON object");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    char buf[64];
+    if (cJSON_IsString(id))
+        it->id = dup_str(id->valuestring);
+    else if (cJSON_IsNumber(id))
+        snprintf(buf, sizeof buf, "%.17g", id->valuedouble), it->id = dup_str(buf);
+    else if (!id)
+        snprintf(buf, sizeof buf, "line%zu", r->line), it->id = dup_str(buf);
+    else
+        return FAIL(r, "id", "expected a string or a number");
+    if (!it->id)
+        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    const cJSON *samples = cJSON_GetObjectItemCaseSensitive(o, "samples");
+    if (!cJSON_IsArray(samples))
+        return FAIL(r, "samples", samples ? "expected an array" : "missing");
+    it->k = (size_t)cJSON_GetArraySize(samples);
+    if (it->k < 2)
+        return FAIL(r, "samples", "k = %zu; UMPIRE and the baselines need at least 2 samples", it->k);
+    it->samples = calloc(it->k, sizeof *it->samples);
+    if (!it->samples)
+        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    const cJSON *npy = cJSON_GetObjectItemCaseSensitive(o, "embedding_npy");
+    size_t i = 0;
+    const cJSON *s;
+    int rc;
+    cJSON_ArrayForEach(s, samples) {
+        char where[32];
+        snprintf(where, sizeof where, "samples[%zu]", i);
+        if ((rc = read_answer(r, s, where, &it->samples[i], npy ? NULL : &it->dim)))
+            return rc;
+        i++;
+    }
+    if (npy) {
+        if ((rc = read_npy_embeddings(r, npy, it)))
+            return rc;
+    } else if (it->dim) {
+        for (i = 0; i < it->k; i++)
+            if (!it->samples[i].embedding) {
+                snprintf(buf, sizeof buf, "samples[%zu].embedding", i);
+                return FAIL(r, buf, "missing, while other samples of this item have one");
+            }
+    }
+    const cJSON *greedy = cJSON_GetObjectItemCaseSensitive(o, "greedy");
+    if (greedy && !cJSON_IsNull(greedy) && (rc = read_answer(r, greedy, "greedy", &it->greedy, NULL)))
+        return rc;
+    const cJSON *correct = cJSON_GetObjectItemCaseSensitive(o, "correct");
+    if (!correct || cJSON_IsNull(correct))
+        it->correct = -1;
+    else if (cJSON_IsBool(correct))
+        it->correct = cJSON_IsTrue(correct);
+    else if (cJSON_IsNumber(correct) && (correct->valuedouble == 0 || correct->valuedouble == 1))
+        it->correct = (int)correct->valuedouble;
+    else
+        return FAIL(r, "correct", "expected true, false, 0, 1 or null");
+    return 0;
+}
+
+static void answer_free(struct umpire_answer *a) {
+    free(a->text);
+    free(a->logprobs);
+    free(a->entropies);
+    free(a->embedding);
+}
+
+static void item_free(struct umpire_item *it) {
+    for (size_t i = 0; it->samples && i < it->k; i++)
+        answer_free(&it->samples[i]);
+    free(it->samples);
+    answer_free(&it->greedy);
+    free(it->id);
+}
+
+void umpire_sampleset_free(struct umpire_sampleset *set) {
+    for (size_t i = 0; i < set->n; i++)
+        item_free(&set->items[i]);
+    free(set->items);
+    memset(set, 0, sizeof *set);
+}
+
+int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for reading", path);
+    struct reader r = {.path = path, .err = err};
+    snprintf(r.dir, sizeof r.dir, "%s", path);
+    char *slash = strrchr(r.dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(r.dir, sizeof r.dir, ".");
+    char *line = NULL;
+    size_t cap = 0, alloc = 0;
+    ssize_t len;
+    int rc = UMPIRE_OK;
+    while (rc == UMPIRE_OK && (len = getline(&line, &cap, f)) != -1) {
+        r.line++;
+        size_t j = 0;
+        while (j < (size_t)len && (line[j] == ' ' || line[j] == '\t' || line[j] == '\r' || line[j] == '\n'))
+            j++;
+        if (j == (size_t)len)
+            continue; /* blank line */
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        if (!o) {
+            const char *at = cJSON_GetErrorPtr();
+            rc = fail_at(&r, "json", "malformed JSON near column %ld",
+                         at ? (long)(at - line) + 1 : 0L);
+            break;
+        }
+        if (out->n == alloc) {
+            alloc = alloc ? 2 * alloc : 64;
+            struct umpire_item *grown = realloc(out->items, alloc * sizeof *grown);
+            if (!grown) {
+                cJSON_Delete(o);
+                rc = umpire_fail(err, UMPIRE_ENOMEM, "%s:%zu: out of memory", path, r.line);
+                break;
+            }
+            out->items = grown;
+        }
+        struct umpire_item *it = &out->items[out->n++];
+        memset(it, 0, sizeof *it);
+        it->line = r.line;
+        rc = read_item(&r, o, it);
+        cJSON_Delete(o);
+    }
+    free(line);
+    if (rc == UMPIRE_OK && ferror(f))
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: read error", path);
+    fclose(f);
+    for (size_t i = 0; i < sizeof r.npy / sizeof r.npy[0]; i++) {
+        free(r.npy[i].path);
+        umpire_npy_free(&r.npy[i].a);
+    }
+    if (rc == UMPIRE_OK && out->n == 0)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no items (the file is empty)", path);
+    if (rc != UMPIRE_OK)
+        umpire_sampleset_free(out);
+    return rc;
+}

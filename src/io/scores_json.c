@@ -1,0 +1,214 @@
+/* scores_json.c - scored items as JSONL and run summaries as JSON, through cJSON.
+ * Undefined numbers (NaN) are written as null, never as a made-up value. */
+#define _POSIX_C_SOURCE 200809L
+#include "io/scores_json.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+/* Write text to path through a temporary file and rename, so a crash never leaves half a file. */
+static int write_atomically(const char *path, const char *text, char *err) {
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int rc = UMPIRE_OK;
+    if (!f) {
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for writing", tmp);
+    } else {
+        int bad = fputs(text, f) == EOF;
+        bad |= fclose(f) != 0;
+        if (bad || rename(tmp, path) != 0) {
+            remove(tmp);
+            rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", path);
+        }
+    }
+    free(tmp);
+    return rc;
+}
+
+int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
+                              const struct umpire_scores *s, const int *selected, char *err) {
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < set->n && rc == UMPIRE_OK; i++) {
+        cJSON *o = cJSON_CreateObject(), *sc = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", set->items[i].id);
+        for (size_t e = 0; e < ne; e++)
+            if (selected[e])
+                cJSON_AddItemToObject(sc, reg[e].name, number_or_null(s->scores[i * ne + e]));
+        cJSON_AddItemToObject(o, "scores", sc);
+        if (set->items[i].correct >= 0)
+            cJSON_AddBoolToObject(o, "correct", set->items[i].correct);
+        char *line = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        size_t m = line ? strlen(line) : 0;
+        if (line && len + m + 2 > cap) {
+            while (len + m + 2 > cap)
+                cap *= 2;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(line);
+                line = NULL;
+            } else {
+                buf = grown;
+            }
+        }
+        if (!line) {
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(buf + len, line, m);
+        len += m;
+        buf[len++] = '\n';
+        buf[len] = '\0';
+        free(line);
+    }
+    if (rc == UMPIRE_OK)
+        rc = write_atomically(path, buf, err);
+    free(buf);
+    return rc;
+}
+
+int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
+                         const struct umpire_scores *s, const int *selected,
+                         const struct umpire_metric_report *const *reports, double accuracy,
+                         char *err) {
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n", (double)set->n);
+    cJSON_AddItemToObject(o, "accuracy", number_or_null(accuracy));
+    cJSON_AddNumberToObject(o, "alpha", s->alpha);
+    cJSON *dev = cJSON_AddArrayToObject(o, "alpha_dev_ids");
+    for (size_t j = 0; j < s->n_dev; j++)
+        cJSON_AddItemToArray(dev, cJSON_CreateString(set->items[s->dev_idx[j]].id));
+    cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
+    for (size_t e = 0; e < ne; e++) {
+        if (!selected[e] || !reports || !reports[e])
+            continue;
+        const struct umpire_metric_report *r = reports[e];
+        cJSON *m = cJSON_AddObjectToObject(metrics, reg[e].name);
+        cJSON_AddNumberToObject(m, "n", (double)r->n);
+        for (int k = 0; k < UMPIRE_N_METRICS; k++) {
+            char key[48];
+            cJSON_AddItemToObject(m, umpire_metric_name(k), number_or_null(r->value[k]));
+            snprintf(key, sizeof key, "%s_ci", umpire_metric_name(k));
+            cJSON *ci = cJSON_AddArrayToObject(m, key);
+            cJSON_AddItemToArray(ci, number_or_null(r->lo[k]));
+            cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
+        }
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    size_t n = strlen(text);
+    char *withnl = realloc(text, n + 2);
+    if (!withnl) {
+        free(text);
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    withnl[n] = '\n';
+    withnl[n + 1] = '\0';
+    int rc = write_atomically(path, withnl, err);
+    free(withnl);
+    return rc;
+}
+
+void umpire_scored_free(struct umpire_scored_file *f) {
+    for (size_t i = 0; i < f->n; i++)
+        free(f->ids[i]);
+    for (size_t e = 0; e < f->n_estimators; e++)
+        free(f->names[e]);
+    free(f->ids);
+    free(f->names);
+    free(f->scores);
+    free(f->correct);
+    memset(f, 0, sizeof *f);
+}
+
+int umpire_scored_read(const char *path, struct umpire_scored_file *out, char *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for reading", path);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, alloc = 0;
+    ssize_t len;
+    int rc = UMPIRE_OK;
+    while (rc == UMPIRE_OK && (len = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        if (!o) {
+            int blank = 1;
+            for (ssize_t j = 0; j < len; j++)
+                blank &= line[j] == ' ' || line[j] == '\n' || line[j] == '\r' || line[j] == '\t';
+            if (!blank)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: json: malformed JSON", path, lineno);
+            continue;
+        }
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "scores");
+        const cJSON *cor = cJSON_GetObjectItemCaseSensitive(o, "correct");
+        if (!cJSON_IsString(id))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: id: missing or not a string", path, lineno);
+        else if (!cJSON_IsObject(sc))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: scores: missing or not an object", path, lineno);
+        if (rc == UMPIRE_OK && out->n == 0) { /* the first item fixes the estimator set */
+            const cJSON *x;
+            out->n_estimators = (size_t)cJSON_GetArraySize(sc);
+            out->names = calloc(out->n_estimators ? out->n_estimators : 1, sizeof *out->names);
+            size_t e = 0;
+            cJSON_ArrayForEach(x, sc) out->names[e++] = strdup(x->string);
+        }
+        if (rc == UMPIRE_OK && out->n == alloc) {
+            alloc = alloc ? 2 * alloc : 64;
+            char **ids = realloc(out->ids, alloc * sizeof *ids);
+            if (ids)
+                out->ids = ids;
+            double *scores = realloc(out->scores, alloc * (out->n_estimators + 1) * sizeof *scores);
+            if (scores)
+                out->scores = scores;
+            int *correct = realloc(out->correct, alloc * sizeof *correct);
+            if (correct)
+                out->correct = correct;
+            if (!ids || !scores || !correct)
+                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        }
+        for (size_t e = 0; rc == UMPIRE_OK && e < out->n_estimators; e++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(sc, out->names[e]);
+            if (cJSON_IsNumber(v))
+                out->scores[out->n * out->n_estimators + e] = v->valuedouble;
+            else if (cJSON_IsNull(v))
+                out->scores[out->n * out->n_estimators + e] = NAN;
+            else
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: scores.%s: %s", path, lineno, out->names[e],
+                                 v ? "not a number" : "missing (the first item has it)");
+        }
+        if (rc == UMPIRE_OK) {
+            out->correct[out->n] = cJSON_IsBool(cor) ? cJSON_IsTrue(cor) : -1;
+            out->ids[out->n++] = strdup(id->valuestring);
+        }
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(f);
+    if (rc == UMPIRE_OK && out->n == 0)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no scored items (the file is empty)", path);
+    if (rc != UMPIRE_OK)
+        umpire_scored_free(out);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* scores_json.h - write scored items (JSONL) and run summaries (JSON); read scored items. */
+#ifndef UMPIRE_IO_SCORES_JSON_H
+#define UMPIRE_IO_SCORES_JSON_H
+
+#include "umpire.h"
+
+/* Which estimators of the registry to write: selected[e] != 0. */
+int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
+                              const struct umpire_scores *s, const int *selected, char *err);
+
+/* A summary: n, accuracy (when labelled), alpha, alpha_dev_ids and, per estimator,
+ * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}. reports[e] is NULL for estimators not
+ * evaluated. */
+int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
+                         const struct umpire_scores *s, const int *selected,
+                         const struct umpire_metric_report *const *reports, double accuracy,
+                         char *err);
+
+/* Scored items back (umpire metrics): ids, the estimator names found, scores (NaN for null),
+ * and correct (-1 when absent). */
+struct umpire_scored_file {
+    size_t n, n_estimators;
+    char **ids;
+    char **names;
+    double *scores; /* n x n_estimators */
+    int *correct;
+};
+int umpire_scored_read(const char *path, struct umpire_scored_file *out, char *err);
+void umpire_scored_free(struct umpire_scored_file *f);
+
+#endif

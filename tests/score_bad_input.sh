@@ -1,0 +1,50 @@
+#!/bin/sh
+# Bad input to `umpire score`: each case must exit 1 with "FILE:LINE: field: problem" (or the
+# file's problem), and never crash. Usage: score_bad_input.sh UMPIRE DIR
+umpire=$1
+dir=$2
+mkdir -p "$dir"
+fails=0
+ok='{"id":"a","samples":[{"text":"x","logprobs":[-0.1],"embedding":[1,0]},{"text":"y","logprobs":[-0.2],"embedding":[0,1]}]}'
+
+# expect NAME EXPECTED-MESSAGE-FRAGMENT CONTENT
+expect() {
+    name=$1 want=$2
+    printf '%s' "$3" > "$dir/$name.jsonl"
+    out=$("$umpire" score "$dir/$name.jsonl" -q 2>&1)
+    rc=$?
+    case "$out" in
+    *"$want"*) if [ $rc -eq 1 ]; then echo "ok   $name: $out"; return; fi ;;
+    esac
+    echo "FAIL $name: exit $rc, got: $out (wanted: $want)"
+    fails=$((fails + 1))
+}
+
+expect empty "$dir/empty.jsonl: no items" ""
+expect malformed "$dir/malformed.jsonl:2: json: malformed JSON" "$ok
+{\"id\": \"b\", \"samples\": [
+"
+expect nan "$dir/nan.jsonl:1: json: malformed JSON" '{"id":"a","samples":[{"text":"x","logprobs":[NaN]},{"text":"y","logprobs":[-1]}]}'
+expect no_samples "$dir/no_samples.jsonl:1: samples: missing" '{"id":"a"}'
+expect k1 "$dir/k1.jsonl:1: samples: k = 1" '{"id":"a","samples":[{"text":"x","logprobs":[-0.1]}]}'
+expect no_text "$dir/no_text.jsonl:1: samples[1].text: missing" '{"samples":[{"text":"x","logprobs":[-0.1]},{"logprobs":[-0.1]}]}'
+expect no_logprobs "$dir/no_logprobs.jsonl:1: samples[0].logprobs: missing" '{"samples":[{"text":"x"},{"text":"y","logprobs":[-0.1]}]}'
+expect positive_logprob "samples[1].logprobs: element 0 is 2" '{"samples":[{"text":"x","logprobs":[-0.1]},{"text":"y","logprobs":[2]}]}'
+expect string_logprob "samples[0].logprobs: element 1 is not a finite number" '{"samples":[{"text":"x","logprobs":[-0.1,"a"]},{"text":"y","logprobs":[-0.1]}]}'
+expect ragged "$dir/ragged.jsonl:1: samples[1].embedding: width 3, other samples of this item have 2" '{"samples":[{"text":"x","logprobs":[-0.1],"embedding":[1,0]},{"text":"y","logprobs":[-0.1],"embedding":[1,0,0]}]}'
+expect missing_embedding "samples[1].embedding: missing, while other samples" '{"samples":[{"text":"x","logprobs":[-0.1],"embedding":[1,0]},{"text":"y","logprobs":[-0.1]}]}'
+expect entropies_len "samples[0].entropies: 1 values for 2 tokens" '{"samples":[{"text":"x","logprobs":[-0.1,-0.2],"entropies":[1]},{"text":"y","logprobs":[-0.1]}]}'
+expect bad_correct "$dir/bad_correct.jsonl:2: correct: expected true, false" "$ok
+{\"samples\":[{\"text\":\"x\",\"logprobs\":[-0.1]},{\"text\":\"y\",\"logprobs\":[-0.1]}],\"correct\":\"yes\"}"
+expect missing_npy "embedding_npy.file: " '{"samples":[{"text":"x","logprobs":[-0.1]},{"text":"y","logprobs":[-0.1]}],"embedding_npy":{"file":"nope.npy","rows":[0,1]}}'
+
+# a missing input file and a bad option value
+out=$("$umpire" score "$dir/does-not-exist.jsonl" 2>&1); rc=$?
+case "$out" in *"does-not-exist.jsonl: cannot open"*) [ $rc -eq 1 ] && echo "ok   missing file" || fails=$((fails+1)) ;; *) echo "FAIL missing file: $out"; fails=$((fails+1)) ;; esac
+out=$("$umpire" score "$dir/k1.jsonl" --alpha abc 2>&1); rc=$?
+case "$out" in *"--alpha"*) [ $rc -eq 2 ] && echo "ok   bad --alpha" || fails=$((fails+1)) ;; *) echo "FAIL bad --alpha: $out"; fails=$((fails+1)) ;; esac
+out=$("$umpire" score "$dir/k1.jsonl" --estimators umpire,nope 2>&1); rc=$?
+case "$out" in *"unknown estimator 'nope'"*) [ $rc -eq 2 ] && echo "ok   unknown estimator" || fails=$((fails+1)) ;; *) echo "FAIL unknown estimator: $out"; fails=$((fails+1)) ;; esac
+
+echo "$fails failed"
+[ $fails -eq 0 ]
