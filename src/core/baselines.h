@@ -10,7 +10,6 @@ double umpire_ln_predictive_entropy(const struct umpire_answer *s, size_t k);
 double umpire_sequence_probability(const struct umpire_answer *greedy);
 double umpire_perplexity(const struct umpire_answer *greedy);
 double umpire_mean_token_entropy(const struct umpire_item *item);
-double umpire_lexical_similarity(const struct umpire_answer *s, size_t k);
 double umpire_eigenscore(const float *embeddings, size_t k, size_t d);
 
 /* similarity matrices (k x k, symmetric, unit diagonal, values in [0, 1]) */

@@ -23,7 +23,7 @@ static const struct umpire_estimator registry[E_COUNT] = {
     [E_SEQPROB] = {"sequence_probability", "1 - p(greedy)", UMPIRE_NEEDS_GREEDY},
     [E_PPL] = {"perplexity", "exp(-(1/T) log p(greedy))", UMPIRE_NEEDS_GREEDY},
     [E_MTE] = {"mean_token_entropy", "mean_t H_t", UMPIRE_NEEDS_ENTROPIES},
-    [E_LEXSIM] = {"lexical_similarity", "1 - mean_{i<j} ROUGE-L(y_i, y_j)", 0},
+    [E_LEXSIM] = {"lexical_similarity", "1 - mean_{i<j} ROUGE-L(y_i, y_j)", 0}, /* Fomicheva et al. 2020 */
     [E_EIGENSCORE] = {"eigenscore", "(1/k) logdet(Z^T J Z + 1e-3 I)", EMB},
     [E_NUMSETS_COS] = {"numsets_cos", "#clusters, cosine > t", EMB},
     [E_SE_COS] = {"semantic_entropy_cos", "-sum_c (|c|/k) log(|c|/k), cosine", EMB},
@@ -84,8 +84,21 @@ static double graph_score(size_t e, const double *w, size_t k, const struct umpi
     }
 }
 
-double umpire_score_item(const struct umpire_item *it, size_t e, double alpha,
-                         const struct umpire_score_params *p) {
+/* What several estimators of one item share, computed once, on first use. */
+struct item_cache {
+    float *emb;   /* k x dim, contiguous */
+    double *wcos; /* k x k cosine similarity */
+    double *wlex; /* k x k ROUGE-L similarity */
+};
+
+static void cache_free(struct item_cache *c) {
+    free(c->emb);
+    free(c->wcos);
+    free(c->wlex);
+}
+
+static double score_cached(const struct umpire_item *it, size_t e, double alpha,
+                           const struct umpire_score_params *p, struct item_cache *c) {
     const size_t k = it->k;
     if (e >= E_COUNT || k == 0)
         return NAN;
@@ -100,37 +113,42 @@ double umpire_score_item(const struct umpire_item *it, size_t e, double alpha,
     case E_SEQPROB: return umpire_sequence_probability(&it->greedy);
     case E_PPL: return umpire_perplexity(&it->greedy);
     case E_MTE: return umpire_mean_token_entropy(it);
-    case E_LEXSIM: return umpire_lexical_similarity(it->samples, k);
     default: break;
     }
-    double v = NAN;
-    if (e >= E_NUMSETS_LEX) {
-        double *w = malloc(k * k * sizeof *w);
-        if (w) {
-            umpire_similarity_lexical(it->samples, k, w);
-            v = graph_score(e, w, k, p);
+    if (e == E_LEXSIM || e >= E_NUMSETS_LEX) {
+        if (!c->wlex && (c->wlex = malloc(k * k * sizeof *c->wlex)))
+            umpire_similarity_lexical(it->samples, k, c->wlex);
+        if (!c->wlex)
+            return NAN;
+        if (e == E_LEXSIM) { /* 1 - mean over pairs i < j */
+            double sum = 0.0;
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = i + 1; j < k; j++)
+                    sum += c->wlex[i * k + j];
+            return 1.0 - sum / (double)(k * (k - 1) / 2);
         }
-        free(w);
-        return v;
+        return graph_score(e, c->wlex, k, p);
     }
-    float *emb = stack_embeddings(it);
-    if (!emb)
+    if (!c->emb && !(c->emb = stack_embeddings(it)))
         return NAN;
     if (e == E_UMPIRE || e == E_VOLUME) {
         double u;
-        if (umpire_semantic_volume(emb, k, it->dim, p->eps, &u, NULL) == 0)
-            v = e == E_VOLUME ? u : u + alpha * umpire_incoherence(it->samples, k, p->length_normalised);
-    } else if (e == E_EIGENSCORE) {
-        v = umpire_eigenscore(emb, k, it->dim);
-    } else {
-        double *w = malloc(k * k * sizeof *w);
-        if (w) {
-            umpire_similarity_cosine(emb, k, it->dim, w);
-            v = graph_score(e, w, k, p);
-        }
-        free(w);
+        if (umpire_semantic_volume(c->emb, k, it->dim, p->eps, &u, NULL) != 0)
+            return NAN;
+        return e == E_VOLUME ? u : u + alpha * umpire_incoherence(it->samples, k, p->length_normalised);
     }
-    free(emb);
+    if (e == E_EIGENSCORE)
+        return umpire_eigenscore(c->emb, k, it->dim);
+    if (!c->wcos && (c->wcos = malloc(k * k * sizeof *c->wcos)))
+        umpire_similarity_cosine(c->emb, k, it->dim, c->wcos);
+    return c->wcos ? graph_score(e, c->wcos, k, p) : NAN;
+}
+
+double umpire_score_item(const struct umpire_item *it, size_t e, double alpha,
+                         const struct umpire_score_params *p) {
+    struct item_cache c = {0};
+    double v = score_cached(it, e, alpha, p, &c);
+    cache_free(&c);
     return v;
 }
 
@@ -160,8 +178,10 @@ int umpire_score_set(const struct umpire_sampleset *set, const struct umpire_sco
             return umpire_fail(err, UMPIRE_EINVAL, "item %s: k = %zu, scoring needs at least 2 samples",
                                it->id ? it->id : "?", it->k);
         }
+        struct item_cache c = {0};
         for (size_t e = 1; e < E_COUNT; e++)
-            out->scores[i * E_COUNT + e] = umpire_score_item(it, e, 0.0, p);
+            out->scores[i * E_COUNT + e] = score_cached(it, e, 0.0, p, &c);
+        cache_free(&c);
     }
     if (p->alpha >= 0) {
         out->alpha = p->alpha;

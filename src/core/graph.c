@@ -21,18 +21,25 @@
 #define ECCENTRICITY_EIG_THRESHOLD 0.9
 
 void umpire_similarity_cosine(const float *e, size_t k, size_t d, double *w) {
-    for (size_t i = 0; i < k; i++) {
-        for (size_t j = i; j < k; j++) {
-            double dot = 0, ni = 0, nj = 0;
-            for (size_t t = 0; t < d; t++) {
-                dot += (double)e[i * d + t] * e[j * d + t];
-                ni += (double)e[i * d + t] * e[i * d + t];
-                nj += (double)e[j * d + t] * e[j * d + t];
-            }
-            double c = ni > 0 && nj > 0 ? dot / sqrt(ni * nj) : 0.0;
-            w[i * k + j] = w[j * k + i] = i == j ? 1.0 : fmax(0.0, fmin(1.0, c));
-        }
+    double *x = calloc(k * d > 0 ? k * d : 1, sizeof *x);
+    if (!x) {
+        for (size_t i = 0; i < k * k; i++)
+            w[i] = NAN;
+        return;
     }
+    for (size_t i = 0; i < k; i++) {
+        double n = 0;
+        for (size_t t = 0; t < d; t++)
+            n += (double)e[i * d + t] * e[i * d + t];
+        n = n > 0 ? 1.0 / sqrt(n) : 0.0;
+        for (size_t t = 0; t < d; t++)
+            x[i * d + t] = e[i * d + t] * n;
+    }
+    umpire_gram(x, k, d, w);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            w[i * k + j] = i == j ? 1.0 : fmax(0.0, fmin(1.0, w[i * k + j]));
+    free(x);
 }
 
 void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *w) {

@@ -1,5 +1,6 @@
-/* rouge.c - ROUGE-L (longest common subsequence F-measure; Lin 2004) between two texts, and
- * the lexical-similarity baseline built on it (Fomicheva et al. 2020). */
+/* rouge.c - ROUGE-L (longest common subsequence F-measure; Lin 2004) between two texts: the
+ * similarity behind the lexical-similarity baseline (Fomicheva et al. 2020) and the lexical
+ * similarity graph. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,14 +60,4 @@ double umpire_rouge_l(const char *a, const char *b) {
     free(wa);
     free(wb);
     return f;
-}
-
-/* 1 - mean over pairs i < j of ROUGE-L(y_i, y_j). */
-double umpire_lexical_similarity(const struct umpire_answer *s, size_t k) {
-    double total = 0.0;
-    size_t m = 0;
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = i + 1; j < k; j++, m++)
-            total += umpire_rouge_l(s[i].text, s[j].text);
-    return m ? 1.0 - total / (double)m : 0.0;
 }
