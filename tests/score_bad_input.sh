@@ -46,5 +46,14 @@ case "$out" in *"--alpha"*) [ $rc -eq 2 ] && echo "ok   bad --alpha" || fails=$(
 out=$("$umpire" score "$dir/k1.jsonl" --estimators umpire,nope 2>&1); rc=$?
 case "$out" in *"unknown estimator 'nope'"*) [ $rc -eq 2 ] && echo "ok   unknown estimator" || fails=$((fails+1)) ;; *) echo "FAIL unknown estimator: $out"; fails=$((fails+1)) ;; esac
 
+# umpire metrics: labels with bad lines
+printf '{"id":"q1","correct":true}\n{bad\n' > "$dir/labels-bad.jsonl"
+printf '{"id":"a","scores":{"umpire":1}}\n' > "$dir/scored.jsonl"
+out=$("$umpire" metrics "$dir/scored.jsonl" --labels "$dir/labels-bad.jsonl" 2>&1); rc=$?
+case "$out" in *"labels-bad.jsonl:2: json: malformed JSON"*) [ $rc -eq 1 ] && echo "ok   metrics bad labels" || fails=$((fails+1)) ;; *) echo "FAIL metrics bad labels: $out"; fails=$((fails+1)) ;; esac
+printf '{"id":"a","scores":{"umpire":"x"}}\n' > "$dir/scored-bad.jsonl"
+out=$("$umpire" metrics "$dir/scored-bad.jsonl" 2>&1); rc=$?
+case "$out" in *"scored-bad.jsonl:1: scores.umpire: not a number"*) [ $rc -eq 1 ] && echo "ok   metrics bad score" || fails=$((fails+1)) ;; *) echo "FAIL metrics bad score: $out"; fails=$((fails+1)) ;; esac
+
 echo "$fails failed"
 [ $fails -eq 0 ]

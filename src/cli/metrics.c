@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/jsonl.h"
 #include "io/scores_json.h"
 
 static void usage(FILE *f) {
@@ -27,51 +28,46 @@ static int by_id(const void *a, const void *b) {
     return strcmp(((const struct label *)a)->id, ((const struct label *)b)->id);
 }
 
+struct labels {
+    const char *path;
+    struct label *v;
+    size_t n, alloc;
+};
+
+static int add_label(const cJSON *o, size_t line, void *ctx) {
+    struct labels *l = ctx;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "correct");
+    if (!cJSON_IsString(id) || !cJSON_IsBool(c)) {
+        fprintf(stderr, "umpire metrics: %s:%zu: %s\n", l->path, line,
+                !cJSON_IsString(id) ? "id: missing or not a string" : "correct: expected true or false");
+        return 1; /* reported */
+    }
+    if (l->n == l->alloc) {
+        l->alloc = l->alloc ? 2 * l->alloc : 64;
+        struct label *g = realloc(l->v, l->alloc * sizeof *g);
+        if (!g) {
+            fprintf(stderr, "umpire metrics: out of memory\n");
+            return 1;
+        }
+        l->v = g;
+    }
+    l->v[l->n].id = strdup(id->valuestring);
+    l->v[l->n++].correct = cJSON_IsTrue(c);
+    return 0;
+}
+
 /* Read {"id", "correct"} lines, sorted by id. */
 static int read_labels(const char *path, struct label **out, size_t *n) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "umpire metrics: %s: cannot open for reading\n", path);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, alloc = 0;
-    ssize_t len;
-    *out = NULL;
-    *n = 0;
-    int rc = 0;
-    while (!rc && (len = getline(&line, &cap, f)) != -1) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)len)
-            continue;
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "correct");
-        if (!o || !cJSON_IsString(id) || !cJSON_IsBool(c)) {
-            fprintf(stderr, "umpire metrics: %s:%zu: %s\n", path, lineno,
-                    !o ? "json: malformed JSON" : !cJSON_IsString(id) ? "id: missing or not a string"
-                                                                       : "correct: expected true or false");
-            rc = -1;
-        } else {
-            if (*n == alloc) {
-                alloc = alloc ? 2 * alloc : 64;
-                struct label *g = realloc(*out, alloc * sizeof *g);
-                if (!g) {
-                    rc = -1;
-                    cJSON_Delete(o);
-                    break;
-                }
-                *out = g;
-            }
-            (*out)[*n].id = strdup(id->valuestring);
-            (*out)[(*n)++].correct = cJSON_IsTrue(c);
-        }
-        cJSON_Delete(o);
-    }
-    free(line);
-    fclose(f);
-    if (!rc)
-        qsort(*out, *n, sizeof **out, by_id);
+    struct labels l = {.path = path};
+    char err[UMPIRE_ERR_LEN];
+    int rc = umpire_jsonl_each(path, add_label, &l, NULL, err);
+    if (rc < 0) /* the walk's own error; add_label reports its own and returns 1 */
+        fprintf(stderr, "umpire metrics: %s\n", err);
+    if (rc == 0)
+        qsort(l.v, l.n, sizeof *l.v, by_id);
+    *out = l.v;
+    *n = l.n;
     return rc;
 }
 

@@ -1,7 +1,6 @@
 /* sampleset.c - read the sample-set JSONL (DESIGN.md): one item a line, each with k sampled
  * answers (text, log-probs, optional embedding / entropies), optional greedy answer and
  * correctness label. Every problem is reported as "FILE:LINE: field: problem". */
-#define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/jsonl.h"
 #include "io/npy.h"
 #include "umpire.h"
 
@@ -266,59 +266,42 @@ void umpire_sampleset_free(struct umpire_sampleset *set) {
     memset(set, 0, sizeof *set);
 }
 
+struct load {
+    struct reader r;
+    struct umpire_sampleset *out;
+    size_t alloc;
+};
+
+static int add_item(const cJSON *o, size_t line, void *ctx) {
+    struct load *l = ctx;
+    struct umpire_sampleset *out = l->out;
+    l->r.line = line;
+    if (out->n == l->alloc) {
+        l->alloc = l->alloc ? 2 * l->alloc : 64;
+        struct umpire_item *grown = realloc(out->items, l->alloc * sizeof *grown);
+        if (!grown)
+            return umpire_fail(l->r.err, UMPIRE_ENOMEM, "%s:%zu: out of memory", l->r.path, line);
+        out->items = grown;
+    }
+    struct umpire_item *it = &out->items[out->n++];
+    memset(it, 0, sizeof *it);
+    it->line = line;
+    return read_item(&l->r, o, it);
+}
+
 int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for reading", path);
-    struct reader r = {.path = path, .err = err};
-    snprintf(r.dir, sizeof r.dir, "%s", path);
-    char *slash = strrchr(r.dir, '/');
+    struct load l = {.r = {.path = path, .err = err}, .out = out};
+    snprintf(l.r.dir, sizeof l.r.dir, "%s", path);
+    char *slash = strrchr(l.r.dir, '/');
     if (slash)
         *slash = '\0';
     else
-        snprintf(r.dir, sizeof r.dir, ".");
-    char *line = NULL;
-    size_t cap = 0, alloc = 0;
-    ssize_t len;
-    int rc = UMPIRE_OK;
-    while (rc == UMPIRE_OK && (len = getline(&line, &cap, f)) != -1) {
-        r.line++;
-        size_t j = 0;
-        while (j < (size_t)len && (line[j] == ' ' || line[j] == '\t' || line[j] == '\r' || line[j] == '\n'))
-            j++;
-        if (j == (size_t)len)
-            continue; /* blank line */
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
-        if (!o) {
-            const char *at = cJSON_GetErrorPtr();
-            rc = fail_at(&r, "json", "malformed JSON near column %ld",
-                         at ? (long)(at - line) + 1 : 0L);
-            break;
-        }
-        if (out->n == alloc) {
-            alloc = alloc ? 2 * alloc : 64;
-            struct umpire_item *grown = realloc(out->items, alloc * sizeof *grown);
-            if (!grown) {
-                cJSON_Delete(o);
-                rc = umpire_fail(err, UMPIRE_ENOMEM, "%s:%zu: out of memory", path, r.line);
-                break;
-            }
-            out->items = grown;
-        }
-        struct umpire_item *it = &out->items[out->n++];
-        memset(it, 0, sizeof *it);
-        it->line = r.line;
-        rc = read_item(&r, o, it);
-        cJSON_Delete(o);
-    }
-    free(line);
-    if (rc == UMPIRE_OK && ferror(f))
-        rc = umpire_fail(err, UMPIRE_EIO, "%s: read error", path);
-    fclose(f);
-    for (size_t i = 0; i < sizeof r.npy / sizeof r.npy[0]; i++) {
-        free(r.npy[i].path);
-        umpire_npy_free(&r.npy[i].a);
+        snprintf(l.r.dir, sizeof l.r.dir, ".");
+    int rc = umpire_jsonl_each(path, add_item, &l, NULL, err);
+    for (size_t i = 0; i < sizeof l.r.npy / sizeof l.r.npy[0]; i++) {
+        free(l.r.npy[i].path);
+        umpire_npy_free(&l.r.npy[i].a);
     }
     if (rc == UMPIRE_OK && out->n == 0)
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no items (the file is empty)", path);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/jsonl.h"
 
 static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
@@ -140,72 +141,65 @@ void umpire_scored_free(struct umpire_scored_file *f) {
     memset(f, 0, sizeof *f);
 }
 
+struct scored_load {
+    const char *path;
+    char *err;
+    struct umpire_scored_file *out;
+    size_t alloc;
+};
+
+static int add_scored(const cJSON *o, size_t line, void *ctx) {
+    struct scored_load *l = ctx;
+    struct umpire_scored_file *out = l->out;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "scores");
+    const cJSON *cor = cJSON_GetObjectItemCaseSensitive(o, "correct");
+    if (!cJSON_IsString(id))
+        return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: id: missing or not a string", l->path, line);
+    if (!cJSON_IsObject(sc))
+        return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: scores: missing or not an object", l->path, line);
+    if (out->n == 0) { /* the first item fixes the estimator set */
+        const cJSON *x;
+        out->n_estimators = (size_t)cJSON_GetArraySize(sc);
+        out->names = calloc(out->n_estimators ? out->n_estimators : 1, sizeof *out->names);
+        if (!out->names)
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+        size_t e = 0;
+        cJSON_ArrayForEach(x, sc) out->names[e++] = strdup(x->string);
+    }
+    if (out->n == l->alloc) {
+        l->alloc = l->alloc ? 2 * l->alloc : 64;
+        char **ids = realloc(out->ids, l->alloc * sizeof *ids);
+        if (ids)
+            out->ids = ids;
+        double *scores = realloc(out->scores, l->alloc * (out->n_estimators + 1) * sizeof *scores);
+        if (scores)
+            out->scores = scores;
+        int *correct = realloc(out->correct, l->alloc * sizeof *correct);
+        if (correct)
+            out->correct = correct;
+        if (!ids || !scores || !correct)
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+    }
+    for (size_t e = 0; e < out->n_estimators; e++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(sc, out->names[e]);
+        if (cJSON_IsNumber(v))
+            out->scores[out->n * out->n_estimators + e] = v->valuedouble;
+        else if (cJSON_IsNull(v))
+            out->scores[out->n * out->n_estimators + e] = NAN;
+        else
+            return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: scores.%s: %s", l->path, line, out->names[e],
+                               v ? "not a number" : "missing (the first item has it)");
+    }
+    out->correct[out->n] = cJSON_IsBool(cor) ? cJSON_IsTrue(cor) : -1;
+    out->ids[out->n++] = strdup(id->valuestring);
+    return 0;
+}
+
 int umpire_scored_read(const char *path, struct umpire_scored_file *out, char *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for reading", path);
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, alloc = 0;
-    ssize_t len;
-    int rc = UMPIRE_OK;
-    while (rc == UMPIRE_OK && (len = getline(&line, &cap, f)) != -1) {
-        lineno++;
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
-        if (!o) {
-            int blank = 1;
-            for (ssize_t j = 0; j < len; j++)
-                blank &= line[j] == ' ' || line[j] == '\n' || line[j] == '\r' || line[j] == '\t';
-            if (!blank)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: json: malformed JSON", path, lineno);
-            continue;
-        }
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "scores");
-        const cJSON *cor = cJSON_GetObjectItemCaseSensitive(o, "correct");
-        if (!cJSON_IsString(id))
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: id: missing or not a string", path, lineno);
-        else if (!cJSON_IsObject(sc))
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: scores: missing or not an object", path, lineno);
-        if (rc == UMPIRE_OK && out->n == 0) { /* the first item fixes the estimator set */
-            const cJSON *x;
-            out->n_estimators = (size_t)cJSON_GetArraySize(sc);
-            out->names = calloc(out->n_estimators ? out->n_estimators : 1, sizeof *out->names);
-            size_t e = 0;
-            cJSON_ArrayForEach(x, sc) out->names[e++] = strdup(x->string);
-        }
-        if (rc == UMPIRE_OK && out->n == alloc) {
-            alloc = alloc ? 2 * alloc : 64;
-            char **ids = realloc(out->ids, alloc * sizeof *ids);
-            if (ids)
-                out->ids = ids;
-            double *scores = realloc(out->scores, alloc * (out->n_estimators + 1) * sizeof *scores);
-            if (scores)
-                out->scores = scores;
-            int *correct = realloc(out->correct, alloc * sizeof *correct);
-            if (correct)
-                out->correct = correct;
-            if (!ids || !scores || !correct)
-                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-        }
-        for (size_t e = 0; rc == UMPIRE_OK && e < out->n_estimators; e++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(sc, out->names[e]);
-            if (cJSON_IsNumber(v))
-                out->scores[out->n * out->n_estimators + e] = v->valuedouble;
-            else if (cJSON_IsNull(v))
-                out->scores[out->n * out->n_estimators + e] = NAN;
-            else
-                rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: scores.%s: %s", path, lineno, out->names[e],
-                                 v ? "not a number" : "missing (the first item has it)");
-        }
-        if (rc == UMPIRE_OK) {
-            out->correct[out->n] = cJSON_IsBool(cor) ? cJSON_IsTrue(cor) : -1;
-            out->ids[out->n++] = strdup(id->valuestring);
-        }
-        cJSON_Delete(o);
-    }
-    free(line);
-    fclose(f);
+    struct scored_load l = {.path = path, .err = err, .out = out};
+    int rc = umpire_jsonl_each(path, add_scored, &l, NULL, err);
     if (rc == UMPIRE_OK && out->n == 0)
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no scored items (the file is empty)", path);
     if (rc != UMPIRE_OK)
