@@ -16,8 +16,8 @@ double umpire_eigenscore(const float *embeddings, size_t k, size_t d);
 void umpire_similarity_cosine(const float *embeddings, size_t k, size_t d, double *w);
 void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *w);
 
-/* Greedy clustering: answer i joins the first cluster whose first member j has
- * W_ij > threshold. Writes cluster ids to cluster[k]; returns the number of clusters. */
+/* Clusters = connected components of the graph W_ij > threshold (order-invariant). Writes
+ * cluster ids (numbered by first member) to cluster[k]; returns the number of clusters. */
 size_t umpire_cluster(const double *w, size_t k, double threshold, size_t *cluster);
 double umpire_num_sets(const double *w, size_t k, double threshold);
 double umpire_discrete_semantic_entropy(const double *w, size_t k, double threshold);

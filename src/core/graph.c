@@ -1,6 +1,6 @@
 /* graph.c - the similarity-graph family over a symmetric k x k similarity W in [0, 1]:
  *
- *   NumSets, discrete semantic entropy   clusters: greedy, W > threshold joins a cluster
+ *   NumSets, discrete semantic entropy   clusters: connected components of W > threshold
  *                                        (Kuhn et al. 2023; Farquhar et al. 2024)
  *   EigV = sum_j max(0, 1 - lambda_j)    lambda: eigenvalues of L = I - D^-1/2 W D^-1/2
  *   Degree = trace(kI - D) / k^2         D_ii = sum_j W_ij     (Lin et al. 2024)
@@ -13,6 +13,7 @@
  * engine adds entailment judged by the model itself.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "core/baselines.h"
@@ -50,20 +51,34 @@ void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *
     }
 }
 
+static size_t root(size_t *parent, size_t i) {
+    while (parent[i] != i)
+        i = parent[i] = parent[parent[i]];
+    return i;
+}
+
 size_t umpire_cluster(const double *w, size_t k, double threshold, size_t *cluster) {
-    size_t n = 0;
-    size_t *rep = malloc(k * sizeof *rep); /* each cluster's first member */
-    if (!rep)
+    /* connected components of the graph "W_ij > threshold" (union-find): unlike greedy
+     * first-member clustering, the result does not depend on the order of the answers */
+    size_t *parent = malloc(k * sizeof *parent), n = 0;
+    if (!parent)
         return 0;
+    for (size_t i = 0; i < k; i++)
+        parent[i] = i;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i + 1; j < k; j++)
+            if (w[i * k + j] > threshold)
+                parent[root(parent, i)] = root(parent, j);
+    /* number the components in order of their first member */
+    for (size_t i = 0; i < k; i++)
+        cluster[i] = SIZE_MAX;
     for (size_t i = 0; i < k; i++) {
-        size_t c = 0;
-        while (c < n && !(w[i * k + rep[c]] > threshold))
-            c++;
-        if (c == n)
-            rep[n++] = i;
-        cluster[i] = c;
+        size_t r = root(parent, i);
+        if (cluster[r] == SIZE_MAX)
+            cluster[r] = n++;
+        cluster[i] = cluster[r];
     }
-    free(rep);
+    free(parent);
     return n;
 }
 

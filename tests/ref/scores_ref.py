@@ -2,6 +2,7 @@
 """Independent numpy reference for `umpire score` (run with Debian's /usr/bin/python3).
 
   scores_ref.py make OUT_DIR     write OUT_DIR/samples.jsonl, a seeded synthetic sample set
+  scores_ref.py npy OUT_DIR      the same items, samples reversed, embeddings in OUT_DIR/emb.npy
   scores_ref.py check OUT_DIR    compare OUT_DIR/scored.jsonl and summary.json (written by
                                  `umpire score`) with values computed here from the formulas
 
@@ -64,15 +65,20 @@ def rouge_l(a, b):
 
 
 def clusters(w, t=0.5):
-    reps, ids = [], []
-    for i in range(len(w)):
-        for c, r in enumerate(reps):
-            if w[i][r] > t:
-                ids.append(c)
-                break
-        else:
-            reps.append(i)
-            ids.append(len(reps) - 1)
+    """connected components of W > t, by repeated flooding"""
+    ids = [-1] * len(w)
+    n = 0
+    for s in range(len(w)):
+        if ids[s] >= 0:
+            continue
+        stack, ids[s] = [s], n
+        while stack:
+            i = stack.pop()
+            for j in range(len(w)):
+                if ids[j] < 0 and w[i][j] > t:
+                    ids[j] = n
+                    stack.append(j)
+        n += 1
     return ids
 
 
@@ -187,8 +193,26 @@ def check(out):
     return 1 if failures else 0
 
 
+def to_npy(out):
+    """samples_npy.jsonl + emb.npy: the same items with embeddings moved to a float64 .npy file."""
+    rows, lines = [], []
+    for item in map(json.loads, open(f"{out}/samples.jsonl")):
+        idx = []
+        for smp in item["samples"]:
+            idx.append(len(rows))
+            rows.append(smp.pop("embedding"))
+        item["embedding_npy"] = {"file": "emb.npy", "rows": idx[::-1]}  # rows in any order
+        item["samples"] = item["samples"][::-1]
+        lines.append(json.dumps(item))
+    np.save(f"{out}/emb.npy", np.array(rows, dtype=np.float64))
+    with open(f"{out}/samples_npy.jsonl", "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
+    elif sys.argv[1] == "npy":
+        to_npy(sys.argv[2])
     else:
         sys.exit(check(sys.argv[2]))
