@@ -12,7 +12,9 @@ all: build
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+# the first configure installs what is missing (idempotent; prints the apt-get line without root)
 $(BUILD)/CMakeCache.txt:
+	scripts/setup
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 
 test: build
