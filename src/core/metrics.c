@@ -41,13 +41,13 @@ static size_t count_wrong(const int *wrong, size_t n) {
     return w;
 }
 
-double umpire_auroc(const double *s, const int *wrong, size_t n) {
+/* The ranking metrics below read the answers in descending order of score, o[0..n): sorted
+ * once per (re)sample by compute_all, or by the public wrappers at the end of this file. */
+
+static double auroc_sorted(const double *s, const int *wrong, size_t n, const size_t *o) {
     size_t pos = count_wrong(wrong, n), neg = n - pos;
-    size_t *o = malloc((n ? n : 1) * sizeof *o);
-    if (!pos || !neg || !o || umpire_argsort_desc(s, n, o) != 0) {
-        free(o);
+    if (!pos || !neg)
         return NAN;
-    }
     /* ranks ascending = n - position in the descending order; ties share the mean rank */
     double rank_sum = 0.0;
     for (size_t i = 0; i < n;) {
@@ -58,17 +58,13 @@ double umpire_auroc(const double *s, const int *wrong, size_t n) {
         rank_sum += (double)w * mean_rank;
         i = j;
     }
-    free(o);
     return (rank_sum - (double)pos * ((double)pos + 1) / 2.0) / ((double)pos * (double)neg);
 }
 
-double umpire_auprc(const double *s, const int *wrong, size_t n) {
+static double auprc_sorted(const double *s, const int *wrong, size_t n, const size_t *o) {
     size_t pos = count_wrong(wrong, n);
-    size_t *o = malloc((n ? n : 1) * sizeof *o);
-    if (!pos || !o || umpire_argsort_desc(s, n, o) != 0) {
-        free(o);
+    if (!pos)
         return NAN;
-    }
     double ap = 0.0, prev_recall = 0.0, tp = 0.0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -79,7 +75,6 @@ double umpire_auprc(const double *s, const int *wrong, size_t n) {
         prev_recall = recall;
         i = j;
     }
-    free(o);
     return ap;
 }
 
@@ -94,15 +89,12 @@ static double aurac_from(const double *removed_wrong, size_t n, size_t n_wrong) 
     return a / (double)n;
 }
 
-static int rejection(const double *s, const int *wrong, size_t n, double *aurac, double *prr) {
+static int rejection(const double *s, const int *wrong, size_t n, const size_t *o, double *aurac,
+                     double *prr) {
     size_t w = count_wrong(wrong, n);
-    size_t *o = malloc((n ? n : 1) * sizeof *o);
     double *rem = malloc((n ? n : 1) * sizeof *rem);
-    if (!o || !rem || umpire_argsort_desc(s, n, o) != 0) {
-        free(o);
-        free(rem);
+    if (!rem)
         return -1;
-    }
     double removed = 0.0;
     for (size_t i = 0; i < n;) { /* a tie group of g answers with gw wrong */
         size_t j = i, gw = 0;
@@ -119,18 +111,15 @@ static int rejection(const double *s, const int *wrong, size_t n, double *aurac,
         rem[j] = (double)(j < w ? j : w);
     double oracle = aurac_from(rem, n, w), random = 1.0 - (double)w / (double)n;
     *prr = oracle > random ? (*aurac - random) / (oracle - random) : NAN;
-    free(o);
     free(rem);
     return 0;
 }
 
-double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr_target) {
+static double tpr_sorted(const double *s, const int *wrong, size_t n, const size_t *o,
+                         double fpr_target) {
     size_t pos = count_wrong(wrong, n), neg = n - pos;
-    size_t *o = malloc((n ? n : 1) * sizeof *o);
-    if (!pos || !neg || !o || umpire_argsort_desc(s, n, o) != 0) {
-        free(o);
+    if (!pos || !neg)
         return NAN;
-    }
     double prev_f = 0.0, prev_t = 0.0, tpr = NAN, tp = 0, fp = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -150,7 +139,6 @@ double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr
         prev_t = t;
         i = j;
     }
-    free(o);
     return tpr;
 }
 
@@ -243,15 +231,17 @@ double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int 
     return ece;
 }
 
-/* All metrics of one (re)sample into v[UMPIRE_N_METRICS]. */
+/* All metrics of one (re)sample into v[UMPIRE_N_METRICS]; p and o are n-long scratch. */
 static int compute_all(const double *s, const int *wrong, size_t n,
-                       const struct umpire_metric_params *mp, double *v, double *p) {
-    v[UMPIRE_M_AUROC] = umpire_auroc(s, wrong, n);
-    v[UMPIRE_M_AUPRC] = umpire_auprc(s, wrong, n);
-    if (rejection(s, wrong, n, &v[UMPIRE_M_AURAC], &v[UMPIRE_M_PRR]) != 0)
+                       const struct umpire_metric_params *mp, double *v, double *p, size_t *o) {
+    if (umpire_argsort_desc(s, n, o) != 0)
         return -1;
-    v[UMPIRE_M_TPR10] = umpire_tpr_at_fpr(s, wrong, n, 0.10);
-    v[UMPIRE_M_TPR1] = umpire_tpr_at_fpr(s, wrong, n, 0.01);
+    v[UMPIRE_M_AUROC] = auroc_sorted(s, wrong, n, o);
+    v[UMPIRE_M_AUPRC] = auprc_sorted(s, wrong, n, o);
+    if (rejection(s, wrong, n, o, &v[UMPIRE_M_AURAC], &v[UMPIRE_M_PRR]) != 0)
+        return -1;
+    v[UMPIRE_M_TPR10] = tpr_sorted(s, wrong, n, o, 0.10);
+    v[UMPIRE_M_TPR1] = tpr_sorted(s, wrong, n, o, 0.01);
     v[UMPIRE_M_CPC] = umpire_cpc(s, wrong, n, mp->cpc_bins);
     double lo = s[0], hi = s[0];
     for (size_t i = 1; i < n; i++) {
@@ -319,10 +309,12 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
     /* answers without a score (NaN: the estimator lacked its input) are left out */
     double *s = malloc((n ? n : 1) * sizeof *s), *p = malloc((n ? n : 1) * sizeof *p);
     int *w = malloc((n ? n : 1) * sizeof *w);
-    if (!s || !p || !w) {
+    size_t *o = malloc((n ? n : 1) * sizeof *o);
+    if (!s || !p || !w || !o) {
         free(s);
         free(p);
         free(w);
+        free(o);
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
     size_t m = 0;
@@ -334,7 +326,7 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
     out->n = m;
     out->n_wrong = count_wrong(w, m);
     int rc = UMPIRE_OK;
-    if (m > 0 && compute_all(s, w, m, mp, out->value, p) != 0)
+    if (m > 0 && compute_all(s, w, m, mp, out->value, p, o) != 0)
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     if (rc == UMPIRE_OK && m > 1 && mp->bootstrap > 0) {
         double *rs = malloc(m * sizeof *rs), *rv = malloc(mp->bootstrap * UMPIRE_N_METRICS * sizeof *rv);
@@ -351,7 +343,7 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                     rs[i] = s[j];
                     rw[i] = w[j];
                 }
-                if (compute_all(rs, rw, m, mp, rv + b * UMPIRE_N_METRICS, p) != 0)
+                if (compute_all(rs, rw, m, mp, rv + b * UMPIRE_N_METRICS, p, o) != 0)
                     rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
             }
             for (int k = 0; k < UMPIRE_N_METRICS && rc == UMPIRE_OK; k++) {
@@ -374,5 +366,37 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
     free(s);
     free(p);
     free(w);
+    free(o);
     return rc;
+}
+
+/* The public single metrics: sort, then the shared implementations above. */
+static size_t *order_of(const double *s, size_t n) {
+    size_t *o = malloc((n ? n : 1) * sizeof *o);
+    if (o && umpire_argsort_desc(s, n, o) != 0) {
+        free(o);
+        o = NULL;
+    }
+    return o;
+}
+
+double umpire_auroc(const double *s, const int *wrong, size_t n) {
+    size_t *o = order_of(s, n);
+    double v = o ? auroc_sorted(s, wrong, n, o) : NAN;
+    free(o);
+    return v;
+}
+
+double umpire_auprc(const double *s, const int *wrong, size_t n) {
+    size_t *o = order_of(s, n);
+    double v = o ? auprc_sorted(s, wrong, n, o) : NAN;
+    free(o);
+    return v;
+}
+
+double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr) {
+    size_t *o = order_of(s, n);
+    double v = o ? tpr_sorted(s, wrong, n, o, fpr) : NAN;
+    free(o);
+    return v;
 }
