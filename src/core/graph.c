@@ -28,14 +28,7 @@ void umpire_similarity_cosine(const float *e, size_t k, size_t d, double *w) {
             w[i] = NAN;
         return;
     }
-    for (size_t i = 0; i < k; i++) {
-        double n = 0;
-        for (size_t t = 0; t < d; t++)
-            n += (double)e[i * d + t] * e[i * d + t];
-        n = n > 0 ? 1.0 / sqrt(n) : 0.0;
-        for (size_t t = 0; t < d; t++)
-            x[i * d + t] = e[i * d + t] * n;
-    }
+    umpire_rows_normalise(e, k, d, x, NULL); /* a zero row: similarity 0 to every other */
     umpire_gram(x, k, d, w);
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < k; j++)

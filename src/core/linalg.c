@@ -8,6 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t umpire_rows_normalise(const float *e, size_t k, size_t d, double *out, double *bad_norm) {
+    size_t first_bad = k;
+    for (size_t i = 0; i < k; i++) {
+        double norm = 0.0;
+        for (size_t j = 0; j < d; j++)
+            norm += (double)e[i * d + j] * e[i * d + j];
+        norm = sqrt(norm);
+        int ok = norm > 0 && isfinite(norm);
+        if (!ok && first_bad == k) {
+            first_bad = i;
+            if (bad_norm)
+                *bad_norm = norm;
+        }
+        for (size_t j = 0; j < d; j++)
+            out[i * d + j] = ok ? e[i * d + j] / norm : 0.0;
+    }
+    return first_bad;
+}
+
 void umpire_gram(const double *x, size_t n, size_t d, double *g) {
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0, x, (int)d, 0.0, g,
                 (int)n);

@@ -4,6 +4,11 @@
 
 #include <stddef.h>
 
+/* out (k x d, row-major) = the rows of the k x d embeddings e scaled to unit L2 norm; a row
+ * whose norm is 0 or not finite is left as zeros. Returns the first such row (its norm in
+ * *bad_norm when not NULL), or k when every row was normalised. */
+size_t umpire_rows_normalise(const float *e, size_t k, size_t d, double *out, double *bad_norm);
+
 /* G = X X^T for the n x d row-major X; G is n x n row-major (both triangles filled). */
 void umpire_gram(const double *x, size_t n, size_t d, double *g);
 

@@ -29,16 +29,10 @@ int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double e
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
     int rc = UMPIRE_OK;
-    for (size_t i = 0; i < k && rc == UMPIRE_OK; i++) {
-        double norm = 0.0;
-        for (size_t j = 0; j < d; j++)
-            norm += (double)embeddings[i * d + j] * embeddings[i * d + j];
-        norm = sqrt(norm);
-        if (!(norm > 0) || !isfinite(norm))
-            rc = umpire_fail(err, UMPIRE_EINVAL, "embedding %zu has norm %g", i, norm);
-        for (size_t j = 0; j < d; j++)
-            phi[i * d + j] = embeddings[i * d + j] / norm;
-    }
+    double bad_norm = 0.0;
+    size_t bad = umpire_rows_normalise(embeddings, k, d, phi, &bad_norm);
+    if (bad < k) /* a zero row has no direction: the volume is undefined, not small */
+        rc = umpire_fail(err, UMPIRE_EINVAL, "embedding %zu has norm %g", bad, bad_norm);
     double logdet = 0.0;
     if (rc == UMPIRE_OK) {
         umpire_gram(phi, k, d, g);
