@@ -221,6 +221,25 @@ static void test_score_item_needs(void **state) {
     }
 }
 
+static void test_mean_token_entropy(void **state) {
+    (void)state;
+    double lp[] = {-0.1, -0.2}, h0[] = {1.0, 3.0}, h1[] = {0.5, 0.5}, hg[] = {4.0, 0.0};
+    struct umpire_answer s[2] = {{.text = "a", .logprobs = lp, .n_tokens = 2, .entropies = h0},
+                                 {.text = "b", .logprobs = lp, .n_tokens = 2, .entropies = h1}};
+    struct umpire_item it = {.id = "x", .samples = s, .k = 2, .correct = -1};
+    /* no greedy: the samples' means 2 and 0.5, averaged */
+    CLOSE(umpire_mean_token_entropy(&it), 1.25, 1e-12);
+    /* a greedy answer without entropies does not count */
+    it.greedy = (struct umpire_answer){.text = "a", .logprobs = lp, .n_tokens = 2};
+    CLOSE(umpire_mean_token_entropy(&it), 1.25, 1e-12);
+    /* with entropies, the greedy answer's own mean */
+    it.greedy.entropies = hg;
+    CLOSE(umpire_mean_token_entropy(&it), 2.0, 1e-12);
+    s[0].entropies = s[1].entropies = NULL;
+    it.greedy.entropies = NULL;
+    assert_true(isnan(umpire_mean_token_entropy(&it)));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_volume_identical_samples),
@@ -236,6 +255,7 @@ int main(void) {
         cmocka_unit_test(test_rouge_l),
         cmocka_unit_test(test_graph_extremes),
         cmocka_unit_test(test_score_item_needs),
+        cmocka_unit_test(test_mean_token_entropy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,27 +38,30 @@ double umpire_perplexity(const struct umpire_answer *greedy) {
     return greedy->n_tokens ? exp(-sum_logprob(greedy) / (double)greedy->n_tokens) : 1.0;
 }
 
+/* (1/T) sum_t H_t of one answer; NaN when it carries no entropies. */
+static double answer_mean_entropy(const struct umpire_answer *a) {
+    if (!a->entropies || !a->n_tokens)
+        return NAN;
+    double h = 0.0;
+    for (size_t t = 0; t < a->n_tokens; t++)
+        h += a->entropies[t];
+    return h / (double)a->n_tokens;
+}
+
 /* Mean token entropy (1/T) sum_t H_t of the greedy answer when it carries entropies, else
  * averaged over the samples that do; NaN when none does. */
 double umpire_mean_token_entropy(const struct umpire_item *item) {
-    const struct umpire_answer *g = &item->greedy;
-    if (g->logprobs && g->entropies && g->n_tokens) {
-        double h = 0.0;
-        for (size_t t = 0; t < g->n_tokens; t++)
-            h += g->entropies[t];
-        return h / (double)g->n_tokens;
-    }
+    double g = item->greedy.logprobs ? answer_mean_entropy(&item->greedy) : NAN;
+    if (!isnan(g))
+        return g;
     double total = 0.0;
     size_t m = 0;
     for (size_t i = 0; i < item->k; i++) {
-        const struct umpire_answer *a = &item->samples[i];
-        if (!a->entropies || !a->n_tokens)
-            continue;
-        double h = 0.0;
-        for (size_t t = 0; t < a->n_tokens; t++)
-            h += a->entropies[t];
-        total += h / (double)a->n_tokens;
-        m++;
+        double h = answer_mean_entropy(&item->samples[i]);
+        if (!isnan(h)) {
+            total += h;
+            m++;
+        }
     }
     return m ? total / (double)m : NAN;
 }
