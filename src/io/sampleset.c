@@ -1,6 +1,7 @@
 /* sampleset.c - read the sample-set JSONL (DESIGN.md): one item a line, each with k sampled
  * answers (text, log-probs, optional embedding / entropies), optional greedy answer and
  * correctness label. Every problem is reported as "FILE:LINE: field: problem". */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,7 +28,6 @@ struct reader {
     } npy[8];
 };
 
-#define FAIL(r, field, ...) fail_at(r, field, __VA_ARGS__)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
@@ -40,18 +40,10 @@ static int fail_at(struct reader *r, const char *field, const char *fmt, ...) {
     return umpire_fail(r->err, UMPIRE_EINVAL, "%s:%zu: %s: %s", r->path, r->line, field, msg);
 }
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* A JSON array of finite numbers into a new double array; *n receives the length. */
 static int read_numbers(struct reader *r, const cJSON *a, const char *field, double **out, size_t *n) {
     if (!cJSON_IsArray(a))
-        return FAIL(r, field, "expected an array of numbers");
+        return fail_at(r, field, "expected an array of numbers");
     size_t m = (size_t)cJSON_GetArraySize(a), i = 0;
     double *v = malloc((m ? m : 1) * sizeof *v);
     if (!v)
@@ -60,7 +52,7 @@ static int read_numbers(struct reader *r, const cJSON *a, const char *field, dou
     cJSON_ArrayForEach(x, a) {
         if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
             free(v);
-            return FAIL(r, field, "element %zu is not a finite number", i);
+            return fail_at(r, field, "element %zu is not a finite number", i);
         }
         v[i++] = x->valuedouble;
     }
@@ -73,25 +65,25 @@ static int read_answer(struct reader *r, const cJSON *o, const char *where, stru
                        size_t *dim) {
     char field[96];
     if (!cJSON_IsObject(o))
-        return FAIL(r, where, "expected an object");
+        return fail_at(r, where, "expected an object");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
     snprintf(field, sizeof field, "%s.text", where);
     if (!cJSON_IsString(text))
-        return FAIL(r, field, text ? "expected a string" : "missing");
-    if (!(a->text = dup_str(text->valuestring)))
+        return fail_at(r, field, text ? "expected a string" : "missing");
+    if (!(a->text = strdup(text->valuestring)))
         return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
     snprintf(field, sizeof field, "%s.logprobs", where);
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "logprobs");
     if (!lp)
-        return FAIL(r, field, "missing");
+        return fail_at(r, field, "missing");
     int rc = read_numbers(r, lp, field, &a->logprobs, &a->n_tokens);
     if (rc)
         return rc;
     if (a->n_tokens == 0)
-        return FAIL(r, field, "empty (the EOS token's log-probability is always there)");
+        return fail_at(r, field, "empty (the EOS token's log-probability is always there)");
     for (size_t t = 0; t < a->n_tokens; t++)
         if (a->logprobs[t] > LOGPROB_SLACK)
-            return FAIL(r, field, "element %zu is %g, a log-probability must be <= 0", t, a->logprobs[t]);
+            return fail_at(r, field, "element %zu is %g, a log-probability must be <= 0", t, a->logprobs[t]);
     const cJSON *ent = cJSON_GetObjectItemCaseSensitive(o, "entropies");
     if (ent && !cJSON_IsNull(ent)) {
         size_t m;
@@ -99,10 +91,10 @@ static int read_answer(struct reader *r, const cJSON *o, const char *where, stru
         if ((rc = read_numbers(r, ent, field, &a->entropies, &m)))
             return rc;
         if (m != a->n_tokens)
-            return FAIL(r, field, "%zu values for %zu tokens", m, a->n_tokens);
+            return fail_at(r, field, "%zu values for %zu tokens", m, a->n_tokens);
         for (size_t t = 0; t < m; t++)
             if (a->entropies[t] < 0)
-                return FAIL(r, field, "element %zu is negative", t);
+                return fail_at(r, field, "element %zu is negative", t);
     }
     const cJSON *emb = cJSON_GetObjectItemCaseSensitive(o, "embedding");
     if (dim && emb && !cJSON_IsNull(emb)) {
@@ -113,8 +105,8 @@ static int read_answer(struct reader *r, const cJSON *o, const char *where, stru
             return rc;
         if (m == 0 || (*dim && m != *dim)) {
             free(v);
-            return m ? FAIL(r, field, "width %zu, other samples of this item have %zu", m, *dim)
-                     : FAIL(r, field, "empty");
+            return m ? fail_at(r, field, "width %zu, other samples of this item have %zu", m, *dim)
+                     : fail_at(r, field, "empty");
         }
         *dim = m;
         a->embedding = malloc(m * sizeof *a->embedding);
@@ -148,10 +140,10 @@ static const struct umpire_npy *npy_get(struct reader *r, const char *file, int 
     }
     char err[UMPIRE_ERR_LEN];
     if ((*rc = umpire_npy_read(path, &r->npy[i].a, err)) != 0) {
-        *rc = FAIL(r, "embedding_npy.file", "%s", err);
+        *rc = fail_at(r, "embedding_npy.file", "%s", err);
         return NULL;
     }
-    r->npy[i].path = dup_str(path);
+    r->npy[i].path = strdup(path);
     return &r->npy[i].a;
 }
 
@@ -160,9 +152,9 @@ static int read_npy_embeddings(struct reader *r, const cJSON *spec, struct umpir
     const cJSON *file = cJSON_GetObjectItemCaseSensitive(spec, "file");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(spec, "rows");
     if (!cJSON_IsString(file))
-        return FAIL(r, "embedding_npy.file", "expected a path string");
+        return fail_at(r, "embedding_npy.file", "expected a path string");
     if (!cJSON_IsArray(rows) || (size_t)cJSON_GetArraySize(rows) != it->k)
-        return FAIL(r, "embedding_npy.rows", "expected %zu row indices, one per sample", it->k);
+        return fail_at(r, "embedding_npy.rows", "expected %zu row indices, one per sample", it->k);
     int rc = 0;
     const struct umpire_npy *a = npy_get(r, file->valuestring, &rc);
     if (!a)
@@ -173,7 +165,7 @@ static int read_npy_embeddings(struct reader *r, const cJSON *spec, struct umpir
     cJSON_ArrayForEach(x, rows) {
         double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
         if (v < 0 || v != floor(v) || v >= (double)a->rows)
-            return FAIL(r, "embedding_npy.rows", "element %zu is not a row of %s (it has %zu)", i,
+            return fail_at(r, "embedding_npy.rows", "element %zu is not a row of %s (it has %zu)", i,
                         file->valuestring, a->rows);
         float *e = malloc(a->cols * sizeof *e);
         if (!e)
@@ -186,25 +178,25 @@ static int read_npy_embeddings(struct reader *r, const cJSON *spec, struct umpir
 
 static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     if (!cJSON_IsObject(o))
-        return FAIL(r, "item", "expected a JSON object");
+        return fail_at(r, "item", "expected a JSON object");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     char buf[64];
     if (cJSON_IsString(id))
-        it->id = dup_str(id->valuestring);
+        it->id = strdup(id->valuestring);
     else if (cJSON_IsNumber(id))
-        snprintf(buf, sizeof buf, "%.17g", id->valuedouble), it->id = dup_str(buf);
+        snprintf(buf, sizeof buf, "%.17g", id->valuedouble), it->id = strdup(buf);
     else if (!id)
-        snprintf(buf, sizeof buf, "line%zu", r->line), it->id = dup_str(buf);
+        snprintf(buf, sizeof buf, "line%zu", r->line), it->id = strdup(buf);
     else
-        return FAIL(r, "id", "expected a string or a number");
+        return fail_at(r, "id", "expected a string or a number");
     if (!it->id)
         return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
     const cJSON *samples = cJSON_GetObjectItemCaseSensitive(o, "samples");
     if (!cJSON_IsArray(samples))
-        return FAIL(r, "samples", samples ? "expected an array" : "missing");
+        return fail_at(r, "samples", samples ? "expected an array" : "missing");
     it->k = (size_t)cJSON_GetArraySize(samples);
     if (it->k < 2)
-        return FAIL(r, "samples", "k = %zu; UMPIRE and the baselines need at least 2 samples", it->k);
+        return fail_at(r, "samples", "k = %zu; UMPIRE and the baselines need at least 2 samples", it->k);
     it->samples = calloc(it->k, sizeof *it->samples);
     if (!it->samples)
         return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
@@ -226,7 +218,7 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
         for (i = 0; i < it->k; i++)
             if (!it->samples[i].embedding) {
                 snprintf(buf, sizeof buf, "samples[%zu].embedding", i);
-                return FAIL(r, buf, "missing, while other samples of this item have one");
+                return fail_at(r, buf, "missing, while other samples of this item have one");
             }
     }
     const cJSON *greedy = cJSON_GetObjectItemCaseSensitive(o, "greedy");
@@ -240,7 +232,7 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     else if (cJSON_IsNumber(correct) && (correct->valuedouble == 0 || correct->valuedouble == 1))
         it->correct = (int)correct->valuedouble;
     else
-        return FAIL(r, "correct", "expected true, false, 0, 1 or null");
+        return fail_at(r, "correct", "expected true, false, 0, 1 or null");
     return 0;
 }
 
