@@ -46,6 +46,18 @@ case "$out" in *"--alpha"*) [ $rc -eq 2 ] && echo "ok   bad --alpha" || fails=$(
 out=$("$umpire" score "$dir/k1.jsonl" --estimators umpire,nope 2>&1); rc=$?
 case "$out" in *"unknown estimator 'nope'"*) [ $rc -eq 2 ] && echo "ok   unknown estimator" || fails=$((fails+1)) ;; *) echo "FAIL unknown estimator: $out"; fails=$((fails+1)) ;; esac
 
+# a write that fails midway (file size limit, like a full disk): exit 1, the previous output
+# file intact, no temporary file left behind
+echo "previous results" > "$dir/out.jsonl"
+big=$(for i in $(seq 1 40); do echo "$ok" | sed "s/\"a\"/\"item-$i-$(printf '%0600d' 0)\"/"; done)
+printf '%s\n' "$big" > "$dir/big.jsonl"
+out=$(trap '' XFSZ; ulimit -f 8; "$umpire" score "$dir/big.jsonl" -o "$dir/out.jsonl" -q 2>&1); rc=$?
+if [ $rc -eq 1 ] && [ "$(cat "$dir/out.jsonl")" = "previous results" ] && [ ! -e "$dir/out.jsonl.tmp" ]; then
+    case "$out" in *"out.jsonl: write failed"*) echo "ok   failed write keeps the old file" ;; *) echo "FAIL failed write message: $out"; fails=$((fails+1)) ;; esac
+else
+    echo "FAIL failed write: exit $rc, out.jsonl: $(head -c 80 "$dir/out.jsonl"), $out"; fails=$((fails+1))
+fi
+
 # umpire metrics: labels with bad lines
 printf '{"id":"q1","correct":true}\n{bad\n' > "$dir/labels-bad.jsonl"
 printf '{"id":"a","scores":{"umpire":1}}\n' > "$dir/scored.jsonl"

@@ -14,36 +14,52 @@
 
 static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-/* Write text to path through a temporary file and rename, so a crash never leaves half a file. */
-static int write_atomically(const char *path, const char *text, char *err) {
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    if (!tmp)
+/* Files are written to PATH.tmp and renamed into place on success, so a crash or a full
+ * disk never leaves half a file where a complete one was. */
+struct atomic_file {
+    FILE *f;
+    char tmp[4096];
+};
+
+static int atomic_open(struct atomic_file *a, const char *path, char *err) {
+    if ((size_t)snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= sizeof a->tmp)
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: path too long", path);
+    if (!(a->f = fopen(a->tmp, "w")))
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for writing", a->tmp);
+    return UMPIRE_OK;
+}
+
+/* Given the status rc of the writes: on success close and rename into place; otherwise (or
+ * when closing fails) remove the temporary file. Returns the final status. */
+static int atomic_close(struct atomic_file *a, const char *path, int rc, char *err) {
+    int bad = ferror(a->f) != 0;
+    bad |= fclose(a->f) != 0;
+    if (rc == UMPIRE_OK && !bad && rename(a->tmp, path) == 0)
+        return UMPIRE_OK;
+    remove(a->tmp);
+    return rc != UMPIRE_OK ? rc : umpire_fail(err, UMPIRE_EIO, "%s: write failed", path);
+}
+
+/* One JSON value as a line (compact) or a document (indented), followed by a newline; a
+ * failed write shows in atomic_close. */
+static int put_json(FILE *f, const cJSON *v, int compact, char *err) {
+    char *text = compact ? cJSON_PrintUnformatted(v) : cJSON_Print(v);
+    if (!text)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int rc = UMPIRE_OK;
-    if (!f) {
-        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for writing", tmp);
-    } else {
-        int bad = fputs(text, f) == EOF;
-        bad |= fclose(f) != 0;
-        if (bad || rename(tmp, path) != 0) {
-            remove(tmp);
-            rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", path);
-        }
-    }
-    free(tmp);
-    return rc;
+    fputs(text, f);
+    fputc('\n', f);
+    free(text);
+    return UMPIRE_OK;
 }
 
 int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
                               const struct umpire_scores *s, const int *selected, char *err) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    struct atomic_file a;
+    int rc = atomic_open(&a, path, err);
+    if (rc != UMPIRE_OK)
+        return rc;
     for (size_t i = 0; i < set->n && rc == UMPIRE_OK; i++) {
         cJSON *o = cJSON_CreateObject(), *sc = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", set->items[i].id);
@@ -53,34 +69,10 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
         cJSON_AddItemToObject(o, "scores", sc);
         if (set->items[i].correct >= 0)
             cJSON_AddBoolToObject(o, "correct", set->items[i].correct);
-        char *line = cJSON_PrintUnformatted(o);
+        rc = put_json(a.f, o, 1, err);
         cJSON_Delete(o);
-        size_t m = line ? strlen(line) : 0;
-        if (line && len + m + 2 > cap) {
-            while (len + m + 2 > cap)
-                cap *= 2;
-            char *grown = realloc(buf, cap);
-            if (!grown) {
-                free(line);
-                line = NULL;
-            } else {
-                buf = grown;
-            }
-        }
-        if (!line) {
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-            break;
-        }
-        memcpy(buf + len, line, m);
-        len += m;
-        buf[len++] = '\n';
-        buf[len] = '\0';
-        free(line);
     }
-    if (rc == UMPIRE_OK)
-        rc = write_atomically(path, buf, err);
-    free(buf);
-    return rc;
+    return atomic_close(&a, path, rc, err);
 }
 
 int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
@@ -112,20 +104,11 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
             cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
         }
     }
-    char *text = cJSON_Print(o);
+    struct atomic_file a;
+    int rc = atomic_open(&a, path, err);
+    if (rc == UMPIRE_OK)
+        rc = atomic_close(&a, path, put_json(a.f, o, 0, err), err);
     cJSON_Delete(o);
-    if (!text)
-        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    size_t n = strlen(text);
-    char *withnl = realloc(text, n + 2);
-    if (!withnl) {
-        free(text);
-        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    }
-    withnl[n] = '\n';
-    withnl[n + 1] = '\0';
-    int rc = write_atomically(path, withnl, err);
-    free(withnl);
     return rc;
 }
 
