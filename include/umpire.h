@@ -189,6 +189,70 @@ double umpire_tpr_at_fpr(const double *score, const int *wrong, size_t n, double
 double umpire_cpc(const double *score, const int *wrong, size_t n, size_t bins);
 double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass);
 
+/* ------------------------------------------------------------------ calibration
+ * A map from an uncertainty score to P(answer wrong), fitted on labelled scores, plus a
+ * risk-controlled threshold: answer when score <= threshold, escalate otherwise. */
+
+enum umpire_calibration_method {
+    UMPIRE_CAL_MINMAX,    /* clip((s - min) / (max - min)) */
+    UMPIRE_CAL_PLATT,     /* sigmoid(a s + b), maximum likelihood with Platt's targets */
+    UMPIRE_CAL_ISOTONIC,  /* pool-adjacent-violators, linear between distinct scores */
+    UMPIRE_CAL_HISTOGRAM, /* equal-mass bins, each bin's error rate */
+};
+
+struct umpire_calibration {
+    enum umpire_calibration_method method;
+    char estimator[64]; /* which score it maps (set by the caller; saved with the map) */
+    size_t n;           /* labelled scores it was fitted on */
+    double lo, hi;      /* score range seen (min-max uses it) */
+    double a, b;        /* Platt */
+    double *x, *y;      /* isotonic: distinct scores and fitted values; histogram: upper
+                           bin edges and error rates */
+    size_t n_points;
+    /* risk control (umpire_risk_threshold); threshold NaN when not fitted, -inf when no
+       threshold meets the target (escalate everything) */
+    double risk, delta, threshold, risk_bound;
+    size_t n_answered;
+};
+
+/* Fit a map on n scores and labels (wrong[i] != 0: answer i is wrong); NaN scores are left
+ * out. bins: histogram bins (ignored otherwise). Returns 0, or a negative status; free the
+ * map with umpire_calibration_free. */
+int umpire_calibration_fit(const double *score, const int *wrong, size_t n,
+                           enum umpire_calibration_method method, size_t bins,
+                           struct umpire_calibration *out, char *err);
+/* P(wrong) for a score, in [0, 1]; NaN for a NaN score. */
+double umpire_calibration_apply(const struct umpire_calibration *c, double score);
+void umpire_calibration_free(struct umpire_calibration *c);
+const char *umpire_calibration_method_name(enum umpire_calibration_method m);
+/* "minmax", "platt", "isotonic", "histogram" -> m; returns 0, or -1 for an unknown name. */
+int umpire_calibration_method_parse(const char *name, enum umpire_calibration_method *m);
+
+/* The largest set of least-uncertain answers whose error rate is at most `risk` with
+ * confidence 1 - delta (selection with guaranteed risk: binary search, Clopper-Pearson bounds
+ * at delta / #tests); fills c's risk, delta, threshold, risk_bound (the bound of the chosen
+ * set, at the per-test level) and n_answered. Returns 0, or UMPIRE_EINVAL / UMPIRE_ENOMEM. */
+int umpire_risk_threshold(const double *score, const int *wrong, size_t n, double risk,
+                          double delta, struct umpire_calibration *c, char *err);
+/* P(Binomial(m, p) <= e), and the one-sided upper 1 - delta Clopper-Pearson bound of e/m. */
+double umpire_binomial_cdf(size_t e, size_t m, double p);
+double umpire_clopper_pearson_upper(size_t e, size_t m, double delta);
+
+/* Write / read a calibration (map and threshold) as JSON. Return 0, or a negative status with
+ * "FILE: field: problem" in err; a read map is freed with umpire_calibration_free. */
+int umpire_calibration_save(const char *path, const struct umpire_calibration *c, char *err);
+int umpire_calibration_load(const char *path, struct umpire_calibration *c, char *err);
+
+/* Temperature scaling of n x c logits (row-major) with true labels: the T minimising the mean
+ * NLL of softmax(z / T). Returns 0, or UMPIRE_EINVAL when no finite positive T is optimal. */
+int umpire_temperature_fit(const double *logits, const int *label, size_t n, size_t c, double *t,
+                           char *err);
+/* The largest probability of softmax(z / T) over c logits, and its index in *top (may be
+ * NULL): the confidence of a multiple-choice answer at temperature T. */
+double umpire_softmax_top(const double *z, size_t c, double t, size_t *top);
+/* Mean NLL of softmax(z / T) at the true labels. */
+double umpire_temperature_nll(const double *logits, const int *label, size_t n, size_t c, double t);
+
 /* ------------------------------------------------------------------ models */
 
 struct umpire_model_info {

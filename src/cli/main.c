@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
     {"score", cmd_score, "score sample sets with UMPIRE and the baselines; metrics when labelled"},
     {"metrics", cmd_metrics, "recompute the estimators x metrics table from scored items"},
+    {"calibrate", cmd_calibrate, "fit / apply score -> P(wrong) maps and risk thresholds; temperature"},
     {"info", cmd_info, "describe a GGUF model and its projector"},
     {"version", cmd_version, "print umpire's version and the llama.cpp / ggml it links"},
 };

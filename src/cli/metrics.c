@@ -1,13 +1,11 @@
 /* metrics.c - `umpire metrics`: the estimators x metrics table from scored items, with labels
  * from the items themselves or from a separate JSONL of {"id", "correct"}. */
 #define _GNU_SOURCE
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/jsonl.h"
 #include "io/scores_json.h"
 
 static void usage(FILE *f) {
@@ -17,58 +15,6 @@ static void usage(FILE *f) {
                "Labels come from each item's `correct`, or from LABELS.jsonl lines {\"id\", \"correct\"}.\n\n"
                "example:\n"
                "  umpire metrics scored.jsonl --labels judged.jsonl\n");
-}
-
-struct label {
-    char *id;
-    int correct;
-};
-
-static int by_id(const void *a, const void *b) {
-    return strcmp(((const struct label *)a)->id, ((const struct label *)b)->id);
-}
-
-struct labels {
-    const char *path;
-    struct label *v;
-    size_t n, alloc;
-};
-
-static int add_label(const cJSON *o, size_t line, void *ctx) {
-    struct labels *l = ctx;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "correct");
-    if (!cJSON_IsString(id) || !cJSON_IsBool(c)) {
-        fprintf(stderr, "umpire metrics: %s:%zu: %s\n", l->path, line,
-                !cJSON_IsString(id) ? "id: missing or not a string" : "correct: expected true or false");
-        return 1; /* reported */
-    }
-    if (l->n == l->alloc) {
-        l->alloc = l->alloc ? 2 * l->alloc : 64;
-        struct label *g = realloc(l->v, l->alloc * sizeof *g);
-        if (!g) {
-            fprintf(stderr, "umpire metrics: out of memory\n");
-            return 1;
-        }
-        l->v = g;
-    }
-    l->v[l->n].id = strdup(id->valuestring);
-    l->v[l->n++].correct = cJSON_IsTrue(c);
-    return 0;
-}
-
-/* Read {"id", "correct"} lines, sorted by id. */
-static int read_labels(const char *path, struct label **out, size_t *n) {
-    struct labels l = {.path = path};
-    char err[UMPIRE_ERR_LEN];
-    int rc = umpire_jsonl_each(path, add_label, &l, NULL, err);
-    if (rc < 0) /* the walk's own error; add_label reports its own and returns 1 */
-        fprintf(stderr, "umpire metrics: %s\n", err);
-    if (rc == 0)
-        qsort(l.v, l.n, sizeof *l.v, by_id);
-    *out = l.v;
-    *n = l.n;
-    return rc;
 }
 
 int cmd_metrics(int argc, char **argv) {
@@ -109,15 +55,9 @@ int cmd_metrics(int argc, char **argv) {
         return 1;
     }
     int rc = 1;
-    struct label *labels = NULL;
-    size_t n_labels = 0;
-    if (labels_path) {
-        if (read_labels(labels_path, &labels, &n_labels) != 0)
-            goto out;
-        for (size_t i = 0; i < sf.n; i++) {
-            struct label key = {sf.ids[i], 0}, *hit = bsearch(&key, labels, n_labels, sizeof key, by_id);
-            sf.correct[i] = hit ? hit->correct : -1;
-        }
+    if (labels_path && umpire_scored_apply_labels(&sf, labels_path, err) < 0) {
+        fprintf(stderr, "umpire metrics: %s\n", err);
+        goto out;
     }
     double *col = malloc(sf.n * sizeof *col);
     int *wrong = malloc(sf.n * sizeof *wrong);
@@ -159,9 +99,6 @@ int cmd_metrics(int argc, char **argv) {
     free(reports);
     free(rp);
 out:
-    for (size_t i = 0; i < n_labels; i++)
-        free(labels[i].id);
-    free(labels);
     umpire_scored_free(&sf);
     return rc;
 }

@@ -10,54 +10,17 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/atomic.h"
 #include "io/jsonl.h"
 
 static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-
-/* Files are written to PATH.tmp and renamed into place on success, so a crash or a full
- * disk never leaves half a file where a complete one was. */
-struct atomic_file {
-    FILE *f;
-    char tmp[4096];
-};
-
-static int atomic_open(struct atomic_file *a, const char *path, char *err) {
-    if ((size_t)snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= sizeof a->tmp)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s: path too long", path);
-    if (!(a->f = fopen(a->tmp, "w")))
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for writing", a->tmp);
-    return UMPIRE_OK;
-}
-
-/* Given the status rc of the writes: on success close and rename into place; otherwise (or
- * when closing fails) remove the temporary file. Returns the final status. */
-static int atomic_close(struct atomic_file *a, const char *path, int rc, char *err) {
-    int bad = ferror(a->f) != 0;
-    bad |= fclose(a->f) != 0;
-    if (rc == UMPIRE_OK && !bad && rename(a->tmp, path) == 0)
-        return UMPIRE_OK;
-    remove(a->tmp);
-    return rc != UMPIRE_OK ? rc : umpire_fail(err, UMPIRE_EIO, "%s: write failed", path);
-}
-
-/* One JSON value as a line (compact) or a document (indented), followed by a newline; a
- * failed write shows in atomic_close. */
-static int put_json(FILE *f, const cJSON *v, int compact, char *err) {
-    char *text = compact ? cJSON_PrintUnformatted(v) : cJSON_Print(v);
-    if (!text)
-        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    fputs(text, f);
-    fputc('\n', f);
-    free(text);
-    return UMPIRE_OK;
-}
 
 int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
                               const struct umpire_scores *s, const int *selected, char *err) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
-    struct atomic_file a;
-    int rc = atomic_open(&a, path, err);
+    struct umpire_atomic_file a;
+    int rc = umpire_atomic_open(&a, path, err);
     if (rc != UMPIRE_OK)
         return rc;
     for (size_t i = 0; i < set->n && rc == UMPIRE_OK; i++) {
@@ -69,10 +32,10 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
         cJSON_AddItemToObject(o, "scores", sc);
         if (set->items[i].correct >= 0)
             cJSON_AddBoolToObject(o, "correct", set->items[i].correct);
-        rc = put_json(a.f, o, 1, err);
+        rc = umpire_put_json(a.f, o, 1, err);
         cJSON_Delete(o);
     }
-    return atomic_close(&a, path, rc, err);
+    return umpire_atomic_close(&a, path, rc, err);
 }
 
 int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
@@ -104,10 +67,10 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
             cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
         }
     }
-    struct atomic_file a;
-    int rc = atomic_open(&a, path, err);
+    struct umpire_atomic_file a;
+    int rc = umpire_atomic_open(&a, path, err);
     if (rc == UMPIRE_OK)
-        rc = atomic_close(&a, path, put_json(a.f, o, 0, err), err);
+        rc = umpire_atomic_close(&a, path, umpire_put_json(a.f, o, 0, err), err);
     cJSON_Delete(o);
     return rc;
 }

@@ -28,4 +28,8 @@ struct umpire_scored_file {
 int umpire_scored_read(const char *path, struct umpire_scored_file *out, char *err);
 void umpire_scored_free(struct umpire_scored_file *f);
 
+/* Replace f's labels with those of a JSONL of {"id", "correct"} lines (-1 for ids it lacks).
+ * Returns how many items got a label, or a negative status with "FILE:LINE: field" in err. */
+int umpire_scored_apply_labels(struct umpire_scored_file *f, const char *labels_path, char *err);
+
 #endif

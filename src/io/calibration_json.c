@@ -1,0 +1,196 @@
+/* calibration_json.c - a calibration (score -> P(wrong) map and risk threshold) as JSON:
+ *
+ *   {"estimator": "umpire", "method": "isotonic", "n": 500, "score_range": [lo, hi],
+ *    "platt": {"a": .., "b": ..},                      (Platt)
+ *    "points": {"x": [..], "y": [..]},                 (isotonic, histogram)
+ *    "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": t or null, "risk_bound": ..,
+ *                     "answered": m}}                  (when fitted; null: escalate all)
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/atomic.h"
+#include "umpire.h"
+
+static cJSON *number_array(const double *v, size_t n) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+int umpire_calibration_save(const char *path, const struct umpire_calibration *c, char *err) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "estimator", c->estimator);
+    cJSON_AddStringToObject(o, "method", umpire_calibration_method_name(c->method));
+    cJSON_AddNumberToObject(o, "n", (double)c->n);
+    double range[2] = {c->lo, c->hi};
+    cJSON_AddItemToObject(o, "score_range", number_array(range, 2));
+    if (c->method == UMPIRE_CAL_PLATT) {
+        cJSON *p = cJSON_AddObjectToObject(o, "platt");
+        cJSON_AddNumberToObject(p, "a", c->a);
+        cJSON_AddNumberToObject(p, "b", c->b);
+    } else if (c->method == UMPIRE_CAL_ISOTONIC || c->method == UMPIRE_CAL_HISTOGRAM) {
+        cJSON *p = cJSON_AddObjectToObject(o, "points");
+        cJSON_AddItemToObject(p, "x", number_array(c->x, c->n_points));
+        cJSON_AddItemToObject(p, "y", number_array(c->y, c->n_points));
+    }
+    if (!isnan(c->threshold)) {
+        cJSON *r = cJSON_AddObjectToObject(o, "risk_control");
+        cJSON_AddNumberToObject(r, "risk", c->risk);
+        cJSON_AddNumberToObject(r, "delta", c->delta);
+        if (isfinite(c->threshold))
+            cJSON_AddNumberToObject(r, "threshold", c->threshold);
+        else
+            cJSON_AddNullToObject(r, "threshold");
+        if (isfinite(c->risk_bound))
+            cJSON_AddNumberToObject(r, "risk_bound", c->risk_bound);
+        else
+            cJSON_AddNullToObject(r, "risk_bound");
+        cJSON_AddNumberToObject(r, "answered", (double)c->n_answered);
+    }
+    struct umpire_atomic_file a;
+    int rc = umpire_atomic_open(&a, path, err);
+    if (rc == UMPIRE_OK)
+        rc = umpire_atomic_close(&a, path, umpire_put_json(a.f, o, 0, err), err);
+    cJSON_Delete(o);
+    return rc;
+}
+
+static char *slurp(const char *path, char *err, int *rc) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for reading", path);
+        return NULL;
+    }
+    size_t cap = 4096, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            char *g = realloc(buf, cap *= 2);
+            if (!g) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = g;
+            }
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        *rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* A finite number field of o, or an error naming it. */
+static int get_number(const char *path, const cJSON *o, const char *name, double *v, char *err) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: %s: %s", path, name, x ? "not a finite number" : "missing");
+    *v = x->valuedouble;
+    return 0;
+}
+
+static int read_points(const char *path, const cJSON *o, struct umpire_calibration *c, char *err) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "points");
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(p, "x"), *y = cJSON_GetObjectItemCaseSensitive(p, "y");
+    if (!cJSON_IsArray(x) || !cJSON_IsArray(y) || cJSON_GetArraySize(x) != cJSON_GetArraySize(y) ||
+        cJSON_GetArraySize(x) == 0)
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: points: needs arrays x and y of one non-zero length", path);
+    size_t n = (size_t)cJSON_GetArraySize(x);
+    c->x = malloc(n * sizeof *c->x);
+    c->y = malloc(n * sizeof *c->y);
+    if (!c->x || !c->y)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    c->n_points = n;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *xi = cJSON_GetArrayItem(x, (int)i), *yi = cJSON_GetArrayItem(y, (int)i);
+        if (!cJSON_IsNumber(xi) || !cJSON_IsNumber(yi) || !isfinite(xi->valuedouble) ||
+            !(yi->valuedouble >= 0 && yi->valuedouble <= 1))
+            return umpire_fail(err, UMPIRE_EINVAL, "%s: points[%zu]: x must be a number, y in [0, 1]", path, i);
+        c->x[i] = xi->valuedouble;
+        c->y[i] = yi->valuedouble;
+        if (i > 0 && !(c->x[i] > c->x[i - 1] && c->y[i] >= (c->method == UMPIRE_CAL_ISOTONIC ? c->y[i - 1] : 0)))
+            return umpire_fail(err, UMPIRE_EINVAL, "%s: points[%zu]: x must increase%s", path, i,
+                               c->method == UMPIRE_CAL_ISOTONIC ? " and y must not decrease" : "");
+    }
+    return 0;
+}
+
+static int read_risk(const char *path, const cJSON *r, struct umpire_calibration *c, char *err) {
+    double answered = 0;
+    int rc;
+    if ((rc = get_number(path, r, "risk", &c->risk, err)) || (rc = get_number(path, r, "delta", &c->delta, err)) ||
+        (rc = get_number(path, r, "answered", &answered, err)))
+        return rc;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "threshold");
+    if (cJSON_IsNull(t))
+        c->threshold = -INFINITY;
+    else if (cJSON_IsNumber(t) && isfinite(t->valuedouble))
+        c->threshold = t->valuedouble;
+    else
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: risk_control.threshold: a number, or null to escalate all", path);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(r, "risk_bound");
+    c->risk_bound = cJSON_IsNumber(b) ? b->valuedouble : NAN;
+    c->n_answered = answered >= 0 ? (size_t)answered : 0;
+    return 0;
+}
+
+int umpire_calibration_load(const char *path, struct umpire_calibration *c, char *err) {
+    memset(c, 0, sizeof *c);
+    c->threshold = NAN;
+    c->risk_bound = NAN;
+    int rc = UMPIRE_OK;
+    char *text = slurp(path, err, &rc);
+    if (!text)
+        return rc;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path);
+    }
+    const cJSON *est = cJSON_GetObjectItemCaseSensitive(o, "estimator");
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");
+    const cJSON *range = cJSON_GetObjectItemCaseSensitive(o, "score_range");
+    double n = 0;
+    if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short string", path);
+    else if (!cJSON_IsString(method) || umpire_calibration_method_parse(method->valuestring, &c->method))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: method: one of minmax, platt, isotonic, histogram", path);
+    else if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
+             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: score_range: needs [min, max]", path);
+    else
+        rc = get_number(path, o, "n", &n, err);
+    if (rc == UMPIRE_OK) {
+        snprintf(c->estimator, sizeof c->estimator, "%s", est->valuestring);
+        c->n = (size_t)n;
+        c->lo = cJSON_GetArrayItem(range, 0)->valuedouble;
+        c->hi = cJSON_GetArrayItem(range, 1)->valuedouble;
+        if (c->method == UMPIRE_CAL_PLATT) {
+            const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "platt");
+            if (!cJSON_IsObject(p))
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: platt: missing", path);
+            else if (!(rc = get_number(path, p, "a", &c->a, err)))
+                rc = get_number(path, p, "b", &c->b, err);
+        } else if (c->method != UMPIRE_CAL_MINMAX) {
+            rc = read_points(path, o, c, err);
+        }
+    }
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "risk_control");
+    if (rc == UMPIRE_OK && r && !cJSON_IsNull(r))
+        rc = read_risk(path, r, c, err);
+    cJSON_Delete(o);
+    if (rc != UMPIRE_OK)
+        umpire_calibration_free(c);
+    return rc;
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# `umpire calibrate` end to end: fit a map and a risk threshold on scored items, apply it, and
+# check the verdicts against the threshold; temperature on a hand-worked file; bad input.
+# Usage: calibrate_cli.sh UMPIRE SCORED.jsonl DIR
+umpire=$1
+scored=$2
+dir=$3
+mkdir -p "$dir"
+fails=0
+check() { # NAME CONDITION-EXIT-STATUS MESSAGE
+    if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
+}
+
+out=$("$umpire" calibrate fit "$scored" --method isotonic --risk 0.2 --delta 0.1 -o "$dir/cal.json" 2>&1)
+check "fit" $? "$out"
+"$umpire" calibrate apply "$dir/cal.json" "$scored" -o "$dir/decisions.jsonl" 2>"$dir/apply.err"
+check "apply" $? "$(cat "$dir/apply.err")"
+# verdicts agree with the saved threshold, and the count with the fit's report
+/usr/bin/python3 - "$dir/cal.json" "$dir/decisions.jsonl" <<'PY'
+import json, sys
+cal = json.load(open(sys.argv[1]))
+rows = [json.loads(l) for l in open(sys.argv[2])]
+t = cal["risk_control"]["threshold"]
+bad = [r["id"] for r in rows if (r["verdict"] == "answer") != (t is not None and r["score"] <= t)]
+answered = sum(r["verdict"] == "answer" for r in rows)
+ok = not bad and answered == cal["risk_control"]["answered"] and 0 < answered < len(rows)
+ok = ok and all(0 <= r["p_error"] <= 1 for r in rows)
+print("verdicts:", answered, "answered of", len(rows), "mismatches", bad[:5])
+sys.exit(0 if ok else 1)
+PY
+check "verdicts follow the threshold" $? ""
+
+# temperature: logits (0, 1), option 1 right 3 times in 4 -> T = 1 / ln 3
+printf '{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":0}\n' > "$dir/logits.jsonl"
+out=$("$umpire" calibrate temperature "$dir/logits.jsonl" 2>&1)
+case "$out" in *"temperature T = 0.910239 over 4 items with 2 options"*) check "temperature" 0 "" ;; *) check "temperature" 1 "$out" ;; esac
+
+# bad input
+expect() { # NAME EXIT WANTED-FRAGMENT COMMAND...
+    name=$1 want_rc=$2 want=$3
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    case "$out" in *"$want"*) [ $rc -eq "$want_rc" ]; check "$name" $? "exit $rc: $out" ;; *) check "$name" 1 "exit $rc: $out (wanted: $want)" ;; esac
+}
+expect "unknown method" 2 "--method: 'spline'" "$umpire" calibrate fit "$scored" --method spline -o "$dir/x.json"
+expect "no output" 2 "-o CAL.json is required" "$umpire" calibrate fit "$scored"
+expect "risk without delta" 2 "--risk and --delta go together" "$umpire" calibrate fit "$scored" --risk 0.1 -o "$dir/x.json"
+expect "unknown estimator" 1 "no estimator 'nope'" "$umpire" calibrate fit "$scored" --estimator nope -o "$dir/x.json"
+printf '{"logits":[0,1],"label":1}\n{"logits":[0,1,2],"label":1}\n' > "$dir/ragged.jsonl"
+expect "ragged logits" 1 "ragged.jsonl:2: logits: 3 options, earlier lines have 2" "$umpire" calibrate temperature "$dir/ragged.jsonl"
+printf '{"logits":[0,1],"label":2}\n' > "$dir/badlabel.jsonl"
+expect "label out of range" 1 "badlabel.jsonl:1: label: needs the index" "$umpire" calibrate temperature "$dir/badlabel.jsonl"
+expect "missing calibration" 1 "nope.json: cannot open" "$umpire" calibrate apply "$dir/nope.json" "$scored"
+expect "unknown mode" 2 "'tune' is not fit, apply or temperature" "$umpire" calibrate tune
+
+echo "$fails failed"
+[ $fails -eq 0 ]
