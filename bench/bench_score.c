@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     struct umpire_score_params p = umpire_score_default_params();
     unsigned seed = 1;
+    umpire_set_blas_threads(1); /* as the CLI does: see umpire.h */
     printf("%-6s %-6s %-22s %12s %14s\n", "k", "d", "estimators", "items/s", "ms/item");
     for (size_t kk = 0; kk < 2; kk++) {
         size_t k = ks[kk];

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+void umpire_set_blas_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
+
 size_t umpire_rows_normalise(const float *e, size_t k, size_t d, double *out, double *bad_norm) {
     size_t first_bad = k;
     for (size_t i = 0; i < k; i++) {
