@@ -1,7 +1,8 @@
 /* test_models.c - smoke test of the generated GGUF models through llama.cpp and libmtmd:
  * each loads, decodes a prompt built with its own chat template, and gives finite logits;
- * the vision projector encodes an image into the text model's embedding space, and a
- * projector of the wrong width is refused. Usage: test_models MODELS_DIR */
+ * the vision projector encodes an image and the audio projector a clip into the text
+ * model's embedding space; a projector of the wrong width is refused.
+ * Usage: test_models MODELS_DIR */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,9 +39,9 @@ static struct llama_model *load(const char *name) {
     return m;
 }
 
-static struct llama_context *context(struct llama_model *m) {
+static struct llama_context *context(struct llama_model *m, uint32_t n_ctx) {
     struct llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = 512;
+    cp.n_ctx = n_ctx;
     cp.n_batch = 512;
     cp.n_threads = 2;
     cp.n_threads_batch = 2;
@@ -77,7 +78,7 @@ static void decode_chat(const char *name) {
     llama_token toks[256];
     int nt = llama_tokenize(vocab, prompt, n, toks, 256, true, true);
     assert_true(nt > 5);
-    struct llama_context *ctx = context(m);
+    struct llama_context *ctx = context(m, 512);
     assert_int_equal(llama_decode(ctx, llama_batch_get_one(toks, nt)), 0);
     for (int step = 0; step < 3; step++) {
         assert_logits_finite(ctx, vocab);
@@ -122,7 +123,7 @@ static void test_text_q4k(void **state) {
 static void test_vision_projector(void **state) {
     (void)state;
     struct llama_model *m = load("tiny.gguf");
-    struct llama_context *ctx = context(m);
+    struct llama_context *ctx = context(m, 512);
     struct mtmd_context_params mp = mtmd_context_params_default();
     mp.use_gpu = false;
     mp.n_threads = 2;
@@ -158,6 +159,51 @@ static void test_vision_projector(void **state) {
     llama_model_free(m);
 }
 
+static void test_audio_projector(void **state) {
+    (void)state;
+    struct llama_model *m = load("tiny.gguf");
+    struct llama_context *ctx = context(m, 2048); /* a 30 s audio chunk is 750 tokens */
+    struct mtmd_context_params mp = mtmd_context_params_default();
+    mp.use_gpu = false;
+    mp.n_threads = 2;
+    mp.print_timings = false;
+    mp.warmup = false;
+    mtmd_context *mctx = mtmd_init_from_file(path_of("tiny-audio.gguf"), m, mp);
+    assert_non_null(mctx);
+    assert_true(mtmd_support_audio(mctx));
+    assert_false(mtmd_support_vision(mctx));
+    assert_int_equal(mtmd_get_audio_sample_rate(mctx), 16000);
+
+    static float pcm[16000]; /* one second of a 440 Hz tone */
+    for (int i = 0; i < 16000; i++)
+        pcm[i] = 0.3f * (float)sin(2 * 3.14159265358979 * 440.0 * i / 16000.0);
+    mtmd_bitmap *clip = mtmd_bitmap_init_from_audio(16000, pcm);
+    char text[256];
+    snprintf(text, sizeof text, "<|user|>\n%s\nWhat is this sound?<|end|>\n<|assistant|>\n",
+             mtmd_default_marker());
+    mtmd_input_text in = {text, strlen(text), true, true};
+    mtmd_input_chunks *chunks = mtmd_input_chunks_init();
+    const mtmd_bitmap *bitmaps[1] = {clip};
+    assert_int_equal(mtmd_tokenize(mctx, chunks, &in, bitmaps, 1), 0);
+    size_t n_audio = 0;
+    for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) {
+        const mtmd_input_chunk *c = mtmd_input_chunks_get(chunks, i);
+        if (mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_AUDIO)
+            n_audio += mtmd_input_chunk_get_n_tokens(c);
+    }
+    assert_int_equal(n_audio, 750); /* 3000 mel frames -> conv stride 2 -> avg-pool 2 */
+    llama_pos n_past = 0;
+    assert_int_equal(mtmd_helper_eval_chunks(mctx, ctx, chunks, 0, 0, 512, true, &n_past), 0);
+    assert_int_equal(n_past, (llama_pos)mtmd_helper_get_n_tokens(chunks));
+    assert_logits_finite(ctx, llama_model_get_vocab(m));
+
+    mtmd_input_chunks_free(chunks);
+    mtmd_bitmap_free(clip);
+    mtmd_free(mctx);
+    llama_free(ctx);
+    llama_model_free(m);
+}
+
 static void test_projector_width_mismatch(void **state) {
     (void)state;
     struct llama_model *m = load("m60.gguf"); /* n_embd 512; the projector outputs 16 */
@@ -183,6 +229,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_text_60m),
         cmocka_unit_test(test_text_q4k),
         cmocka_unit_test(test_vision_projector),
+        cmocka_unit_test(test_audio_projector),
         cmocka_unit_test(test_projector_width_mismatch),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -255,6 +255,65 @@ static int write_mmproj(const char *out, int n_embd_text) {
     return 0;
 }
 
+/* A Qwen2-Audio-style audio projector (PROJECTOR_TYPE_QWEN2A): a small Whisper encoder over
+ * 128-bin log-mel frames (two 1-D convolutions, the second with stride 2; a transformer whose
+ * attn_k has no bias, as Whisper's), average-pooled by 2 in libmtmd, and one linear layer into
+ * the text model's embedding space. A 30 s chunk becomes 750 text-model tokens. */
+static int write_audio_mmproj(const char *out, int n_embd_text) {
+    const int n_embd = 32, n_head = 2, n_ff = 64, n_layer = 2, n_mel = 128, n_pos = 1500;
+    struct writer w;
+    if (writer_open(&w, 16 * 1024 * 1024 + (size_t)n_embd_text * n_embd * 8) != 0)
+        return -1;
+    gguf_set_val_str(w.gguf, "general.architecture", "clip");
+    gguf_set_val_str(w.gguf, "general.name", "umpire synthetic audio projector (random weights)");
+    gguf_set_val_u32(w.gguf, "general.file_type", 0);
+    gguf_set_val_str(w.gguf, "clip.projector_type", "qwen2a");
+    gguf_set_val_bool(w.gguf, "clip.has_audio_encoder", true);
+    gguf_set_val_u32(w.gguf, "clip.audio.embedding_length", (uint32_t)n_embd);
+    gguf_set_val_u32(w.gguf, "clip.audio.feed_forward_length", (uint32_t)n_ff);
+    gguf_set_val_u32(w.gguf, "clip.audio.projection_dim", (uint32_t)n_embd_text);
+    gguf_set_val_u32(w.gguf, "clip.audio.attention.head_count", (uint32_t)n_head);
+    gguf_set_val_f32(w.gguf, "clip.audio.attention.layer_norm_epsilon", 1e-5f);
+    gguf_set_val_u32(w.gguf, "clip.audio.block_count", (uint32_t)n_layer);
+    gguf_set_val_u32(w.gguf, "clip.audio.num_mel_bins", (uint32_t)n_mel);
+
+    const float std = 0.02f;
+    char name[64];
+    add_tensor_4d(&w, "a.conv1d.1.weight", 3, n_mel, n_embd, 1, std);
+    add_tensor(&w, "a.conv1d.1.bias", 1, n_embd, 0.0f);
+    add_tensor_4d(&w, "a.conv1d.2.weight", 3, n_embd, n_embd, 1, std);
+    add_tensor(&w, "a.conv1d.2.bias", 1, n_embd, 0.0f);
+    add_tensor(&w, "a.position_embd.weight", n_embd, n_pos, std);
+    for (int il = 0; il < n_layer; il++) {
+#define T(fmt) (snprintf(name, sizeof name, "a.blk.%d." fmt, il), name)
+        add_tensor(&w, T("ln1.weight"), n_embd, 0, -1);
+        add_tensor(&w, T("ln1.bias"), n_embd, 0, 0.0f);
+        add_tensor(&w, T("attn_q.weight"), n_embd, n_embd, std);
+        add_tensor(&w, T("attn_q.bias"), n_embd, 0, 0.0f);
+        add_tensor(&w, T("attn_k.weight"), n_embd, n_embd, std);
+        add_tensor(&w, T("attn_v.weight"), n_embd, n_embd, std);
+        add_tensor(&w, T("attn_v.bias"), n_embd, 0, 0.0f);
+        add_tensor(&w, T("attn_out.weight"), n_embd, n_embd, std);
+        add_tensor(&w, T("attn_out.bias"), n_embd, 0, 0.0f);
+        add_tensor(&w, T("ln2.weight"), n_embd, 0, -1);
+        add_tensor(&w, T("ln2.bias"), n_embd, 0, 0.0f);
+        add_tensor(&w, T("ffn_up.weight"), n_embd, n_ff, std);
+        add_tensor(&w, T("ffn_up.bias"), n_ff, 0, 0.0f);
+        add_tensor(&w, T("ffn_down.weight"), n_ff, n_embd, std);
+        add_tensor(&w, T("ffn_down.bias"), n_embd, 0, 0.0f);
+#undef T
+    }
+    add_tensor(&w, "a.post_ln.weight", n_embd, 0, -1);
+    add_tensor(&w, "a.post_ln.bias", n_embd, 0, 0.0f);
+    add_tensor(&w, "mm.a.fc.weight", n_embd, n_embd_text, std);
+    add_tensor(&w, "mm.a.fc.bias", n_embd_text, 0, 0.0f);
+    if (writer_close(&w, out) != 0)
+        return -1;
+    fprintf(stderr, "mkmodel: wrote %s (qwen2a audio projector, %d mel bins, output %d)\n", out, n_mel,
+            n_embd_text);
+    return 0;
+}
+
 static int quantize(const char *in, const char *out) {
     llama_model_quantize_params p = llama_model_quantize_default_params();
     p.ftype = LLAMA_FTYPE_MOSTLY_Q4_K_M;
@@ -278,7 +337,8 @@ static void usage(FILE *f) {
             "  --n-embd N --n-layer N --n-head N --n-head-kv N --n-ff N --ctx N   override the preset\n"
             "  --seed S           weights' seed (default 1)\n"
             "  --quantize FILE    also write a Q4_K_M copy to FILE\n"
-            "  --mmproj FILE      also write a matching vision projector (llava MLP) to FILE\n\n"
+            "  --mmproj FILE      also write a matching vision projector (llava MLP) to FILE\n"
+            "  --mmproj-audio FILE  also write a matching audio projector (Qwen2-Audio) to FILE\n\n"
             "example:\n"
             "  mkmodel -o tiny.gguf --mmproj tiny-mmproj.gguf\n"
             "  mkmodel --vocab llama.cpp/models/ggml-vocab-qwen2.gguf --preset 60m -o m60.gguf --quantize m60-q4k.gguf\n");
@@ -297,7 +357,7 @@ static int parse_int(const char *flag, const char *v, int *out) {
 }
 
 int main(int argc, char **argv) {
-    const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL;
+    const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL, *audio = NULL;
     struct shape s = presets[0].s;
     int seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -314,6 +374,8 @@ int main(int argc, char **argv) {
             qout = v;
         } else if (!strcmp(a, "--mmproj") && v) {
             mmproj = v;
+        } else if (!strcmp(a, "--mmproj-audio") && v) {
+            audio = v;
         } else if (!strcmp(a, "--preset") && v) {
             size_t k = 0, n = sizeof presets / sizeof presets[0];
             while (k < n && strcmp(presets[k].name, v))
@@ -358,6 +420,8 @@ int main(int argc, char **argv) {
     if (write_text_model(vocab, out, s) != 0)
         return 1;
     if (mmproj && write_mmproj(mmproj, s.n_embd) != 0)
+        return 1;
+    if (audio && write_audio_mmproj(audio, s.n_embd) != 0)
         return 1;
     if (qout) {
         llama_backend_init();
