@@ -51,6 +51,7 @@ void umpire_set_blas_threads(int n);
 
 struct umpire_answer {
     char *text;
+    int32_t *tokens;   /* the n_tokens token ids (EOS included), or NULL when not known */
     double *logprobs;  /* n_tokens log-probabilities of the answer's tokens, EOS included */
     size_t n_tokens;
     double *entropies; /* n_tokens full-vocabulary token entropies, or NULL */
@@ -77,6 +78,8 @@ struct umpire_sampleset {
  * in err. Items need k >= 2 samples; NaN / Inf and ragged embeddings are refused. */
 int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err);
 void umpire_sampleset_free(struct umpire_sampleset *set);
+/* Free what an item owns (not the item itself) and zero it. */
+void umpire_item_free(struct umpire_item *item);
 
 /* ------------------------------------------------------------------ UMPIRE
  * Higher = more uncertain. Lau et al., "Uncertainty Quantification for Multimodal LLMs with
@@ -260,6 +263,78 @@ int umpire_temperature_fit(const double *logits, const int *label, size_t n, siz
 double umpire_softmax_top(const double *z, size_t c, double t, size_t *top);
 /* Mean NLL of softmax(z / T) at the true labels. */
 double umpire_temperature_nll(const double *logits, const int *label, size_t n, size_t c, double t);
+
+/* ------------------------------------------------------------------ engine
+ * A GGUF model (and projector) on llama.cpp: k sampled answers and one low-temperature answer
+ * from one prefill, decoded together, each with token log-probabilities, entropies and phi;
+ * or answers produced elsewhere, teacher-forced (the black-box proxy). */
+
+struct umpire_engine;
+
+struct umpire_engine_params {
+    const char *model_path;
+    const char *mmproj_path; /* NULL: text only */
+    int n_ctx;               /* context size shared by the prompt and all answers: 4096 */
+    int n_batch;             /* prefill batch: 512 */
+    int n_threads;           /* 0: all cores */
+    int n_gpu_layers;        /* layers offloaded when a GPU backend is built in: -1 = all */
+    int k_max;               /* the largest k asked for later (sequences reserved): 16 */
+    int verbose;             /* let llama.cpp's log through to stderr */
+};
+struct umpire_engine_params umpire_engine_default_params(void);
+
+/* Load the model (and projector). Returns 0 and *out, or a negative status with a message
+ * naming the file (missing, not a GGUF, projector of another model...). */
+int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engine **out, char *err);
+void umpire_engine_close(struct umpire_engine *e);
+/* Hidden-state width (the length of phi). */
+int umpire_engine_n_embd(const struct umpire_engine *e);
+
+#define UMPIRE_DEFAULT_INSTRUCTION "Answer this question in only a word or a phrase."
+
+struct umpire_query {
+    const char *question;
+    const char *system;      /* or NULL */
+    const char *instruction; /* appended to the question; NULL: UMPIRE_DEFAULT_INSTRUCTION,
+                                "" for none */
+    const char *const *images;
+    size_t n_images;
+    const char *const *audio;
+    size_t n_audio;
+};
+
+struct umpire_sample_params {
+    int k;                /* sampled answers: 5 (1..64) */
+    uint64_t seed;        /* answer i samples with a seed hashed from (seed, i); the
+                             low-temperature one from (seed, k) */
+    int max_tokens;       /* per answer: 32 */
+    float temp;           /* 1.0 */
+    float top_p;          /* 0.9 (1 = off) */
+    int top_k;            /* 0 = off */
+    float greedy_temp;    /* the reported answer's temperature: 0.1 as in UMPIRE's code;
+                             0 = argmax */
+    const char *const *stop; /* stop strings (the answer ends before them), or NULL */
+    size_t n_stop;
+    int sampler_probs;    /* 0: log-probs and entropies of the raw model distribution;
+                             1: of the tempered, truncated distribution the sampler drew from */
+};
+struct umpire_sample_params umpire_sample_default_params(void);
+
+/* Answer a query: fills item->samples (k), item->greedy, item->dim; item->id stays NULL,
+ * correct -1. Free with umpire_item_free. Returns 0, or a negative status with err. */
+int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q,
+                      const struct umpire_sample_params *p, struct umpire_item *item, char *err);
+
+/* The black-box proxy: teacher-force n answers (token ids, EOS appended when missing)
+ * through the model after the query's prompt, in one batch; fills item->samples (n) with
+ * their log-probs (raw distribution), entropies and phi at the EOS step. */
+int umpire_engine_force_tokens(struct umpire_engine *e, const struct umpire_query *q,
+                               const int32_t *const *tokens, const size_t *n_tokens, size_t n,
+                               struct umpire_item *item, char *err);
+/* The same for answers given as text (tokenised without special tokens). */
+int umpire_engine_force_texts(struct umpire_engine *e, const struct umpire_query *q,
+                              const char *const *texts, size_t n, struct umpire_item *item,
+                              char *err);
 
 /* ------------------------------------------------------------------ models */
 

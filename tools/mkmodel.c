@@ -55,8 +55,8 @@ struct writer {
     struct gguf_context *gguf;
 };
 
-/* Add an F32 tensor: ones (norm weights) when std < 0, else N(0, std^2). */
-static void add_tensor(struct writer *w, const char *name, int64_t ne0, int64_t ne1, float std) {
+/* Add an F32 tensor: ones (norm weights) when std < 0, else N(0, std^2). Returns its data. */
+static float *add_tensor(struct writer *w, const char *name, int64_t ne0, int64_t ne1, float std) {
     struct ggml_tensor *t = ne1 > 0 ? ggml_new_tensor_2d(w->ctx, GGML_TYPE_F32, ne0, ne1)
                                     : ggml_new_tensor_1d(w->ctx, GGML_TYPE_F32, ne0);
     ggml_set_name(t, name);
@@ -64,6 +64,7 @@ static void add_tensor(struct writer *w, const char *name, int64_t ne0, int64_t 
     for (int64_t i = 0; i < ggml_nelements(t); i++)
         d[i] = std < 0 ? 1.0f : std * rng_normal();
     gguf_add_tensor(w->gguf, t);
+    return d;
 }
 
 static void add_tensor_4d(struct writer *w, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
@@ -94,7 +95,10 @@ static int writer_close(struct writer *w, const char *path) {
     return 0;
 }
 
-static int write_text_model(const char *vocab_path, const char *out, struct shape s) {
+/* eos_bias > 0: every token embedding gets eos_bias in dimension 0, which the residual
+ * stream carries to the output, and the EOS row of the output matrix reads that dimension:
+ * answers then end after a few tokens, as a trained model's do, instead of never. */
+static int write_text_model(const char *vocab_path, const char *out, struct shape s, float eos_bias) {
     struct gguf_init_params vp = {.no_alloc = true, .ctx = NULL};
     struct gguf_context *vocab = gguf_init_from_file(vocab_path, vp);
     if (!vocab) {
@@ -108,6 +112,13 @@ static int write_text_model(const char *vocab_path, const char *out, struct shap
         return -1;
     }
     const int64_t n_vocab = (int64_t)gguf_get_arr_n(vocab, tok);
+    int64_t eos_key = gguf_find_key(vocab, "tokenizer.ggml.eos_token_id");
+    int64_t eos = eos_key >= 0 ? (int64_t)gguf_get_val_u32(vocab, eos_key) : -1;
+    if (eos_bias > 0 && (eos < 0 || eos >= n_vocab)) {
+        fprintf(stderr, "mkmodel: --eos-bias: %s names no EOS token\n", vocab_path);
+        gguf_free(vocab);
+        return -1;
+    }
     const int head_dim = s.n_embd / s.n_head;
     const int64_t n_params = 2 * n_vocab * s.n_embd + (int64_t)s.n_layer *
         (2LL * s.n_embd * s.n_embd + 2LL * s.n_embd * head_dim * s.n_head_kv + 3LL * s.n_embd * s.n_ff + 2 * s.n_embd) + s.n_embd;
@@ -167,7 +178,7 @@ static int write_text_model(const char *vocab_path, const char *out, struct shap
     /* GPT-2 style initialisation: N(0, 0.02^2); embeddings larger so logits are not flat */
     const float std = 0.02f;
     char name[64];
-    add_tensor(&w, "token_embd.weight", s.n_embd, n_vocab, 1.0f);
+    float *embd = add_tensor(&w, "token_embd.weight", s.n_embd, n_vocab, 1.0f);
     for (int il = 0; il < s.n_layer; il++) {
 #define T(fmt) (snprintf(name, sizeof name, "blk.%d." fmt, il), name)
         add_tensor(&w, T("attn_norm.weight"), s.n_embd, 0, -1);
@@ -182,7 +193,12 @@ static int write_text_model(const char *vocab_path, const char *out, struct shap
 #undef T
     }
     add_tensor(&w, "output_norm.weight", s.n_embd, 0, -1);
-    add_tensor(&w, "output.weight", s.n_embd, n_vocab, 1.0f / sqrtf((float)s.n_embd) * 4.0f);
+    float *outw = add_tensor(&w, "output.weight", s.n_embd, n_vocab, 1.0f / sqrtf((float)s.n_embd) * 4.0f);
+    if (eos_bias > 0) {
+        for (int64_t v = 0; v < n_vocab; v++)
+            embd[v * s.n_embd] = eos_bias;
+        outw[eos * s.n_embd] = eos_bias;
+    }
     if (writer_close(&w, out) != 0)
         return -1;
     fprintf(stderr, "mkmodel: wrote %s (llama, %lld parameters, n_embd %d, %d layers, vocab %lld)\n", out,
@@ -336,6 +352,7 @@ static void usage(FILE *f) {
             "  --preset NAME      tiny (~1M params), small (~4M), medium (~19M), 60m (~59M); default tiny\n"
             "  --n-embd N --n-layer N --n-head N --n-head-kv N --n-ff N --ctx N   override the preset\n"
             "  --seed S           weights' seed (default 1)\n"
+            "  --eos-bias X       make EOS likely (answers end after a few tokens); e.g. 5\n"
             "  --quantize FILE    also write a Q4_K_M copy to FILE\n"
             "  --mmproj FILE      also write a matching vision projector (llava MLP) to FILE\n"
             "  --mmproj-audio FILE  also write a matching audio projector (Qwen2-Audio) to FILE\n\n"
@@ -360,6 +377,7 @@ int main(int argc, char **argv) {
     const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL, *audio = NULL;
     struct shape s = presets[0].s;
     int seed = 1;
+    double eos_bias = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *target = NULL;
@@ -385,6 +403,13 @@ int main(int argc, char **argv) {
                 return 2;
             }
             s = presets[k].s;
+        } else if (!strcmp(a, "--eos-bias") && v) {
+            char *end;
+            eos_bias = strtod(v, &end);
+            if (*end || !(eos_bias >= 0 && eos_bias < 1000)) {
+                fprintf(stderr, "mkmodel: --eos-bias needs a number in [0, 1000), got '%s'\n", v);
+                return 2;
+            }
         } else if (!strcmp(a, "--n-embd")) {
             target = &s.n_embd;
         } else if (!strcmp(a, "--n-layer")) {
@@ -417,7 +442,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     rng_state = (uint64_t)seed;
-    if (write_text_model(vocab, out, s) != 0)
+    if (write_text_model(vocab, out, s, (float)eos_bias) != 0)
         return 1;
     if (mmproj && write_mmproj(mmproj, s.n_embd) != 0)
         return 1;

@@ -11,6 +11,7 @@ int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
 
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,

@@ -238,22 +238,24 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
 
 static void answer_free(struct umpire_answer *a) {
     free(a->text);
+    free(a->tokens);
     free(a->logprobs);
     free(a->entropies);
     free(a->embedding);
 }
 
-static void item_free(struct umpire_item *it) {
+void umpire_item_free(struct umpire_item *it) {
     for (size_t i = 0; it->samples && i < it->k; i++)
         answer_free(&it->samples[i]);
     free(it->samples);
     answer_free(&it->greedy);
     free(it->id);
+    memset(it, 0, sizeof *it);
 }
 
 void umpire_sampleset_free(struct umpire_sampleset *set) {
     for (size_t i = 0; i < set->n; i++)
-        item_free(&set->items[i]);
+        umpire_item_free(&set->items[i]);
     free(set->items);
     memset(set, 0, sizeof *set);
 }

@@ -1,0 +1,404 @@
+/* test_engine.c - k answers from one prefill, on the generated test models: determinism,
+ * what each sample carries, agreement between sampling and teacher forcing (the black-box
+ * proxy), image and audio input, and every bad input named in the engine issue.
+ * Usage: test_engine MODELS_DIR WORK_DIR */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "umpire.h"
+
+static const char *models_dir, *work_dir;
+static struct umpire_engine *text_engine; /* tiny.gguf, text only, shared by the text tests */
+
+static const char *path_in(const char *dir, const char *name) {
+    static char buf[8][4096];
+    static int slot;
+    slot = (slot + 1) % 8;
+    snprintf(buf[slot], sizeof buf[slot], "%s/%s", dir, name);
+    return buf[slot];
+}
+
+static struct umpire_engine *open_engine(const char *model, const char *mmproj, int n_ctx, int k_max) {
+    struct umpire_engine_params p = umpire_engine_default_params();
+    p.model_path = path_in(models_dir, model);
+    p.mmproj_path = mmproj ? path_in(models_dir, mmproj) : NULL;
+    p.n_ctx = n_ctx;
+    p.n_threads = 2;
+    p.k_max = k_max;
+    struct umpire_engine *e = NULL;
+    char err[UMPIRE_ERR_LEN];
+    if (umpire_engine_open(&p, &e, err) != 0)
+        fprintf(stderr, "open: %s\n", err);
+    return e;
+}
+
+static int ask(struct umpire_engine *e, const struct umpire_query *q, int k, uint64_t seed, struct umpire_item *it,
+               char *err) {
+    struct umpire_sample_params sp = umpire_sample_default_params();
+    sp.k = k;
+    sp.seed = seed;
+    sp.max_tokens = 16;
+    return umpire_engine_ask(e, q, &sp, it, err);
+}
+
+static int same_answer(const struct umpire_answer *a, const struct umpire_answer *b, size_t dim) {
+    return a->n_tokens == b->n_tokens && !memcmp(a->tokens, b->tokens, a->n_tokens * sizeof *a->tokens) &&
+           !memcmp(a->logprobs, b->logprobs, a->n_tokens * sizeof *a->logprobs) &&
+           !memcmp(a->embedding, b->embedding, dim * sizeof *a->embedding) && !strcmp(a->text, b->text);
+}
+
+static void test_same_seed_same_output(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "What is the capital of France?"};
+    struct umpire_item a, b;
+    assert_int_equal(ask(text_engine, &q, 6, 7, &a, NULL), 0);
+    assert_int_equal(ask(text_engine, &q, 6, 7, &b, NULL), 0);
+    for (size_t i = 0; i < a.k; i++)
+        assert_true(same_answer(&a.samples[i], &b.samples[i], a.dim));
+    assert_true(same_answer(&a.greedy, &b.greedy, a.dim));
+    umpire_item_free(&a);
+    umpire_item_free(&b);
+}
+
+static void test_seeds_give_distinct_samples(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "What is the capital of France?"};
+    struct umpire_item a, b;
+    assert_int_equal(ask(text_engine, &q, 8, 7, &a, NULL), 0);
+    assert_int_equal(ask(text_engine, &q, 8, 8, &b, NULL), 0);
+    int differ_across = 0, distinct_within = 0;
+    for (size_t i = 0; i < a.k; i++) {
+        differ_across += !same_answer(&a.samples[i], &b.samples[i], a.dim);
+        distinct_within += i > 0 && !same_answer(&a.samples[i], &a.samples[0], a.dim);
+    }
+    assert_true(differ_across >= 6);   /* another seed: (nearly) all samples change */
+    assert_true(distinct_within >= 4); /* one seed: the k samples are not one answer k times */
+    /* nor is seed 8's answer i seed 7's answer i + 1 (seeds are hashed, not offset) */
+    int shifted = 0;
+    for (size_t i = 0; i + 1 < a.k; i++)
+        shifted += same_answer(&b.samples[i], &a.samples[i + 1], a.dim);
+    assert_true(shifted < 3);
+    umpire_item_free(&a);
+    umpire_item_free(&b);
+}
+
+static void test_sample_contents(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "Name a colour.", .system = "You are terse."};
+    struct umpire_item it;
+    assert_int_equal(ask(text_engine, &q, 8, 3, &it, NULL), 0);
+    assert_int_equal(it.k, 8);
+    assert_int_equal(it.dim, umpire_engine_n_embd(text_engine));
+    assert_int_equal(it.dim, 16);
+    assert_non_null(it.greedy.logprobs);
+    int ended_by_eos = 0;
+    for (size_t i = 0; i <= it.k; i++) {
+        const struct umpire_answer *a = i < it.k ? &it.samples[i] : &it.greedy;
+        assert_true(a->n_tokens >= 1 && a->n_tokens <= 16);
+        double norm = 0;
+        for (size_t t = 0; t < a->n_tokens; t++) {
+            assert_true(isfinite(a->logprobs[t]) && a->logprobs[t] <= 0);
+            assert_true(a->entropies[t] >= 0 && a->entropies[t] <= log(32064.0) + 1e-9);
+        }
+        for (size_t d = 0; d < it.dim; d++) {
+            assert_true(isfinite(a->embedding[d]));
+            norm += a->embedding[d] * a->embedding[d];
+        }
+        assert_true(norm > 0);
+        /* an answer shorter than max_tokens ended at EOS, which is kept as its last token */
+        if (a->n_tokens < 16) {
+            assert_int_equal(a->tokens[a->n_tokens - 1], 32000);
+            ended_by_eos++;
+        }
+    }
+    assert_true(ended_by_eos >= 3); /* the test model has an EOS bias: most answers end */
+    umpire_item_free(&it);
+}
+
+/* Teacher-forcing the engine's own samples reproduces their log-probs, entropies and phi
+ * (within what batched vs. separate decoding allows). */
+static void test_proxy_reproduces_sampling(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "Who wrote Hamlet?"};
+    struct umpire_item s, f;
+    assert_int_equal(ask(text_engine, &q, 8, 11, &s, NULL), 0);
+    const int32_t *toks[8];
+    size_t lens[8];
+    for (size_t i = 0; i < s.k; i++) {
+        toks[i] = s.samples[i].tokens;
+        lens[i] = s.samples[i].n_tokens;
+    }
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(umpire_engine_force_tokens(text_engine, &q, toks, lens, s.k, &f, err), 0);
+    assert_int_equal(f.k, s.k);
+    double worst = 0;
+    for (size_t i = 0; i < s.k; i++) {
+        const struct umpire_answer *a = &s.samples[i], *b = &f.samples[i];
+        int ended = a->tokens[a->n_tokens - 1] == 32000;
+        assert_int_equal(b->n_tokens, a->n_tokens + !ended); /* EOS appended when missing */
+        for (size_t t = 0; t < a->n_tokens; t++) {
+            assert_int_equal(b->tokens[t], a->tokens[t]);
+            worst = fmax(worst, fabs(a->logprobs[t] - b->logprobs[t]));
+            assert_true(fabs(a->entropies[t] - b->entropies[t]) < 1e-3);
+        }
+        if (ended) { /* same input at the same position: the same phi */
+            double dot = 0, na = 0, nb = 0;
+            for (size_t d = 0; d < s.dim; d++) {
+                dot += a->embedding[d] * b->embedding[d];
+                na += a->embedding[d] * a->embedding[d];
+                nb += b->embedding[d] * b->embedding[d];
+            }
+            assert_true(dot / sqrt(na * nb) > 0.9999);
+        }
+        assert_string_equal(a->text, b->text);
+    }
+    assert_true(worst < 1e-3);
+    /* and, over the answers that ended at EOS (forced exactly as sampled), the proxy's
+     * scores are the sampled ones' */
+    struct umpire_answer es[8], ef[8];
+    size_t m = 0;
+    for (size_t i = 0; i < s.k; i++)
+        if (s.samples[i].tokens[s.samples[i].n_tokens - 1] == 32000) {
+            es[m] = s.samples[i];
+            ef[m++] = f.samples[i];
+        }
+    assert_true(m >= 2);
+    struct umpire_item si = {.samples = es, .k = m, .dim = s.dim}, fi = {.samples = ef, .k = m, .dim = s.dim};
+    struct umpire_score_params p = umpire_score_default_params();
+    size_t ne;
+    umpire_estimators(&ne);
+    for (size_t e = 0; e < ne; e++) {
+        double a = umpire_score_item(&si, e, 1.0, &p), b = umpire_score_item(&fi, e, 1.0, &p);
+        assert_true(isnan(a) == isnan(b));
+        assert_true(isnan(a) || fabs(a - b) <= 1e-3 * fmax(1.0, fabs(a)));
+    }
+    umpire_item_free(&s);
+    umpire_item_free(&f);
+}
+
+static void test_proxy_texts(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "What is the capital of France?"};
+    const char *answers[3] = {"Paris", "Lyon", "The city of Paris"};
+    struct umpire_item it;
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(umpire_engine_force_texts(text_engine, &q, answers, 3, &it, err), 0);
+    assert_int_equal(it.k, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(it.samples[i].text, answers[i]);
+        int32_t end = it.samples[i].tokens[it.samples[i].n_tokens - 1];
+        assert_true(end == 32007 || end == 32000); /* phi-3's end of turn (or EOS) appended */
+        double joint = 0;
+        for (size_t t = 0; t < it.samples[i].n_tokens; t++)
+            joint += it.samples[i].logprobs[t];
+        assert_true(joint < 0 && isfinite(joint));
+    }
+    assert_true(it.samples[2].n_tokens > it.samples[0].n_tokens);
+    umpire_item_free(&it);
+}
+
+static void test_sampler_probs(void **state) {
+    (void)state;
+    /* top-p renormalises over a subset: each token is at least as likely under the sampler as
+     * under the raw distribution (temperature 1), and the same seed draws the same tokens */
+    struct umpire_query q = {.question = "Name a city."};
+    struct umpire_sample_params sp = umpire_sample_default_params();
+    sp.k = 4;
+    sp.seed = 5;
+    sp.max_tokens = 8;
+    struct umpire_item raw, smp;
+    assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &raw, NULL), 0);
+    sp.sampler_probs = 1;
+    assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &smp, NULL), 0);
+    int higher = 0;
+    for (size_t i = 0; i < raw.k; i++) {
+        assert_int_equal(raw.samples[i].n_tokens, smp.samples[i].n_tokens);
+        for (size_t t = 0; t < raw.samples[i].n_tokens; t++) {
+            assert_int_equal(raw.samples[i].tokens[t], smp.samples[i].tokens[t]);
+            assert_true(smp.samples[i].logprobs[t] >= raw.samples[i].logprobs[t] - 1e-6);
+            assert_true(smp.samples[i].entropies[t] <= raw.samples[i].entropies[t] + 1e-6);
+            higher += smp.samples[i].logprobs[t] > raw.samples[i].logprobs[t] + 1e-4;
+        }
+    }
+    assert_true(higher > 0);
+    umpire_item_free(&raw);
+    umpire_item_free(&smp);
+}
+
+/* A 28 x 28 binary PPM (stb_image reads PNM) whose pixels depend on `shade`. */
+static const char *write_image(const char *name, int shade) {
+    const char *p = path_in(work_dir, name);
+    FILE *f = fopen(p, "wb");
+    fprintf(f, "P6\n28 28\n255\n");
+    for (int i = 0; i < 28 * 28 * 3; i++)
+        fputc((i * shade) % 256, f);
+    fclose(f);
+    return p;
+}
+
+static void put16(FILE *f, unsigned v) {
+    fputc((int)(v & 255), f);
+    fputc((int)(v >> 8), f);
+}
+static void put32(FILE *f, unsigned v) {
+    put16(f, v & 0xffff);
+    put16(f, v >> 16);
+}
+
+/* One second of a 440 Hz tone, 16-bit PCM mono at 16 kHz. */
+static const char *write_wav(const char *name) {
+    const char *p = path_in(work_dir, name);
+    FILE *f = fopen(p, "wb");
+    fwrite("RIFF", 1, 4, f);
+    put32(f, 36 + 32000);
+    fwrite("WAVEfmt ", 1, 8, f);
+    put32(f, 16);
+    put16(f, 1);
+    put16(f, 1);
+    put32(f, 16000);
+    put32(f, 32000);
+    put16(f, 2);
+    put16(f, 16);
+    fwrite("data", 1, 4, f);
+    put32(f, 32000);
+    for (int i = 0; i < 16000; i++)
+        put16(f, (unsigned)(int16_t)(8000 * sin(2 * 3.14159265358979 * 440 * i / 16000.0)) & 0xffff);
+    fclose(f);
+    return p;
+}
+
+static void test_image_query(void **state) {
+    (void)state;
+    struct umpire_engine *e = open_engine("tiny.gguf", "tiny-mmproj.gguf", 1024, 4);
+    assert_non_null(e);
+    const char *img1 = write_image("a.ppm", 7), *img2 = write_image("b.ppm", 101);
+    struct umpire_query q = {.question = "What is in the image?", .images = &img1, .n_images = 1};
+    struct umpire_item a, b;
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(ask(e, &q, 4, 1, &a, err), 0);
+    q.images = &img2;
+    assert_int_equal(ask(e, &q, 4, 1, &b, err), 0);
+    assert_int_equal(a.k, 4);
+    /* the model reads the image: another image changes the first token's distribution */
+    assert_true(fabs(a.samples[0].entropies[0] - b.samples[0].entropies[0]) > 1e-6);
+    umpire_item_free(&a);
+    umpire_item_free(&b);
+    /* a WAV given as an image, and an image the decoder cannot read */
+    const char *wav = write_wav("tone.wav");
+    q.images = &wav;
+    assert_int_equal(ask(e, &q, 2, 1, &a, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "tone.wav: not a readable image")); /* this projector reads no audio */
+    const char *junk = path_in(work_dir, "junk.png");
+    FILE *f = fopen(junk, "wb");
+    fputs("this is not a PNG", f);
+    fclose(f);
+    q.images = &junk;
+    assert_int_equal(ask(e, &q, 2, 1, &a, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "junk.png: not a readable image"));
+    const char *missing = path_in(work_dir, "missing.png");
+    q.images = &missing;
+    assert_int_equal(ask(e, &q, 2, 1, &a, err), UMPIRE_EIO);
+    assert_non_null(strstr(err, "missing.png: cannot open image file"));
+    /* audio on a vision-only projector */
+    q.images = NULL;
+    q.n_images = 0;
+    q.audio = &wav;
+    q.n_audio = 1;
+    assert_int_equal(ask(e, &q, 2, 1, &a, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "reads no audio"));
+    umpire_engine_close(e);
+}
+
+static void test_audio_query(void **state) {
+    (void)state;
+    struct umpire_engine *e = open_engine("tiny.gguf", "tiny-audio.gguf", 2048, 3);
+    assert_non_null(e);
+    const char *wav = write_wav("tone2.wav");
+    struct umpire_query q = {.question = "What is this sound?", .audio = &wav, .n_audio = 1};
+    struct umpire_item it;
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(ask(e, &q, 3, 1, &it, err), 0);
+    assert_int_equal(it.k, 3);
+    assert_int_equal(it.dim, 16);
+    umpire_item_free(&it);
+    const char *img = write_image("d.ppm", 5); /* an image given as audio */
+    q.audio = &img;
+    assert_int_equal(ask(e, &q, 2, 1, &it, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "d.ppm: is an image, given as --audio"));
+    umpire_engine_close(e);
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    struct umpire_item it;
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_query q = {.question = "  \n"};
+    assert_int_equal(ask(text_engine, &q, 2, 1, &it, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "the question is empty"));
+    q.question = "Hello?";
+    assert_int_equal(ask(text_engine, &q, 0, 1, &it, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "k = 0; it must be in 1..64"));
+    assert_int_equal(ask(text_engine, &q, 65, 1, &it, err), UMPIRE_EINVAL);
+    assert_int_equal(ask(text_engine, &q, 9, 1, &it, err), UMPIRE_EINVAL); /* opened for k <= 8 */
+    const char *img = write_image("c.ppm", 3);
+    q.images = &img;
+    q.n_images = 1;
+    assert_int_equal(ask(text_engine, &q, 2, 1, &it, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "text-only model here (add --mmproj)"));
+    /* a prompt that does not fit the context */
+    struct umpire_engine *small = open_engine("tiny.gguf", NULL, 256, 2);
+    assert_non_null(small);
+    static char long_q[8192];
+    for (size_t i = 0; i + 6 < sizeof long_q; i += 6)
+        memcpy(long_q + i, "words ", 6);
+    struct umpire_query lq = {.question = long_q};
+    assert_int_equal(ask(small, &lq, 2, 1, &it, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "do not fit the context of 256 tokens"));
+    umpire_engine_close(small);
+    /* models and projectors that do not load */
+    struct umpire_engine_params p = umpire_engine_default_params();
+    struct umpire_engine *e = NULL;
+    p.model_path = path_in(work_dir, "no-such.gguf");
+    assert_int_equal(umpire_engine_open(&p, &e, err), UMPIRE_EIO);
+    assert_non_null(strstr(err, "no-such.gguf: cannot open model file"));
+    p.model_path = img; /* a file that is not a GGUF */
+    assert_int_equal(umpire_engine_open(&p, &e, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "not a model llama.cpp can load"));
+    p.model_path = path_in(models_dir, "m60.gguf");
+    p.mmproj_path = path_in(models_dir, "tiny-mmproj.gguf");
+    assert_int_equal(umpire_engine_open(&p, &e, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "projector does not load"));
+    assert_null(e);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_engine MODELS_DIR WORK_DIR\n");
+        return 2;
+    }
+    models_dir = argv[1];
+    work_dir = argv[2];
+    umpire_set_blas_threads(1);
+    text_engine = open_engine("tiny.gguf", NULL, 2048, 8);
+    if (!text_engine)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_seed_same_output), cmocka_unit_test(test_seeds_give_distinct_samples),
+        cmocka_unit_test(test_sample_contents),       cmocka_unit_test(test_proxy_reproduces_sampling),
+        cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),
+        cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
+        cmocka_unit_test(test_bad_input),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    umpire_engine_close(text_engine);
+    return rc;
+}
