@@ -317,6 +317,7 @@ struct umpire_sample_params {
     size_t n_stop;
     int sampler_probs;    /* 0: log-probs and entropies of the raw model distribution;
                              1: of the tempered, truncated distribution the sampler drew from */
+    int with_greedy;      /* also decode the low-temperature answer (item->greedy): 1 */
 };
 struct umpire_sample_params umpire_sample_default_params(void);
 

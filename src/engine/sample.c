@@ -27,7 +27,8 @@ struct umpire_sample_params umpire_sample_default_params(void) {
                                          .greedy_temp = 0.1f,
                                          .stop = NULL,
                                          .n_stop = 0,
-                                         .sampler_probs = 0};
+                                         .sampler_probs = 0,
+                                         .with_greedy = 1};
 }
 
 enum { SAMPLING, ENDING, DONE };
@@ -106,7 +107,7 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         return umpire_fail(err, UMPIRE_EINVAL, "max_tokens must be >= 1");
     if (!(p->temp > 0) || !(p->top_p > 0 && p->top_p <= 1) || p->greedy_temp < 0)
         return umpire_fail(err, UMPIRE_EINVAL, "need temp > 0, 0 < top_p <= 1, greedy_temp >= 0");
-    const int n_seq = p->k + 1, n_vocab = e->n_vocab, max = p->max_tokens;
+    const int n_seq = p->k + (p->with_greedy != 0), n_vocab = e->n_vocab, max = p->max_tokens;
     int pos0 = 0;
     int rc = umpire_engine_prefill(e, q, n_seq, n_seq * max, &pos0, err);
     if (rc != UMPIRE_OK)
