@@ -273,7 +273,7 @@ int cmd_ask(int argc, char **argv) {
             puts(text);
         free(text);
     } else {
-        printf("answer        %s\n", responses ? "(scoring the given responses)" : answer);
+        printf("answer        %s\n", responses ? "(scoring the given responses)" : answer[0] ? answer : "(empty: the model ended at once)");
         printf("umpire        %.4f   (U = %.4f, Q = %.4f, alpha = %g; higher = more likely wrong)\n", V, U, Q, alpha);
         if (calibration) {
             printf("p(error)      %.3f   (%s map of %s, %s)\n", p_err, umpire_calibration_method_name(cal.method),
