@@ -66,7 +66,14 @@ struct umpire_item {
     struct umpire_answer greedy; /* the low-temperature answer; greedy.logprobs NULL if absent */
     int correct;                 /* 1, 0, or -1 when unknown */
     size_t line;                 /* 1-based line of the source file, 0 if none */
+    /* extra passes (umpire_engine_judge): which were measured, and their values */
+    unsigned extras;             /* UMPIRE_HAS_* flags */
+    double p_true;               /* P(True) of the greedy answer judged by the model itself */
+    double verbalised;           /* the confidence in [0, 1] the model states for it */
+    double *entailment;          /* k x k: P(answer i entails answer j), the model as judge */
 };
+
+enum umpire_extra { UMPIRE_HAS_P_TRUE = 1, UMPIRE_HAS_VERBALISED = 2, UMPIRE_HAS_ENTAILMENT = 4 };
 
 struct umpire_sampleset {
     struct umpire_item *items;
@@ -108,9 +115,12 @@ size_t umpire_dev_split(size_t n, double fraction, uint64_t seed, size_t *idx);
 /* ------------------------------------------------------------------ estimators */
 
 enum umpire_need {
-    UMPIRE_NEEDS_EMBEDDING = 1, /* samples' embedding */
-    UMPIRE_NEEDS_GREEDY = 2,    /* the greedy answer's log-probs */
-    UMPIRE_NEEDS_ENTROPIES = 4, /* token entropies (greedy's, else the samples') */
+    UMPIRE_NEEDS_EMBEDDING = 1,  /* samples' embedding */
+    UMPIRE_NEEDS_GREEDY = 2,     /* the greedy answer's log-probs */
+    UMPIRE_NEEDS_ENTROPIES = 4,  /* token entropies (greedy's, else the samples') */
+    UMPIRE_NEEDS_P_TRUE = 8,     /* an extra pass: P(True) */
+    UMPIRE_NEEDS_VERBALISED = 16, /* an extra pass: stated confidence */
+    UMPIRE_NEEDS_ENTAILMENT = 32, /* extra passes: the model judges entailment between answers */
 };
 
 struct umpire_estimator {
@@ -301,10 +311,12 @@ struct umpire_query {
     size_t n_images;
     const char *const *audio;
     size_t n_audio;
+    const char *answer_prefix; /* text after the template's assistant turn opens, e.g.
+                                  "Answer: (" for multiple choice; NULL for none */
 };
 
 struct umpire_sample_params {
-    int k;                /* sampled answers: 5 (1..64) */
+    int k;                /* sampled answers: 5 (1..64; 0 with with_greedy: only that one) */
     uint64_t seed;        /* answer i samples with a seed hashed from (seed, i); the
                              low-temperature one from (seed, k) */
     int max_tokens;       /* per answer: 32 */

@@ -137,15 +137,17 @@ static char *prompt_text(struct umpire_engine *e, const struct umpire_query *q, 
         msgs[n++] = (struct llama_chat_message){"system", q->system};
     msgs[n++] = (struct llama_chat_message){"user", user};
     const char *tmpl = llama_model_chat_template(e->model, NULL);
+    const char *prefix = q->answer_prefix ? q->answer_prefix : "";
     int len = tmpl ? llama_chat_apply_template(tmpl, msgs, n, true, NULL, 0) : -1;
     char *out = NULL;
-    if (len >= 0 && (out = malloc((size_t)len + 1))) {
+    if (len >= 0 && (out = malloc((size_t)len + strlen(prefix) + 1))) {
         llama_chat_apply_template(tmpl, msgs, n, true, out, len + 1);
-        out[len] = '\0';
+        strcpy(out + len, prefix);
     } else if (len < 0) { /* no template, or one llama.cpp does not know: a plain prompt */
-        size_t m = strlen(user) + (q->system ? strlen(q->system) : 0) + 32;
+        size_t m = strlen(user) + (q->system ? strlen(q->system) : 0) + strlen(prefix) + 32;
         if ((out = malloc(m)))
-            snprintf(out, m, "%s%s%s\nAnswer:", q->system ? q->system : "", q->system ? "\n\n" : "", user);
+            snprintf(out, m, "%s%s%s\n%s", q->system ? q->system : "", q->system ? "\n\n" : "", user,
+                     q->answer_prefix ? prefix : "Answer:");
     }
     free(user);
     return out;

@@ -99,7 +99,7 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
                       struct umpire_item *item, char *err) {
     memset(item, 0, sizeof *item);
     item->correct = -1;
-    if (p->k < 1 || p->k > UMPIRE_K_MAX)
+    if (p->k < (p->with_greedy ? 0 : 1) || p->k > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k = %d; it must be in 1..%d", p->k, UMPIRE_K_MAX);
     if (p->k > e->params.k_max)
         return umpire_fail(err, UMPIRE_EINVAL, "k = %d, but the engine was opened for k <= %d", p->k, e->params.k_max);
@@ -191,7 +191,7 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
             }
     }
     llama_set_embeddings(e->ctx, false);
-    if (rc == UMPIRE_OK && !(item->samples = calloc((size_t)p->k, sizeof *item->samples)))
+    if (rc == UMPIRE_OK && !(item->samples = calloc(p->k ? (size_t)p->k : 1, sizeof *item->samples)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (int s = 0; s < n_seq && seqs; s++) {
         if (rc == UMPIRE_OK) {

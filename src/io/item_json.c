@@ -43,5 +43,14 @@ cJSON *umpire_item_to_json(const struct umpire_item *it) {
         cJSON_AddItemToObject(o, "greedy", answer_json(&it->greedy, it->dim));
     if (it->correct >= 0)
         cJSON_AddBoolToObject(o, "correct", it->correct);
+    if (it->extras & UMPIRE_HAS_P_TRUE)
+        cJSON_AddNumberToObject(o, "p_true", it->p_true);
+    if (it->extras & UMPIRE_HAS_VERBALISED)
+        cJSON_AddNumberToObject(o, "verbalised", it->verbalised);
+    if ((it->extras & UMPIRE_HAS_ENTAILMENT) && it->entailment) {
+        cJSON *m = cJSON_AddArrayToObject(o, "entailment");
+        for (size_t i = 0; i < it->k; i++)
+            cJSON_AddItemToArray(m, doubles(it->entailment + i * it->k, it->k));
+    }
     return o;
 }

@@ -7,7 +7,8 @@
 #include "umpire.h"
 
 /* {"id"?, "samples": [{"text", "tokens"?, "logprobs", "entropies"?, "embedding"?}],
- *  "greedy"?, "correct"?}: what umpire_sampleset_read reads back. NULL when out of memory. */
+ *  "greedy"?, "correct"?, "p_true"?, "verbalised"?, "entailment"?}: what
+ *  umpire_sampleset_read reads back. NULL when out of memory. */
 cJSON *umpire_item_to_json(const struct umpire_item *it);
 
 #endif

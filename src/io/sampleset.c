@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,56 @@ static int read_npy_embeddings(struct reader *r, const cJSON *spec, struct umpir
     return 0;
 }
 
+/* The extra passes' results: "p_true" and "verbalised" in [0, 1], "entailment" k x k in [0, 1]. */
+static int read_extras(struct reader *r, const cJSON *o, struct umpire_item *it) {
+    static const struct {
+        const char *name;
+        unsigned flag;
+        size_t offset;
+    } scalars[] = {{"p_true", UMPIRE_HAS_P_TRUE, offsetof(struct umpire_item, p_true)},
+                   {"verbalised", UMPIRE_HAS_VERBALISED, offsetof(struct umpire_item, verbalised)}};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, scalars[i].name);
+        if (!v || cJSON_IsNull(v))
+            continue;
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+            return fail_at(r, scalars[i].name, "expected a probability in [0, 1] or null");
+        *(double *)((char *)it + scalars[i].offset) = v->valuedouble;
+        it->extras |= scalars[i].flag;
+    }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "entailment");
+    if (!m || cJSON_IsNull(m))
+        return 0;
+    if (!cJSON_IsArray(m) || (size_t)cJSON_GetArraySize(m) != it->k)
+        return fail_at(r, "entailment", "expected %zu rows (one per sample)", it->k);
+    if (!(it->entailment = malloc(it->k * it->k * sizeof *it->entailment)))
+        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    size_t i = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, m) {
+        char field[48];
+        snprintf(field, sizeof field, "entailment[%zu]", i);
+        double *v;
+        size_t n;
+        int rc = read_numbers(r, row, field, &v, &n);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < n && n == it->k; j++)
+            if (!(v[j] >= 0 && v[j] <= 1)) {
+                free(v);
+                return fail_at(r, field, "element %zu is not a probability", j);
+            }
+        if (n != it->k) {
+            free(v);
+            return fail_at(r, field, "%zu values, expected %zu", n, it->k);
+        }
+        memcpy(it->entailment + i++ * it->k, v, n * sizeof *v);
+        free(v);
+    }
+    it->extras |= UMPIRE_HAS_ENTAILMENT;
+    return 0;
+}
+
 static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     if (!cJSON_IsObject(o))
         return fail_at(r, "item", "expected a JSON object");
@@ -233,7 +284,7 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
         it->correct = (int)correct->valuedouble;
     else
         return fail_at(r, "correct", "expected true, false, 0, 1 or null");
-    return 0;
+    return read_extras(r, o, it);
 }
 
 static void answer_free(struct umpire_answer *a) {
@@ -250,6 +301,7 @@ void umpire_item_free(struct umpire_item *it) {
     free(it->samples);
     answer_free(&it->greedy);
     free(it->id);
+    free(it->entailment);
     memset(it, 0, sizeof *it);
 }
 
