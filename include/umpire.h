@@ -131,6 +131,8 @@ struct umpire_estimator {
 
 /* The registry: every estimator umpire computes, in report order; *n receives the count. */
 const struct umpire_estimator *umpire_estimators(size_t *n);
+/* The registry index of an estimator's name, or -1. */
+int umpire_estimator_index(const char *name);
 
 struct umpire_score_params {
     double eps;              /* semantic volume jitter (default 1e-8) */
@@ -348,6 +350,33 @@ int umpire_engine_force_tokens(struct umpire_engine *e, const struct umpire_quer
 int umpire_engine_force_texts(struct umpire_engine *e, const struct umpire_query *q,
                               const char *const *texts, size_t n, struct umpire_item *item,
                               char *err);
+
+/* Extra passes in which the model judges its answers (each opt-in; see judge.c). */
+struct umpire_judge_params {
+    int p_true;     /* P(True) of the low-temperature answer (Kadavath et al. 2022) */
+    int verbalised; /* the confidence the model states for it (Tian et al. 2023) */
+    int entailment; /* P(A entails B) for every ordered pair of samples: k (k - 1) passes, packed
+                       into batches; enables the *_nli estimators (Kuhn et al. 2023) */
+};
+/* Run the requested passes for an item umpire_engine_ask (or force) filled for the query;
+ * sets item->extras and the values. Returns 0, or a negative status with err. */
+int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q,
+                        const struct umpire_judge_params *p, struct umpire_item *item, char *err);
+
+/* A number in [0, 1] from a model's reply ("0.85", "85%", "about .9"); NaN when there is none. */
+double umpire_parse_confidence(const char *reply);
+
+/* Multiple choice: options labelled A, B, ... after the question, the prompt ending with
+ * "Answer: ("; each letter's full-vocabulary softmax probability at temperature temp. */
+struct umpire_choice {
+    size_t n;          /* options */
+    size_t choice;     /* the most probable letter: 0 = A */
+    double confidence; /* its probability */
+    double p[26];
+};
+int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q,
+                         const char *const *options, size_t n_options, double temp,
+                         struct umpire_choice *out, char *err);
 
 /* ------------------------------------------------------------------ models */
 

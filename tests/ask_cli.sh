@@ -41,6 +41,24 @@ bad = [k for k in a if (a[k] is None) != (b[k] is None) or (a[k] is not None and
 print('rescored differences:', bad); sys.exit(1 if bad else 0)"
 check "ask and score agree" $? ""
 
+# the extra passes travel through the JSON: umpire score reads them back, same scores
+"$umpire" ask -m "$m" -k 4 -n 8 --seed 5 --p-true --entailment --json "Name a colour." > "$dir/judged.json"
+/usr/bin/python3 - "$dir/judged.json" "$dir/judged.jsonl" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+item = {k: o[k] for k in ("samples", "greedy", "p_true", "entailment")}
+item["id"] = "j"
+open(sys.argv[2], "w").write(json.dumps(item) + "\n")
+PY
+"$umpire" score "$dir/judged.jsonl" -o "$dir/judged-scored.jsonl" --alpha 1 -q
+/usr/bin/python3 -c "
+import json, sys
+a = json.load(open('$dir/judged.json'))['scores']; b = json.loads(open('$dir/judged-scored.jsonl').readline())['scores']
+keys = ['p_true', 'semantic_entropy_nli', 'semantic_entropy_weighted_nli', 'kle_nli', 'degree_nli']
+bad = [k for k in keys if a[k] is None or b[k] is None or abs(a[k] - b[k]) > 1e-9 * max(1, abs(a[k]))]
+print('extras round trip, differences:', bad); sys.exit(1 if bad else 0)"
+check "extra passes round-trip through JSON" $? ""
+
 # the black-box proxy from a file, with a calibration file's verdict
 printf 'Paris\n\nParis\nLyon\n' > "$dir/responses.txt"
 printf '{"estimator": "umpire", "method": "minmax", "n": 10, "score_range": [-20, 2], "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": 100, "answered": 10}}\n' > "$dir/cal.json"
@@ -71,6 +89,7 @@ expect "corrupt image" 1 "responses.txt: not a readable image" -m "$m" --mmproj 
 expect "too long for the context" 1 "do not fit the context of 256 tokens" -m "$m" -c 256 -k 8 -n 64 "What?"
 expect "bad number" 2 "--temp: 'hot' is not a number" -m "$m" --temp hot "What?"
 expect "missing responses" 1 "none.txt: cannot open" -m "$m" --responses "$dir/none.txt" "What?"
+expect "one option" 2 "--option: give 2..26 options, got 1" -m "$m" --option Paris "What?"
 expect "bad calibration" 1 "responses.txt: not a JSON object" -m "$m" --calibration "$dir/responses.txt" "What?"
 
 echo "$fails failed"

@@ -240,6 +240,20 @@ static void test_mean_token_entropy(void **state) {
     assert_true(isnan(umpire_mean_token_entropy(&it)));
 }
 
+static void test_parse_confidence(void **state) {
+    (void)state;
+    CLOSE(umpire_parse_confidence("0.85"), 0.85, 1e-12);
+    CLOSE(umpire_parse_confidence("I'd say 85% sure."), 0.85, 1e-12);
+    CLOSE(umpire_parse_confidence("85"), 0.85, 1e-12);
+    CLOSE(umpire_parse_confidence("about .9"), 0.9, 1e-12);
+    CLOSE(umpire_parse_confidence("1"), 1.0, 0);
+    CLOSE(umpire_parse_confidence("Probability: 0"), 0.0, 0);
+    CLOSE(umpire_parse_confidence("100 %"), 1.0, 1e-12);
+    assert_true(isnan(umpire_parse_confidence("very likely")));
+    assert_true(isnan(umpire_parse_confidence("250")));
+    assert_true(isnan(umpire_parse_confidence("")));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_volume_identical_samples),
@@ -256,6 +270,7 @@ int main(void) {
         cmocka_unit_test(test_graph_extremes),
         cmocka_unit_test(test_score_item_needs),
         cmocka_unit_test(test_mean_token_entropy),
+        cmocka_unit_test(test_parse_confidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 
 #include "umpire.h"
 
+#define CLOSE_TO(a, b) assert_true(fabs((a) - (b)) < 1e-12)
+
 static const char *models_dir, *work_dir;
 static struct umpire_engine *text_engine; /* tiny.gguf, text only, shared by the text tests */
 
@@ -337,6 +339,66 @@ static void test_audio_query(void **state) {
     umpire_engine_close(e);
 }
 
+static void test_judge_passes(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "What is the capital of France?"};
+    struct umpire_item it;
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(ask(text_engine, &q, 6, 21, &it, err), 0);
+    /* two samples with the same text: they entail each other without a pass */
+    free(it.samples[5].text);
+    it.samples[5].text = strdup(it.samples[4].text);
+    struct umpire_judge_params jp = {.p_true = 1, .verbalised = 1, .entailment = 1};
+    assert_int_equal(umpire_engine_judge(text_engine, &q, &jp, &it, err), 0);
+    assert_true(it.extras & UMPIRE_HAS_P_TRUE);
+    assert_true(it.p_true > 0 && it.p_true < 1);
+    if (it.extras & UMPIRE_HAS_VERBALISED) /* a random model rarely states a number */
+        assert_true(it.verbalised >= 0 && it.verbalised <= 1);
+    assert_true(it.extras & UMPIRE_HAS_ENTAILMENT);
+    for (size_t i = 0; i < it.k; i++)
+        for (size_t j = 0; j < it.k; j++) {
+            double v = it.entailment[i * it.k + j];
+            assert_true(v >= 0 && v <= 1);
+            if (i == j || (i >= 4 && j >= 4))
+                assert_true(v == 1.0);
+        }
+    /* the entailment estimators are now defined, the others unchanged */
+    struct umpire_score_params p = umpire_score_default_params();
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    for (size_t e = 0; e < ne; e++) {
+        double v = umpire_score_item(&it, e, 1.0, &p);
+        if (reg[e].needs & (UMPIRE_NEEDS_ENTAILMENT | UMPIRE_NEEDS_P_TRUE))
+            assert_true(isfinite(v));
+    }
+    CLOSE_TO(umpire_score_item(&it, (size_t)umpire_estimator_index("p_true"), 1.0, &p), 1 - it.p_true);
+    /* a second pass gives the same judgements: deterministic */
+    double first = it.p_true, e01 = it.entailment[1];
+    assert_int_equal(umpire_engine_judge(text_engine, &q, &jp, &it, err), 0);
+    assert_true(it.p_true == first && it.entailment[1] == e01);
+    umpire_item_free(&it);
+}
+
+static void test_multiple_choice(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "Which city is the capital of France?"};
+    const char *options[3] = {"Paris", "Lyon", "Rome"};
+    struct umpire_choice a, b;
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 3, 1.0, &a, err), 0);
+    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 3, 10.0, &b, err), 0);
+    assert_int_equal(a.n, 3);
+    double sum = 0;
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(a.p[i] >= 0 && a.p[i] <= a.confidence);
+        sum += a.p[i];
+    }
+    assert_true(sum <= 1.0 + 1e-9);
+    assert_int_equal(a.choice, b.choice); /* temperature keeps the order of the letters */
+    assert_true(a.confidence != b.confidence);
+    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 1, 1.0, &a, err), UMPIRE_EINVAL);
+}
+
 static void test_bad_input(void **state) {
     (void)state;
     struct umpire_item it;
@@ -399,6 +461,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sample_contents),       cmocka_unit_test(test_proxy_reproduces_sampling),
         cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
+        cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

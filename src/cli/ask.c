@@ -38,6 +38,14 @@ static void usage(FILE *f) {
             "  --stop TEXT             end an answer before TEXT (repeatable)\n"
             "  --sampler-probs         log-probs of the tempered, truncated distribution sampled from\n"
             "                          (default: the model's raw distribution)\n"
+            "extra passes (the model judges itself):\n"
+            "  --p-true                P(True) of the answer (Kadavath et al. 2022)\n"
+            "  --verbalised            the confidence the model states for it (Tian et al. 2023)\n"
+            "  --entailment            does answer i entail answer j, for all pairs: semantic entropy\n"
+            "                          and the graph estimators on the model's own judgement\n"
+            "  --option TEXT           a multiple-choice option, labelled A, B, ... (repeatable): the\n"
+            "                          chosen letter and its probability\n"
+            "  --choice-temp T         temperature of the option probabilities (default 1)\n"
             "scoring:\n"
             "  --responses FILE        score these answers (one per line) instead of sampling\n"
             "  --alpha X               UMPIRE's weight of incoherence (default 1; `umpire score` fits it\n"
@@ -141,10 +149,13 @@ int cmd_ask(int argc, char **argv) {
     struct umpire_query q = {0};
     const char *responses = NULL, *calibration = NULL;
     const char **stops = NULL;
-    double alpha = 1.0;
+    double alpha = 1.0, choice_temp = 1.0;
     int json = 0;
+    struct umpire_judge_params judge = {0};
+    const char **options = NULL;
+    size_t n_options = 0;
     enum { O_MMPROJ = 256, O_IMAGE, O_AUDIO, O_SYSTEM, O_INSTR, O_TEMP, O_TOPP, O_TOPK, O_GTEMP, O_STOP,
-           O_SPROBS, O_RESP, O_ALPHA, O_CAL, O_JSON, O_NGL };
+           O_SPROBS, O_RESP, O_ALPHA, O_CAL, O_JSON, O_NGL, O_PTRUE, O_VERBAL, O_ENTAIL, O_OPTION, O_CTEMP };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},        {"mmproj", required_argument, 0, O_MMPROJ},
         {"ctx-size", required_argument, 0, 'c'},     {"threads", required_argument, 0, 't'},
@@ -157,6 +168,9 @@ int cmd_ask(int argc, char **argv) {
         {"stop", required_argument, 0, O_STOP},      {"sampler-probs", no_argument, 0, O_SPROBS},
         {"responses", required_argument, 0, O_RESP}, {"alpha", required_argument, 0, O_ALPHA},
         {"calibration", required_argument, 0, O_CAL}, {"json", no_argument, 0, O_JSON},
+        {"p-true", no_argument, 0, O_PTRUE},         {"verbalised", no_argument, 0, O_VERBAL},
+        {"entailment", no_argument, 0, O_ENTAIL},    {"option", required_argument, 0, O_OPTION},
+        {"choice-temp", required_argument, 0, O_CTEMP},
         {"verbose", no_argument, 0, 'v'},            {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, bad = 0;
@@ -193,6 +207,13 @@ int cmd_ask(int argc, char **argv) {
             break;
         case O_CAL: calibration = optarg; break;
         case O_JSON: json = 1; break;
+        case O_PTRUE: judge.p_true = 1; break;
+        case O_VERBAL: judge.verbalised = 1; break;
+        case O_ENTAIL: judge.entailment = 1; break;
+        case O_OPTION: bad = push(&options, &n_options, optarg); break;
+        case O_CTEMP:
+            bad = cli_parse_double("ask", "--choice-temp", optarg, &choice_temp) || !(choice_temp > 0);
+            break;
         case 'v': ep.verbose = 1; break;
         case 'h': usage(stdout); return 0;
         default: bad = 1;
@@ -225,9 +246,17 @@ int cmd_ask(int argc, char **argv) {
         fprintf(stderr, "umpire ask: %s: %zu answers, at most 64\n", responses, n_answers);
         goto out;
     }
+    if (n_options == 1 || n_options > 26) {
+        fprintf(stderr, "umpire ask: --option: give 2..26 options, got %zu\n", n_options);
+        rc = 2;
+        goto out;
+    }
+    struct umpire_choice choice = {0};
     if (umpire_engine_open(&ep, &e, err) != 0 ||
         (responses ? umpire_engine_force_texts(e, &q, (const char *const *)answers, n_answers, &it, err)
-                   : umpire_engine_ask(e, &q, &sp, &it, err)) != 0) {
+                   : umpire_engine_ask(e, &q, &sp, &it, err)) != 0 ||
+        umpire_engine_judge(e, &q, &judge, &it, err) != 0 ||
+        (n_options && umpire_engine_choose(e, &q, options, n_options, choice_temp, &choice, err) != 0)) {
         fprintf(stderr, "umpire ask: %s\n", err);
         goto out;
     }
@@ -245,7 +274,8 @@ int cmd_ask(int argc, char **argv) {
     for (size_t i = 0; i < ne; i++)
         scores[i] = umpire_score_item(&it, i, alpha, &p);
     const char *answer = it.greedy.text ? it.greedy.text : it.samples[0].text;
-    double U = scores[1], Q = scores[2], V = scores[0];
+    double U = scores[umpire_estimator_index("semantic_volume")], Q = scores[umpire_estimator_index("incoherence")],
+           V = scores[umpire_estimator_index("umpire")];
     double p_err = NAN, s_cal = NAN;
     for (size_t i = 0; calibration && i < ne; i++)
         if (!strcmp(reg[i].name, cal.estimator))
@@ -267,6 +297,16 @@ int cmd_ask(int argc, char **argv) {
             if (verdict)
                 cJSON_AddStringToObject(o, "verdict", verdict);
         }
+        if (n_options) {
+            cJSON *ch = cJSON_AddObjectToObject(o, "choice");
+            char letter[2] = {(char)('A' + choice.choice), '\0'};
+            cJSON_AddStringToObject(ch, "letter", letter);
+            cJSON_AddNumberToObject(ch, "confidence", choice.confidence);
+            cJSON_AddNumberToObject(ch, "temperature", choice_temp);
+            cJSON *pa = cJSON_AddArrayToObject(ch, "p");
+            for (size_t i = 0; i < choice.n; i++)
+                cJSON_AddItemToArray(pa, cJSON_CreateNumber(choice.p[i]));
+        }
         char *text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (text)
@@ -281,6 +321,19 @@ int cmd_ask(int argc, char **argv) {
             if (verdict)
                 printf("verdict       %s   (answer when %s <= %.6g)\n", verdict, cal.estimator, cal.threshold);
         }
+        if (it.extras & UMPIRE_HAS_P_TRUE)
+            printf("p(true)       %.3f\n", it.p_true);
+        if (judge.verbalised)
+            isfinite(it.verbalised) && (it.extras & UMPIRE_HAS_VERBALISED)
+                ? printf("verbalised    %.3f\n", it.verbalised)
+                : printf("verbalised    (no number in the model's reply)\n");
+        if (it.extras & UMPIRE_HAS_ENTAILMENT)
+            printf("sem. entropy  %.4f   (%g clusters by the model's own entailment judgement)\n",
+                   scores[umpire_estimator_index("semantic_entropy_nli")],
+                   scores[umpire_estimator_index("numsets_nli")]);
+        if (n_options)
+            printf("choice        (%c) %s   p = %.3f at T = %g\n", 'A' + (int)choice.choice, options[choice.choice],
+                   choice.confidence, choice_temp);
         print_spread(&it);
     }
     free(scores);
@@ -294,6 +347,7 @@ out:
     free(answers);
     free((void *)q.images);
     free((void *)q.audio);
+    free(options);
     free(stops);
     return rc;
 }

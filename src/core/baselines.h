@@ -21,6 +21,9 @@ void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *
 size_t umpire_cluster(const double *w, size_t k, double threshold, size_t *cluster);
 double umpire_num_sets(const double *w, size_t k, double threshold);
 double umpire_discrete_semantic_entropy(const double *w, size_t k, double threshold);
+/* Probability-weighted semantic entropy (Kuhn et al. 2023): clusters as above, p(c) the
+ * normalised sum of the joint probabilities of the distinct answers in c. */
+double umpire_semantic_entropy_weighted(const double *w, const struct umpire_answer *s, size_t k, double threshold);
 double umpire_eigv(const double *w, size_t k);
 double umpire_degree(const double *w, size_t k);
 double umpire_eccentricity(const double *w, size_t k);

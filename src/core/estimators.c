@@ -10,10 +10,13 @@
 enum {
     E_UMPIRE, E_VOLUME, E_INCOHERENCE, E_PE, E_LNPE, E_SEQPROB, E_PPL, E_MTE, E_LEXSIM, E_EIGENSCORE,
     E_NUMSETS_COS, E_SE_COS, E_EIGV_COS, E_DEGREE_COS, E_ECC_COS, E_KLE_COS,
-    E_NUMSETS_LEX, E_SE_LEX, E_EIGV_LEX, E_DEGREE_LEX, E_ECC_LEX, E_KLE_LEX, E_COUNT
+    E_NUMSETS_LEX, E_SE_LEX, E_EIGV_LEX, E_DEGREE_LEX, E_ECC_LEX, E_KLE_LEX,
+    E_PTRUE, E_VERBAL,
+    E_NUMSETS_NLI, E_SE_NLI, E_SEW_NLI, E_EIGV_NLI, E_DEGREE_NLI, E_ECC_NLI, E_KLE_NLI, E_COUNT
 };
 
 #define EMB UMPIRE_NEEDS_EMBEDDING
+#define NLI UMPIRE_NEEDS_ENTAILMENT
 static const struct umpire_estimator registry[E_COUNT] = {
     [E_UMPIRE] = {"umpire", "V = U + alpha Q", EMB},
     [E_VOLUME] = {"semantic_volume", "U = logdet(Phi Phi^T + eps I) / 2k", EMB},
@@ -37,12 +40,29 @@ static const struct umpire_estimator registry[E_COUNT] = {
     [E_DEGREE_LEX] = {"degree_lex", "1 - mean W, ROUGE-L", 0},
     [E_ECC_LEX] = {"eccentricity_lex", "||v_j - mean v||, ROUGE-L", 0},
     [E_KLE_LEX] = {"kle_lex", "VNE(heat kernel exp(-tL)), ROUGE-L", 0},
+    [E_PTRUE] = {"p_true", "1 - P(True) (Kadavath et al. 2022)", UMPIRE_NEEDS_P_TRUE},
+    [E_VERBAL] = {"verbalised", "1 - stated confidence (Tian et al. 2023)", UMPIRE_NEEDS_VERBALISED},
+    [E_NUMSETS_NLI] = {"numsets_nli", "#clusters, entailment > t", NLI},
+    [E_SE_NLI] = {"semantic_entropy_nli", "-sum_c (|c|/k) log(|c|/k), entailment", NLI},
+    [E_SEW_NLI] = {"semantic_entropy_weighted_nli", "-sum_c p(c) log p(c), p(c) ~ sum_{y in c} p(y)", NLI},
+    [E_EIGV_NLI] = {"eigv_nli", "sum_j max(0, 1 - lambda_j(L)), entailment", NLI},
+    [E_DEGREE_NLI] = {"degree_nli", "1 - mean W, entailment", NLI},
+    [E_ECC_NLI] = {"eccentricity_nli", "||v_j - mean v||, entailment", NLI},
+    [E_KLE_NLI] = {"kle_nli", "VNE(heat kernel exp(-tL)), entailment", NLI},
 };
 #undef EMB
+#undef NLI
 
 const struct umpire_estimator *umpire_estimators(size_t *n) {
     *n = E_COUNT;
     return registry;
+}
+
+int umpire_estimator_index(const char *name) {
+    for (int e = 0; e < E_COUNT; e++)
+        if (!strcmp(registry[e].name, name))
+            return e;
+    return -1;
 }
 
 struct umpire_score_params umpire_score_default_params(void) {
@@ -75,11 +95,11 @@ static float *stack_embeddings(const struct umpire_item *it) {
 
 static double graph_score(size_t e, const double *w, size_t k, const struct umpire_score_params *p) {
     switch (e) {
-    case E_NUMSETS_COS: case E_NUMSETS_LEX: return umpire_num_sets(w, k, p->cluster_threshold);
-    case E_SE_COS: case E_SE_LEX: return umpire_discrete_semantic_entropy(w, k, p->cluster_threshold);
-    case E_EIGV_COS: case E_EIGV_LEX: return umpire_eigv(w, k);
-    case E_DEGREE_COS: case E_DEGREE_LEX: return umpire_degree(w, k);
-    case E_ECC_COS: case E_ECC_LEX: return umpire_eccentricity(w, k);
+    case E_NUMSETS_COS: case E_NUMSETS_LEX: case E_NUMSETS_NLI: return umpire_num_sets(w, k, p->cluster_threshold);
+    case E_SE_COS: case E_SE_LEX: case E_SE_NLI: return umpire_discrete_semantic_entropy(w, k, p->cluster_threshold);
+    case E_EIGV_COS: case E_EIGV_LEX: case E_EIGV_NLI: return umpire_eigv(w, k);
+    case E_DEGREE_COS: case E_DEGREE_LEX: case E_DEGREE_NLI: return umpire_degree(w, k);
+    case E_ECC_COS: case E_ECC_LEX: case E_ECC_NLI: return umpire_eccentricity(w, k);
     default: return umpire_kernel_language_entropy(w, k, p->kle_t);
     }
 }
@@ -89,12 +109,14 @@ struct item_cache {
     float *emb;   /* k x dim, contiguous */
     double *wcos; /* k x k cosine similarity */
     double *wlex; /* k x k ROUGE-L similarity */
+    double *wnli; /* k x k entailment similarity (E + E^T) / 2 */
 };
 
 static void cache_free(struct item_cache *c) {
     free(c->emb);
     free(c->wcos);
     free(c->wlex);
+    free(c->wnli);
 }
 
 static double score_cached(const struct umpire_item *it, size_t e, double alpha,
@@ -106,7 +128,13 @@ static double score_cached(const struct umpire_item *it, size_t e, double alpha,
         return NAN;
     if ((registry[e].needs & UMPIRE_NEEDS_GREEDY) && !it->greedy.logprobs)
         return NAN;
+    if (((registry[e].needs & UMPIRE_NEEDS_P_TRUE) && !(it->extras & UMPIRE_HAS_P_TRUE)) ||
+        ((registry[e].needs & UMPIRE_NEEDS_VERBALISED) && !(it->extras & UMPIRE_HAS_VERBALISED)) ||
+        ((registry[e].needs & UMPIRE_NEEDS_ENTAILMENT) && !((it->extras & UMPIRE_HAS_ENTAILMENT) && it->entailment)))
+        return NAN;
     switch (e) {
+    case E_PTRUE: return 1.0 - it->p_true;
+    case E_VERBAL: return 1.0 - it->verbalised;
     case E_INCOHERENCE: return umpire_incoherence(it->samples, k, p->length_normalised);
     case E_PE: return umpire_predictive_entropy(it->samples, k);
     case E_LNPE: return umpire_ln_predictive_entropy(it->samples, k);
@@ -114,6 +142,17 @@ static double score_cached(const struct umpire_item *it, size_t e, double alpha,
     case E_PPL: return umpire_perplexity(&it->greedy);
     case E_MTE: return umpire_mean_token_entropy(it);
     default: break;
+    }
+    if (e >= E_NUMSETS_NLI) {
+        if (!c->wnli && (c->wnli = malloc(k * k * sizeof *c->wnli)))
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < k; j++) /* Lin et al.: the mean of both directions */
+                    c->wnli[i * k + j] = 0.5 * (it->entailment[i * k + j] + it->entailment[j * k + i]);
+        if (!c->wnli)
+            return NAN;
+        if (e == E_SEW_NLI)
+            return umpire_semantic_entropy_weighted(c->wnli, it->samples, k, p->cluster_threshold);
+        return graph_score(e, c->wnli, k, p);
     }
     if (e == E_LEXSIM || e >= E_NUMSETS_LEX) {
         if (!c->wlex && (c->wlex = malloc(k * k * sizeof *c->wlex)))

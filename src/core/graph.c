@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/baselines.h"
 #include "core/linalg.h"
@@ -120,6 +121,43 @@ static void normalised_laplacian(const double *w, size_t k, double *l) {
             l[i * k + j] = (i == j ? 1.0 : 0.0) - w[i * k + j] / sqrt(di * dj);
         }
     }
+}
+
+double umpire_semantic_entropy_weighted(const double *w, const struct umpire_answer *s, size_t k, double threshold) {
+    size_t *c = malloc(k * sizeof *c);
+    double *lp = malloc(k * sizeof *lp), *mass = calloc(k, sizeof *mass), h = NAN;
+    if (c && lp && mass) {
+        size_t n = umpire_cluster(w, k, threshold, c);
+        /* each distinct answer once (a sample drawn twice is one sequence), weighted by its
+         * joint probability; normalised in log space */
+        double mx = -INFINITY;
+        for (size_t i = 0; i < k; i++) {
+            int dup = 0;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = s[j].n_tokens == s[i].n_tokens && !strcmp(s[j].text, s[i].text);
+            lp[i] = -INFINITY;
+            if (!dup) {
+                lp[i] = 0.0;
+                for (size_t t = 0; t < s[i].n_tokens; t++)
+                    lp[i] += s[i].logprobs[t];
+            }
+            mx = fmax(mx, lp[i]);
+        }
+        double z = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            double pi = exp(lp[i] - mx);
+            mass[c[i]] += pi;
+            z += pi;
+        }
+        h = 0.0;
+        for (size_t j = 0; j < n; j++)
+            if (mass[j] > 0)
+                h -= mass[j] / z * log(mass[j] / z);
+    }
+    free(c);
+    free(lp);
+    free(mass);
+    return h;
 }
 
 double umpire_eigv(const double *w, size_t k) {

@@ -126,8 +126,7 @@ static char *user_content(const struct umpire_query *q, size_t n_media) {
     return s;
 }
 
-/* The prompt text through the model's chat template (or a plain one when it has none). */
-static char *prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media) {
+char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media) {
     char *user = user_content(q, n_media);
     if (!user)
         return NULL;
@@ -195,7 +194,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     if (n_seq < 1 || n_seq > e->params.k_max + 1)
         return umpire_fail(err, UMPIRE_EINVAL, "%d sequences asked for, the engine was opened for %d", n_seq,
                            e->params.k_max + 1);
-    char *text = prompt_text(e, q, n_media);
+    char *text = umpire_engine_prompt_text(e, q, n_media);
     mtmd_bitmap **bitmaps = calloc(n_media ? n_media : 1, sizeof *bitmaps);
     mtmd_input_chunks *chunks = NULL;
     llama_token *toks = NULL;

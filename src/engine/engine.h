@@ -26,6 +26,11 @@ struct umpire_engine {
 int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q, int n_seq, int cells_after,
                           int *n_prompt, char *err);
 
+/* The prompt text of a query through the model's chat template (or a plain one when it has
+ * none), with n_media media markers, then its answer_prefix. A new string, NULL when out of
+ * memory. */
+char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media);
+
 /* Log-probability of tok and the entropy of the full distribution softmax(logits). */
 void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob,
                              double *entropy);

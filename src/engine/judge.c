@@ -1,0 +1,332 @@
+/* judge.c - the model judges its own answers, in extra passes (opt-in):
+ *
+ *   P(True)       (Kadavath et al. 2022) "Is the proposed answer true?": P(True) =
+ *                 p(True) / (p(True) + p(False)) of the next token, the question's media shown
+ *   verbalised    (Tian et al. 2023) "How likely is it correct? Reply with a probability":
+ *                 the number in the model's reply (0.85, 85 %, .85), parsed robustly
+ *   entailment    (Kuhn et al. 2023) "Does answer A entail answer B? yes or no" for every
+ *                 ordered pair of sampled answers: E_ij = p(yes) / (p(yes) + p(no)); answers
+ *                 with the same text entail each other without a pass
+ *   choice        multiple choice: the prompt ends with "Answer: (" and each option letter's
+ *                 full-vocabulary softmax probability at temperature T is read off the next
+ *                 token; the confidence is the chosen letter's
+ *
+ * A word's probability sums over the tokens that start it in the contexts a model may use
+ * ("Yes", " Yes", "yes"...; a letter after "("), so tokenisers with and without a leading-
+ * space marker both work. The entailment prompts carry no media, so they are packed many to
+ * a decode, each on its own sequence.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "engine/engine.h"
+#include "engine/log.h"
+
+#define MAX_VARIANTS 8
+
+/* The tokens that start a word in the contexts given (spellings of the word), deduplicated. */
+struct word {
+    llama_token tok[MAX_VARIANTS];
+    int n;
+};
+
+static void word_add(struct word *w, llama_token t) {
+    for (int i = 0; i < w->n; i++)
+        if (w->tok[i] == t)
+            return;
+    if (w->n < MAX_VARIANTS)
+        w->tok[w->n++] = t;
+}
+
+/* The token that follows `before` when `before` + `text` is tokenised (the first one of text
+ * where before is ""). */
+static llama_token token_after(struct umpire_engine *e, const char *before, const char *text) {
+    char buf[64];
+    llama_token a[32], b[32];
+    snprintf(buf, sizeof buf, "%s%s", before, text);
+    int na = before[0] ? llama_tokenize(e->vocab, before, (int32_t)strlen(before), a, 32, false, false) : 0;
+    int nb = llama_tokenize(e->vocab, buf, (int32_t)strlen(buf), b, 32, false, false);
+    return na >= 0 && nb > na ? b[na] : LLAMA_TOKEN_NULL;
+}
+
+/* Spellings of a reply word: "Yes", "yes", " Yes", " yes" (and "\nYes" for templates that
+ * end the assistant tag without a newline). */
+static void reply_word(struct umpire_engine *e, const char *word, struct word *w) {
+    char lower[32], upper[32];
+    snprintf(lower, sizeof lower, "%s", word);
+    snprintf(upper, sizeof upper, "%s", word);
+    lower[0] = (char)tolower((unsigned char)lower[0]);
+    upper[0] = (char)toupper((unsigned char)upper[0]);
+    const char *spellings[2] = {upper, lower}, *before[3] = {"", " ", "\n"};
+    w->n = 0;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) {
+            char t[40];
+            snprintf(t, sizeof t, "%s%s", before[j], spellings[i]);
+            llama_token tok = token_after(e, "", t);
+            if (tok != LLAMA_TOKEN_NULL)
+                word_add(w, tok);
+        }
+}
+
+/* Drop the tokens two words share (a bare space marker, say): they tell the words apart. */
+static void disjoint(struct word *a, struct word *b) {
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++)
+            if (a->tok[i] == b->tok[j]) {
+                a->tok[i--] = a->tok[--a->n];
+                b->tok[j] = b->tok[--b->n];
+                break;
+            }
+}
+
+/* log sum_{t in w} softmax(logits / temp)[t] */
+static double word_logprob(const float *logits, int n_vocab, double temp, const struct word *w) {
+    double mx = logits[0] / temp, z = 0, s = 0;
+    for (int v = 1; v < n_vocab; v++)
+        mx = fmax(mx, logits[v] / temp);
+    for (int v = 0; v < n_vocab; v++)
+        z += exp(logits[v] / temp - mx);
+    for (int i = 0; i < w->n; i++)
+        s += exp(logits[w->tok[i]] / temp - mx);
+    return w->n ? log(s) - log(z) : -INFINITY;
+}
+
+/* p(a) / (p(a) + p(b)) for the two words at these logits. */
+static double two_way(const float *logits, int n_vocab, const struct word *a, const struct word *b) {
+    double la = word_logprob(logits, n_vocab, 1.0, a), lb = word_logprob(logits, n_vocab, 1.0, b);
+    double m = fmax(la, lb);
+    return isfinite(m) ? exp(la - m) / (exp(la - m) + exp(lb - m)) : NAN;
+}
+
+static const char *answer_of(const struct umpire_item *it) {
+    return it->greedy.text ? it->greedy.text : it->k ? it->samples[0].text : "";
+}
+
+/* P(True) of the item's answer, with the query's media. */
+static int judge_p_true(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
+    size_t n = strlen(q->question) + strlen(answer_of(it)) + 256;
+    char *text = malloc(n);
+    if (!text)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    snprintf(text, n, "Question: %s\nProposed answer: %s\nIs the proposed answer true or false? Reply with one "
+             "word: True or False.", q->question, answer_of(it));
+    struct umpire_query jq = *q;
+    jq.question = text;
+    jq.instruction = "";
+    jq.answer_prefix = NULL;
+    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
+    free(text);
+    if (rc != UMPIRE_OK)
+        return rc;
+    struct word t, f;
+    reply_word(e, "True", &t);
+    reply_word(e, "False", &f);
+    disjoint(&t, &f);
+    it->p_true = two_way(llama_get_logits_ith(e->ctx, -1), e->n_vocab, &t, &f);
+    if (isfinite(it->p_true))
+        it->extras |= UMPIRE_HAS_P_TRUE;
+    return UMPIRE_OK;
+}
+
+/* The model's stated confidence in its answer: a short greedy reply, parsed. */
+static int judge_verbalised(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
+    size_t n = strlen(q->question) + strlen(answer_of(it)) + 256;
+    char *text = malloc(n);
+    if (!text)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    snprintf(text, n, "Question: %s\nProposed answer: %s\nHow likely is the proposed answer to be correct? Reply "
+             "with a probability between 0.0 and 1.0 and nothing else.", q->question, answer_of(it));
+    struct umpire_query jq = *q;
+    jq.question = text;
+    jq.instruction = "";
+    jq.answer_prefix = NULL;
+    struct umpire_sample_params sp = umpire_sample_default_params();
+    sp.k = 0;
+    sp.greedy_temp = 0;
+    sp.max_tokens = 8;
+    struct umpire_item reply;
+    int rc = umpire_engine_ask(e, &jq, &sp, &reply, err);
+    free(text);
+    if (rc != UMPIRE_OK)
+        return rc;
+    it->verbalised = umpire_parse_confidence(reply.greedy.text);
+    if (isfinite(it->verbalised))
+        it->extras |= UMPIRE_HAS_VERBALISED;
+    umpire_item_free(&reply);
+    return UMPIRE_OK;
+}
+
+/* The next-token logits after each of n text-only prompts, packed many to a decode; calls
+ * take(i, logits, ctx) for prompt i. */
+static int each_next_logits(struct umpire_engine *e, char **prompts, size_t n,
+                            void (*take)(size_t, const float *, void *), void *ctx, char *err) {
+    const int cap = e->params.n_batch, seqs = e->params.k_max + 1;
+    llama_token **toks = calloc(n, sizeof *toks);
+    int *len = calloc(n, sizeof *len);
+    struct llama_batch b = llama_batch_init(cap, 0, 1);
+    int *last = malloc((size_t)seqs * sizeof *last);
+    int rc = toks && len && last ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
+        int m = -llama_tokenize(e->vocab, prompts[i], (int32_t)strlen(prompts[i]), NULL, 0, true, true);
+        if (m <= 0 || m > cap || (int)llama_n_ctx(e->ctx) < m ||
+            !(toks[i] = malloc((size_t)m * sizeof **toks)) ||
+            llama_tokenize(e->vocab, prompts[i], (int32_t)strlen(prompts[i]), toks[i], m, true, true) != m)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "a judging prompt of %d tokens does not fit one batch (%d)", m, cap);
+        len[i] = m;
+    }
+    llama_set_embeddings(e->ctx, false);
+    for (size_t i = 0; i < n && rc == UMPIRE_OK;) {
+        /* a pack: as many whole prompts as fit the batch, the sequences and the context */
+        llama_memory_clear(llama_get_memory(e->ctx), true);
+        b.n_tokens = 0;
+        size_t first = i;
+        int used = 0;
+        while (i < n && (int)(i - first) < seqs && b.n_tokens + len[i] <= cap &&
+               used + len[i] <= (int)llama_n_ctx(e->ctx)) {
+            for (int t = 0; t < len[i]; t++) {
+                int k = b.n_tokens++;
+                b.token[k] = toks[i][t];
+                b.pos[k] = t;
+                b.n_seq_id[k] = 1;
+                b.seq_id[k][0] = (llama_seq_id)(i - first);
+                b.logits[k] = t == len[i] - 1;
+            }
+            last[i - first] = b.n_tokens - 1;
+            used += len[i];
+            i++;
+        }
+        umpire_log_clear();
+        if (llama_decode(e->ctx, b) != 0) {
+            rc = umpire_fail(err, UMPIRE_EINVAL, "a judging pass failed (%s)", umpire_log_last_error());
+            break;
+        }
+        for (size_t j = first; j < i; j++)
+            take(j, llama_get_logits_ith(e->ctx, last[j - first]), ctx);
+    }
+    for (size_t i = 0; toks && i < n; i++)
+        free(toks[i]);
+    free(toks);
+    free(len);
+    free(last);
+    llama_batch_free(b);
+    return rc;
+}
+
+struct entail_ctx {
+    struct umpire_engine *e;
+    struct word yes, no;
+    size_t *cell; /* prompt -> matrix cell */
+    double *m;
+};
+
+static void take_entailment(size_t i, const float *logits, void *vctx) {
+    struct entail_ctx *c = vctx;
+    c->m[c->cell[i]] = two_way(logits, c->e->n_vocab, &c->yes, &c->no);
+}
+
+static int judge_entailment(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
+    const size_t k = it->k;
+    struct entail_ctx c = {.e = e, .m = malloc(k * k * sizeof(double)), .cell = malloc(k * k * sizeof(size_t))};
+    char **prompts = calloc(k * k, sizeof *prompts);
+    int rc = c.m && c.cell && prompts ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < k && rc == UMPIRE_OK; i++)
+        for (size_t j = 0; j < k && rc == UMPIRE_OK; j++) {
+            if (i == j || !strcmp(it->samples[i].text, it->samples[j].text)) {
+                c.m[i * k + j] = 1.0;
+                continue;
+            }
+            size_t len = strlen(q->question) + strlen(it->samples[i].text) + strlen(it->samples[j].text) + 256;
+            char *user = malloc(len);
+            if (!user) {
+                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+                break;
+            }
+            snprintf(user, len, "Question: %s\nAnswer A: %s\nAnswer B: %s\nDoes answer A entail answer B, that is, "
+                     "if A is true, must B be true? Reply with one word: yes or no.", q->question,
+                     it->samples[i].text, it->samples[j].text);
+            struct umpire_query jq = {.question = user, .instruction = "", .system = q->system};
+            prompts[n] = umpire_engine_prompt_text(e, &jq, 0);
+            free(user);
+            if (!prompts[n])
+                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+            c.cell[n++] = i * k + j;
+        }
+    if (rc == UMPIRE_OK) {
+        reply_word(e, "yes", &c.yes);
+        reply_word(e, "no", &c.no);
+        disjoint(&c.yes, &c.no);
+        rc = each_next_logits(e, prompts, n, take_entailment, &c, err);
+    }
+    for (size_t i = 0; prompts && i < n; i++)
+        free(prompts[i]);
+    free(prompts);
+    free(c.cell);
+    if (rc == UMPIRE_OK) {
+        free(it->entailment);
+        it->entailment = c.m;
+        it->extras |= UMPIRE_HAS_ENTAILMENT;
+    } else {
+        free(c.m);
+    }
+    return rc;
+}
+
+int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_judge_params *p,
+                        struct umpire_item *it, char *err) {
+    int rc = UMPIRE_OK;
+    if (p->p_true)
+        rc = judge_p_true(e, q, it, err);
+    if (rc == UMPIRE_OK && p->verbalised)
+        rc = judge_verbalised(e, q, it, err);
+    if (rc == UMPIRE_OK && p->entailment && it->k >= 2)
+        rc = judge_entailment(e, q, it, err);
+    return rc;
+}
+
+int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q, const char *const *options,
+                         size_t n_options, double temp, struct umpire_choice *out, char *err) {
+    memset(out, 0, sizeof *out);
+    if (n_options < 2 || n_options > 26)
+        return umpire_fail(err, UMPIRE_EINVAL, "%zu options; multiple choice takes 2..26", n_options);
+    if (!(temp > 0))
+        return umpire_fail(err, UMPIRE_EINVAL, "the temperature must be > 0");
+    size_t n = strlen(q->question) + 128;
+    for (size_t i = 0; i < n_options; i++)
+        n += strlen(options[i]) + 8;
+    char *text = malloc(n);
+    if (!text)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    size_t at = (size_t)snprintf(text, n, "%s\n", q->question);
+    for (size_t i = 0; i < n_options; i++)
+        at += (size_t)snprintf(text + at, n - at, "(%c) %s\n", (char)('A' + i), options[i]);
+    snprintf(text + at, n - at, "Answer with the letter of the correct option.");
+    struct umpire_query jq = *q;
+    jq.question = text;
+    jq.instruction = "";
+    jq.answer_prefix = "Answer: (";
+    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
+    free(text);
+    if (rc != UMPIRE_OK)
+        return rc;
+    const float *logits = llama_get_logits_ith(e->ctx, -1);
+    out->n = n_options;
+    out->choice = 0;
+    for (size_t i = 0; i < n_options; i++) {
+        char letter[2] = {(char)('A' + i), '\0'};
+        struct word w = {.n = 0};
+        llama_token t = token_after(e, "(", letter); /* the letter as it follows "(" */
+        if (t != LLAMA_TOKEN_NULL)
+            word_add(&w, t);
+        out->p[i] = exp(word_logprob(logits, e->n_vocab, temp, &w));
+        if (out->p[i] > out->p[out->choice])
+            out->choice = i;
+    }
+    out->confidence = out->p[out->choice];
+    return UMPIRE_OK;
+}
