@@ -332,6 +332,13 @@ static void test_audio_query(void **state) {
     assert_int_equal(it.k, 3);
     assert_int_equal(it.dim, 16);
     umpire_item_free(&it);
+    const char *broken = path_in(work_dir, "broken.wav"); /* a WAV header and nothing after */
+    FILE *f = fopen(broken, "wb");
+    fwrite("RIFF\x24\x00\x00\x00WAVEfmt ", 1, 16, f);
+    fclose(f);
+    q.audio = &broken;
+    assert_int_equal(ask(e, &q, 2, 1, &it, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "broken.wav: not a readable audio file"));
     const char *img = write_image("d.ppm", 5); /* an image given as audio */
     q.audio = &img;
     assert_int_equal(ask(e, &q, 2, 1, &it, err), UMPIRE_EINVAL);
