@@ -189,12 +189,7 @@ int umpire_calibration_fit(const double *score, const int *wrong, size_t n,
         free(w);
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(score[i])) {
-            s[m] = score[i];
-            w[m++] = wrong[i] != 0;
-        }
+    size_t m = umpire_finite_pairs(score, wrong, n, s, w);
     out->n = m;
     int rc = UMPIRE_OK;
     if (m < 2) {

@@ -84,14 +84,7 @@ int umpire_risk_threshold(const double *score, const int *wrong, size_t n, doubl
     double *s = malloc((n ? n : 1) * sizeof *s);
     int *w = malloc((n ? n : 1) * sizeof *w);
     size_t *desc = malloc((n ? n : 1) * sizeof *desc);
-    size_t m = 0;
-    if (s && w && desc) { /* answers without a score are left out */
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(score[i])) {
-                s[m] = score[i];
-                w[m++] = wrong[i] != 0;
-            }
-    }
+    size_t m = s && w && desc ? umpire_finite_pairs(score, wrong, n, s, w) : 0;
     if (!s || !w || !desc || umpire_argsort_desc(s, m, desc) != 0) {
         free(s);
         free(w);

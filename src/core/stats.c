@@ -74,3 +74,13 @@ double umpire_pearson(const double *x, const double *y, size_t n) {
     }
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
 }
+
+size_t umpire_finite_pairs(const double *score, const int *wrong, size_t n, double *s, int *w) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(score[i])) {
+            s[m] = score[i];
+            w[m++] = wrong[i] != 0;
+        }
+    return m;
+}
