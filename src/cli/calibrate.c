@@ -201,21 +201,27 @@ done:
     return rc;
 }
 
-static int calibrate_apply(int argc, char **argv) {
-    const char *out = NULL;
+/* The options apply and temperature share: -o FILE and --help. Returns -1 to go on, else the
+ * exit status. */
+static int output_only(int argc, char **argv, const char **out) {
     static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        if (c == 'o')
-            out = optarg;
-        else if (c == 'h') {
-            usage(stdout);
-            return 0;
+        if (c == 'o') {
+            *out = optarg;
         } else {
-            usage(stderr);
-            return 2;
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
         }
     }
+    return -1;
+}
+
+static int calibrate_apply(int argc, char **argv) {
+    const char *out = NULL;
+    int done = output_only(argc, argv, &out);
+    if (done >= 0)
+        return done;
     if (optind + 2 != argc) {
         fprintf(stderr, "umpire calibrate apply: needs CAL.json and SCORED.jsonl\n");
         return 2;
@@ -332,19 +338,9 @@ static void top_option(const struct logits *L, double t, double *p_wrong, int *w
 
 static int calibrate_temperature(int argc, char **argv) {
     const char *out = NULL;
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        if (c == 'o')
-            out = optarg;
-        else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    int done = output_only(argc, argv, &out);
+    if (done >= 0)
+        return done;
     if (optind + 1 != argc) {
         fprintf(stderr, "umpire calibrate temperature: needs LOGITS.jsonl\n");
         return 2;

@@ -103,22 +103,28 @@ static double two_way(const float *logits, int n_vocab, const struct word *a, co
     return isfinite(m) ? exp(la - m) / (exp(la - m) + exp(lb - m)) : NAN;
 }
 
-static const char *answer_of(const struct umpire_item *it) {
-    return it->greedy.text ? it->greedy.text : it->k ? it->samples[0].text : "";
+/* A query that shows the model the question (with its media) and the item's answer, and asks
+ * it `ask`; *text receives the new text, which the caller frees. */
+static struct umpire_query about_answer(const struct umpire_query *q, const struct umpire_item *it, const char *ask,
+                                        char **text) {
+    const char *answer = it->greedy.text ? it->greedy.text : it->k ? it->samples[0].text : "";
+    size_t n = strlen(q->question) + strlen(answer) + strlen(ask) + 64;
+    if ((*text = malloc(n)))
+        snprintf(*text, n, "Question: %s\nProposed answer: %s\n%s", q->question, answer, ask);
+    struct umpire_query jq = *q;
+    jq.question = *text;
+    jq.instruction = "";
+    jq.answer_prefix = NULL;
+    return jq;
 }
 
 /* P(True) of the item's answer, with the query's media. */
 static int judge_p_true(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
-    size_t n = strlen(q->question) + strlen(answer_of(it)) + 256;
-    char *text = malloc(n);
+    char *text;
+    struct umpire_query jq =
+        about_answer(q, it, "Is the proposed answer true or false? Reply with one word: True or False.", &text);
     if (!text)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    snprintf(text, n, "Question: %s\nProposed answer: %s\nIs the proposed answer true or false? Reply with one "
-             "word: True or False.", q->question, answer_of(it));
-    struct umpire_query jq = *q;
-    jq.question = text;
-    jq.instruction = "";
-    jq.answer_prefix = NULL;
     int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
     free(text);
     if (rc != UMPIRE_OK)
@@ -135,16 +141,13 @@ static int judge_p_true(struct umpire_engine *e, const struct umpire_query *q, s
 
 /* The model's stated confidence in its answer: a short greedy reply, parsed. */
 static int judge_verbalised(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
-    size_t n = strlen(q->question) + strlen(answer_of(it)) + 256;
-    char *text = malloc(n);
+    char *text;
+    struct umpire_query jq = about_answer(q, it,
+                                          "How likely is the proposed answer to be correct? Reply with a probability "
+                                          "between 0.0 and 1.0 and nothing else.",
+                                          &text);
     if (!text)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    snprintf(text, n, "Question: %s\nProposed answer: %s\nHow likely is the proposed answer to be correct? Reply "
-             "with a probability between 0.0 and 1.0 and nothing else.", q->question, answer_of(it));
-    struct umpire_query jq = *q;
-    jq.question = text;
-    jq.instruction = "";
-    jq.answer_prefix = NULL;
     struct umpire_sample_params sp = umpire_sample_default_params();
     sp.k = 0;
     sp.greedy_temp = 0;
