@@ -170,6 +170,30 @@ double umpire_score_item(const struct umpire_item *item, size_t e, double alpha,
  * (1 for two empty texts). */
 double umpire_rouge_l(const char *a, const char *b);
 
+/* ------------------------------------------------------------------ correctness
+ * Was an answer right? (correctness.c) */
+
+enum umpire_judge {
+    UMPIRE_JUDGE_AUTO,  /* ROUGE-L for free-form answers, letters for multiple choice,
+                           refusal for unanswerable questions */
+    UMPIRE_JUDGE_EXACT, /* normalised exact match (VQA-style) */
+    UMPIRE_JUDGE_ROUGE, /* ROUGE-L F >= 0.8 (UMPIRE's criterion) */
+};
+const char *umpire_judge_name(enum umpire_judge j);
+int umpire_judge_parse(const char *name, enum umpire_judge *j);
+
+/* VQA-style normalisation into out (cap bytes): lower case, punctuation dropped (not a decimal
+ * point), articles dropped, number words zero..twenty as digits, single spaces. */
+void umpire_normalise_answer(const char *in, char *out, size_t cap);
+/* 1 when the answer declines to answer ("I don't know", "cannot be determined", ...). */
+int umpire_is_refusal(const char *answer);
+/* 1 when the answer is right: for an unanswerable question, exactly when it declines; else
+ * never when it declines, and otherwise by the judge against any accepted answer. */
+int umpire_judge_answer(const char *answer, const char *const *accepted, size_t n, int answerable,
+                        enum umpire_judge judge);
+/* 1 when the chosen option letter is one of the accepted ones (case-insensitive). */
+int umpire_judge_letter(char chosen, const char *const *accepted, size_t n);
+
 /* ------------------------------------------------------------------ metrics
  * Error detection: positive = wrong answer, score = uncertainty. NaN marks a metric that is
  * undefined on the data (one class only, constant scores): report it as such. */

@@ -254,6 +254,44 @@ static void test_parse_confidence(void **state) {
     assert_true(isnan(umpire_parse_confidence("")));
 }
 
+static void norm_is(const char *in, const char *want) {
+    char out[128];
+    umpire_normalise_answer(in, out, sizeof out);
+    assert_string_equal(out, want);
+}
+
+static void test_correctness(void **state) {
+    (void)state;
+    norm_is("The Eiffel Tower.", "eiffel tower");
+    norm_is("  Two   cats!", "2 cats");
+    norm_is("3.5 meters", "3.5 meters");
+    norm_is("1,000 people", "1000 people");
+    norm_is("an apple, a pear", "apple pear");
+    norm_is("TWENTY-one", "20 1");
+    const char *paris[] = {"Paris", "paris, france"};
+    assert_int_equal(umpire_judge_answer("paris.", paris, 2, 1, UMPIRE_JUDGE_EXACT), 1);
+    assert_int_equal(umpire_judge_answer("The city of Paris", paris, 2, 1, UMPIRE_JUDGE_EXACT), 0);
+    /* ROUGE-L: "paris france" vs "paris": F = 2/3 < 0.8; vs "paris, france": 1 */
+    assert_int_equal(umpire_judge_answer("Paris, France", paris, 1, 1, UMPIRE_JUDGE_ROUGE), 0);
+    assert_int_equal(umpire_judge_answer("Paris, France", paris, 2, 1, UMPIRE_JUDGE_ROUGE), 1);
+    const char *two[] = {"two"};
+    assert_int_equal(umpire_judge_answer("2", two, 1, 1, UMPIRE_JUDGE_EXACT), 1);
+    /* refusals: right only for unanswerable questions */
+    assert_true(umpire_is_refusal("I don\xe2\x80\x99t know."));
+    assert_true(umpire_is_refusal("It cannot be determined from the image"));
+    assert_false(umpire_is_refusal("Paris"));
+    assert_int_equal(umpire_judge_answer("I don't know", paris, 2, 0, UMPIRE_JUDGE_AUTO), 1);
+    assert_int_equal(umpire_judge_answer("Paris", paris, 2, 0, UMPIRE_JUDGE_AUTO), 0);
+    assert_int_equal(umpire_judge_answer("I don't know", paris, 2, 1, UMPIRE_JUDGE_ROUGE), 0);
+    const char *letters[] = {"b"};
+    assert_int_equal(umpire_judge_letter('B', letters, 1), 1);
+    assert_int_equal(umpire_judge_letter('A', letters, 1), 0);
+    enum umpire_judge j;
+    assert_int_equal(umpire_judge_parse("rouge", &j), 0);
+    assert_int_equal(j, UMPIRE_JUDGE_ROUGE);
+    assert_int_equal(umpire_judge_parse("llm", &j), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_volume_identical_samples),
@@ -271,6 +309,7 @@ int main(void) {
         cmocka_unit_test(test_score_item_needs),
         cmocka_unit_test(test_mean_token_entropy),
         cmocka_unit_test(test_parse_confidence),
+        cmocka_unit_test(test_correctness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
