@@ -88,6 +88,26 @@ void umpire_sampleset_free(struct umpire_sampleset *set);
 /* Free what an item owns (not the item itself) and zero it. */
 void umpire_item_free(struct umpire_item *item);
 
+/* Evaluation datasets (DESIGN.md): one question a line with its accepted answers. */
+struct umpire_dataset_item {
+    char *id, *question;
+    char **images, **audio; /* paths, made relative to the dataset file's folder */
+    size_t n_images, n_audio;
+    char **answers;         /* accepted answers (option letters for multiple choice) */
+    size_t n_answers;
+    char **choices;         /* option texts for A, B, ...; NULL when not multiple choice */
+    size_t n_choices;
+    int answerable;         /* 0: the right answer is to decline */
+    size_t line;
+};
+struct umpire_dataset {
+    struct umpire_dataset_item *items;
+    size_t n;
+};
+/* Read a dataset JSONL; errors as "FILE:LINE: field: problem" (ids must be unique). */
+int umpire_dataset_read(const char *path, struct umpire_dataset *out, char *err);
+void umpire_dataset_free(struct umpire_dataset *d);
+
 /* ------------------------------------------------------------------ UMPIRE
  * Higher = more uncertain. Lau et al., "Uncertainty Quantification for Multimodal LLMs with
  * Incoherence-adjusted Semantic Volume" (2026): V = U + alpha Q. */

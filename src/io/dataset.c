@@ -1,0 +1,159 @@
+/* dataset.c - read an evaluation dataset (DESIGN.md): one question a line,
+ *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths],
+ *    "answers": [accepted answers], "choices"?: {"A": "...", "B": "..."}, "answerable"?: bool}
+ * with media paths relative to the dataset file. Problems are "FILE:LINE: field: problem". */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/jsonl.h"
+#include "umpire.h"
+
+struct load {
+    const char *path;
+    char *err;
+    char dir[4096];
+    struct umpire_dataset *out;
+    size_t alloc;
+};
+
+static int fail(struct load *l, size_t line, const char *field, const char *what) {
+    return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: %s: %s", l->path, line, field, what);
+}
+
+/* A string or an array of strings into a new array (paths made relative to the file's dir). */
+static int strings(struct load *l, size_t line, const cJSON *v, const char *field, int is_path, char ***out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    size_t m = cJSON_IsString(v) ? 1 : cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
+    if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+        return fail(l, line, field, "expected a string or an array of strings");
+    *out = calloc(m ? m : 1, sizeof **out);
+    if (!*out)
+        return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m; i++) {
+        const cJSON *x = cJSON_IsString(v) ? v : cJSON_GetArrayItem(v, (int)i);
+        if (!cJSON_IsString(x))
+            return fail(l, line, field, "every element must be a string");
+        const char *s = x->valuestring;
+        size_t len = strlen(s) + (is_path && s[0] != '/' ? strlen(l->dir) + 2 : 1);
+        if (!((*out)[i] = malloc(len)))
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+        if (is_path && s[0] != '/')
+            snprintf((*out)[i], len, "%s/%s", l->dir, s);
+        else
+            snprintf((*out)[i], len, "%s", s);
+        (*n)++;
+    }
+    return 0;
+}
+
+static int add(const cJSON *o, size_t line, void *ctx) {
+    struct load *l = ctx;
+    struct umpire_dataset *d = l->out;
+    if (!cJSON_IsObject(o))
+        return fail(l, line, "item", "expected a JSON object");
+    if (d->n == l->alloc) {
+        l->alloc = l->alloc ? 2 * l->alloc : 64;
+        struct umpire_dataset_item *g = realloc(d->items, l->alloc * sizeof *g);
+        if (!g)
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+        d->items = g;
+    }
+    struct umpire_dataset_item *it = &d->items[d->n++];
+    memset(it, 0, sizeof *it);
+    it->line = line;
+    it->answerable = 1;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    char buf[96];
+    if (cJSON_IsString(id) && id->valuestring[0])
+        it->id = strdup(id->valuestring);
+    else if (cJSON_IsNumber(id))
+        snprintf(buf, sizeof buf, "%.17g", id->valuedouble), it->id = strdup(buf);
+    else if (!id)
+        snprintf(buf, sizeof buf, "line%zu", line), it->id = strdup(buf);
+    else
+        return fail(l, line, "id", "expected a non-empty string or a number");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "question");
+    if (!cJSON_IsString(q) || !q->valuestring[q ? strspn(q->valuestring, " \t\r\n") : 0])
+        return fail(l, line, "question", q ? "expected a non-empty string" : "missing");
+    it->question = strdup(q->valuestring);
+    int rc;
+    if ((rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "image"), "image", 1, &it->images, &it->n_images)) ||
+        (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "audio"), "audio", 1, &it->audio, &it->n_audio)) ||
+        (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "answers"), "answers", 0, &it->answers, &it->n_answers)))
+        return rc;
+    const cJSON *ans = cJSON_GetObjectItemCaseSensitive(o, "answerable");
+    if (ans && !cJSON_IsNull(ans)) {
+        if (!cJSON_IsBool(ans))
+            return fail(l, line, "answerable", "expected true or false");
+        it->answerable = cJSON_IsTrue(ans);
+    }
+    if (it->answerable && it->n_answers == 0)
+        return fail(l, line, "answers", "needs at least one accepted answer (or \"answerable\": false)");
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(o, "choices");
+    if (ch && !cJSON_IsNull(ch)) {
+        size_t m = cJSON_IsObject(ch) ? (size_t)cJSON_GetArraySize(ch) : 0;
+        if (m < 2 || m > 26)
+            return fail(l, line, "choices", "expected an object of 2..26 options {\"A\": \"...\", \"B\": \"...\"}");
+        if (!(it->choices = calloc(m, sizeof *it->choices)))
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+        for (size_t i = 0; i < m; i++) {
+            char key[2] = {(char)('A' + i), '\0'};
+            const cJSON *opt = cJSON_GetObjectItemCaseSensitive(ch, key);
+            if (!cJSON_IsString(opt)) {
+                char field[32];
+                snprintf(field, sizeof field, "choices.%s", key);
+                return fail(l, line, field, "missing: options are labelled A, B, C, ... in order");
+            }
+            it->choices[it->n_choices++] = strdup(opt->valuestring);
+        }
+    }
+    for (size_t i = 0; i + 1 < d->n; i++) /* ids name items in a run: they must be unique */
+        if (!strcmp(d->items[i].id, it->id)) {
+            snprintf(buf, sizeof buf, "'%.40s' again (line %zu has it)", it->id, d->items[i].line);
+            return fail(l, line, "id", buf);
+        }
+    return 0;
+}
+
+static void strv_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void umpire_dataset_free(struct umpire_dataset *d) {
+    for (size_t i = 0; i < d->n; i++) {
+        struct umpire_dataset_item *it = &d->items[i];
+        free(it->id);
+        free(it->question);
+        strv_free(it->images, it->n_images);
+        strv_free(it->audio, it->n_audio);
+        strv_free(it->answers, it->n_answers);
+        strv_free(it->choices, it->n_choices);
+    }
+    free(d->items);
+    memset(d, 0, sizeof *d);
+}
+
+int umpire_dataset_read(const char *path, struct umpire_dataset *out, char *err) {
+    memset(out, 0, sizeof *out);
+    struct load l = {.path = path, .err = err, .out = out};
+    snprintf(l.dir, sizeof l.dir, "%s", path);
+    char *slash = strrchr(l.dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(l.dir, sizeof l.dir, ".");
+    int rc = umpire_jsonl_each(path, add, &l, NULL, err);
+    if (rc == UMPIRE_OK && out->n == 0)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no items (the file is empty)", path);
+    if (rc != UMPIRE_OK)
+        umpire_dataset_free(out);
+    return rc;
+}
