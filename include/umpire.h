@@ -249,6 +249,17 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                            const struct umpire_metric_params *p, struct umpire_metric_report *out,
                            char *err);
 
+/* Every (selected, or all when NULL) estimator of a scored set against the items' labels. */
+struct umpire_evaluation {
+    size_t n_labelled, n_right;
+    double accuracy;                      /* NaN without labels */
+    struct umpire_metric_report *reports; /* n_estimators; report.n == 0: not evaluated */
+};
+int umpire_evaluate(const struct umpire_sampleset *set, const struct umpire_scores *scores,
+                    const int *selected, const struct umpire_metric_params *p,
+                    struct umpire_evaluation *out, char *err);
+void umpire_evaluation_free(struct umpire_evaluation *ev);
+
 /* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
 double umpire_auroc(const double *score, const int *wrong, size_t n);
 double umpire_auprc(const double *score, const int *wrong, size_t n);

@@ -156,39 +156,21 @@ int cmd_score(int argc, char **argv) {
     }
 
     /* labelled items: metrics per estimator */
-    size_t n_lab = 0, n_right = 0;
-    for (size_t i = 0; i < set.n; i++)
-        if (set.items[i].correct >= 0) {
-            n_lab++;
-            n_right += set.items[i].correct == 1;
-        }
-    double accuracy = n_lab ? (double)n_right / (double)n_lab : NAN;
-    struct umpire_metric_report *reports = calloc(ne, sizeof *reports);
+    struct umpire_evaluation ev;
     const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
     const char **names = calloc(ne, sizeof *names);
-    double *col = malloc(set.n * sizeof *col);
-    int *wrong = malloc(set.n * sizeof *wrong);
-    if (!reports || !rp || !names || !col || !wrong) {
-        fprintf(stderr, "umpire score: out of memory\n");
-        goto out_metrics;
+    if (!rp || !names || umpire_evaluate(&set, &scores, selected, &mp, &ev, err) != 0) {
+        fprintf(stderr, "umpire score: %s\n", rp && names ? err : "out of memory");
+        free(rp);
+        free(names);
+        goto out_scores;
     }
-    for (size_t e = 0; e < ne && n_lab; e++) {
+    for (size_t e = 0; e < ne; e++) {
         names[e] = reg[e].name;
-        if (!selected[e])
-            continue;
-        size_t m = 0;
-        for (size_t i = 0; i < set.n; i++)
-            if (set.items[i].correct >= 0) {
-                col[m] = scores.scores[i * ne + e];
-                wrong[m++] = set.items[i].correct == 0;
-            }
-        if (umpire_metrics_compute(col, wrong, m, &mp, &reports[e], err) != 0) {
-            fprintf(stderr, "umpire score: %s\n", err);
-            goto out_metrics;
-        }
-        if (reports[e].n)
-            rp[e] = &reports[e];
+        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
     }
+    size_t n_lab = ev.n_labelled, n_right = ev.n_right;
+    double accuracy = ev.accuracy;
     if (summary && umpire_summary_write(summary, &set, &scores, selected, n_lab ? rp : NULL, accuracy, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         goto out_metrics;
@@ -209,11 +191,9 @@ int cmd_score(int argc, char **argv) {
     }
     rc = 0;
 out_metrics:
-    free(reports);
+    umpire_evaluation_free(&ev);
     free(rp);
     free(names);
-    free(col);
-    free(wrong);
 out_scores:
     umpire_scores_free(&scores);
 out_set:
