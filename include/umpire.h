@@ -433,6 +433,42 @@ int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q,
                          const char *const *options, size_t n_options, double temp,
                          struct umpire_choice *out, char *err);
 
+/* ------------------------------------------------------------------ evaluation runs */
+
+struct umpire_eval_progress {
+    size_t done, total, resumed; /* answered in this session, in the run, found finished */
+    size_t right;                /* of done */
+    double elapsed_s;
+    double auroc_umpire;         /* of this session's items so far (NaN when undefined or not
+                                    recomputed for this item) */
+};
+
+struct umpire_eval_params {
+    const char *data_path;  /* dataset JSONL (umpire_dataset_read) */
+    const char *run_dir;    /* created if missing; resumed if it holds a run */
+    struct umpire_sample_params sample;
+    struct umpire_judge_params passes;
+    enum umpire_judge judge;
+    double choice_temp;     /* multiple-choice items: option probabilities' temperature (1) */
+    const char *system, *instruction;
+    size_t limit;           /* the first `limit` items only; 0 = all */
+    void (*progress)(const struct umpire_eval_progress *, void *);
+    void *progress_ctx;
+};
+
+/* Answer, judge and score every dataset item not yet in RUN_DIR/items.jsonl, appending each
+ * as soon as it is done (flushed, fsync'ed). RUN_DIR/config.json records the configuration; a
+ * run directory with another one is refused. Returns 0, or a negative status with err naming
+ * the dataset line. */
+int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err);
+
+/* Score RUN_DIR/items.jsonl (alpha fitted over the run), evaluate every estimator, and write
+ * RUN_DIR/scored.jsonl and RUN_DIR/summary.json; the results stay in set / scores / ev for the
+ * caller (free them). */
+int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params *sp,
+                          const struct umpire_metric_params *mp, struct umpire_sampleset *set,
+                          struct umpire_scores *scores, struct umpire_evaluation *ev, char *err);
+
 /* ------------------------------------------------------------------ models */
 
 struct umpire_model_info {

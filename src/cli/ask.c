@@ -60,16 +60,6 @@ static void usage(FILE *f) {
             UMPIRE_DEFAULT_INSTRUCTION);
 }
 
-/* Append to a growing array of strings. */
-static int push(const char ***v, size_t *n, const char *s) {
-    const char **g = realloc(*v, (*n + 1) * sizeof *g);
-    if (!g)
-        return -1;
-    g[(*n)++] = s;
-    *v = g;
-    return 0;
-}
-
 /* Non-blank lines of a file, one answer each. */
 static int read_lines(const char *path, char ***out, size_t *n) {
     FILE *f = fopen(path, "r");
@@ -102,26 +92,6 @@ static int read_lines(const char *path, char ***out, size_t *n) {
     return 0;
 }
 
-static int int_opt(const char *opt, const char *v, int lo, int hi, int *out) {
-    double x;
-    if (cli_parse_double("ask", opt, v, &x))
-        return -1;
-    if (x != floor(x) || x < lo || x > hi) {
-        fprintf(stderr, "umpire ask: %s: must be an integer in %d..%d, got %s\n", opt, lo, hi, v);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
-static int float_opt(const char *opt, const char *v, float *out) {
-    double x;
-    if (cli_parse_double("ask", opt, v, &x))
-        return -1;
-    *out = (float)x;
-    return 0;
-}
-
 /* How the k sampled texts spread: "Paris" x3 | "Lyon" | "Rome". */
 static void print_spread(const struct umpire_item *it) {
     int *seen = calloc(it->k, sizeof *seen);
@@ -144,82 +114,50 @@ static void print_spread(const struct umpire_item *it) {
 }
 
 int cmd_ask(int argc, char **argv) {
-    struct umpire_engine_params ep = umpire_engine_default_params();
-    struct umpire_sample_params sp = umpire_sample_default_params();
+    struct cli_run_options ro;
+    cli_run_options_init(&ro);
     struct umpire_query q = {0};
     const char *responses = NULL, *calibration = NULL;
-    const char **stops = NULL;
-    double alpha = 1.0, choice_temp = 1.0;
+    double alpha = 1.0;
     int json = 0;
-    struct umpire_judge_params judge = {0};
     const char **options = NULL;
     size_t n_options = 0;
-    enum { O_MMPROJ = 256, O_IMAGE, O_AUDIO, O_SYSTEM, O_INSTR, O_TEMP, O_TOPP, O_TOPK, O_GTEMP, O_STOP,
-           O_SPROBS, O_RESP, O_ALPHA, O_CAL, O_JSON, O_NGL, O_PTRUE, O_VERBAL, O_ENTAIL, O_OPTION, O_CTEMP };
+    enum { O_IMAGE = CLI_O_FIRST_OWN, O_AUDIO, O_RESP, O_ALPHA, O_CAL, O_JSON, O_OPTION };
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},        {"mmproj", required_argument, 0, O_MMPROJ},
-        {"ctx-size", required_argument, 0, 'c'},     {"threads", required_argument, 0, 't'},
-        {"n-gpu-layers", required_argument, 0, O_NGL},
+        CLI_RUN_OPTIONS,
         {"image", required_argument, 0, O_IMAGE},    {"audio", required_argument, 0, O_AUDIO},
-        {"system", required_argument, 0, O_SYSTEM},  {"instruction", required_argument, 0, O_INSTR},
-        {"seed", required_argument, 0, 's'},         {"max-tokens", required_argument, 0, 'n'},
-        {"temp", required_argument, 0, O_TEMP},      {"top-p", required_argument, 0, O_TOPP},
-        {"top-k", required_argument, 0, O_TOPK},     {"greedy-temp", required_argument, 0, O_GTEMP},
-        {"stop", required_argument, 0, O_STOP},      {"sampler-probs", no_argument, 0, O_SPROBS},
         {"responses", required_argument, 0, O_RESP}, {"alpha", required_argument, 0, O_ALPHA},
         {"calibration", required_argument, 0, O_CAL}, {"json", no_argument, 0, O_JSON},
-        {"p-true", no_argument, 0, O_PTRUE},         {"verbalised", no_argument, 0, O_VERBAL},
-        {"entailment", no_argument, 0, O_ENTAIL},    {"option", required_argument, 0, O_OPTION},
-        {"choice-temp", required_argument, 0, O_CTEMP},
-        {"verbose", no_argument, 0, 'v'},            {"help", no_argument, 0, 'h'},
+        {"option", required_argument, 0, O_OPTION},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, bad = 0;
-    uint64_t seed;
-    for (int i = 1; i < argc; i++) /* llama.cpp's spelling */
-        if (!strcmp(argv[i], "-ngl"))
-            argv[i] = "--n-gpu-layers";
-    while (!bad && (c = getopt_long(argc, argv, "m:c:t:k:s:n:vh", opts, NULL)) != -1) {
+    cli_run_options_spell(argc, argv);
+    while (!bad && (c = getopt_long(argc, argv, CLI_RUN_SHORT "h", opts, NULL)) != -1) {
+        int shared = cli_run_option("ask", c, optarg, &ro);
+        if (shared <= 0) {
+            bad = shared < 0;
+            continue;
+        }
         switch (c) {
-        case 'm': ep.model_path = optarg; break;
-        case O_MMPROJ: ep.mmproj_path = optarg; break;
-        case 'c': bad = int_opt("--ctx-size", optarg, 256, 1 << 24, &ep.n_ctx); break;
-        case 't': bad = int_opt("--threads", optarg, 1, 1024, &ep.n_threads); break;
-        case O_NGL: bad = int_opt("--n-gpu-layers", optarg, -1, 1 << 16, &ep.n_gpu_layers); break;
-        case O_IMAGE: bad = push((const char ***)&q.images, &q.n_images, optarg); break;
-        case O_AUDIO: bad = push((const char ***)&q.audio, &q.n_audio, optarg); break;
-        case O_SYSTEM: q.system = optarg; break;
-        case O_INSTR: q.instruction = optarg; break;
-        case 'k': bad = int_opt("-k", optarg, 1, 64, &sp.k); break;
-        case 's':
-            bad = cli_parse_u64("ask", "--seed", optarg, &seed);
-            sp.seed = seed;
-            break;
-        case 'n': bad = int_opt("--max-tokens", optarg, 1, 1 << 16, &sp.max_tokens); break;
-        case O_TEMP: bad = float_opt("--temp", optarg, &sp.temp); break;
-        case O_TOPP: bad = float_opt("--top-p", optarg, &sp.top_p); break;
-        case O_TOPK: bad = int_opt("--top-k", optarg, 0, 1 << 24, &sp.top_k); break;
-        case O_GTEMP: bad = float_opt("--greedy-temp", optarg, &sp.greedy_temp); break;
-        case O_STOP: bad = push(&stops, &sp.n_stop, optarg); break;
-        case O_SPROBS: sp.sampler_probs = 1; break;
+        case O_IMAGE: bad = cli_push((const char ***)&q.images, &q.n_images, optarg); break;
+        case O_AUDIO: bad = cli_push((const char ***)&q.audio, &q.n_audio, optarg); break;
         case O_RESP: responses = optarg; break;
         case O_ALPHA:
             bad = cli_parse_double("ask", "--alpha", optarg, &alpha) || alpha < 0;
             break;
         case O_CAL: calibration = optarg; break;
         case O_JSON: json = 1; break;
-        case O_PTRUE: judge.p_true = 1; break;
-        case O_VERBAL: judge.verbalised = 1; break;
-        case O_ENTAIL: judge.entailment = 1; break;
-        case O_OPTION: bad = push(&options, &n_options, optarg); break;
-        case O_CTEMP:
-            bad = cli_parse_double("ask", "--choice-temp", optarg, &choice_temp) || !(choice_temp > 0);
-            break;
-        case 'v': ep.verbose = 1; break;
-        case 'h': usage(stdout); return 0;
+        case O_OPTION: bad = cli_push(&options, &n_options, optarg); break;
+        case 'h': usage(stdout); cli_run_options_free(&ro); return 0;
         default: bad = 1;
         }
     }
-    sp.stop = stops;
+    struct umpire_engine_params ep = ro.engine;
+    struct umpire_sample_params sp = ro.sample;
+    struct umpire_judge_params judge = ro.passes;
+    double choice_temp = ro.choice_temp;
+    q.system = ro.system;
+    q.instruction = ro.instruction;
     int rc = 2;
     char err[UMPIRE_ERR_LEN];
     struct umpire_engine *e = NULL;
@@ -348,6 +286,6 @@ out:
     free((void *)q.images);
     free((void *)q.audio);
     free(options);
-    free(stops);
+    cli_run_options_free(&ro);
     return rc;
 }

@@ -2,6 +2,7 @@
 #ifndef UMPIRE_CLI_H
 #define UMPIRE_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "umpire.h"
@@ -12,6 +13,7 @@ int cmd_score(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
@@ -19,5 +21,41 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
 /* parse.c: strict number parsing for options; print "umpire CMD: OPT: ..." on error */
 int cli_parse_double(const char *cmd, const char *opt, const char *v, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);
+
+/* run_options.c: the options of commands that run a model (ask, eval) */
+enum {
+    CLI_O_MMPROJ = 256, CLI_O_NGL, CLI_O_SYSTEM, CLI_O_INSTR, CLI_O_TEMP, CLI_O_TOPP, CLI_O_TOPK, CLI_O_GTEMP,
+    CLI_O_STOP, CLI_O_SPROBS, CLI_O_PTRUE, CLI_O_VERBAL, CLI_O_ENTAIL, CLI_O_CTEMP,
+    CLI_O_FIRST_OWN /* a command's own long options start here */
+};
+#define CLI_RUN_SHORT "m:c:t:k:s:n:v"
+#define CLI_RUN_OPTIONS                                                                                 \
+    {"model", required_argument, 0, 'm'}, {"mmproj", required_argument, 0, CLI_O_MMPROJ},             \
+        {"ctx-size", required_argument, 0, 'c'}, {"threads", required_argument, 0, 't'},               \
+        {"n-gpu-layers", required_argument, 0, CLI_O_NGL}, {"system", required_argument, 0, CLI_O_SYSTEM}, \
+        {"instruction", required_argument, 0, CLI_O_INSTR}, {"seed", required_argument, 0, 's'},        \
+        {"max-tokens", required_argument, 0, 'n'}, {"temp", required_argument, 0, CLI_O_TEMP},         \
+        {"top-p", required_argument, 0, CLI_O_TOPP}, {"top-k", required_argument, 0, CLI_O_TOPK},      \
+        {"greedy-temp", required_argument, 0, CLI_O_GTEMP}, {"stop", required_argument, 0, CLI_O_STOP}, \
+        {"sampler-probs", no_argument, 0, CLI_O_SPROBS}, {"p-true", no_argument, 0, CLI_O_PTRUE},     \
+        {"verbalised", no_argument, 0, CLI_O_VERBAL}, {"entailment", no_argument, 0, CLI_O_ENTAIL},   \
+        {"choice-temp", required_argument, 0, CLI_O_CTEMP}, {"verbose", no_argument, 0, 'v'}
+
+struct cli_run_options {
+    struct umpire_engine_params engine;
+    struct umpire_sample_params sample;
+    struct umpire_judge_params passes;
+    const char *system, *instruction;
+    double choice_temp;
+    const char **stops;
+};
+void cli_run_options_init(struct cli_run_options *o);
+/* Rewrite llama.cpp's -ngl as --n-gpu-layers before getopt sees it. */
+void cli_run_options_spell(int argc, char **argv);
+/* Apply option c; 0 done, -1 bad value (reported), 1 not a shared option. */
+int cli_run_option(const char *cmd, int c, const char *value, struct cli_run_options *o);
+void cli_run_options_free(struct cli_run_options *o);
+/* Append to a growing array of strings; -1 when out of memory. */
+int cli_push(const char ***v, size_t *n, const char *s);
 
 #endif

@@ -1,0 +1,92 @@
+/* run_options.c - the options every command that runs a model shares (`ask`, `eval`), in
+ * llama.cpp's spelling where one exists, parsed in one place. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int int_opt(const char *cmd, const char *opt, const char *v, int lo, int hi, int *out) {
+    double x;
+    if (cli_parse_double(cmd, opt, v, &x))
+        return -1;
+    if (x != floor(x) || x < lo || x > hi) {
+        fprintf(stderr, "umpire %s: %s: must be an integer in %d..%d, got %s\n", cmd, opt, lo, hi, v);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int float_opt(const char *cmd, const char *opt, const char *v, float *out) {
+    double x;
+    if (cli_parse_double(cmd, opt, v, &x))
+        return -1;
+    *out = (float)x;
+    return 0;
+}
+
+int cli_push(const char ***v, size_t *n, const char *s) {
+    const char **g = realloc(*v, (*n + 1) * sizeof *g);
+    if (!g)
+        return -1;
+    g[(*n)++] = s;
+    *v = g;
+    return 0;
+}
+
+void cli_run_options_init(struct cli_run_options *o) {
+    memset(o, 0, sizeof *o);
+    o->engine = umpire_engine_default_params();
+    o->sample = umpire_sample_default_params();
+    o->choice_temp = 1.0;
+}
+
+void cli_run_options_spell(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) /* llama.cpp's spelling */
+        if (!strcmp(argv[i], "-ngl"))
+            argv[i] = "--n-gpu-layers";
+}
+
+int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options *o) {
+    uint64_t seed;
+    switch (c) {
+    case 'm': o->engine.model_path = v; return 0;
+    case CLI_O_MMPROJ: o->engine.mmproj_path = v; return 0;
+    case 'c': return int_opt(cmd, "--ctx-size", v, 256, 1 << 24, &o->engine.n_ctx);
+    case 't': return int_opt(cmd, "--threads", v, 1, 1024, &o->engine.n_threads);
+    case CLI_O_NGL: return int_opt(cmd, "--n-gpu-layers", v, -1, 1 << 16, &o->engine.n_gpu_layers);
+    case CLI_O_SYSTEM: o->system = v; return 0;
+    case CLI_O_INSTR: o->instruction = v; return 0;
+    case 'k': return int_opt(cmd, "-k", v, 1, 64, &o->sample.k);
+    case 's':
+        if (cli_parse_u64(cmd, "--seed", v, &seed))
+            return -1;
+        o->sample.seed = seed;
+        return 0;
+    case 'n': return int_opt(cmd, "--max-tokens", v, 1, 1 << 16, &o->sample.max_tokens);
+    case CLI_O_TEMP: return float_opt(cmd, "--temp", v, &o->sample.temp);
+    case CLI_O_TOPP: return float_opt(cmd, "--top-p", v, &o->sample.top_p);
+    case CLI_O_TOPK: return int_opt(cmd, "--top-k", v, 0, 1 << 24, &o->sample.top_k);
+    case CLI_O_GTEMP: return float_opt(cmd, "--greedy-temp", v, &o->sample.greedy_temp);
+    case CLI_O_STOP:
+        if (cli_push(&o->stops, &o->sample.n_stop, v))
+            return -1;
+        o->sample.stop = o->stops;
+        return 0;
+    case CLI_O_SPROBS: o->sample.sampler_probs = 1; return 0;
+    case CLI_O_PTRUE: o->passes.p_true = 1; return 0;
+    case CLI_O_VERBAL: o->passes.verbalised = 1; return 0;
+    case CLI_O_ENTAIL: o->passes.entailment = 1; return 0;
+    case CLI_O_CTEMP:
+        if (cli_parse_double(cmd, "--choice-temp", v, &o->choice_temp) || !(o->choice_temp > 0)) {
+            fprintf(stderr, "umpire %s: --choice-temp: needs a number > 0\n", cmd);
+            return -1;
+        }
+        return 0;
+    case 'v': o->engine.verbose = 1; return 0;
+    default: return 1; /* not one of ours */
+    }
+}
+
+void cli_run_options_free(struct cli_run_options *o) { free(o->stops); }

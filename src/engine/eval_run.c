@@ -1,0 +1,334 @@
+/* eval_run.c - run a model over a dataset: for every question the low-temperature answer, k
+ * samples, the requested extra passes and a correctness judgement, appended to
+ * RUN_DIR/items.jsonl as soon as the item is done (flushed and fsync'ed). A run is resumable:
+ * the same command skips the finished items (a line cut short by a kill is dropped), and a
+ * resume with another configuration is refused. At the end, or from a finished run directory,
+ * every estimator is scored (alpha fitted over the run) and evaluated: summary.json and
+ * scored.jsonl.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/status.h"
+#include "engine/engine.h"
+#include "io/atomic.h"
+#include "io/item_json.h"
+#include "io/jsonl.h"
+#include "io/scores_json.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* FNV-1a of a file's bytes, as 16 hex digits: a resume must read the same data. */
+static int file_digest(const char *path, char out[17]) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    uint64_t h = 1469598103934665603ULL;
+    int c;
+    while ((c = getc(f)) != EOF)
+        h = (h ^ (uint64_t)c) * 1099511628211ULL;
+    fclose(f);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return 0;
+}
+
+static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eval_params *p, const char *digest) {
+    const struct umpire_sample_params *s = &p->sample;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", e->params.model_path);
+    cJSON_AddStringToObject(o, "mmproj", e->params.mmproj_path ? e->params.mmproj_path : "");
+    cJSON_AddStringToObject(o, "data", p->data_path);
+    cJSON_AddStringToObject(o, "data_fnv1a", digest);
+    cJSON_AddNumberToObject(o, "k", s->k);
+    cJSON_AddNumberToObject(o, "seed", (double)s->seed);
+    cJSON_AddNumberToObject(o, "max_tokens", s->max_tokens);
+    cJSON_AddNumberToObject(o, "temp", s->temp);
+    cJSON_AddNumberToObject(o, "top_p", s->top_p);
+    cJSON_AddNumberToObject(o, "top_k", s->top_k);
+    cJSON_AddNumberToObject(o, "greedy_temp", s->greedy_temp);
+    cJSON_AddBoolToObject(o, "sampler_probs", s->sampler_probs);
+    cJSON_AddStringToObject(o, "judge", umpire_judge_name(p->judge));
+    cJSON_AddBoolToObject(o, "p_true", p->passes.p_true);
+    cJSON_AddBoolToObject(o, "verbalised", p->passes.verbalised);
+    cJSON_AddBoolToObject(o, "entailment", p->passes.entailment);
+    cJSON_AddNumberToObject(o, "choice_temp", p->choice_temp);
+    cJSON_AddStringToObject(o, "system", p->system ? p->system : "");
+    cJSON_AddStringToObject(o, "instruction", p->instruction ? p->instruction : UMPIRE_DEFAULT_INSTRUCTION);
+    cJSON_AddNumberToObject(o, "n_ctx", e->params.n_ctx);
+    return o;
+}
+
+/* Write the run's configuration, or check a resumed run's against it. */
+static int check_config(const char *run_dir, cJSON *cfg, char *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        struct umpire_atomic_file a;
+        int rc = umpire_atomic_open(&a, path, err);
+        return rc ? rc : umpire_atomic_close(&a, path, umpire_put_json(a.f, cfg, 0, err), err);
+    }
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *old = cJSON_Parse(buf);
+    if (!old)
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON; this is not a run directory umpire wrote", path);
+    char diff[UMPIRE_ERR_LEN] = "";
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cfg) {
+        const cJSON *y = cJSON_GetObjectItemCaseSensitive(old, x->string);
+        if (!y || !cJSON_Compare(x, y, true)) {
+            size_t len = strlen(diff);
+            snprintf(diff + len, sizeof diff - len, "%s%s", len ? ", " : "", x->string);
+        }
+    }
+    cJSON_Delete(old);
+    if (diff[0])
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s holds a run with another configuration (%s differ); resume with the same options,"
+                           " or choose another --out", run_dir, diff);
+    return UMPIRE_OK;
+}
+
+struct done {
+    char **ids;
+    size_t n, cap;
+};
+
+static int remember(const cJSON *o, size_t line, void *ctx) {
+    struct done *d = ctx;
+    (void)line;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    if (!cJSON_IsString(id))
+        return 1;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 64;
+        char **g = realloc(d->ids, d->cap * sizeof *g);
+        if (!g)
+            return 1;
+        d->ids = g;
+    }
+    d->ids[d->n++] = strdup(id->valuestring);
+    return 0;
+}
+
+static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The ids already in items.jsonl (sorted); a last line without its newline (a kill in the
+ * middle of a write) is cut off first. */
+static int finished_items(const char *path, struct done *d, char *err) {
+    FILE *f = fopen(path, "rb+");
+    if (!f)
+        return errno == ENOENT ? UMPIRE_OK : umpire_fail(err, UMPIRE_EIO, "%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    long end = ftell(f), keep = end;
+    while (keep > 0) {
+        fseek(f, keep - 1, SEEK_SET);
+        if (getc(f) == '\n')
+            break;
+        keep--;
+    }
+    fclose(f);
+    if (keep < end && truncate(path, keep) != 0)
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot cut the unfinished last line", path);
+    int rc = umpire_jsonl_each(path, remember, d, NULL, err);
+    if (rc > 0)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: a line without an id; not a run file umpire wrote", path);
+    if (rc == UMPIRE_OK)
+        qsort(d->ids, d->n, sizeof *d->ids, by_str);
+    return rc;
+}
+
+/* One dataset item: answer, judge, score; the line for items.jsonl. */
+static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
+                    cJSON **line, int *correct, double *u, double *q, char *err) {
+    struct umpire_query query = {.question = di->question,
+                                 .system = p->system,
+                                 .instruction = p->instruction,
+                                 .images = (const char *const *)di->images,
+                                 .n_images = di->n_images,
+                                 .audio = (const char *const *)di->audio,
+                                 .n_audio = di->n_audio};
+    struct umpire_item it;
+    int rc = umpire_engine_ask(e, &query, &p->sample, &it, err);
+    if (rc == UMPIRE_OK)
+        rc = umpire_engine_judge(e, &query, &p->passes, &it, err);
+    struct umpire_choice choice = {0};
+    if (rc == UMPIRE_OK && di->n_choices)
+        rc = umpire_engine_choose(e, &query, (const char *const *)di->choices, di->n_choices, p->choice_temp, &choice,
+                                  err);
+    if (rc != UMPIRE_OK) {
+        umpire_item_free(&it);
+        return rc;
+    }
+    char letter[2] = {(char)('A' + choice.choice), '\0'};
+    const char *answer = di->n_choices ? letter : it.greedy.text;
+    it.correct = di->n_choices ? umpire_judge_letter(letter[0], (const char *const *)di->answers, di->n_answers)
+                               : umpire_judge_answer(answer, (const char *const *)di->answers, di->n_answers,
+                                                     di->answerable, p->judge);
+    it.id = strdup(di->id);
+    cJSON *o = umpire_item_to_json(&it);
+    cJSON_AddStringToObject(o, "question", di->question);
+    cJSON_AddStringToObject(o, "answer", answer);
+    cJSON_AddStringToObject(o, "judge", di->n_choices ? "letter" : di->answerable ? umpire_judge_name(p->judge) : "refusal");
+    if (di->n_choices)
+        cJSON_AddNumberToObject(o, "choice_confidence", choice.confidence);
+    /* every estimator but UMPIRE itself, whose alpha is fitted over the whole run */
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    struct umpire_score_params sp = umpire_score_default_params();
+    cJSON *scores = cJSON_AddObjectToObject(o, "scores");
+    for (size_t k = 0; k < ne; k++) {
+        if (!strcmp(reg[k].name, "umpire"))
+            continue;
+        double v = umpire_score_item(&it, k, 0.0, &sp);
+        cJSON_AddItemToObject(scores, reg[k].name, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+    }
+    *u = umpire_score_item(&it, (size_t)umpire_estimator_index("semantic_volume"), 0.0, &sp);
+    *q = umpire_score_item(&it, (size_t)umpire_estimator_index("incoherence"), 0.0, &sp);
+    *correct = it.correct;
+    *line = o;
+    umpire_item_free(&it);
+    return UMPIRE_OK;
+}
+
+int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err) {
+    struct umpire_dataset data;
+    int rc = umpire_dataset_read(p->data_path, &data, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    char digest[17], items_path[4200];
+    if (mkdir(p->run_dir, 0777) != 0 && errno != EEXIST) {
+        umpire_dataset_free(&data);
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot create the run directory (%s)", p->run_dir, strerror(errno));
+    }
+    snprintf(items_path, sizeof items_path, "%s/items.jsonl", p->run_dir);
+    cJSON *cfg = NULL;
+    struct done done = {0};
+    FILE *out = NULL;
+    if (file_digest(p->data_path, digest) != 0)
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot read", p->data_path);
+    if (rc == UMPIRE_OK && !(cfg = config_json(e, p, digest)))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK)
+        rc = check_config(p->run_dir, cfg, err);
+    if (rc == UMPIRE_OK)
+        rc = finished_items(items_path, &done, err);
+    if (rc == UMPIRE_OK && !(out = fopen(items_path, "ab")))
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for appending", items_path);
+    size_t total = p->limit && p->limit < data.n ? p->limit : data.n;
+    struct umpire_eval_progress pr = {.total = total};
+    double *us = malloc((total ? total : 1) * sizeof *us), *qs = malloc((total ? total : 1) * sizeof *qs);
+    int *wrong = malloc((total ? total : 1) * sizeof *wrong);
+    if (rc == UMPIRE_OK && (!us || !qs || !wrong))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    double t0 = now();
+    size_t n_new = 0;
+    for (size_t i = 0; i < total && rc == UMPIRE_OK; i++) {
+        const struct umpire_dataset_item *di = &data.items[i];
+        const char *key = di->id;
+        if (done.n && bsearch(&key, done.ids, done.n, sizeof *done.ids, by_str)) {
+            pr.resumed++;
+            continue;
+        }
+        cJSON *line = NULL;
+        int correct;
+        double u, q;
+        if ((rc = run_item(e, p, di, &line, &correct, &u, &q, err)) != UMPIRE_OK) {
+            char inner[UMPIRE_ERR_LEN];
+            snprintf(inner, sizeof inner, "%s", err);
+            rc = umpire_fail(err, rc, "%s:%zu (id %s): %s", p->data_path, di->line, di->id, inner);
+            break;
+        }
+        char *text = cJSON_PrintUnformatted(line);
+        cJSON_Delete(line);
+        if (!text || fputs(text, out) == EOF || fputc('\n', out) == EOF || fflush(out) != 0 || fsync(fileno(out)) != 0)
+            rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", items_path);
+        free(text);
+        /* running figures for the progress line: accuracy, and UMPIRE's AUROC with alpha fitted on the
+         * items of this session so far */
+        us[n_new] = u;
+        qs[n_new] = q;
+        wrong[n_new++] = !correct;
+        pr.done++;
+        pr.right += (size_t)correct;
+        pr.elapsed_s = now() - t0;
+        pr.auroc_umpire = NAN;
+        if (p->progress && (n_new < 50 || n_new % (total / 50 ? total / 50 : 1) == 0)) {
+            double a = umpire_alpha(us, qs, n_new), *v = malloc(n_new * sizeof *v);
+            if (v) {
+                for (size_t j = 0; j < n_new; j++)
+                    v[j] = us[j] + a * qs[j];
+                pr.auroc_umpire = umpire_auroc(v, wrong, n_new);
+                free(v);
+            }
+        }
+        if (p->progress)
+            p->progress(&pr, p->progress_ctx);
+    }
+    if (out && fclose(out) != 0 && rc == UMPIRE_OK)
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", items_path);
+    for (size_t i = 0; i < done.n; i++)
+        free(done.ids[i]);
+    free(done.ids);
+    free(us);
+    free(qs);
+    free(wrong);
+    cJSON_Delete(cfg);
+    umpire_dataset_free(&data);
+    return rc;
+}
+
+int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params *sp,
+                          const struct umpire_metric_params *mp, struct umpire_sampleset *set,
+                          struct umpire_scores *scores, struct umpire_evaluation *ev, char *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/items.jsonl", run_dir);
+    int rc = umpire_sampleset_read(path, set, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    if ((rc = umpire_score_set(set, sp, scores, err)) != UMPIRE_OK) {
+        umpire_sampleset_free(set);
+        return rc;
+    }
+    if ((rc = umpire_evaluate(set, scores, NULL, mp, ev, err)) == UMPIRE_OK) {
+        size_t ne;
+        umpire_estimators(&ne);
+        int *all = malloc(ne * sizeof *all);
+        const struct umpire_metric_report **rp = malloc(ne * sizeof *rp);
+        if (!all || !rp)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        for (size_t e = 0; rc == UMPIRE_OK && e < ne; e++) {
+            all[e] = 1;
+            rp[e] = ev->reports[e].n ? &ev->reports[e] : NULL;
+        }
+        snprintf(path, sizeof path, "%s/scored.jsonl", run_dir);
+        if (rc == UMPIRE_OK)
+            rc = umpire_scores_write_jsonl(path, set, scores, all, err);
+        snprintf(path, sizeof path, "%s/summary.json", run_dir);
+        if (rc == UMPIRE_OK)
+            rc = umpire_summary_write(path, set, scores, all, ev->n_labelled ? rp : NULL, ev->accuracy, err);
+        free(all);
+        free((void *)rp);
+    }
+    if (rc != UMPIRE_OK) {
+        umpire_evaluation_free(ev);
+        umpire_scores_free(scores);
+        umpire_sampleset_free(set);
+    }
+    return rc;
+}
