@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +207,24 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     return UMPIRE_OK;
 }
 
+/* Hold RUN_DIR/lock for the run: two processes appending to one run would corrupt it. The
+ * lock (fcntl) goes with the process, however it ends. Returns the descriptor, or -1. */
+static int lock_run(const char *run_dir, char *err, int *rc) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", run_dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fd < 0) {
+        *rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", path, strerror(errno));
+    } else if (fcntl(fd, F_SETLK, &l) != 0) {
+        *rc = umpire_fail(err, UMPIRE_EIO, "%s is in use by another umpire eval; wait for it, or choose another --out",
+                          run_dir);
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err) {
     struct umpire_dataset data;
     int rc = umpire_dataset_read(p->data_path, &data, err);
@@ -220,7 +239,8 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     cJSON *cfg = NULL;
     struct done done = {0};
     FILE *out = NULL;
-    if (file_digest(p->data_path, digest) != 0)
+    int lock = lock_run(p->run_dir, err, &rc);
+    if (rc == UMPIRE_OK && file_digest(p->data_path, digest) != 0)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot read", p->data_path);
     if (rc == UMPIRE_OK && !(cfg = config_json(e, p, digest)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
@@ -290,6 +310,8 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     free(wrong);
     cJSON_Delete(cfg);
     umpire_dataset_free(&data);
+    if (lock >= 0)
+        close(lock);
     return rc;
 }
 

@@ -1,0 +1,179 @@
+/* eval.c - `umpire eval`: run a model over a dataset, resumably, and report how well every
+ * uncertainty score detects its wrong answers; `--from RUN_DIR` recomputes the results. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: umpire eval -m MODEL.gguf --data DATA.jsonl --out RUN_DIR [options]\n"
+            "       umpire eval --from RUN_DIR\n\n"
+            "For every question of DATA: the low-temperature answer, k samples from one prefill, the\n"
+            "extra passes asked for, and whether the answer is right; each finished item is appended to\n"
+            "RUN_DIR/items.jsonl at once. Interrupted? Run the same command again: finished items are\n"
+            "kept. At the end: UMPIRE's alpha fitted over the run, every estimator's AUROC, PRR, CPC,\n"
+            "ECE, ... with 95%% intervals, in RUN_DIR/summary.json and a table.\n\n"
+            "DATA lines: {\"id\", \"question\", \"image\"?, \"audio\"?, \"answers\": [...], \"choices\"?:\n"
+            "{\"A\": ..}, \"answerable\"?: false}; media paths relative to DATA.\n\n"
+            "options:\n"
+            "  --data FILE  --out DIR    the dataset and the run directory\n"
+            "  --from DIR                recompute the results of a run, without the model\n"
+            "  --judge J                 auto (ROUGE-L >= 0.8; letters for multiple choice; refusals for\n"
+            "                            unanswerable questions), exact (VQA-normalised), rouge\n"
+            "  --limit N                 the first N questions only\n"
+            "  --seed S                  sampling, alpha's dev split and bootstrap seed (default 0)\n"
+            "  --bootstrap N             resamples for the intervals (default 1000)\n"
+            "  and the model, sampling and extra-pass options of `umpire ask` (-m, --mmproj, -k, -n,\n"
+            "  --temp, --top-p, --p-true, --entailment, ...)\n\n"
+            "examples:\n"
+            "  umpire eval -m model.gguf --data vqa.jsonl --out runs/vqa -k 5\n"
+            "  umpire eval --from runs/vqa\n");
+}
+
+struct progress_state {
+    int tty;
+    double last_print;
+};
+
+static void show_progress(const struct umpire_eval_progress *p, void *ctx) {
+    struct progress_state *st = ctx;
+    size_t left = p->total - p->resumed - p->done;
+    double rate = p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0, eta = rate > 0 ? (double)left / rate : 0;
+    char auroc[32] = "";
+    if (isfinite(p->auroc_umpire))
+        snprintf(auroc, sizeof auroc, "  AUROC(umpire) %.3f", p->auroc_umpire);
+    double acc = p->done ? (double)p->right / (double)p->done : 0;
+    if (st->tty) {
+        size_t width = 24, full = p->total ? width * (p->resumed + p->done) / p->total : width;
+        char bar[32];
+        for (size_t i = 0; i < width; i++)
+            bar[i] = i < full ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %zu/%zu  %.2f it/s  ETA %dm%02ds  accuracy %.3f%s   ", bar, p->resumed + p->done,
+                p->total, rate, (int)eta / 60, (int)eta % 60, acc, auroc);
+        if (left == 0)
+            fputc('\n', stderr);
+    } else if (left == 0 || p->elapsed_s - st->last_print >= 10 || p->done == 1) {
+        fprintf(stderr, "eval: %zu/%zu items, %.2f items/s, ETA %.0f s, accuracy %.3f%s\n", p->resumed + p->done,
+                p->total, rate, eta, acc, auroc);
+        st->last_print = p->elapsed_s;
+    }
+}
+
+int cmd_eval(int argc, char **argv) {
+    struct cli_run_options ro;
+    cli_run_options_init(&ro);
+    const char *data = NULL, *out = NULL, *from = NULL;
+    enum umpire_judge judge = UMPIRE_JUDGE_AUTO;
+    struct umpire_metric_params mp = umpire_metric_default_params();
+    uint64_t limit = 0, boot;
+    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT };
+    static const struct option opts[] = {
+        CLI_RUN_OPTIONS,
+        {"data", required_argument, 0, O_DATA},   {"out", required_argument, 0, O_OUT},
+        {"from", required_argument, 0, O_FROM},   {"judge", required_argument, 0, O_JUDGE},
+        {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    int c, bad = 0;
+    cli_run_options_spell(argc, argv);
+    while (!bad && (c = getopt_long(argc, argv, CLI_RUN_SHORT "h", opts, NULL)) != -1) {
+        int shared = cli_run_option("eval", c, optarg, &ro);
+        if (shared <= 0) {
+            bad = shared < 0;
+            continue;
+        }
+        switch (c) {
+        case O_DATA: data = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_FROM: from = optarg; break;
+        case O_JUDGE:
+            if (umpire_judge_parse(optarg, &judge)) {
+                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact or rouge\n", optarg);
+                bad = 1;
+            }
+            break;
+        case O_LIMIT: bad = cli_parse_u64("eval", "--limit", optarg, &limit); break;
+        case O_BOOT:
+            bad = cli_parse_u64("eval", "--bootstrap", optarg, &boot);
+            mp.bootstrap = (size_t)boot;
+            break;
+        case 'h': usage(stdout); cli_run_options_free(&ro); return 0;
+        default: bad = 1;
+        }
+    }
+    int rc = 2;
+    char err[UMPIRE_ERR_LEN];
+    if (!bad && optind != argc) {
+        fprintf(stderr, "umpire eval: unexpected argument '%s'\n", argv[optind]);
+        bad = 1;
+    }
+    if (!bad && !from && (!ro.engine.model_path || !data || !out)) {
+        fprintf(stderr, "umpire eval: -m MODEL, --data DATA and --out RUN_DIR are required (or --from RUN_DIR)\n");
+        bad = 1;
+    }
+    if (bad) {
+        usage(stderr);
+        goto done;
+    }
+    rc = 1;
+    mp.seed = ro.sample.seed;
+    if (!from) {
+        struct umpire_engine *e = NULL;
+        struct progress_state st = {.tty = isatty(2), .last_print = -1e9};
+        struct umpire_eval_params p = {.data_path = data,
+                                       .run_dir = out,
+                                       .sample = ro.sample,
+                                       .passes = ro.passes,
+                                       .judge = judge,
+                                       .choice_temp = ro.choice_temp,
+                                       .system = ro.system,
+                                       .instruction = ro.instruction,
+                                       .limit = (size_t)limit,
+                                       .progress = show_progress,
+                                       .progress_ctx = &st};
+        ro.engine.k_max = ro.sample.k;
+        if (umpire_engine_open(&ro.engine, &e, err) != 0 || umpire_eval_run(e, &p, err) != 0) {
+            fprintf(stderr, "\numpire eval: %s\n", err);
+            umpire_engine_close(e);
+            goto done;
+        }
+        umpire_engine_close(e);
+        from = out;
+    }
+    struct umpire_score_params sp = umpire_score_default_params();
+    sp.seed = ro.sample.seed;
+    struct umpire_sampleset set;
+    struct umpire_scores scores;
+    struct umpire_evaluation ev;
+    if (umpire_eval_summarise(from, &sp, &mp, &set, &scores, &ev, err) != 0) {
+        fprintf(stderr, "umpire eval: %s\n", err);
+        goto done;
+    }
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    const char **names = calloc(ne, sizeof *names);
+    const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
+    for (size_t e = 0; names && rp && e < ne; e++) {
+        names[e] = reg[e].name;
+        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
+    }
+    printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g\n\n", from, set.n, ev.accuracy, ev.n_right,
+           scores.alpha);
+    if (names && rp)
+        cli_print_table(stdout, names, rp, ne);
+    printf("results: %s/summary.json, scores: %s/scored.jsonl\n", from, from);
+    free(names);
+    free(rp);
+    umpire_evaluation_free(&ev);
+    umpire_scores_free(&scores);
+    umpire_sampleset_free(&set);
+    rc = 0;
+done:
+    cli_run_options_free(&ro);
+    return rc;
+}

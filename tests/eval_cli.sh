@@ -1,0 +1,103 @@
+#!/bin/sh
+# `umpire eval` end to end: a dataset with images, multiple choice and an unanswerable
+# question; a run interrupted (a --limit stop, a half-written last line, a kill -9) and resumed
+# ends identical to an uninterrupted one; another configuration is refused; --from recomputes
+# the same summary. Usage: eval_cli.sh UMPIRE MODELS_DIR WORK_DIR
+umpire=$1
+models=$2
+dir=$3
+rm -rf "$dir"
+mkdir -p "$dir"
+fails=0
+check() {
+    if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
+}
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+open(f"{d}/pattern.ppm", "wb").write(b"P6\n28 28\n255\n" + bytes((i * 7) % 256 for i in range(28 * 28 * 3)))
+items = []
+for i in range(16):
+    it = {"id": f"q{i}", "question": f"What is shown in picture {i}?", "answers": ["a cat"]}
+    if i % 3 == 0:
+        it["image"] = "pattern.ppm"
+    if i % 5 == 1:
+        it.update(choices={"A": "a cat", "B": "a dog", "C": "a bird"}, answers=["B"])
+    if i == 7:
+        it.update(answerable=False, answers=[])
+    items.append(it)
+open(f"{d}/data.jsonl", "w").write("\n".join(json.dumps(x) for x in items) + "\n")
+PY
+run() { # RUN_DIR [extra options]: the same configuration every time
+    out=$1
+    shift
+    "$umpire" eval -m "$models/tiny.gguf" --mmproj "$models/tiny-mmproj.gguf" --data "$dir/data.jsonl" \
+        --out "$out" -k 3 -n 6 --seed 2 --p-true --bootstrap 100 "$@"
+}
+sorted() { /usr/bin/python3 -c "import sys; print(''.join(sorted(open(sys.argv[1]))), end='')" "$1"; }
+
+run "$dir/full" > "$dir/full.out" 2> "$dir/full.err"
+check "uninterrupted run" $? "$(tail -3 "$dir/full.err")"
+n=$(wc -l < "$dir/full/items.jsonl")
+[ "$n" -eq 16 ]; check "16 items written" $? "$n lines"
+grep -q "^eval: 16/16 items" "$dir/full.err"; check "progress lines when stderr is not a terminal" $? "$(cat "$dir/full.err")"
+grep -q '"judge":"letter"' "$dir/full/items.jsonl" && grep -q '"judge":"refusal"' "$dir/full/items.jsonl"
+check "letter and refusal judges used" $? ""
+
+# stop after 5, then resume
+run "$dir/resumed" --limit 5 > /dev/null 2>&1
+[ "$(wc -l < "$dir/resumed/items.jsonl")" -eq 5 ]; check "--limit 5 stops after 5" $? ""
+run "$dir/resumed" > /dev/null 2> "$dir/resumed.err"
+[ "$(sorted "$dir/resumed/items.jsonl")" = "$(sorted "$dir/full/items.jsonl")" ]
+check "stopped and resumed = uninterrupted" $? ""
+cmp -s "$dir/resumed/summary.json" "$dir/full/summary.json"; check "same summary" $? ""
+
+# a kill in the middle of a write leaves half a line: it is cut and redone
+head -n 9 "$dir/full/items.jsonl" > "$dir/cut.jsonl"
+head -c 300 "$dir/full/items.jsonl" | tail -c 200 >> "$dir/cut.jsonl" # a torn 10th line
+mkdir -p "$dir/torn" && cp "$dir/full/config.json" "$dir/torn/" && mv "$dir/cut.jsonl" "$dir/torn/items.jsonl"
+run "$dir/torn" > /dev/null 2>&1
+[ "$(sorted "$dir/torn/items.jsonl")" = "$(sorted "$dir/full/items.jsonl")" ]
+check "a torn last line is dropped and redone" $? ""
+
+# a real kill -9 somewhere in the run (of the umpire process itself), then the same command;
+# and while it runs, a second run on the same directory is refused
+"$umpire" eval -m "$models/tiny.gguf" --mmproj "$models/tiny-mmproj.gguf" --data "$dir/data.jsonl" \
+    --out "$dir/killed" -k 3 -n 6 --seed 2 --p-true --bootstrap 100 > /dev/null 2>&1 &
+pid=$!
+sleep 0.3
+out=$(run "$dir/killed" 2>&1); rc=$?
+if kill -0 $pid 2> /dev/null; then # still running: the second run must have been refused
+    case "$out" in *"is in use by another umpire eval"*) [ $rc -eq 1 ]; check "a concurrent run is refused" $? "$out" ;; *) check "a concurrent run is refused" 1 "exit $rc: $out" ;; esac
+fi
+kill -9 $pid 2> /dev/null
+wait $pid 2> /dev/null
+run "$dir/killed" > /dev/null 2>&1
+[ "$(sorted "$dir/killed/items.jsonl")" = "$(sorted "$dir/full/items.jsonl")" ]
+check "killed (-9) and resumed = uninterrupted" $? ""
+
+# another configuration in the same directory is refused, nothing written
+before=$(wc -c < "$dir/full/items.jsonl")
+out=$("$umpire" eval -m "$models/tiny.gguf" --mmproj "$models/tiny-mmproj.gguf" --data "$dir/data.jsonl" \
+    --out "$dir/full" -k 4 -n 6 --seed 2 --p-true 2>&1)
+rc=$?
+case "$out" in *"another configuration (k differ)"*) [ $rc -eq 1 ] && [ "$(wc -c < "$dir/full/items.jsonl")" -eq "$before" ]; check "another configuration refused" $? "$out" ;; *) check "another configuration refused" 1 "exit $rc: $out" ;; esac
+
+# --from recomputes the same results without the model
+cp "$dir/full/summary.json" "$dir/summary.before"
+"$umpire" eval --from "$dir/full" --seed 2 --bootstrap 100 > "$dir/from.out" 2>&1
+check "--from" $? "$(cat "$dir/from.out")"
+cmp -s "$dir/full/summary.json" "$dir/summary.before"; check "--from gives the same summary" $? ""
+grep -q "^umpire " "$dir/from.out"; check "--from prints the table" $? ""
+
+# bad input
+out=$("$umpire" eval -m "$models/tiny.gguf" --data "$dir/nope.jsonl" --out "$dir/x" 2>&1); rc=$?
+case "$out" in *"nope.jsonl: cannot open"*) [ $rc -eq 1 ]; check "missing dataset" $? "$out" ;; *) check "missing dataset" 1 "$out" ;; esac
+printf '{"id": "a", "question": "Q?"}\n' > "$dir/bad.jsonl"
+out=$("$umpire" eval -m "$models/tiny.gguf" --data "$dir/bad.jsonl" --out "$dir/y" 2>&1); rc=$?
+case "$out" in *"bad.jsonl:1: answers: needs at least one accepted answer"*) [ $rc -eq 1 ]; check "dataset without answers" $? "$out" ;; *) check "dataset without answers" 1 "$out" ;; esac
+out=$("$umpire" eval --from "$dir/nowhere" 2>&1); rc=$?
+case "$out" in *"nowhere/items.jsonl: cannot open"*) [ $rc -eq 1 ]; check "--from a missing run" $? "$out" ;; *) check "--from a missing run" 1 "$out" ;; esac
+
+echo "$fails failed"
+[ $fails -eq 0 ]
