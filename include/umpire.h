@@ -452,6 +452,8 @@ struct umpire_eval_params {
     double choice_temp;     /* multiple-choice items: option probabilities' temperature (1) */
     const char *system, *instruction;
     size_t limit;           /* the first `limit` items only; 0 = all */
+    size_t shard, shards;   /* this process runs items i with i % shards == shard; shards 0
+                               or 1: all. RUN_DIRs of all shards merge with umpire_eval_merge */
     void (*progress)(const struct umpire_eval_progress *, void *);
     void *progress_ctx;
 };
@@ -461,6 +463,10 @@ struct umpire_eval_params {
  * run directory with another one is refused. Returns 0, or a negative status with err naming
  * the dataset line. */
 int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err);
+
+/* Merge the run directories of shards 1/n..n/n (same configuration but the shard, each shard
+ * once, no id twice) into out_dir as one run. Returns 0, or a negative status with err. */
+int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err);
 
 /* Score RUN_DIR/items.jsonl (alpha fitted over the run), evaluate every estimator, and write
  * RUN_DIR/scored.jsonl and RUN_DIR/summary.json; the results stay in set / scores / ev for the

@@ -90,6 +90,26 @@ check "--from" $? "$(cat "$dir/from.out")"
 cmp -s "$dir/full/summary.json" "$dir/summary.before"; check "--from gives the same summary" $? ""
 grep -q "^umpire " "$dir/from.out"; check "--from prints the table" $? ""
 
+# three shards, merged, give the unsharded run
+for i in 1 2 3; do
+    run "$dir/shard$i" --shard "$i/3" > /dev/null 2>&1 || check "shard $i/3" 1 ""
+done
+[ "$(wc -l < "$dir/shard2/items.jsonl")" -eq 5 ]; check "shard 2/3 holds 5 of 16 items" $? ""
+"$umpire" merge "$dir/merged" "$dir/shard3" "$dir/shard1" "$dir/shard2" --seed 2 --bootstrap 100 > "$dir/merge.out" 2>&1
+check "merge" $? "$(cat "$dir/merge.out")"
+cmp -s "$dir/merged/items.jsonl" "$dir/full/items.jsonl"; check "merged items = unsharded items, in the same order" $? ""
+cmp -s "$dir/merged/config.json" "$dir/full/config.json"; check "merged config = unsharded config" $? ""
+/usr/bin/python3 -c "
+import json, sys
+a = json.load(open('$dir/merged/summary.json')); b = json.load(open('$dir/full/summary.json'))
+same = a['n'] == b['n'] and a['accuracy'] == b['accuracy'] and a['metrics'] == b['metrics']
+sys.exit(0 if same else 1)"
+check "merged metrics = unsharded metrics" $? ""
+out=$("$umpire" merge "$dir/m2" "$dir/shard1" "$dir/shard2" 2>&1); rc=$?
+case "$out" in *"shard 3/3 is missing"*) [ $rc -eq 1 ]; check "merge refuses a missing shard" $? "$out" ;; *) check "merge refuses a missing shard" 1 "$out" ;; esac
+out=$("$umpire" merge "$dir/m3" "$dir/shard1" "$dir/shard1" "$dir/shard2" 2>&1); rc=$?
+case "$out" in *"shard 1/3 is given twice"*) [ $rc -eq 1 ]; check "merge refuses a shard twice" $? "$out" ;; *) check "merge refuses a shard twice" 1 "$out" ;; esac
+
 # bad input
 out=$("$umpire" eval -m "$models/tiny.gguf" --data "$dir/nope.jsonl" --out "$dir/x" 2>&1); rc=$?
 case "$out" in *"nope.jsonl: cannot open"*) [ $rc -eq 1 ]; check "missing dataset" $? "$out" ;; *) check "missing dataset" 1 "$out" ;; esac

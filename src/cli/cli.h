@@ -14,10 +14,13 @@ int cmd_metrics(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
                      size_t n);
+/* eval.c: score, evaluate and print a run directory (summary.json, scored.jsonl, a table) */
+int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp);
 /* parse.c: strict number parsing for options; print "umpire CMD: OPT: ..." on error */
 int cli_parse_double(const char *cmd, const char *opt, const char *v, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
             "  --judge J                 auto (ROUGE-L >= 0.8; letters for multiple choice; refusals for\n"
             "                            unanswerable questions), exact (VQA-normalised), rouge\n"
             "  --limit N                 the first N questions only\n"
+            "  --shard i/n               every n-th question from the i-th: run shards in several\n"
+            "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
             "  --seed S                  sampling, alpha's dev split and bootstrap seed (default 0)\n"
             "  --bootstrap N             resamples for the intervals (default 1000)\n"
             "  and the model, sampling and extra-pass options of `umpire ask` (-m, --mmproj, -k, -n,\n"
@@ -65,6 +67,38 @@ static void show_progress(const struct umpire_eval_progress *p, void *ctx) {
     }
 }
 
+int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp) {
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_score_params sp = umpire_score_default_params();
+    sp.seed = seed;
+    struct umpire_sampleset set;
+    struct umpire_scores scores;
+    struct umpire_evaluation ev;
+    if (umpire_eval_summarise(dir, &sp, mp, &set, &scores, &ev, err) != 0) {
+        fprintf(stderr, "umpire: %s\n", err);
+        return 1;
+    }
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    const char **names = calloc(ne, sizeof *names);
+    const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
+    for (size_t e = 0; names && rp && e < ne; e++) {
+        names[e] = reg[e].name;
+        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
+    }
+    printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g\n\n", dir, set.n, ev.accuracy, ev.n_right,
+           scores.alpha);
+    if (names && rp)
+        cli_print_table(stdout, names, rp, ne);
+    printf("results: %s/summary.json, scores: %s/scored.jsonl\n", dir, dir);
+    free(names);
+    free((void *)rp);
+    umpire_evaluation_free(&ev);
+    umpire_scores_free(&scores);
+    umpire_sampleset_free(&set);
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
     struct cli_run_options ro;
     cli_run_options_init(&ro);
@@ -72,12 +106,14 @@ int cmd_eval(int argc, char **argv) {
     enum umpire_judge judge = UMPIRE_JUDGE_AUTO;
     struct umpire_metric_params mp = umpire_metric_default_params();
     uint64_t limit = 0, boot;
-    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT };
+    unsigned long shard = 1, shards = 1;
+    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
         {"data", required_argument, 0, O_DATA},   {"out", required_argument, 0, O_OUT},
         {"from", required_argument, 0, O_FROM},   {"judge", required_argument, 0, O_JUDGE},
         {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
+        {"shard", required_argument, 0, O_SHARD},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     int c, bad = 0;
     cli_run_options_spell(argc, argv);
@@ -102,6 +138,14 @@ int cmd_eval(int argc, char **argv) {
             bad = cli_parse_u64("eval", "--bootstrap", optarg, &boot);
             mp.bootstrap = (size_t)boot;
             break;
+        case O_SHARD: {
+            char tail;
+            if (sscanf(optarg, "%lu/%lu%c", &shard, &shards, &tail) != 2 || shard < 1 || shard > shards) {
+                fprintf(stderr, "umpire eval: --shard: expected i/n with 1 <= i <= n, got '%s'\n", optarg);
+                bad = 1;
+            }
+            break;
+        }
         case 'h': usage(stdout); cli_run_options_free(&ro); return 0;
         default: bad = 1;
         }
@@ -134,6 +178,8 @@ int cmd_eval(int argc, char **argv) {
                                        .system = ro.system,
                                        .instruction = ro.instruction,
                                        .limit = (size_t)limit,
+                                       .shard = shard - 1,
+                                       .shards = shards,
                                        .progress = show_progress,
                                        .progress_ctx = &st};
         ro.engine.k_max = ro.sample.k;
@@ -145,34 +191,7 @@ int cmd_eval(int argc, char **argv) {
         umpire_engine_close(e);
         from = out;
     }
-    struct umpire_score_params sp = umpire_score_default_params();
-    sp.seed = ro.sample.seed;
-    struct umpire_sampleset set;
-    struct umpire_scores scores;
-    struct umpire_evaluation ev;
-    if (umpire_eval_summarise(from, &sp, &mp, &set, &scores, &ev, err) != 0) {
-        fprintf(stderr, "umpire eval: %s\n", err);
-        goto done;
-    }
-    size_t ne;
-    const struct umpire_estimator *reg = umpire_estimators(&ne);
-    const char **names = calloc(ne, sizeof *names);
-    const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
-    for (size_t e = 0; names && rp && e < ne; e++) {
-        names[e] = reg[e].name;
-        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
-    }
-    printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g\n\n", from, set.n, ev.accuracy, ev.n_right,
-           scores.alpha);
-    if (names && rp)
-        cli_print_table(stdout, names, rp, ne);
-    printf("results: %s/summary.json, scores: %s/scored.jsonl\n", from, from);
-    free(names);
-    free(rp);
-    umpire_evaluation_free(&ev);
-    umpire_scores_free(&scores);
-    umpire_sampleset_free(&set);
-    rc = 0;
+    rc = cli_report_run(from, ro.sample.seed, &mp);
 done:
     cli_run_options_free(&ro);
     return rc;

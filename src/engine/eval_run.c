@@ -68,6 +68,27 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
     cJSON_AddStringToObject(o, "system", p->system ? p->system : "");
     cJSON_AddStringToObject(o, "instruction", p->instruction ? p->instruction : UMPIRE_DEFAULT_INSTRUCTION);
     cJSON_AddNumberToObject(o, "n_ctx", e->params.n_ctx);
+    if (p->shards > 1) {
+        char shard[48];
+        snprintf(shard, sizeof shard, "%zu/%zu", p->shard + 1, p->shards);
+        cJSON_AddStringToObject(o, "shard", shard);
+    }
+    return o;
+}
+
+static cJSON *read_json_file(const char *path, char *err, int *rc) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open", path);
+        return NULL;
+    }
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *o = cJSON_Parse(buf);
+    if (!o)
+        *rc = umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON", path);
     return o;
 }
 
@@ -81,11 +102,9 @@ static int check_config(const char *run_dir, cJSON *cfg, char *err) {
         int rc = umpire_atomic_open(&a, path, err);
         return rc ? rc : umpire_atomic_close(&a, path, umpire_put_json(a.f, cfg, 0, err), err);
     }
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
-    buf[n] = '\0';
-    cJSON *old = cJSON_Parse(buf);
+    int rc = UMPIRE_OK;
+    cJSON *old = read_json_file(path, err, &rc);
     if (!old)
         return umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON; this is not a run directory umpire wrote", path);
     char diff[UMPIRE_ERR_LEN] = "";
@@ -250,7 +269,12 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
         rc = finished_items(items_path, &done, err);
     if (rc == UMPIRE_OK && !(out = fopen(items_path, "ab")))
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for appending", items_path);
-    size_t total = p->limit && p->limit < data.n ? p->limit : data.n;
+    size_t upto = p->limit && p->limit < data.n ? p->limit : data.n, shards = p->shards > 1 ? p->shards : 1;
+    size_t total = 0;
+    for (size_t i = 0; i < upto; i++)
+        total += i % shards == p->shard;
+    if (rc == UMPIRE_OK && p->shard >= shards)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "shard %zu of %zu does not exist", p->shard + 1, shards);
     struct umpire_eval_progress pr = {.total = total};
     double *us = malloc((total ? total : 1) * sizeof *us), *qs = malloc((total ? total : 1) * sizeof *qs);
     int *wrong = malloc((total ? total : 1) * sizeof *wrong);
@@ -258,7 +282,9 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     double t0 = now();
     size_t n_new = 0;
-    for (size_t i = 0; i < total && rc == UMPIRE_OK; i++) {
+    for (size_t i = 0; i < upto && rc == UMPIRE_OK; i++) {
+        if (i % shards != p->shard)
+            continue;
         const struct umpire_dataset_item *di = &data.items[i];
         const char *key = di->id;
         if (done.n && bsearch(&key, done.ids, done.n, sizeof *done.ids, by_str)) {
@@ -312,6 +338,125 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     umpire_dataset_free(&data);
     if (lock >= 0)
         close(lock);
+    return rc;
+}
+
+/* One shard's lines, kept in memory for the merge. */
+struct shard_lines {
+    char **lines;
+    size_t n, cap;
+    struct done *ids; /* all ids seen, across shards */
+    const char *path;
+    char *err;
+};
+
+static int keep_line(const cJSON *o, size_t line, void *vctx) {
+    struct shard_lines *s = vctx;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    if (!cJSON_IsString(id))
+        return umpire_fail(s->err, UMPIRE_EINVAL, "%s:%zu: id: missing", s->path, line);
+    for (size_t i = 0; i < s->ids->n; i++) /* shards split the ids: none may come twice */
+        if (!strcmp(s->ids->ids[i], id->valuestring))
+            return umpire_fail(s->err, UMPIRE_EINVAL, "%s:%zu: id %s is in two shards", s->path, line,
+                               id->valuestring);
+    if (remember(o, line, s->ids) != 0)
+        return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        char **g = realloc(s->lines, s->cap * sizeof *g);
+        if (!g)
+            return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+        s->lines = g;
+    }
+    if (!(s->lines[s->n++] = cJSON_PrintUnformatted(o)))
+        return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+    return 0;
+}
+
+int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err) {
+    if (n < 1)
+        return umpire_fail(err, UMPIRE_EINVAL, "no run directories to merge");
+    int rc = UMPIRE_OK;
+    cJSON *first = NULL;
+    size_t shards = 0;
+    int *seen = NULL;
+    size_t *run_of = calloc(n, sizeof *run_of); /* shard index -> run */
+    for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/config.json", runs[r]);
+        cJSON *cfg = read_json_file(path, err, &rc);
+        if (!cfg)
+            break;
+        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(cfg, "shard");
+        unsigned long a = 0, b = 0;
+        if (!cJSON_IsString(sh) || sscanf(sh->valuestring, "%lu/%lu", &a, &b) != 2 || a < 1 || a > b)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard: not a shard of a run (umpire eval --shard i/n)", path);
+        else if (shards && b != shards)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s, but the others are of %zu", path, sh->valuestring,
+                             shards);
+        if (rc == UMPIRE_OK && !shards) {
+            shards = b;
+            seen = calloc(shards, sizeof *seen);
+        }
+        if (rc == UMPIRE_OK && seen && seen[a - 1]++)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s is given twice", path, sh->valuestring);
+        if (rc == UMPIRE_OK && run_of && a - 1 < n)
+            run_of[a - 1] = r;
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "shard");
+        if (rc == UMPIRE_OK && first && !cJSON_Compare(first, cfg, true))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: configured differently from %s/config.json", path, runs[0]);
+        if (rc == UMPIRE_OK && !first)
+            first = cfg;
+        else
+            cJSON_Delete(cfg);
+    }
+    for (size_t i = 0; rc == UMPIRE_OK && i < shards; i++)
+        if (!seen[i])
+            rc = umpire_fail(err, UMPIRE_EINVAL, "shard %zu/%zu is missing", i + 1, shards);
+    if (rc == UMPIRE_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", out_dir, strerror(errno));
+    char path[4200];
+    struct umpire_atomic_file items;
+    snprintf(path, sizeof path, "%s/items.jsonl", out_dir);
+    struct done ids = {0};
+    struct shard_lines *sl = calloc(shards ? shards : 1, sizeof *sl);
+    if (rc == UMPIRE_OK && (!sl || !run_of))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    char in[4200];
+    for (size_t i = 0; i < shards && rc == UMPIRE_OK; i++) {
+        snprintf(in, sizeof in, "%s/items.jsonl", runs[run_of[i]]);
+        sl[i] = (struct shard_lines){.ids = &ids, .path = in, .err = err};
+        rc = umpire_jsonl_each(in, keep_line, &sl[i], NULL, err);
+    }
+    /* shard i holds items i, i + n, i + 2n, ... in order: round-robin restores the dataset's */
+    if (rc == UMPIRE_OK && (rc = umpire_atomic_open(&items, path, err)) == UMPIRE_OK) {
+        for (size_t j = 0, left = 1; left; j++) {
+            left = 0;
+            for (size_t i = 0; i < shards; i++)
+                if (j < sl[i].n) {
+                    fputs(sl[i].lines[j], items.f);
+                    fputc('\n', items.f);
+                    left = 1;
+                }
+        }
+        rc = umpire_atomic_close(&items, path, rc, err);
+    }
+    for (size_t i = 0; sl && i < shards; i++) {
+        for (size_t j = 0; j < sl[i].n; j++)
+            free(sl[i].lines[j]);
+        free(sl[i].lines);
+    }
+    free(sl);
+    for (size_t i = 0; i < ids.n; i++)
+        free(ids.ids[i]);
+    free(ids.ids);
+    snprintf(path, sizeof path, "%s/config.json", out_dir);
+    struct umpire_atomic_file cfg_file;
+    if (rc == UMPIRE_OK && (rc = umpire_atomic_open(&cfg_file, path, err)) == UMPIRE_OK)
+        rc = umpire_atomic_close(&cfg_file, path, umpire_put_json(cfg_file.f, first, 0, err), err);
+    cJSON_Delete(first);
+    free(seen);
+    free(run_of);
     return rc;
 }
 
