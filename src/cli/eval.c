@@ -90,7 +90,7 @@ int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_pa
            scores.alpha);
     if (names && rp)
         cli_print_table(stdout, names, rp, ne);
-    printf("results: %s/summary.json, scores: %s/scored.jsonl\n", dir, dir);
+    printf("results: %s/summary.json, scores: %s/scored.jsonl, report: %s/report.html\n", dir, dir, dir);
     free(names);
     free((void *)rp);
     umpire_evaluation_free(&ev);

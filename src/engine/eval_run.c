@@ -18,11 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/stats.h"
 #include "core/status.h"
 #include "engine/engine.h"
 #include "io/atomic.h"
 #include "io/item_json.h"
 #include "io/jsonl.h"
+#include "io/report.h"
 #include "io/scores_json.h"
 
 static double now(void) {
@@ -204,6 +206,9 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     cJSON *o = umpire_item_to_json(&it);
     cJSON_AddStringToObject(o, "question", di->question);
     cJSON_AddStringToObject(o, "answer", answer);
+    cJSON *gold = cJSON_AddArrayToObject(o, "gold");
+    for (size_t g = 0; g < di->n_answers; g++)
+        cJSON_AddItemToArray(gold, cJSON_CreateString(di->answers[g]));
     cJSON_AddStringToObject(o, "judge", di->n_choices ? "letter" : di->answerable ? umpire_judge_name(p->judge) : "refusal");
     if (di->n_choices)
         cJSON_AddNumberToObject(o, "choice_confidence", choice.confidence);
@@ -489,6 +494,23 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
         snprintf(path, sizeof path, "%s/summary.json", run_dir);
         if (rc == UMPIRE_OK)
             rc = umpire_summary_write(path, set, scores, all, ev->n_labelled ? rp : NULL, ev->accuracy, err);
+        /* the report's charts: UMPIRE, then the five other estimators with the best AUROC */
+        const struct umpire_estimator *reg = umpire_estimators(&ne);
+        const char *chosen[6] = {"umpire"};
+        size_t n_chosen = 1;
+        double *best = malloc(ne * sizeof *best);
+        size_t *order = malloc(ne * sizeof *order);
+        if (rc == UMPIRE_OK && best && order) {
+            for (size_t e = 0; e < ne; e++)
+                best[e] = ev->reports[e].n && isfinite(ev->reports[e].value[UMPIRE_M_AUROC]) && strcmp(reg[e].name, "umpire")
+                              ? ev->reports[e].value[UMPIRE_M_AUROC] : -1.0;
+            if (umpire_argsort_desc(best, ne, order) == 0)
+                for (size_t j = 0; j < ne && n_chosen < 6 && best[order[j]] >= 0; j++)
+                    chosen[n_chosen++] = reg[order[j]].name;
+            rc = umpire_report_html(run_dir, set, scores, ev, chosen, n_chosen, err);
+        }
+        free(best);
+        free(order);
         free(all);
         free((void *)rp);
     }
