@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"ask", cmd_ask, "answer a question (text, images, audio) with how likely the answer is wrong"},
     {"eval", cmd_eval, "run a model over a dataset (resumable); every score's AUROC, PRR, ECE, ..."},
     {"merge", cmd_merge, "combine the shards of an evaluation (umpire eval --shard i/n)"},
+    {"convert", cmd_convert, "VQA / MMBench / TruthfulQA / SciQ files into a dataset for eval"},
     {"score", cmd_score, "score sample sets with UMPIRE and the baselines; metrics when labelled"},
     {"metrics", cmd_metrics, "recompute the estimators x metrics table from scored items"},
     {"calibrate", cmd_calibrate, "fit / apply score -> P(wrong) maps and risk thresholds; temperature"},

@@ -1,0 +1,67 @@
+/* convert.c - `umpire convert`: VQA / MMBench / TruthfulQA / SciQ files into a dataset for
+ * `umpire eval`. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/convert.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: umpire convert FORMAT INPUT -o DATASET.jsonl [options]\n\n"
+               "Turn a dataset in a format users already have into umpire's dataset JSONL.\n\n"
+               "formats:\n"
+               "  vqa          VQAv2 / OK-VQA / AdVQA questions JSON, with --annotations FILE; an answer\n"
+               "               counts when 3 of the 10 annotators gave it (and the consensus answer)\n"
+               "               --image-dir DIR --image-pattern PAT (default COCO_val2014_%%012lld.jpg)\n"
+               "  mmbench      MMBench TSV (base64 images are written to DATASET.jsonl-images/)\n"
+               "  truthfulqa   TruthfulQA CSV (Best Answer and Correct Answers are accepted)\n"
+               "  sciq         SciQ JSON, as multiple choice (--seed S orders the options; default 0)\n\n"
+               "examples:\n"
+               "  umpire convert vqa v2_OpenEnded_mscoco_val2014_questions.json \\\n"
+               "      --annotations v2_mscoco_val2014_annotations.json --image-dir val2014 -o vqa.jsonl\n"
+               "  umpire convert mmbench mmbench_dev_en.tsv -o mmbench.jsonl\n");
+}
+
+int cmd_convert(int argc, char **argv) {
+    struct umpire_convert_params p = {0};
+    enum { O_ANN = 256, O_DIR, O_PAT, O_SEED };
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                         {"annotations", required_argument, 0, O_ANN},
+                                         {"image-dir", required_argument, 0, O_DIR},
+                                         {"image-pattern", required_argument, 0, O_PAT},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': p.output = optarg; break;
+        case O_ANN: p.annotations = optarg; break;
+        case O_DIR: p.image_dir = optarg; break;
+        case O_PAT: p.image_pattern = optarg; break;
+        case O_SEED:
+            if (cli_parse_u64("convert", "--seed", optarg, &p.seed))
+                return 2;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind != 2 || !p.output) {
+        fprintf(stderr, "umpire convert: %s\n", !p.output ? "-o DATASET.jsonl is required" : "FORMAT and INPUT are required");
+        usage(stderr);
+        return 2;
+    }
+    p.format = argv[optind];
+    p.inputs = (const char *const *)argv + optind + 1;
+    p.n_inputs = 1;
+    char err[UMPIRE_ERR_LEN];
+    size_t n;
+    if (umpire_convert(&p, &n, err) != 0) {
+        fprintf(stderr, "umpire convert: %s\n", err);
+        return 1;
+    }
+    printf("%zu questions -> %s\n", n, p.output);
+    return 0;
+}
