@@ -198,6 +198,8 @@ enum umpire_judge {
                            refusal for unanswerable questions */
     UMPIRE_JUDGE_EXACT, /* normalised exact match (VQA-style) */
     UMPIRE_JUDGE_ROUGE, /* ROUGE-L F >= 0.8 (UMPIRE's criterion) */
+    UMPIRE_JUDGE_LLM,   /* the model itself, shown the accepted answers: P(yes) > 0.5
+                           (umpire_engine_judge_correct) */
 };
 const char *umpire_judge_name(enum umpire_judge j);
 int umpire_judge_parse(const char *name, enum umpire_judge *j);
@@ -417,6 +419,11 @@ struct umpire_judge_params {
  * sets item->extras and the values. Returns 0, or a negative status with err. */
 int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q,
                         const struct umpire_judge_params *p, struct umpire_item *item, char *err);
+
+/* The model as a correctness judge: shown the question, the accepted answers and an answer,
+ * P(yes) to "is the answer correct?" in *p_yes. Returns 0, or a negative status. */
+int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_query *q, const char *answer,
+                                const char *const *accepted, size_t n_accepted, double *p_yes, char *err);
 
 /* A number in [0, 1] from a model's reply ("0.85", "85%", "about .9"); NaN when there is none. */
 double umpire_parse_confidence(const char *reply);

@@ -110,6 +110,25 @@ case "$out" in *"shard 3/3 is missing"*) [ $rc -eq 1 ]; check "merge refuses a m
 out=$("$umpire" merge "$dir/m3" "$dir/shard1" "$dir/shard1" "$dir/shard2" 2>&1); rc=$?
 case "$out" in *"shard 1/3 is given twice"*) [ $rc -eq 1 ]; check "merge refuses a shard twice" $? "$out" ;; *) check "merge refuses a shard twice" 1 "$out" ;; esac
 
+# the model as judge: every free-form, answerable item gets P(yes), and correct follows it
+"$umpire" eval -m "$models/tiny.gguf" --mmproj "$models/tiny-mmproj.gguf" --data "$dir/data.jsonl" --out "$dir/llm" -k 2 -n 4 --judge llm --limit 6 \
+    --bootstrap 0 > /dev/null 2>&1
+/usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open('$dir/llm/items.jsonl')]
+free = [r for r in rows if r['judge'] == 'llm']
+ok = len(free) >= 3 and all(0 <= r['judge_p_yes'] <= 1 and r['correct'] == (r['judge_p_yes'] > 0.5) for r in free)
+print('llm judge on', len(free), 'items'); sys.exit(0 if ok else 1)"
+check "--judge llm" $? ""
+
+# on a terminal: a progress bar redrawn in place
+if command -v script > /dev/null; then
+    script -qec "'$umpire' eval -m '$models/tiny.gguf' --mmproj '$models/tiny-mmproj.gguf' --data '$dir/data.jsonl' \
+        --out '$dir/tty' -k 2 -n 4 --limit 4 --bootstrap 0" /dev/null > "$dir/tty.out" 2>&1
+    grep -q "\[######.*\] 4/4 .* it/s  ETA" "$dir/tty.out" && grep -q "$(printf '\r')\[" "$dir/tty.out"
+    check "progress bar on a terminal" $? "$(tail -c 300 "$dir/tty.out")"
+fi
+
 # bad input
 out=$("$umpire" eval -m "$models/tiny.gguf" --data "$dir/nope.jsonl" --out "$dir/x" 2>&1); rc=$?
 case "$out" in *"nope.jsonl: cannot open"*) [ $rc -eq 1 ]; check "missing dataset" $? "$out" ;; *) check "missing dataset" 1 "$out" ;; esac

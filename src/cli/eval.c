@@ -24,7 +24,8 @@ static void usage(FILE *f) {
             "  --data FILE  --out DIR    the dataset and the run directory\n"
             "  --from DIR                recompute the results of a run, without the model\n"
             "  --judge J                 auto (ROUGE-L >= 0.8; letters for multiple choice; refusals for\n"
-            "                            unanswerable questions), exact (VQA-normalised), rouge\n"
+            "                            unanswerable questions), exact (VQA-normalised), rouge, llm\n"
+            "                            (the model itself, shown the accepted answers)\n"
             "  --limit N                 the first N questions only\n"
             "  --shard i/n               every n-th question from the i-th: run shards in several\n"
             "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
@@ -129,7 +130,7 @@ int cmd_eval(int argc, char **argv) {
         case O_FROM: from = optarg; break;
         case O_JUDGE:
             if (umpire_judge_parse(optarg, &judge)) {
-                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact or rouge\n", optarg);
+                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge or llm\n", optarg);
                 bad = 1;
             }
             break;

@@ -7,6 +7,7 @@
  *   refusal  for unanswerable questions: right exactly when the answer declines ("I don't
  *            know", "cannot be determined", "not enough information", ...)
  *   letter   multiple choice: the chosen option letter is an accepted one
+ *   llm      the model itself as judge: see the engine (umpire_engine_judge_correct)
  */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <ctype.h>
@@ -94,12 +95,12 @@ int umpire_is_refusal(const char *answer) {
 }
 
 const char *umpire_judge_name(enum umpire_judge j) {
-    static const char *const names[] = {"auto", "exact", "rouge"};
-    return (unsigned)j <= UMPIRE_JUDGE_ROUGE ? names[j] : "?";
+    static const char *const names[] = {"auto", "exact", "rouge", "llm"};
+    return (unsigned)j <= UMPIRE_JUDGE_LLM ? names[j] : "?";
 }
 
 int umpire_judge_parse(const char *name, enum umpire_judge *j) {
-    for (int i = 0; i <= UMPIRE_JUDGE_ROUGE; i++)
+    for (int i = 0; i <= UMPIRE_JUDGE_LLM; i++)
         if (!strcmp(name, umpire_judge_name((enum umpire_judge)i))) {
             *j = (enum umpire_judge)i;
             return 0;

@@ -199,9 +199,19 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     }
     char letter[2] = {(char)('A' + choice.choice), '\0'};
     const char *answer = di->n_choices ? letter : it.greedy.text;
-    it.correct = di->n_choices ? umpire_judge_letter(letter[0], (const char *const *)di->answers, di->n_answers)
-                               : umpire_judge_answer(answer, (const char *const *)di->answers, di->n_answers,
-                                                     di->answerable, p->judge);
+    double p_yes = NAN;
+    if (di->n_choices)
+        it.correct = umpire_judge_letter(letter[0], (const char *const *)di->answers, di->n_answers);
+    else if (p->judge == UMPIRE_JUDGE_LLM && di->answerable) {
+        if ((rc = umpire_engine_judge_correct(e, &query, answer, (const char *const *)di->answers, di->n_answers,
+                                              &p_yes, err)) != UMPIRE_OK) {
+            umpire_item_free(&it);
+            return rc;
+        }
+        it.correct = p_yes > 0.5;
+    } else
+        it.correct = umpire_judge_answer(answer, (const char *const *)di->answers, di->n_answers, di->answerable,
+                                         p->judge);
     it.id = strdup(di->id);
     cJSON *o = umpire_item_to_json(&it);
     cJSON_AddStringToObject(o, "question", di->question);
@@ -212,6 +222,8 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     cJSON_AddStringToObject(o, "judge", di->n_choices ? "letter" : di->answerable ? umpire_judge_name(p->judge) : "refusal");
     if (di->n_choices)
         cJSON_AddNumberToObject(o, "choice_confidence", choice.confidence);
+    if (isfinite(p_yes))
+        cJSON_AddNumberToObject(o, "judge_p_yes", p_yes);
     /* every estimator but UMPIRE itself, whose alpha is fitted over the whole run */
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);

@@ -7,6 +7,7 @@
  *   entailment    (Kuhn et al. 2023) "Does answer A entail answer B? yes or no" for every
  *                 ordered pair of sampled answers: E_ij = p(yes) / (p(yes) + p(no)); answers
  *                 with the same text entail each other without a pass
+ *   correctness   (--judge llm) "Accepted answers: ... Is the proposed answer correct?": p(yes)
  *   choice        multiple choice: the prompt ends with "Answer: (" and each option letter's
  *                 full-vocabulary softmax probability at temperature T is read off the next
  *                 token; the confidence is the chosen letter's
@@ -278,6 +279,45 @@ static int judge_entailment(struct umpire_engine *e, const struct umpire_query *
         free(c.m);
     }
     return rc;
+}
+
+int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_query *q, const char *answer,
+                                const char *const *accepted, size_t n_accepted, double *p_yes, char *err) {
+    size_t len = strlen(answer) + 64;
+    for (size_t i = 0; i < n_accepted; i++)
+        len += strlen(accepted[i]) + 3;
+    char *refs = malloc(len), *text = NULL;
+    if (!refs)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    refs[0] = '\0';
+    for (size_t i = 0; i < n_accepted; i++) {
+        if (i)
+            strcat(refs, " | ");
+        strcat(refs, accepted[i]);
+    }
+    size_t ask_len = strlen(refs) + 160;
+    char *ask = malloc(ask_len);
+    if (ask)
+        snprintf(ask, ask_len, "Accepted answers: %s\nIs the proposed answer correct, i.e. does it mean the same as "
+                 "one of the accepted answers? Reply with one word: yes or no.", refs);
+    free(refs);
+    if (!ask)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    struct umpire_item shown = {.greedy = {.text = (char *)answer}};
+    struct umpire_query jq = about_answer(q, &shown, ask, &text);
+    free(ask);
+    if (!text)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
+    free(text);
+    if (rc != UMPIRE_OK)
+        return rc;
+    struct word yes, no;
+    reply_word(e, "yes", &yes);
+    reply_word(e, "no", &no);
+    disjoint(&yes, &no);
+    *p_yes = two_way(llama_get_logits_ith(e->ctx, -1), e->n_vocab, &yes, &no);
+    return UMPIRE_OK;
 }
 
 int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_judge_params *p,
