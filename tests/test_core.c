@@ -289,7 +289,9 @@ static void test_correctness(void **state) {
     enum umpire_judge j;
     assert_int_equal(umpire_judge_parse("rouge", &j), 0);
     assert_int_equal(j, UMPIRE_JUDGE_ROUGE);
-    assert_int_equal(umpire_judge_parse("llm", &j), -1);
+    assert_int_equal(umpire_judge_parse("llm", &j), 0);
+    assert_int_equal(j, UMPIRE_JUDGE_LLM);
+    assert_int_equal(umpire_judge_parse("gpt", &j), -1);
 }
 
 int main(void) {
