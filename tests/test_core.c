@@ -31,6 +31,23 @@ static void test_volume_identical_samples(void **state) {
     assert_true(isfinite(u));
 }
 
+static void test_volume_eigen_fallback(void **state) {
+    (void)state;
+    /* eps = 1e-20 is below double rounding at 1: all-ones + eps I is singular in floating point
+     * and its zero eigenvalues are known only to ~1e-16. U must still be finite, between the
+     * exact value and the one with eps at the rounding level (never NaN or -inf) */
+    float e[4 * 2];
+    for (int i = 0; i < 4; i++) {
+        e[i * 2] = 0.6f;
+        e[i * 2 + 1] = 0.8f;
+    }
+    double u;
+    assert_int_equal(umpire_semantic_volume(e, 4, 2, 1e-20, &u, NULL), 0);
+    assert_true(isfinite(u));
+    assert_true(u >= (log(4.0) + 3 * log(1e-20)) / 8.0 - 1e-9);
+    assert_true(u <= (log(4.0) + 3 * log(1e-15)) / 8.0);
+}
+
 static void test_volume_orthogonal_and_scale_invariant(void **state) {
     (void)state;
     /* orthogonal rows of any length: Phi Phi^T = I, U = k log(1 + eps) / 2k */
@@ -297,6 +314,7 @@ static void test_correctness(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_volume_identical_samples),
+        cmocka_unit_test(test_volume_eigen_fallback),
         cmocka_unit_test(test_volume_orthogonal_and_scale_invariant),
         cmocka_unit_test(test_volume_order_invariant_and_bounded),
         cmocka_unit_test(test_volume_errors),
