@@ -78,35 +78,16 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
     return o;
 }
 
-static cJSON *read_json_file(const char *path, char *err, int *rc) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open", path);
-        return NULL;
-    }
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *o = cJSON_Parse(buf);
-    if (!o)
-        *rc = umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON", path);
-    return o;
-}
-
 /* Write the run's configuration, or check a resumed run's against it. */
 static int check_config(const char *run_dir, cJSON *cfg, char *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", run_dir);
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        struct umpire_atomic_file a;
-        int rc = umpire_atomic_open(&a, path, err);
-        return rc ? rc : umpire_atomic_close(&a, path, umpire_put_json(a.f, cfg, 0, err), err);
-    }
+    if (!f)
+        return umpire_write_json(path, cfg, err);
     fclose(f);
     int rc = UMPIRE_OK;
-    cJSON *old = read_json_file(path, err, &rc);
+    cJSON *old = umpire_read_json(path, err, &rc);
     if (!old)
         return umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON; this is not a run directory umpire wrote", path);
     char diff[UMPIRE_ERR_LEN] = "";
@@ -401,7 +382,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/config.json", runs[r]);
-        cJSON *cfg = read_json_file(path, err, &rc);
+        cJSON *cfg = umpire_read_json(path, err, &rc);
         if (!cfg)
             break;
         const cJSON *sh = cJSON_GetObjectItemCaseSensitive(cfg, "shard");
@@ -468,9 +449,8 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
         free(ids.ids[i]);
     free(ids.ids);
     snprintf(path, sizeof path, "%s/config.json", out_dir);
-    struct umpire_atomic_file cfg_file;
-    if (rc == UMPIRE_OK && (rc = umpire_atomic_open(&cfg_file, path, err)) == UMPIRE_OK)
-        rc = umpire_atomic_close(&cfg_file, path, umpire_put_json(cfg_file.f, first, 0, err), err);
+    if (rc == UMPIRE_OK)
+        rc = umpire_write_json(path, first, err);
     cJSON_Delete(first);
     free(seen);
     free(run_of);

@@ -1,5 +1,5 @@
-/* atomic.h - write a file through PATH.tmp and rename it into place: a crash, a full disk or
- * a failed write never leaves half a file where a complete one was. */
+/* atomic.h - whole files: written through PATH.tmp and renamed into place (a crash, a full
+ * disk or a failed write never leaves half a file where a complete one was), and read whole. */
 #ifndef UMPIRE_IO_ATOMIC_H
 #define UMPIRE_IO_ATOMIC_H
 
@@ -19,5 +19,14 @@ int umpire_atomic_close(struct umpire_atomic_file *a, const char *path, int rc, 
 /* One JSON value as a line (compact) or a document (indented), then a newline; a failed
  * write shows in umpire_atomic_close. Returns 0, or UMPIRE_ENOMEM with err filled. */
 int umpire_put_json(FILE *f, const cJSON *v, int compact, char *err);
+
+/* Write v as an indented JSON document to path, atomically. Returns 0, or a negative status. */
+int umpire_write_json(const char *path, const cJSON *v, char *err);
+
+/* A whole file as a NUL-terminated string (its length in *len when not NULL); NULL with *rc
+ * and err set when it cannot be read. */
+char *umpire_read_file(const char *path, size_t *len, char *err, int *rc);
+/* A whole file parsed as JSON; NULL with *rc and err ("FILE:LINE: json: ...") when it is not. */
+cJSON *umpire_read_json(const char *path, char *err, int *rc);
 
 #endif

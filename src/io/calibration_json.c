@@ -53,41 +53,9 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
             cJSON_AddNullToObject(r, "risk_bound");
         cJSON_AddNumberToObject(r, "answered", (double)c->n_answered);
     }
-    struct umpire_atomic_file a;
-    int rc = umpire_atomic_open(&a, path, err);
-    if (rc == UMPIRE_OK)
-        rc = umpire_atomic_close(&a, path, umpire_put_json(a.f, o, 0, err), err);
+    int rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
     return rc;
-}
-
-static char *slurp(const char *path, char *err, int *rc) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for reading", path);
-        return NULL;
-    }
-    size_t cap = 4096, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            char *g = realloc(buf, cap *= 2);
-            if (!g) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf = g;
-            }
-        }
-    }
-    fclose(f);
-    if (!buf) {
-        *rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
 }
 
 /* A finite number field of o, or an error naming it. */
@@ -149,14 +117,10 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     c->threshold = NAN;
     c->risk_bound = NAN;
     int rc = UMPIRE_OK;
-    char *text = slurp(path, err, &rc);
-    if (!text)
-        return rc;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
+    cJSON *o = umpire_read_json(path, err, &rc);
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        return umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path);
+        return o || rc == UMPIRE_EINVAL ? umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path) : rc;
     }
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(o, "estimator");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");

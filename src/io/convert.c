@@ -21,51 +21,8 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "io/atomic.h"
 #include "io/convert.h"
-
-static char *slurp(const char *path, size_t *len, char *err, int *rc) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open", path);
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n < 2) {
-            char *g = realloc(buf, cap *= 2);
-            if (!g)
-                free(buf);
-            buf = g;
-        }
-    }
-    fclose(f);
-    if (!buf) {
-        *rc = umpire_fail(err, UMPIRE_ENOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-static cJSON *read_json(const char *path, char *err, int *rc) {
-    char *text = slurp(path, NULL, err, rc);
-    if (!text)
-        return NULL;
-    cJSON *o = cJSON_Parse(text);
-    if (!o) {
-        const char *at = cJSON_GetErrorPtr();
-        long line = 1;
-        for (const char *p = text; at && p < at; p++)
-            line += *p == '\n';
-        *rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%ld: json: malformed JSON", path, line);
-    }
-    free(text);
-    return o;
-}
 
 static int emit(FILE *out, cJSON *item) {
     char *s = cJSON_PrintUnformatted(item);
@@ -84,7 +41,7 @@ static int vqa(const struct umpire_convert_params *p, FILE *out, size_t *n_out, 
     int rc = UMPIRE_OK;
     if (!p->annotations)
         return umpire_fail(err, UMPIRE_EINVAL, "vqa needs --annotations FILE as well as the questions");
-    cJSON *qs = read_json(p->inputs[0], err, &rc), *as = qs ? read_json(p->annotations, err, &rc) : NULL;
+    cJSON *qs = umpire_read_json(p->inputs[0], err, &rc), *as = qs ? umpire_read_json(p->annotations, err, &rc) : NULL;
     const cJSON *qa = cJSON_GetObjectItemCaseSensitive(qs, "questions");
     const cJSON *aa = cJSON_GetObjectItemCaseSensitive(as, "annotations");
     if (rc == UMPIRE_OK && !cJSON_IsArray(qa))
@@ -279,7 +236,7 @@ static long b64_decode(const char *in, unsigned char *out) {
 
 static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_out, char *err) {
     int rc = UMPIRE_OK;
-    char *text = slurp(p->inputs[0], NULL, err, &rc);
+    char *text = umpire_read_file(p->inputs[0], NULL, err, &rc);
     if (!text)
         return rc;
     struct table t;
@@ -364,7 +321,7 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
 
 static int truthfulqa(const struct umpire_convert_params *p, FILE *out, size_t *n_out, char *err) {
     int rc = UMPIRE_OK;
-    char *text = slurp(p->inputs[0], NULL, err, &rc);
+    char *text = umpire_read_file(p->inputs[0], NULL, err, &rc);
     if (!text)
         return rc;
     struct table t;
@@ -406,7 +363,7 @@ static int truthfulqa(const struct umpire_convert_params *p, FILE *out, size_t *
 
 static int sciq(const struct umpire_convert_params *p, FILE *out, size_t *n_out, char *err) {
     int rc = UMPIRE_OK;
-    cJSON *arr = read_json(p->inputs[0], err, &rc);
+    cJSON *arr = umpire_read_json(p->inputs[0], err, &rc);
     if (arr && !cJSON_IsArray(arr))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: expected an array of SciQ questions", p->inputs[0]);
     struct umpire_rng rng;
@@ -466,17 +423,7 @@ int umpire_convert(const struct umpire_convert_params *p, size_t *n_items, char 
     if (f == 4)
         return umpire_fail(err, UMPIRE_EINVAL, "'%s' is not a format umpire converts (vqa, mmbench, truthfulqa, sciq)",
                            p->format);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", p->output);
-    FILE *out = fopen(tmp, "w");
-    if (!out)
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for writing", tmp);
-    int rc = formats[f].run(p, out, n_items, err);
-    int bad = ferror(out) != 0;
-    bad |= fclose(out) != 0;
-    if (rc == UMPIRE_OK && (bad || rename(tmp, p->output) != 0))
-        rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", p->output);
-    if (rc != UMPIRE_OK)
-        remove(tmp);
-    return rc;
+    struct umpire_atomic_file out;
+    int rc = umpire_atomic_open(&out, p->output, err);
+    return rc ? rc : umpire_atomic_close(&out, p->output, formats[f].run(p, out.f, n_items, err), err);
 }

@@ -14,6 +14,7 @@
 
 #include "core/stats.h"
 #include "core/status.h"
+#include "io/atomic.h"
 #include "io/jsonl.h"
 #include "io/report.h"
 
@@ -242,13 +243,12 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
         return rc;
     }
     snprintf(path, sizeof path, "%s/report.html", run_dir);
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
+    struct umpire_atomic_file af;
+    if ((rc = umpire_atomic_open(&af, path, err)) != UMPIRE_OK) {
         meta_free(&m);
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open for writing", tmp);
+        return rc;
     }
+    FILE *f = af.f;
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     fprintf(f, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>umpire report: ");
@@ -337,11 +337,5 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
     free(idx);
     free(o);
     meta_free(&m);
-    int bad = ferror(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return umpire_fail(err, UMPIRE_EIO, "%s: write failed", path);
-    }
-    return UMPIRE_OK;
+    return umpire_atomic_close(&af, path, UMPIRE_OK, err);
 }

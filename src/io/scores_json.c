@@ -67,10 +67,7 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
             cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
         }
     }
-    struct umpire_atomic_file a;
-    int rc = umpire_atomic_open(&a, path, err);
-    if (rc == UMPIRE_OK)
-        rc = umpire_atomic_close(&a, path, umpire_put_json(a.f, o, 0, err), err);
+    int rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
     return rc;
 }
