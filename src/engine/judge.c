@@ -119,25 +119,33 @@ static struct umpire_query about_answer(const struct umpire_query *q, const stru
     return jq;
 }
 
-/* P(True) of the item's answer, with the query's media. */
-static int judge_p_true(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
+/* Show the model the question (with its media) and an item's answer, ask it `ask`, and read
+ * p(first word) / (p(first) + p(second)) off its next token. */
+static int two_way_reply(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_item *it,
+                         const char *ask, const char *first, const char *second, double *p, char *err) {
     char *text;
-    struct umpire_query jq =
-        about_answer(q, it, "Is the proposed answer true or false? Reply with one word: True or False.", &text);
+    struct umpire_query jq = about_answer(q, it, ask, &text);
     if (!text)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
     free(text);
     if (rc != UMPIRE_OK)
         return rc;
-    struct word t, f;
-    reply_word(e, "True", &t);
-    reply_word(e, "False", &f);
-    disjoint(&t, &f);
-    it->p_true = two_way(llama_get_logits_ith(e->ctx, -1), e->n_vocab, &t, &f);
-    if (isfinite(it->p_true))
-        it->extras |= UMPIRE_HAS_P_TRUE;
+    struct word a, b;
+    reply_word(e, first, &a);
+    reply_word(e, second, &b);
+    disjoint(&a, &b);
+    *p = two_way(llama_get_logits_ith(e->ctx, -1), e->n_vocab, &a, &b);
     return UMPIRE_OK;
+}
+
+/* P(True) of the item's answer, with the query's media. */
+static int judge_p_true(struct umpire_engine *e, const struct umpire_query *q, struct umpire_item *it, char *err) {
+    int rc = two_way_reply(e, q, it, "Is the proposed answer true or false? Reply with one word: True or False.",
+                           "True", "False", &it->p_true, err);
+    if (rc == UMPIRE_OK && isfinite(it->p_true))
+        it->extras |= UMPIRE_HAS_P_TRUE;
+    return rc;
 }
 
 /* The model's stated confidence in its answer: a short greedy reply, parsed. */
@@ -286,7 +294,7 @@ int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_que
     size_t len = strlen(answer) + 64;
     for (size_t i = 0; i < n_accepted; i++)
         len += strlen(accepted[i]) + 3;
-    char *refs = malloc(len), *text = NULL;
+    char *refs = malloc(len);
     if (!refs)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     refs[0] = '\0';
@@ -304,20 +312,9 @@ int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_que
     if (!ask)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     struct umpire_item shown = {.greedy = {.text = (char *)answer}};
-    struct umpire_query jq = about_answer(q, &shown, ask, &text);
+    int rc = two_way_reply(e, q, &shown, ask, "yes", "no", p_yes, err);
     free(ask);
-    if (!text)
-        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
-    free(text);
-    if (rc != UMPIRE_OK)
-        return rc;
-    struct word yes, no;
-    reply_word(e, "yes", &yes);
-    reply_word(e, "no", &no);
-    disjoint(&yes, &no);
-    *p_yes = two_way(llama_get_logits_ith(e->ctx, -1), e->n_vocab, &yes, &no);
-    return UMPIRE_OK;
+    return rc;
 }
 
 int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_judge_params *p,
