@@ -31,7 +31,7 @@ static void usage(FILE *out) {
             umpire_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nexample:\n  umpire info -m model.gguf --mmproj mmproj.gguf\n");
+    fprintf(out, "\nexamples:\n  umpire ask -m model.gguf \"What is the capital of France?\"\n  umpire eval -m model.gguf --data questions.jsonl --out runs/first\n");
 }
 
 int main(int argc, char **argv) {
