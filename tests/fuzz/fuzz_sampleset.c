@@ -1,6 +1,7 @@
-/* fuzz_sampleset.c - libFuzzer target for the sample-set reader and the scoring behind it:
- * any bytes must give either a clean error message or a sample set that every estimator
- * scores without a crash, a leak or undefined behaviour (ASan + UBSan).
+/* fuzz_sampleset.c - libFuzzer target for the readers of user files and the scoring behind
+ * them: any bytes, read as a sample set, a dataset, a calibration file or scored items, must
+ * give either a clean error message or data that every estimator scores without a crash, a
+ * leak or undefined behaviour (ASan + UBSan).
  * Built with clang -fsanitize=fuzzer by tests/CMakeLists.txt; run briefly by ctest. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -23,6 +24,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fwrite(data, 1, size, f);
     fclose(f);
     char err[UMPIRE_ERR_LEN];
+    struct umpire_dataset ds;
+    if (umpire_dataset_read(path, &ds, err) == 0)
+        umpire_dataset_free(&ds);
+    else if (!err[0])
+        abort();
+    struct umpire_calibration cal;
+    if (umpire_calibration_load(path, &cal, err) == 0) {
+        (void)umpire_calibration_apply(&cal, 0.5);
+        umpire_calibration_free(&cal);
+    } else if (!err[0]) {
+        abort();
+    }
     struct umpire_sampleset set;
     if (umpire_sampleset_read(path, &set, err) != 0) {
         if (!memchr(err, '\0', sizeof err) || err[0] == '\0')
