@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/scores_json.h"
 #include "umpire.h"
 
 static char path[64];
@@ -36,6 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (!err[0]) {
         abort();
     }
+    struct umpire_scored_file sf;
+    if (umpire_scored_read(path, &sf, err) == 0)
+        umpire_scored_free(&sf);
+    else if (!err[0])
+        abort();
     struct umpire_sampleset set;
     if (umpire_sampleset_read(path, &set, err) != 0) {
         if (!memchr(err, '\0', sizeof err) || err[0] == '\0')
