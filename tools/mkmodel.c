@@ -206,6 +206,32 @@ static int write_text_model(const char *vocab_path, const char *out, struct shap
     return 0;
 }
 
+/* One pre-norm transformer block of a projector's encoder (clip's tensor names under prefix
+ * "v" or "a"): layer norms with biases, attention with biases (attn_k's only when k_bias),
+ * a GELU FFN. */
+static void add_encoder_block(struct writer *w, const char *prefix, int il, int n_embd, int n_ff, float std, int k_bias) {
+    char name[64];
+#define T(fmt) (snprintf(name, sizeof name, "%s.blk.%d." fmt, prefix, il), name)
+    add_tensor(w, T("ln1.weight"), n_embd, 0, -1);
+    add_tensor(w, T("ln1.bias"), n_embd, 0, 0.0f);
+    add_tensor(w, T("attn_q.weight"), n_embd, n_embd, std);
+    add_tensor(w, T("attn_q.bias"), n_embd, 0, 0.0f);
+    add_tensor(w, T("attn_k.weight"), n_embd, n_embd, std);
+    if (k_bias)
+        add_tensor(w, T("attn_k.bias"), n_embd, 0, 0.0f);
+    add_tensor(w, T("attn_v.weight"), n_embd, n_embd, std);
+    add_tensor(w, T("attn_v.bias"), n_embd, 0, 0.0f);
+    add_tensor(w, T("attn_out.weight"), n_embd, n_embd, std);
+    add_tensor(w, T("attn_out.bias"), n_embd, 0, 0.0f);
+    add_tensor(w, T("ln2.weight"), n_embd, 0, -1);
+    add_tensor(w, T("ln2.bias"), n_embd, 0, 0.0f);
+    add_tensor(w, T("ffn_up.weight"), n_embd, n_ff, std);
+    add_tensor(w, T("ffn_up.bias"), n_ff, 0, 0.0f);
+    add_tensor(w, T("ffn_down.weight"), n_ff, n_embd, std);
+    add_tensor(w, T("ffn_down.bias"), n_embd, 0, 0.0f);
+#undef T
+}
+
 /* A llava-style vision projector (PROJECTOR_TYPE_MLP): a small ViT over 14x14 patches of a
  * 28x28 image and a two-layer MLP into the text model's embedding space. */
 static int write_mmproj(const char *out, int n_embd_text) {
@@ -234,32 +260,13 @@ static int write_mmproj(const char *out, int n_embd_text) {
     gguf_set_arr_data(w.gguf, "clip.vision.image_std", GGUF_TYPE_FLOAT32, stdv, 3);
 
     const float std = 0.02f;
-    char name[64];
     add_tensor_4d(&w, "v.patch_embd.weight", patch, patch, 3, n_embd, std);
     add_tensor(&w, "v.class_embd", n_embd, 0, std);
     add_tensor(&w, "v.position_embd.weight", n_embd, n_pos, std);
     add_tensor(&w, "v.pre_ln.weight", n_embd, 0, -1);
     add_tensor(&w, "v.pre_ln.bias", n_embd, 0, 0.0f);
-    for (int il = 0; il < n_layer; il++) {
-#define T(fmt) (snprintf(name, sizeof name, "v.blk.%d." fmt, il), name)
-        add_tensor(&w, T("ln1.weight"), n_embd, 0, -1);
-        add_tensor(&w, T("ln1.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_q.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_q.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_k.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_k.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_v.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_v.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_out.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_out.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("ln2.weight"), n_embd, 0, -1);
-        add_tensor(&w, T("ln2.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("ffn_up.weight"), n_embd, n_ff, std);
-        add_tensor(&w, T("ffn_up.bias"), n_ff, 0, 0.0f);
-        add_tensor(&w, T("ffn_down.weight"), n_ff, n_embd, std);
-        add_tensor(&w, T("ffn_down.bias"), n_embd, 0, 0.0f);
-#undef T
-    }
+    for (int il = 0; il < n_layer; il++)
+        add_encoder_block(&w, "v", il, n_embd, n_ff, std, 1);
     add_tensor(&w, "mm.0.weight", n_embd, n_embd_text, std);
     add_tensor(&w, "mm.0.bias", n_embd_text, 0, 0.0f);
     add_tensor(&w, "mm.2.weight", n_embd_text, n_embd_text, std);
@@ -294,31 +301,13 @@ static int write_audio_mmproj(const char *out, int n_embd_text) {
     gguf_set_val_u32(w.gguf, "clip.audio.num_mel_bins", (uint32_t)n_mel);
 
     const float std = 0.02f;
-    char name[64];
     add_tensor_4d(&w, "a.conv1d.1.weight", 3, n_mel, n_embd, 1, std);
     add_tensor(&w, "a.conv1d.1.bias", 1, n_embd, 0.0f);
     add_tensor_4d(&w, "a.conv1d.2.weight", 3, n_embd, n_embd, 1, std);
     add_tensor(&w, "a.conv1d.2.bias", 1, n_embd, 0.0f);
     add_tensor(&w, "a.position_embd.weight", n_embd, n_pos, std);
-    for (int il = 0; il < n_layer; il++) {
-#define T(fmt) (snprintf(name, sizeof name, "a.blk.%d." fmt, il), name)
-        add_tensor(&w, T("ln1.weight"), n_embd, 0, -1);
-        add_tensor(&w, T("ln1.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_q.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_q.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_k.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_v.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_v.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("attn_out.weight"), n_embd, n_embd, std);
-        add_tensor(&w, T("attn_out.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("ln2.weight"), n_embd, 0, -1);
-        add_tensor(&w, T("ln2.bias"), n_embd, 0, 0.0f);
-        add_tensor(&w, T("ffn_up.weight"), n_embd, n_ff, std);
-        add_tensor(&w, T("ffn_up.bias"), n_ff, 0, 0.0f);
-        add_tensor(&w, T("ffn_down.weight"), n_ff, n_embd, std);
-        add_tensor(&w, T("ffn_down.bias"), n_embd, 0, 0.0f);
-#undef T
-    }
+    for (int il = 0; il < n_layer; il++) /* Whisper's attn_k has no bias */
+        add_encoder_block(&w, "a", il, n_embd, n_ff, std, 0);
     add_tensor(&w, "a.post_ln.weight", n_embd, 0, -1);
     add_tensor(&w, "a.post_ln.bias", n_embd, 0, 0.0f);
     add_tensor(&w, "mm.a.fc.weight", n_embd, n_embd_text, std);
