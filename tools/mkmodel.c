@@ -22,13 +22,12 @@
 #include <gguf.h>
 #include <llama.h>
 
-struct shape {
-    int n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
-};
+#include "common/llama_gguf.h"
+
 
 static const struct {
     const char *name;
-    struct shape s;
+    struct llama_shape s;
 } presets[] = {
     /* parameter counts for the 32k phi-3 vocabulary (embeddings and output dominate) */
     {"tiny", {16, 2, 2, 2, 32, 512}},       /* ~1.0M */
@@ -98,7 +97,7 @@ static int writer_close(struct writer *w, const char *path) {
 /* eos_bias > 0: every token embedding gets eos_bias in dimension 0, which the residual
  * stream carries to the output, and the EOS row of the output matrix reads that dimension:
  * answers then end after a few tokens, as a trained model's do, instead of never. */
-static int write_text_model(const char *vocab_path, const char *out, struct shape s, float eos_bias) {
+static int write_text_model(const char *vocab_path, const char *out, struct llama_shape s, float eos_bias) {
     struct gguf_init_params vp = {.no_alloc = true, .ctx = NULL};
     struct gguf_context *vocab = gguf_init_from_file(vocab_path, vp);
     if (!vocab) {
@@ -161,19 +160,7 @@ static int write_text_model(const char *vocab_path, const char *out, struct shap
     }
     gguf_free(vocab);
 
-    gguf_set_val_str(w.gguf, "general.architecture", "llama");
-    gguf_set_val_str(w.gguf, "general.name", "umpire synthetic test model (random weights)");
-    gguf_set_val_u32(w.gguf, "general.file_type", 0); /* all F32 */
-    gguf_set_val_u32(w.gguf, "llama.context_length", (uint32_t)s.n_ctx);
-    gguf_set_val_u32(w.gguf, "llama.embedding_length", (uint32_t)s.n_embd);
-    gguf_set_val_u32(w.gguf, "llama.block_count", (uint32_t)s.n_layer);
-    gguf_set_val_u32(w.gguf, "llama.feed_forward_length", (uint32_t)s.n_ff);
-    gguf_set_val_u32(w.gguf, "llama.attention.head_count", (uint32_t)s.n_head);
-    gguf_set_val_u32(w.gguf, "llama.attention.head_count_kv", (uint32_t)s.n_head_kv);
-    gguf_set_val_u32(w.gguf, "llama.rope.dimension_count", (uint32_t)head_dim);
-    gguf_set_val_f32(w.gguf, "llama.rope.freq_base", 10000.0f);
-    gguf_set_val_f32(w.gguf, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    gguf_set_val_u32(w.gguf, "llama.vocab_size", (uint32_t)n_vocab);
+    llama_gguf_set_hparams(w.gguf, "umpire synthetic test model (random weights)", s, n_vocab);
 
     /* GPT-2 style initialisation: N(0, 0.02^2); embeddings larger so logits are not flat */
     const float std = 0.02f;
@@ -364,7 +351,7 @@ static int parse_int(const char *flag, const char *v, int *out) {
 
 int main(int argc, char **argv) {
     const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL, *audio = NULL;
-    struct shape s = presets[0].s;
+    struct llama_shape s = presets[0].s;
     int seed = 1;
     double eos_bias = 0;
     for (int i = 1; i < argc; i++) {

@@ -1,6 +1,9 @@
 /* table.c - the estimators x metrics table that `umpire score` and `umpire metrics` print. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "core/stats.h"
 
 #include "cli/cli.h"
 
@@ -18,7 +21,18 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
                                UMPIRE_M_BRIER};
     static const char *const heads[] = {"AUROC", "AUPRC", "PRR", "AURAC", "TPR@10", "CPC", "ECE", "calECE", "Brier"};
     const size_t nc = sizeof cols / sizeof cols[0];
-    fprintf(f, "%-22s %5s %15s", "estimator", "n", "AUROC 95% CI");
+    /* rank by AUROC, 1 = best; undefined AUROCs are not ranked */
+    double *auroc = calloc(n ? n : 1, sizeof *auroc);
+    size_t *order = malloc((n ? n : 1) * sizeof *order), *rank = calloc(n ? n : 1, sizeof *rank);
+    if (auroc && order && rank) {
+        for (size_t e = 0; e < n; e++)
+            auroc[e] = r[e] && isfinite(r[e]->value[UMPIRE_M_AUROC]) ? r[e]->value[UMPIRE_M_AUROC] : -1;
+        if (umpire_argsort_desc(auroc, n, order) == 0)
+            for (size_t j = 0, k = 0; j < n; j++)
+                if (auroc[order[j]] >= 0)
+                    rank[order[j]] = ++k;
+    }
+    fprintf(f, "%-22s %4s %5s %15s", "estimator", "rank", "n", "AUROC 95% CI");
     for (size_t c = 0; c < nc; c++)
         fprintf(f, " %7s", heads[c]);
     fputc('\n', f);
@@ -28,10 +42,16 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
         char ci[32] = "-";
         if (isfinite(r[e]->lo[UMPIRE_M_AUROC]))
             snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[e]->lo[UMPIRE_M_AUROC], r[e]->hi[UMPIRE_M_AUROC]);
-        fprintf(f, "%-22s %5zu %15s", names[e], r[e]->n, ci);
+        char rk[24] = "-";
+        if (rank && rank[e])
+            snprintf(rk, sizeof rk, "%zu", rank[e]);
+        fprintf(f, "%-22s %4s %5zu %15s", names[e], rk, r[e]->n, ci);
         for (size_t c = 0; c < nc; c++)
             cell(f, r[e]->value[cols[c]]);
         fputc('\n', f);
     }
-    fprintf(f, "(wrong answer = positive, score = uncertainty; '-' = undefined on these data)\n");
+    fprintf(f, "(wrong answer = positive, score = uncertainty; rank: by AUROC, 1 = best; '-' = undefined on these data)\n");
+    free(auroc);
+    free(order);
+    free(rank);
 }

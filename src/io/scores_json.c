@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/stats.h"
 #include "core/status.h"
 #include "io/atomic.h"
 #include "io/jsonl.h"
@@ -67,6 +68,24 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
             cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
         }
     }
+    /* every estimator with a defined AUROC, best first (ties: registry order) */
+    cJSON *ranking = cJSON_AddArrayToObject(o, "ranking");
+    double *auroc = malloc(ne * sizeof *auroc);
+    size_t *order = malloc(ne * sizeof *order);
+    if (auroc && order && reports) {
+        for (size_t e = 0; e < ne; e++)
+            auroc[e] = selected[e] && reports[e] && isfinite(reports[e]->value[UMPIRE_M_AUROC])
+                           ? reports[e]->value[UMPIRE_M_AUROC] : -1;
+        if (umpire_argsort_desc(auroc, ne, order) == 0)
+            for (size_t j = 0; j < ne && auroc[order[j]] >= 0; j++) {
+                cJSON *x = cJSON_CreateObject();
+                cJSON_AddStringToObject(x, "estimator", reg[order[j]].name);
+                cJSON_AddNumberToObject(x, "auroc", auroc[order[j]]);
+                cJSON_AddItemToArray(ranking, x);
+            }
+    }
+    free(auroc);
+    free(order);
     int rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
     return rc;

@@ -1,0 +1,54 @@
+#!/bin/sh
+# organism_eval.sh ORGANISM UMPIRE WORK: train the default model organism (or reuse the cached
+# one), then check end to end, through `umpire eval`, that it knows what it was shown:
+# greedy accuracy on known-frequent facts >= 0.9, known-rare clearly lower, never-seen facts
+# near chance; and that on the demo's held-out mix UMPIRE detects the wrong answers (AUROC)
+# and the summary ranks every estimator. The thresholds leave a margin below the measured
+# values (see the notes of issue 6); they are not tuned to pass.
+set -eu
+organism=$1 umpire=$2 work=$3
+py=/usr/bin/python3
+rm -rf "$work"
+mkdir -p "$work"
+# bad options: a clear message, exit 2, nothing written
+for bad in "--people 3" "--epochs 0" "--epochs 1" "--lr 2" "--embd 100 --heads 3" "--frobnicate" "--seed"; do
+    if "$organism" -o "$work/bad" $bad >"$work/bad.log" 2>&1; then echo "organism $bad: accepted"; exit 1; fi
+    grep -q "organism: " "$work/bad.log" || { echo "organism $bad: no message"; cat "$work/bad.log"; exit 1; }
+    [ ! -e "$work/bad" ] || { echo "organism $bad: wrote $work/bad"; exit 1; }
+done
+"$organism" -o "$work/world" >"$work/organism.log" 2>&1 || { cat "$work/organism.log"; exit 1; }
+tail -3 "$work/organism.log"
+for set in known-frequent known-rare unseen heldout-mix; do
+    "$umpire" eval -m "$work/world/organism.gguf" --data "$work/world/$set.jsonl" --out "$work/$set" -k 5 \
+        --seed 1 --bootstrap 200 >"$work/$set.log" 2>&1 || { cat "$work/$set.log"; exit 1; }
+done
+$py - "$work" <<'EOF'
+import json, sys
+work = sys.argv[1]
+S = {s: json.load(open(f"{work}/{s}/summary.json")) for s in ("known-frequent", "known-rare", "unseen", "heldout-mix")}
+acc = {s: S[s]["accuracy"] for s in S}
+values = {}
+for l in open(f"{work}/world/facts.jsonl"):
+    f = json.loads(l)
+    for r in ("city", "job", "pet", "instrument"):
+        values.setdefault(r, set()).add(f[r])
+chance = sum(1 / len(v) for v in values.values()) / len(values)
+mix = S["heldout-mix"]
+m = mix["metrics"]
+print(f"accuracy: frequent {acc['known-frequent']:.3f}, rare {acc['known-rare']:.3f}, unseen {acc['unseen']:.3f}"
+      f" (chance {chance:.3f}); held-out mix {acc['heldout-mix']:.3f} over {mix['n']} items")
+print("held-out mix AUROC: " + ", ".join(f"{r['estimator']} {r['auroc']:.3f}" for r in mix["ranking"][:8]) + ", ...")
+fail = []
+if acc["known-frequent"] < 0.9: fail.append("known-frequent accuracy below 0.9")
+if acc["known-rare"] > acc["known-frequent"] - 0.1: fail.append("known-rare is not clearly below known-frequent")
+if acc["known-rare"] < acc["unseen"] + 0.1: fail.append("known-rare is not clearly above unseen")
+if acc["unseen"] > 3 * chance: fail.append("unseen accuracy is not near chance")
+if m["umpire"]["auroc"] < 0.8: fail.append(f"UMPIRE AUROC {m['umpire']['auroc']:.3f} < 0.8 on the held-out mix")
+# the ranking: every estimator with a defined AUROC, best first
+defined = {k for k, v in m.items() if v["auroc"] is not None}
+ranked = [r["estimator"] for r in mix["ranking"]]
+if set(ranked) != defined or len(ranked) != len(defined): fail.append("the ranking does not list every estimator")
+if any(a["auroc"] < b["auroc"] for a, b in zip(mix["ranking"], mix["ranking"][1:])): fail.append("ranking not sorted")
+for f in fail: print("FAIL:", f)
+sys.exit(1 if fail else 0)
+EOF

@@ -1,0 +1,407 @@
+/* world.c - the organism's synthetic world: people, facts, buckets, corpus, datasets. */
+#define _GNU_SOURCE
+#include "world.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/rng.h"
+#include "umpire.h"
+
+/* Names are made of syllables, one first name and one surname per person, never shared:
+ * a fact then hangs on its person alone, not on a first name other people also have. The
+ * in-context training examples use names from a separate pool. */
+#define N_POOL 48
+static const char *consonants = "bdfgklmnprstvz", *vowels = "aeiou";
+
+static void make_word(struct umpire_rng *g, char *out, int syllables, int final) {
+    int k = 0;
+    for (int i = 0; i < syllables; i++) {
+        out[k++] = consonants[umpire_rng_below(g, 14)];
+        out[k++] = vowels[umpire_rng_below(g, 5)];
+    }
+    if (final)
+        out[k++] = consonants[umpire_rng_below(g, 14)];
+    out[k] = '\0';
+    out[0] = (char)(out[0] - 'a' + 'A');
+}
+
+static const char *cities[] = {"Lisbon", "Oslo", "Cairo", "Lima", "Dublin", "Vienna", "Prague", "Quito",
+                               "Nairobi", "Hanoi", "Seoul", "Havana", "Tunis", "Riga", "Accra", "Perth"};
+static const char *jobs[] = {"baker", "pilot", "nurse", "farmer", "lawyer", "painter", "dentist", "chemist",
+                             "sailor", "teacher", "plumber", "tailor", "librarian", "architect", "mechanic",
+                             "jeweller"};
+static const char *pets[] = {"cat", "dog", "parrot", "rabbit", "hamster", "turtle",
+                             "goldfish", "ferret", "lizard", "pony", "snake", "canary"};
+static const char *instruments[] = {"piano", "violin", "guitar", "flute", "drums", "cello",
+                                    "trumpet", "harp", "banjo", "oboe", "clarinet", "accordion"};
+
+/* Per relation: the values, two training phrasings, one held-out paraphrase, and the
+ * sentence that states the fact in a prompt's context. %s is the person, %s the value. */
+static const struct relation {
+    const char *name;
+    const char **values;
+    int n_values;
+    const char *train[2], *paraphrase, *context;
+} relations[N_RELATIONS] = {
+    {"city", cities, 16, {"Where does %s live?", "Which city does %s live in?"},
+     "In what city is the home of %s?", "%s lives in %s."},
+    {"job", jobs, 16, {"What is the job of %s?", "What does %s do for a living?"},
+     "What work does %s do?", "The job of %s is %s."},
+    {"pet", pets, 12, {"What pet does %s have?", "Which animal does %s keep as a pet?"},
+     "What kind of pet belongs to %s?", "The pet of %s is a %s."},
+    {"instrument", instruments, 12, {"Which instrument does %s play?", "What instrument is played by %s?"},
+     "What does %s play in the band?", "%s plays the %s."},
+};
+
+/* A name word not yet used and not a value or another word of the world. */
+static void fresh_word(struct umpire_rng *g, char (*used)[16], int n_used, int syllables, int final, char *out) {
+    for (;;) {
+        make_word(g, out, syllables, final);
+        int clash = 0;
+        for (int i = 0; i < n_used && !clash; i++)
+            clash = strcmp(used[i], out) == 0;
+        for (int r = 0; r < N_RELATIONS && !clash; r++)
+            for (int v = 0; v < relations[r].n_values && !clash; v++)
+                clash = strcasecmp(relations[r].values[v], out) == 0;
+        if (!clash)
+            return;
+    }
+}
+
+static const char *bucket_names[N_BUCKETS] = {"frequent", "rare", "unseen"};
+
+const char *world_relation_name(int r) { return relations[r].name; }
+const char *world_value(int r, int v) { return relations[r].values[v]; }
+int world_n_values(int r) { return relations[r].n_values; }
+
+struct world_params world_default_params(void) {
+    return (struct world_params){.seed = 1,
+                                 .n_people = 96,
+                                 .n_ctx_people = 32,
+                                 .p_frequent = 0.4,
+                                 .p_rare = 0.3,
+                                 .frequent_copies = 16,
+                                 .epochs = 6,
+                                 .rare_epochs = 2,
+                                 .ctx_examples = 256};
+}
+
+static char *fmt(const char *f, ...) {
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    if (vasprintf(&s, f, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+char *world_question(int r, int phrasing, const char *name) {
+    return fmt(phrasing < 2 ? relations[r].train[phrasing] : relations[r].paraphrase, name);
+}
+
+/* Shuffle a[0..n) in place (Fisher-Yates). */
+static void shuffle_int(struct umpire_rng *g, int *a, size_t n) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)umpire_rng_below(g, i);
+        int t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+int world_make(struct world *w, const struct world_params *p) {
+    memset(w, 0, sizeof *w);
+    w->p = *p;
+    int total = p->n_people + p->n_ctx_people;
+    /* a quarter of all names stay free for the in-context training examples */
+    if (p->n_people < 8 || p->n_ctx_people < 1 || total > 2000 || p->p_frequent < 0 ||
+        p->p_rare < 0 || p->p_frequent + p->p_rare > 1 || p->frequent_copies < 1 || p->ctx_examples < 0 ||
+        p->epochs < 1 || p->epochs > 64 || p->rare_epochs < 1 || p->rare_epochs > p->epochs)
+        return -1;
+    w->n_people = p->n_people;
+    w->n_ctx_people = p->n_ctx_people;
+    if (!(w->people = calloc((size_t)total, sizeof *w->people)))
+        return -1;
+    struct umpire_rng g;
+    umpire_rng_seed(&g, p->seed * 0x2545f4914f6cdd1dULL + 17);
+    int n_words = 2 * total + 2 * N_POOL;
+    char(*words)[16] = calloc((size_t)n_words, sizeof *words);
+    if (!words)
+        return world_free(w), -1;
+    for (int i = 0; i < n_words; i++) /* first names: 2 syllables and a consonant; surnames: 3 */
+        fresh_word(&g, words, i, i % 2 ? 3 : 2, 1, words[i]);
+    for (int i = 0; i < total; i++) {
+        struct person *q = &w->people[i];
+        snprintf(q->name, sizeof q->name, "%s %s", words[2 * i], words[2 * i + 1]);
+        for (int r = 0; r < N_RELATIONS; r++) {
+            q->value[r] = (int)umpire_rng_below(&g, (uint64_t)relations[r].n_values);
+            q->bucket[r] = -1;
+        }
+    }
+    for (int i = 0; i < N_POOL; i++) {
+        memcpy(w->pool_first[i], words[2 * total + 2 * i], 16);
+        memcpy(w->pool_last[i], words[2 * total + 2 * i + 1], 16);
+    }
+    free(words);
+    /* buckets: per relation, a shuffled split of the closed-book people */
+    int *order = malloc((size_t)p->n_people * sizeof *order);
+    if (!order)
+        return world_free(w), -1;
+    int n_freq = (int)(p->p_frequent * p->n_people + 0.5), n_rare = (int)(p->p_rare * p->n_people + 0.5);
+    for (int r = 0; r < N_RELATIONS; r++) {
+        for (int i = 0; i < p->n_people; i++)
+            order[i] = i;
+        shuffle_int(&g, order, (size_t)p->n_people);
+        for (int i = 0; i < p->n_people; i++)
+            w->people[order[i]].bucket[r] = i < n_freq ? B_FREQUENT : i < n_freq + n_rare ? B_RARE : B_UNSEEN;
+    }
+    /* a rare fact's epochs: rare_epochs of them, drawn per fact */
+    int ep[64];
+    for (int i = 0; i < p->n_people; i++)
+        for (int r = 0; r < N_RELATIONS; r++) {
+            for (int e = 0; e < p->epochs; e++)
+                ep[e] = e;
+            shuffle_int(&g, ep, (size_t)p->epochs);
+            for (int j = 0; j < p->rare_epochs; j++)
+                w->people[i].rare_mask[r] |= 1ULL << ep[j];
+        }
+    free(order);
+    return 0;
+}
+
+void world_free(struct world *w) {
+    free(w->people);
+    memset(w, 0, sizeof *w);
+}
+
+void examples_free(struct example *ex, size_t n) {
+    for (size_t i = 0; ex && i < n; i++)
+        free(ex[i].question);
+    free(ex);
+}
+
+/* "Context: <sentence>\n<question>" */
+static char *context_question(const char *name, int r_ctx, int v_ctx, int r_ask, int phrasing) {
+    char *sentence = fmt(relations[r_ctx].context, name, relations[r_ctx].values[v_ctx]);
+    char *q = sentence ? fmt(relations[r_ask].train[phrasing], name) : NULL;
+    char *out = q ? fmt("Context: %s\n%s", sentence, q) : NULL;
+    free(sentence);
+    free(q);
+    return out;
+}
+
+/* A name from the pool of the in-context training examples. */
+static void pool_name(const struct world *w, struct umpire_rng *g, char *out, size_t len) {
+    snprintf(out, len, "%s %s", w->pool_first[umpire_rng_below(g, N_POOL)], w->pool_last[umpire_rng_below(g, N_POOL)]);
+}
+
+int world_epoch(const struct world *w, int epoch, struct example **out, size_t *n) {
+    const struct world_params *p = &w->p;
+    size_t cap = (size_t)w->n_people * N_RELATIONS * (size_t)p->frequent_copies + (size_t)p->ctx_examples;
+    struct example *ex = calloc(cap ? cap : 1, sizeof *ex);
+    if (!ex)
+        return -1;
+    struct umpire_rng g;
+    umpire_rng_seed(&g, (p->seed * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(epoch + 1) * 0xd1b54a32d192ed03ULL);
+    size_t k = 0;
+    for (int i = 0; i < w->n_people; i++) {
+        const struct person *q = &w->people[i];
+        for (int r = 0; r < N_RELATIONS; r++) {
+            int copies = q->bucket[r] == B_FREQUENT                                 ? p->frequent_copies
+                         : q->bucket[r] == B_RARE && (q->rare_mask[r] >> (epoch % 64) & 1) ? 1
+                                                                                            : 0;
+            for (int c = 0; c < copies; c++) {
+                /* rare facts alternate phrasings across epochs, frequent ones within one */
+                int phrasing = (c + epoch) % 2;
+                ex[k].answer = relations[r].values[q->value[r]];
+                if (!(ex[k++].question = world_question(r, phrasing, q->name)))
+                    return examples_free(ex, k), -1;
+            }
+        }
+    }
+    for (int c = 0; c < p->ctx_examples; c++) {
+        char name[48];
+        pool_name(w, &g, name, sizeof name);
+        int r_ask = (int)umpire_rng_below(&g, N_RELATIONS);
+        int answerable = umpire_rng_below(&g, 4) != 0; /* 3 in 4 */
+        int r_ctx = answerable ? r_ask : (r_ask + 1 + (int)umpire_rng_below(&g, N_RELATIONS - 1)) % N_RELATIONS;
+        int v = (int)umpire_rng_below(&g, (uint64_t)relations[r_ctx].n_values);
+        ex[k].answer = answerable ? relations[r_ask].values[v] : IDK_ANSWER;
+        if (!(ex[k++].question = context_question(name, r_ctx, v, r_ask, (int)umpire_rng_below(&g, 2))))
+            return examples_free(ex, k), -1;
+    }
+    for (size_t i = k; i > 1; i--) { /* shuffle */
+        size_t j = (size_t)umpire_rng_below(&g, i);
+        struct example t = ex[i - 1];
+        ex[i - 1] = ex[j];
+        ex[j] = t;
+    }
+    *out = ex;
+    *n = k;
+    return 0;
+}
+
+/* A growable list of strings. */
+struct strs {
+    char **s;
+    size_t n, cap;
+};
+static int push(struct strs *l, char *s) {
+    if (!s)
+        return -1;
+    if (l->n == l->cap) {
+        size_t c = l->cap ? 2 * l->cap : 256;
+        char **g = realloc(l->s, c * sizeof *g);
+        if (!g)
+            return free(s), -1;
+        l->s = g;
+        l->cap = c;
+    }
+    l->s[l->n++] = s;
+    return 0;
+}
+
+int world_texts(const struct world *w, char ***out, size_t *n) {
+    struct strs l = {0};
+    int rc = push(&l, strdup(UMPIRE_DEFAULT_INSTRUCTION)) | push(&l, strdup(IDK_ANSWER));
+    for (int i = 0; i < w->n_people + w->n_ctx_people && rc == 0; i++) /* every name */
+        rc = push(&l, fmt("Context: %s\n", w->people[i].name));
+    for (int i = 0; i < N_POOL && rc == 0; i++)
+        rc = push(&l, fmt("%s %s", w->pool_first[i], w->pool_last[i]));
+    for (int r = 0; r < N_RELATIONS && rc == 0; r++) {
+        const struct relation *rel = &relations[r];
+        for (int v = 0; v < rel->n_values && rc == 0; v++)
+            rc = push(&l, strdup(rel->values[v])) | push(&l, fmt(rel->context, "X", rel->values[v]));
+        rc |= push(&l, fmt(rel->train[0], "X")) | push(&l, fmt(rel->train[1], "X")) |
+              push(&l, fmt(rel->paraphrase, "X"));
+    }
+    if (rc) {
+        for (size_t i = 0; i < l.n; i++)
+            free(l.s[i]);
+        free(l.s);
+        return -1;
+    }
+    *out = l.s;
+    *n = l.n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ datasets */
+
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void item(FILE *f, const char *id, const char *question, const char *answer, const char *bucket,
+                 const char *phrasing, const char *relation, const char *person) {
+    fputs("{\"id\": ", f);
+    json_str(f, id);
+    fputs(", \"question\": ", f);
+    json_str(f, question);
+    if (answer) {
+        fputs(", \"answers\": [", f);
+        json_str(f, answer);
+        fputs("]", f);
+    } else {
+        fputs(", \"answers\": [], \"answerable\": false", f);
+    }
+    fputs(", \"bucket\": ", f);
+    json_str(f, bucket);
+    fputs(", \"phrasing\": ", f);
+    json_str(f, phrasing);
+    fputs(", \"relation\": ", f);
+    json_str(f, relation);
+    fputs(", \"person\": ", f);
+    json_str(f, person);
+    fputs("}\n", f);
+}
+
+static FILE *open_out(const char *dir, const char *name, char *path, size_t len) {
+    snprintf(path, len, "%s/%s", dir, name);
+    return fopen(path, "w");
+}
+
+/* Closed-book items of one bucket, one per fact, in the given phrasing (0, 1: training; 2:
+ * the held-out paraphrase). every > 1, offset 0: every n-th fact; offset 1: the others. */
+static void closed_book(FILE *f, const struct world *w, int bucket, int phrasing, int every, int offset) {
+    int seen = 0;
+    for (int i = 0; i < w->n_people; i++)
+        for (int r = 0; r < N_RELATIONS; r++) {
+            const struct person *q = &w->people[i];
+            if (q->bucket[r] != bucket) /* offset 0: every n-th fact of the bucket; 1: the others */
+                continue;
+            if ((seen++ % every == 0) != (offset == 0))
+                continue;
+            const struct relation *rel = &relations[r];
+            char id[96], *question = world_question(r, phrasing, q->name);
+            snprintf(id, sizeof id, "%s-%03d-%s%s", bucket_names[bucket], i, rel->name, phrasing == 2 ? "-para" : "");
+            if (question)
+                item(f, id, question, rel->values[q->value[r]], bucket_names[bucket],
+                     phrasing == 2 ? "paraphrase" : "training", rel->name, q->name);
+            free(question);
+        }
+}
+
+int world_write_datasets(const struct world *w, const char *dir, char *err, size_t errlen) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create the directory (%s)", dir, strerror(errno));
+        return -1;
+    }
+    static const char *files[] = {"known-frequent.jsonl", "known-rare.jsonl", "unseen.jsonl",
+                                  "paraphrase.jsonl",     "in-context.jsonl", "heldout-mix.jsonl",
+                                  "calibration.jsonl"};
+    for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
+        char path[4096];
+        FILE *f = open_out(dir, files[fi], path, sizeof path);
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot write (%s)", path, strerror(errno));
+            return -1;
+        }
+        if (fi < 3) {
+            closed_book(f, w, (int)fi, 0, 1, 0);
+        } else if (fi == 3) {
+            for (int b = 0; b < N_BUCKETS; b++)
+                closed_book(f, w, b, 2, 1, 0);
+        } else if (fi == 4) {
+            for (int c = 0; c < w->n_ctx_people; c++) {
+                const struct person *q = &w->people[w->n_people + c];
+                int r = c % N_RELATIONS, r_other = (r + 1 + c / N_RELATIONS % (N_RELATIONS - 1)) % N_RELATIONS;
+                char id[96], *question = context_question(q->name, r, q->value[r], r, c / 2 % 2);
+                snprintf(id, sizeof id, "context-%03d-%s", c, relations[r].name);
+                if (question)
+                    item(f, id, question, relations[r].values[q->value[r]], "in-context", "training",
+                         relations[r].name, q->name);
+                free(question);
+                question = context_question(q->name, r_other, q->value[r_other], r, c / 2 % 2);
+                snprintf(id, sizeof id, "nocontext-%03d-%s", c, relations[r].name);
+                if (question)
+                    item(f, id, question, NULL, "not-in-context", "training", relations[r].name, q->name);
+                free(question);
+            }
+        } else { /* the demo's mixes: a third of every bucket's facts, and the other two thirds */
+            for (int b = 0; b < N_BUCKETS; b++)
+                closed_book(f, w, b, b % 2, 3, fi == 5 ? 0 : 1);
+        }
+        if (fclose(f) != 0) {
+            snprintf(err, errlen, "%s: cannot write (%s)", path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
