@@ -16,6 +16,9 @@ for bad in "--people 3" "--epochs 0" "--epochs 1" "--lr 2" "--embd 100 --heads 3
     grep -q "organism: " "$work/bad.log" || { echo "organism $bad: no message"; cat "$work/bad.log"; exit 1; }
     [ ! -e "$work/bad" ] || { echo "organism $bad: wrote $work/bad"; exit 1; }
 done
+if "$organism" -o /proc/umpire-organism >"$work/bad.log" 2>&1 || ! grep -q "cannot create /proc/umpire-organism" "$work/bad.log"; then
+    echo "organism: an unwritable --out is not reported"; cat "$work/bad.log"; exit 1
+fi
 "$organism" -o "$work/world" >"$work/organism.log" 2>&1 || { cat "$work/organism.log"; exit 1; }
 tail -3 "$work/organism.log"
 for set in known-frequent known-rare unseen heldout-mix; do

@@ -28,7 +28,7 @@ static const char *usage =
     "Generate a synthetic world of facts from a seed, train a small llama-architecture model on\n"
     "it from scratch (or reuse the one cached for the same seed and settings), and write the\n"
     "evaluation datasets. The model knows some facts well (seen often in training), some\n"
-    "barely (seen once an epoch) and others not at all (never seen).\n"
+    "barely (seen in 2 of the 6 epochs) and others not at all (never seen).\n"
     "\n"
     "  -o, --out DIR          where to write organism.gguf and the datasets (default: organism)\n"
     "      --seed N           the world's and the training's seed (default: 1)\n"
@@ -327,9 +327,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "organism: out of memory for the world\n");
         return 2;
     }
-    char err[512];
-    if (mkdirs(o.out) != 0 || world_write_datasets(&w, o.out, err, sizeof err) != 0 || write_facts(&w, o.out) != 0) {
-        fprintf(stderr, "organism: %s\n", err[0] ? err : "cannot write the datasets");
+    char err[4400] = "";
+    if (mkdirs(o.out) != 0)
+        snprintf(err, sizeof err, "cannot create %s: %s", o.out, strerror(errno));
+    else if (world_write_datasets(&w, o.out, err, sizeof err) == 0 && write_facts(&w, o.out) != 0)
+        snprintf(err, sizeof err, "cannot write %s/facts.jsonl: %s", o.out, strerror(errno));
+    if (err[0]) {
+        fprintf(stderr, "organism: %s\n", err);
         world_free(&w);
         return 1;
     }
