@@ -4,6 +4,7 @@
  * umpire's engine prompts, and the world is what its description says.
  * Usage: test_organism WORK_DIR */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,7 +276,17 @@ static void test_prompts_match_engine(void **state) {
     fixture_free(&f);
 }
 
-/* The world: buckets in their shares, frequent facts F times an epoch, rare once, unseen never. */
+/* whether text has word as a whole word */
+static int has_word(const char *text, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
+        if ((p == text || !isalpha((unsigned char)p[-1])) && !isalpha((unsigned char)p[n]))
+            return 1;
+    return 0;
+}
+
+/* The world: buckets in their shares; frequent facts F times every epoch, rare ones in
+ * rare_epochs epochs, unseen never; in-context examples about nobody of the world. */
 static void test_world(void **state) {
     (void)state;
     struct world_params wp = world_default_params();
@@ -315,9 +326,24 @@ static void test_world(void **state) {
             for (int ph = 0; ph < 3; ph++)
                 free(q[ph]);
         }
-    size_t total = 0;
-    for (int e = 0; e < wp.epochs; e++)
+    size_t total = 0, with_context = 0;
+    for (int e = 0; e < wp.epochs; e++) {
         total += n[e];
+        for (size_t j = 0; j < n[e]; j++) {
+            if (strncmp(ex[e][j].question, "Context: ", 9) != 0)
+                continue;
+            with_context++;
+            for (int i = 0; i < w.n_people + w.n_ctx_people; i++) { /* no name word of the world */
+                char first[48];
+                snprintf(first, sizeof first, "%s", w.people[i].name);
+                char *last = strchr(first, ' ');
+                *last++ = '\0';
+                assert_false(has_word(ex[e][j].question, first));
+                assert_false(has_word(ex[e][j].question, last));
+            }
+        }
+    }
+    assert_int_equal(with_context, (size_t)wp.epochs * (size_t)wp.ctx_examples);
     assert_int_equal(total, (size_t)wp.epochs * (size_t)(count[B_FREQUENT] * wp.frequent_copies + wp.ctx_examples) +
                                 (size_t)count[B_RARE] * (size_t)wp.rare_epochs);
     /* same seed, same world; another seed, another */

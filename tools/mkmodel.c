@@ -23,6 +23,7 @@
 #include <llama.h>
 
 #include "common/llama_gguf.h"
+#include "core/rng.h"
 
 
 static const struct {
@@ -36,18 +37,9 @@ static const struct {
     {"60m", {512, 8, 8, 4, 1408, 2048}},    /* ~59M */
 };
 
-/* A small, seeded generator (splitmix64 + Box-Muller): the same seed writes the same file. */
-static uint64_t rng_state;
-static uint64_t rng_next(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(void) { return ((rng_next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-static float rng_normal(void) {
-    return (float)(sqrt(-2.0 * log(rng_uniform())) * cos(6.283185307179586 * rng_uniform()));
-}
+/* A small, seeded generator (src/core/rng.h): the same seed writes the same file. */
+static struct umpire_rng rng;
+static float rng_normal(void) { return (float)umpire_rng_normal(&rng); }
 
 struct writer {
     struct ggml_context *ctx;
@@ -417,7 +409,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "mkmodel: n_embd must be a multiple of n_head, n_head of n_head_kv, head size even\n");
         return 2;
     }
-    rng_state = (uint64_t)seed;
+    umpire_rng_seed(&rng, (uint64_t)seed);
     if (write_text_model(vocab, out, s, (float)eos_bias) != 0)
         return 1;
     if (mmproj && write_mmproj(mmproj, s.n_embd) != 0)

@@ -3,6 +3,7 @@
 #ifndef UMPIRE_CORE_RNG_H
 #define UMPIRE_CORE_RNG_H
 
+#include <math.h>
 #include <stdint.h>
 
 struct umpire_rng {
@@ -25,6 +26,17 @@ static inline uint64_t umpire_rng_below(struct umpire_rng *r, uint64_t n) {
         x = umpire_rng_next(r);
     while (x >= limit);
     return x % n;
+}
+
+/* Uniform in the open interval (0, 1): 53 random bits. */
+static inline double umpire_rng_uniform(struct umpire_rng *r) {
+    return ((umpire_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+/* Standard normal (Box-Muller, one value per two uniforms). */
+static inline double umpire_rng_normal(struct umpire_rng *r) {
+    double u1 = umpire_rng_uniform(r), u2 = umpire_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 #endif

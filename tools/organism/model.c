@@ -14,8 +14,6 @@
 
 #include "core/rng.h"
 
-static double uniform01(struct umpire_rng *g) { return ((umpire_rng_next(g) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-
 static struct ggml_tensor *weight(struct organism_model *m, const char *name, int64_t ne0, int64_t ne1) {
     struct ggml_tensor *t = ne1 ? ggml_new_tensor_2d(m->ctx, GGML_TYPE_F32, ne0, ne1)
                                 : ggml_new_tensor_1d(m->ctx, GGML_TYPE_F32, ne0);
@@ -71,8 +69,7 @@ int model_init(struct organism_model *m, struct llama_shape s, int n_vocab, uint
         int is_resid = strstr(t->name, "attn_output") || strstr(t->name, "ffn_down");
         float std = 0.02f / (is_resid ? sqrtf(2.0f * s.n_layer) : 1.0f);
         for (int64_t j = 0; j < n; j++)
-            d[j] = is_norm ? 1.0f
-                           : std * (float)(sqrt(-2.0 * log(uniform01(&g))) * cos(6.283185307179586 * uniform01(&g)));
+            d[j] = is_norm ? 1.0f : std * (float)umpire_rng_normal(&g);
         ggml_backend_tensor_set(t, d, 0, ggml_nbytes(t));
         free(d);
     }

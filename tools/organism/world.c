@@ -16,7 +16,6 @@
 /* Names are made of syllables, one first name and one surname per person, never shared:
  * a fact then hangs on its person alone, not on a first name other people also have. The
  * in-context training examples use names from a separate pool. */
-#define N_POOL 48
 static const char *consonants = "bdfgklmnprstvz", *vowels = "aeiou";
 
 static void make_word(struct umpire_rng *g, char *out, int syllables, int final) {
@@ -78,7 +77,6 @@ static const char *bucket_names[N_BUCKETS] = {"frequent", "rare", "unseen"};
 
 const char *world_relation_name(int r) { return relations[r].name; }
 const char *world_value(int r, int v) { return relations[r].values[v]; }
-int world_n_values(int r) { return relations[r].n_values; }
 
 struct world_params world_default_params(void) {
     return (struct world_params){.seed = 1,
@@ -131,7 +129,7 @@ int world_make(struct world *w, const struct world_params *p) {
         return -1;
     struct umpire_rng g;
     umpire_rng_seed(&g, p->seed * 0x2545f4914f6cdd1dULL + 17);
-    int n_words = 2 * total + 2 * N_POOL;
+    int n_words = 2 * total + 2 * WORLD_POOL;
     char(*words)[16] = calloc((size_t)n_words, sizeof *words);
     if (!words)
         return world_free(w), -1;
@@ -145,7 +143,7 @@ int world_make(struct world *w, const struct world_params *p) {
             q->bucket[r] = -1;
         }
     }
-    for (int i = 0; i < N_POOL; i++) {
+    for (int i = 0; i < WORLD_POOL; i++) {
         memcpy(w->pool_first[i], words[2 * total + 2 * i], 16);
         memcpy(w->pool_last[i], words[2 * total + 2 * i + 1], 16);
     }
@@ -199,7 +197,7 @@ static char *context_question(const char *name, int r_ctx, int v_ctx, int r_ask,
 
 /* A name from the pool of the in-context training examples. */
 static void pool_name(const struct world *w, struct umpire_rng *g, char *out, size_t len) {
-    snprintf(out, len, "%s %s", w->pool_first[umpire_rng_below(g, N_POOL)], w->pool_last[umpire_rng_below(g, N_POOL)]);
+    snprintf(out, len, "%s %s", w->pool_first[umpire_rng_below(g, WORLD_POOL)], w->pool_last[umpire_rng_below(g, WORLD_POOL)]);
 }
 
 int world_epoch(const struct world *w, int epoch, struct example **out, size_t *n) {
@@ -273,7 +271,7 @@ int world_texts(const struct world *w, char ***out, size_t *n) {
     int rc = push(&l, strdup(UMPIRE_DEFAULT_INSTRUCTION)) | push(&l, strdup(IDK_ANSWER));
     for (int i = 0; i < w->n_people + w->n_ctx_people && rc == 0; i++) /* every name */
         rc = push(&l, fmt("Context: %s\n", w->people[i].name));
-    for (int i = 0; i < N_POOL && rc == 0; i++)
+    for (int i = 0; i < WORLD_POOL && rc == 0; i++)
         rc = push(&l, fmt("%s %s", w->pool_first[i], w->pool_last[i]));
     for (int r = 0; r < N_RELATIONS && rc == 0; r++) {
         const struct relation *rel = &relations[r];

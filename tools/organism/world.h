@@ -17,6 +17,7 @@
 enum bucket { B_FREQUENT, B_RARE, B_UNSEEN, N_BUCKETS };
 
 #define N_RELATIONS 4
+#define WORLD_POOL 48 /* first names and surnames of the in-context training examples */
 #define IDK_ANSWER "I don't know"
 
 struct world_params {
@@ -52,16 +53,15 @@ struct world {
     struct world_params p;
     struct person *people; /* n_people closed-book people, then n_ctx_people context people */
     int n_people, n_ctx_people;
-    char pool_first[48][16], pool_last[48][16]; /* names of the in-context training examples */
+    char pool_first[WORLD_POOL][16], pool_last[WORLD_POOL][16];
 };
 
 int world_make(struct world *w, const struct world_params *p);
 void world_free(struct world *w);
 
-/* The relation's name, its list of values and the list's length. */
+/* The relation's name and its v-th value. */
 const char *world_relation_name(int r);
 const char *world_value(int r, int v);
-int world_n_values(int r);
 
 /* A closed-book question about name's relation r: phrasing 0 and 1 are the training ones,
  * 2 the held-out paraphrase. Free it. */
