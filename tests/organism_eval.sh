@@ -36,12 +36,27 @@ for l in open(f"{work}/world/facts.jsonl"):
     for r in ("city", "job", "pet", "instrument"):
         values.setdefault(r, set()).add(f[r])
 chance = sum(1 / len(v) for v in values.values()) / len(values)
+# the corpus as written: every frequent fact 16 x 6 times, a rare one twice, an unseen one never
+facts = [json.loads(l) for l in open(f"{work}/world/facts.jsonl")]
+relation_of = {v: r for r, vs in values.items() for v in vs}
+seen = {}
+for l in open(f"{work}/world/corpus.jsonl"):
+    c = json.loads(l)
+    if c["question"].startswith("Context: "):
+        continue
+    person = next(f["person"] for f in facts if f["person"] in c["question"])
+    key = (person, relation_of[c["answer"]])
+    seen[key] = seen.get(key, 0) + 1
+want = {"frequent": 96, "rare": 2, "unseen": 0}
+bad_counts = [(f["person"], r) for f in facts if f["role"] == "closed-book" for r in values
+              if seen.get((f["person"], r), 0) != want[f[r + "_bucket"]]]
 mix = S["heldout-mix"]
 m = mix["metrics"]
 print(f"accuracy: frequent {acc['known-frequent']:.3f}, rare {acc['known-rare']:.3f}, unseen {acc['unseen']:.3f}"
       f" (chance {chance:.3f}); held-out mix {acc['heldout-mix']:.3f} over {mix['n']} items")
 print("held-out mix AUROC: " + ", ".join(f"{r['estimator']} {r['auroc']:.3f}" for r in mix["ranking"][:8]) + ", ...")
 fail = []
+if bad_counts: fail.append(f"corpus.jsonl: {len(bad_counts)} facts not seen as often as their bucket says, e.g. {bad_counts[0]}")
 if acc["known-frequent"] < 0.9: fail.append("known-frequent accuracy below 0.9")
 if acc["known-rare"] > acc["known-frequent"] - 0.1: fail.append("known-rare is not clearly below known-frequent")
 if acc["known-rare"] < acc["unseen"] + 0.1: fail.append("known-rare is not clearly above unseen")

@@ -46,7 +46,8 @@ static const char *usage =
     "paraphrase.jsonl (held-out phrasings), in-context.jsonl (the fact in the prompt, or\n"
     "not: \"I don't know\" is right), heldout-mix.jsonl (a third of every bucket: the demo\n"
     "evaluates on it) and calibration.jsonl (the other facts: it calibrates on them), facts.jsonl\n"
-    "(the world) and loss.tsv (step, learning rate, loss per answer token).\n"
+    "(the world), corpus.jsonl (every training example, epoch by epoch) and loss.tsv (step,\n"
+    "learning rate, loss per answer token).\n"
     "\n"
     "example:\n"
     "  organism -o build/organism && umpire eval -m build/organism/organism.gguf \\\n"
@@ -215,26 +216,6 @@ static int copy_file(const char *from, const char *to) {
     return rc;
 }
 
-static int write_facts(const struct world *w, const char *dir) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/facts.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    static const char *bucket[] = {"frequent", "rare", "unseen"};
-    for (int i = 0; i < w->n_people + w->n_ctx_people; i++) {
-        const struct person *p = &w->people[i];
-        fprintf(f, "{\"person\": \"%s\", \"role\": \"%s\"", p->name, i < w->n_people ? "closed-book" : "in-context");
-        for (int r = 0; r < N_RELATIONS; r++)
-            fprintf(f, ", \"%s\": \"%s\"", world_relation_name(r), world_value(r, p->value[r]));
-        if (i < w->n_people)
-            for (int r = 0; r < N_RELATIONS; r++)
-                fprintf(f, ", \"%s_bucket\": \"%s\"", world_relation_name(r), bucket[p->bucket[r]]);
-        fputs("}\n", f);
-    }
-    return fclose(f);
-}
-
 static void quiet_log(enum ggml_log_level level, const char *text, void *ud) {
     (void)ud;
     if (level == GGML_LOG_LEVEL_ERROR)
@@ -330,8 +311,8 @@ int main(int argc, char **argv) {
     char err[4400] = "";
     if (mkdirs(o.out) != 0)
         snprintf(err, sizeof err, "cannot create %s: %s", o.out, strerror(errno));
-    else if (world_write_datasets(&w, o.out, err, sizeof err) == 0 && write_facts(&w, o.out) != 0)
-        snprintf(err, sizeof err, "cannot write %s/facts.jsonl: %s", o.out, strerror(errno));
+    else
+        world_write_datasets(&w, o.out, err, sizeof err);
     if (err[0]) {
         fprintf(stderr, "organism: %s\n", err);
         world_free(&w);

@@ -356,6 +356,40 @@ static void closed_book(FILE *f, const struct world *w, int bucket, int phrasing
         }
 }
 
+/* facts.jsonl: every person, their values and (closed-book people) each fact's bucket */
+static void write_facts(FILE *f, const struct world *w) {
+    for (int i = 0; i < w->n_people + w->n_ctx_people; i++) {
+        const struct person *p = &w->people[i];
+        fputs("{\"person\": ", f);
+        json_str(f, p->name);
+        fprintf(f, ", \"role\": \"%s\"", i < w->n_people ? "closed-book" : "in-context");
+        for (int r = 0; r < N_RELATIONS; r++)
+            fprintf(f, ", \"%s\": \"%s\"", relations[r].name, relations[r].values[p->value[r]]);
+        for (int r = 0; r < N_RELATIONS && i < w->n_people; r++)
+            fprintf(f, ", \"%s_bucket\": \"%s\"", relations[r].name, bucket_names[p->bucket[r]]);
+        fputs("}\n", f);
+    }
+}
+
+/* corpus.jsonl: the training examples of every epoch, in training order */
+static int write_corpus(FILE *f, const struct world *w) {
+    for (int e = 0; e < w->p.epochs; e++) {
+        struct example *ex;
+        size_t n;
+        if (world_epoch(w, e, &ex, &n) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            fprintf(f, "{\"epoch\": %d, \"question\": ", e + 1);
+            json_str(f, ex[i].question);
+            fputs(", \"answer\": ", f);
+            json_str(f, ex[i].answer);
+            fputs("}\n", f);
+        }
+        examples_free(ex, n);
+    }
+    return 0;
+}
+
 int world_write_datasets(const struct world *w, const char *dir, char *err, size_t errlen) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create the directory (%s)", dir, strerror(errno));
@@ -363,7 +397,7 @@ int world_write_datasets(const struct world *w, const char *dir, char *err, size
     }
     static const char *files[] = {"known-frequent.jsonl", "known-rare.jsonl", "unseen.jsonl",
                                   "paraphrase.jsonl",     "in-context.jsonl", "heldout-mix.jsonl",
-                                  "calibration.jsonl"};
+                                  "calibration.jsonl",    "facts.jsonl",      "corpus.jsonl"};
     for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
         char path[4096];
         FILE *f = open_out(dir, files[fi], path, sizeof path);
@@ -392,11 +426,17 @@ int world_write_datasets(const struct world *w, const char *dir, char *err, size
                     item(f, id, question, NULL, "not-in-context", "training", relations[r].name, q->name);
                 free(question);
             }
-        } else { /* the demo's mixes: a third of every bucket's facts, and the other two thirds */
+        } else if (fi < 7) { /* the demo's mixes: a third of every bucket's facts, and the other two thirds */
             for (int b = 0; b < N_BUCKETS; b++)
                 closed_book(f, w, b, b % 2, 3, fi == 5 ? 0 : 1);
+        } else if (fi == 7) {
+            write_facts(f, w);
+        } else if (write_corpus(f, w) != 0) {
+            fclose(f);
+            snprintf(err, errlen, "out of memory writing %s", path);
+            return -1;
         }
-        if (fclose(f) != 0) {
+        if (ferror(f) | fclose(f)) {
             snprintf(err, errlen, "%s: cannot write (%s)", path, strerror(errno));
             return -1;
         }
