@@ -336,15 +336,13 @@ static FILE *open_out(const char *dir, const char *name, char *path, size_t len)
 }
 
 /* Closed-book items of one bucket, one per fact, in the given phrasing (0, 1: training; 2:
- * the held-out paraphrase). every > 1, offset 0: every n-th fact; offset 1: the others. */
-static void closed_book(FILE *f, const struct world *w, int bucket, int phrasing, int every, int offset) {
+ * the held-out paraphrase): every n-th fact of the bucket, or (rest) all the others. */
+static void closed_book(FILE *f, const struct world *w, int bucket, int phrasing, int every, int rest) {
     int seen = 0;
     for (int i = 0; i < w->n_people; i++)
         for (int r = 0; r < N_RELATIONS; r++) {
             const struct person *q = &w->people[i];
-            if (q->bucket[r] != bucket) /* offset 0: every n-th fact of the bucket; 1: the others */
-                continue;
-            if ((seen++ % every == 0) != (offset == 0))
+            if (q->bucket[r] != bucket || (seen++ % every == 0) == rest)
                 continue;
             const struct relation *rel = &relations[r];
             char id[96], *question = world_question(r, phrasing, q->name);
