@@ -98,6 +98,7 @@ struct umpire_dataset_item {
     char **choices;         /* option texts for A, B, ...; NULL when not multiple choice */
     size_t n_choices;
     int answerable;         /* 0: the right answer is to decline */
+    char *group;            /* umpire_dataset_read_grouped's field as text, or NULL */
     size_t line;
 };
 struct umpire_dataset {
@@ -106,6 +107,9 @@ struct umpire_dataset {
 };
 /* Read a dataset JSONL; errors as "FILE:LINE: field: problem" (ids must be unique). */
 int umpire_dataset_read(const char *path, struct umpire_dataset *out, char *err);
+/* The same, keeping each item's FIELD (a string, number or true/false; absent: NULL) as its
+ * group, e.g. "bucket" or "category". */
+int umpire_dataset_read_grouped(const char *path, const char *field, struct umpire_dataset *out, char *err);
 void umpire_dataset_free(struct umpire_dataset *d);
 
 /* ------------------------------------------------------------------ UMPIRE
@@ -260,6 +264,10 @@ struct umpire_evaluation {
 int umpire_evaluate(const struct umpire_sampleset *set, const struct umpire_scores *scores,
                     const int *selected, const struct umpire_metric_params *p,
                     struct umpire_evaluation *out, char *err);
+/* The same over the items idx[0..n_idx) only. */
+int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpire_scores *scores,
+                           const int *selected, const size_t *idx, size_t n_idx,
+                           const struct umpire_metric_params *p, struct umpire_evaluation *out, char *err);
 void umpire_evaluation_free(struct umpire_evaluation *ev);
 
 /* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
@@ -481,6 +489,20 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
 int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params *sp,
                           const struct umpire_metric_params *mp, struct umpire_sampleset *set,
                           struct umpire_scores *scores, struct umpire_evaluation *ev, char *err);
+
+/* The run's items grouped by a dataset field (DATA: the dataset, NULL for the one in
+ * RUN_DIR/config.json): each group's accuracy and every estimator's metrics, also written to
+ * RUN_DIR/groups.json. Groups come in the order of their first item in the run; items without
+ * the field form the group "(none)". Returns 0, or a negative status with err. */
+struct umpire_group_evaluation {
+    char *group;
+    size_t n;
+    struct umpire_evaluation ev;
+};
+int umpire_eval_groups(const char *run_dir, const char *data, const char *field, const struct umpire_sampleset *set,
+                       const struct umpire_scores *scores, const struct umpire_metric_params *mp,
+                       struct umpire_group_evaluation **out, size_t *n_out, char *err);
+void umpire_group_evaluations_free(struct umpire_group_evaluation *g, size_t n);
 
 /* ------------------------------------------------------------------ models */
 

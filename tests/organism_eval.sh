@@ -25,6 +25,20 @@ for set in known-frequent known-rare unseen heldout-mix; do
     "$umpire" eval -m "$work/world/organism.gguf" --data "$work/world/$set.jsonl" --out "$work/$set" -k 5 \
         --seed 1 --bootstrap 200 >"$work/$set.log" 2>&1 || { cat "$work/$set.log"; exit 1; }
 done
+# --group-by: the per-bucket table of the held-out mix (checked below against scored.jsonl), and
+# a field that cannot group (an object) named with its file and line
+"$umpire" eval --from "$work/heldout-mix" --group-by bucket --seed 1 --bootstrap 0 >"$work/groups.log" 2>&1 ||
+    { cat "$work/groups.log"; exit 1; }
+grep -A4 "^by bucket" "$work/groups.log"
+$py -c "
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+d = json.loads(lines[2]); d['bucket'] = {'not': 'groupable'}; lines[2] = json.dumps(d)
+open(sys.argv[2], 'w').write('\n'.join(lines) + '\n')" "$work/world/heldout-mix.jsonl" "$work/bad-mix.jsonl"
+if "$umpire" eval --from "$work/heldout-mix" --group-by bucket --data "$work/bad-mix.jsonl" >"$work/bad.log" 2>&1 ||
+    ! grep -q "bad-mix.jsonl:3: bucket: expected a string, a number or true/false" "$work/bad.log"; then
+    echo "--group-by on an object field: not reported as FILE:LINE: field"; cat "$work/bad.log"; exit 1
+fi
 $py - "$work" <<'EOF'
 import json, sys
 work = sys.argv[1]
@@ -67,6 +81,26 @@ defined = {k for k, v in m.items() if v["auroc"] is not None}
 ranked = [r["estimator"] for r in mix["ranking"]]
 if set(ranked) != defined or len(ranked) != len(defined): fail.append("the ranking does not list every estimator")
 if any(a["auroc"] < b["auroc"] for a, b in zip(mix["ranking"], mix["ranking"][1:])): fail.append("ranking not sorted")
+# groups.json against an independent computation from scored.jsonl: accuracy and UMPIRE's
+# AUROC (Mann-Whitney, ties one half; undefined with one class) per bucket
+bucket = {json.loads(l)["id"]: json.loads(l)["bucket"] for l in open(f"{work}/world/heldout-mix.jsonl")}
+scored = [json.loads(l) for l in open(f"{work}/heldout-mix/scored.jsonl")]
+G = json.load(open(f"{work}/heldout-mix/groups.json"))
+if G["field"] != "bucket" or [g["group"] for g in G["groups"]] != ["frequent", "rare", "unseen"]:
+    fail.append(f"groups.json groups: {[g['group'] for g in G['groups']]}")
+for g in G["groups"]:
+    items = [d for d in scored if bucket[d["id"]] == g["group"]]
+    wrong = [d["scores"]["umpire"] for d in items if not d["correct"]]
+    right = [d["scores"]["umpire"] for d in items if d["correct"]]
+    acc = len(right) / len(items)
+    auc = (sum((w > r) + 0.5 * (w == r) for w in wrong for r in right) / (len(wrong) * len(right))
+           if wrong and right else None)
+    got = g["metrics"].get("umpire", {}).get("auroc") if g["metrics"] else None
+    if g["n"] != len(items) or abs(g["accuracy"] - acc) > 1e-12:
+        fail.append(f"groups.json {g['group']}: n {g['n']} accuracy {g['accuracy']}, expected {len(items)} {acc}")
+    if (auc is None) != (got is None) or (auc is not None and abs(auc - got) > 1e-9):
+        fail.append(f"groups.json {g['group']}: UMPIRE AUROC {got}, expected {auc}")
+print("by bucket, UMPIRE AUROC: " + ", ".join(f"{g['group']} {g['metrics'].get('umpire', {}).get('auroc')}" for g in G["groups"]))
 for f in fail: print("FAIL:", f)
 sys.exit(1 if fail else 0)
 EOF

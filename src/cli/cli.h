@@ -21,7 +21,9 @@ int cmd_convert(int argc, char **argv);
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
                      size_t n);
 /* eval.c: score, evaluate and print a run directory (summary.json, scored.jsonl, a table) */
-int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp);
+/* group_by: also the per-group table for the dataset's field (data: NULL for the run's own). */
+int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp, const char *group_by,
+                   const char *data);
 /* parse.c: strict number parsing for options; print "umpire CMD: OPT: ..." on error */
 int cli_parse_double(const char *cmd, const char *opt, const char *v, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);

@@ -31,11 +31,14 @@ static void usage(FILE *f) {
             "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
             "  --seed S                  sampling, alpha's dev split and bootstrap seed (default 0)\n"
             "  --bootstrap N             resamples for the intervals (default 1000)\n"
+            "  --group-by FIELD          accuracy and every estimator's metrics per value of the\n"
+            "                            dataset's FIELD too (e.g. bucket, category): a second table\n"
+            "                            and RUN_DIR/groups.json (with --from: DATA, or the run's own)\n"
             "  and the model, sampling and extra-pass options of `umpire ask` (-m, --mmproj, -k, -n,\n"
             "  --temp, --top-p, --p-true, --entailment, ...)\n\n"
             "examples:\n"
             "  umpire eval -m model.gguf --data vqa.jsonl --out runs/vqa -k 5\n"
-            "  umpire eval --from runs/vqa\n");
+            "  umpire eval --from runs/vqa --group-by question_type\n");
 }
 
 struct progress_state {
@@ -68,7 +71,44 @@ static void show_progress(const struct umpire_eval_progress *p, void *ctx) {
     }
 }
 
-int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp) {
+/* The per-group table: accuracy, UMPIRE's AUROC and the best estimator by AUROC. */
+static int report_groups(const char *dir, const char *data, const char *field, const struct umpire_sampleset *set,
+                         const struct umpire_scores *scores, const struct umpire_metric_params *mp) {
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_group_evaluation *g = NULL;
+    size_t n = 0;
+    if (umpire_eval_groups(dir, data, field, set, scores, mp, &g, &n, err) != 0) {
+        fprintf(stderr, "umpire eval: --group-by: %s\n", err);
+        return 1;
+    }
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    int iu = umpire_estimator_index("umpire");
+    printf("\nby %-19s %5s %9s %14s   %s\n", field, "n", "accuracy", "AUROC(umpire)", "best AUROC");
+    for (size_t j = 0; j < n; j++) {
+        const struct umpire_evaluation *ev = &g[j].ev;
+        double au = ev->reports && iu >= 0 && ev->reports[iu].n ? ev->reports[iu].value[UMPIRE_M_AUROC] : NAN;
+        size_t best = ne;
+        for (size_t e = 0; ev->reports && e < ne; e++)
+            if (ev->reports[e].n && isfinite(ev->reports[e].value[UMPIRE_M_AUROC]) &&
+                (best == ne || ev->reports[e].value[UMPIRE_M_AUROC] > ev->reports[best].value[UMPIRE_M_AUROC]))
+                best = e;
+        char acc[16] = "-", aus[16] = "-", bs[64] = "-";
+        if (isfinite(ev->accuracy))
+            snprintf(acc, sizeof acc, "%.3f", ev->accuracy);
+        if (isfinite(au))
+            snprintf(aus, sizeof aus, "%.3f", au);
+        if (best < ne)
+            snprintf(bs, sizeof bs, "%s %.3f", reg[best].name, ev->reports[best].value[UMPIRE_M_AUROC]);
+        printf("   %-19.19s %5zu %9s %14s   %s\n", g[j].group, g[j].n, acc, aus, bs);
+    }
+    printf("('-': undefined, e.g. a group whose answers are all right; every metric: %s/groups.json)\n", dir);
+    umpire_group_evaluations_free(g, n);
+    return 0;
+}
+
+int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp, const char *group_by,
+                   const char *data) {
     char err[UMPIRE_ERR_LEN];
     struct umpire_score_params sp = umpire_score_default_params();
     sp.seed = seed;
@@ -92,29 +132,30 @@ int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_pa
     if (names && rp)
         cli_print_table(stdout, names, rp, ne);
     printf("results: %s/summary.json, scores: %s/scored.jsonl, report: %s/report.html\n", dir, dir, dir);
+    int rc = group_by ? report_groups(dir, data, group_by, &set, &scores, mp) : 0;
     free(names);
     free((void *)rp);
     umpire_evaluation_free(&ev);
     umpire_scores_free(&scores);
     umpire_sampleset_free(&set);
-    return 0;
+    return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
     struct cli_run_options ro;
     cli_run_options_init(&ro);
-    const char *data = NULL, *out = NULL, *from = NULL;
+    const char *data = NULL, *out = NULL, *from = NULL, *group_by = NULL;
     enum umpire_judge judge = UMPIRE_JUDGE_AUTO;
     struct umpire_metric_params mp = umpire_metric_default_params();
     uint64_t limit = 0, boot;
     unsigned long shard = 1, shards = 1;
-    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD };
+    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
         {"data", required_argument, 0, O_DATA},   {"out", required_argument, 0, O_OUT},
         {"from", required_argument, 0, O_FROM},   {"judge", required_argument, 0, O_JUDGE},
         {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
-        {"shard", required_argument, 0, O_SHARD},
+        {"shard", required_argument, 0, O_SHARD}, {"group-by", required_argument, 0, O_GROUP},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     int c, bad = 0;
     cli_run_options_spell(argc, argv);
@@ -128,6 +169,7 @@ int cmd_eval(int argc, char **argv) {
         case O_DATA: data = optarg; break;
         case O_OUT: out = optarg; break;
         case O_FROM: from = optarg; break;
+        case O_GROUP: group_by = optarg; break;
         case O_JUDGE:
             if (umpire_judge_parse(optarg, &judge)) {
                 fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge or llm\n", optarg);
@@ -192,7 +234,7 @@ int cmd_eval(int argc, char **argv) {
         umpire_engine_close(e);
         from = out;
     }
-    rc = cli_report_run(from, ro.sample.seed, &mp);
+    rc = cli_report_run(from, ro.sample.seed, &mp, group_by, data);
 done:
     cli_run_options_free(&ro);
     return rc;

@@ -43,5 +43,5 @@ int cmd_merge(int argc, char **argv) {
         return 1;
     }
     mp.seed = seed;
-    return cli_report_run(argv[optind], seed, &mp);
+    return cli_report_run(argv[optind], seed, &mp, NULL, NULL);
 }

@@ -513,3 +513,101 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
     }
     return rc;
 }
+
+void umpire_group_evaluations_free(struct umpire_group_evaluation *g, size_t n) {
+    for (size_t j = 0; g && j < n; j++) {
+        free(g[j].group);
+        umpire_evaluation_free(&g[j].ev);
+    }
+    free(g);
+}
+
+static int by_id(const void *a, const void *b) {
+    return strcmp((*(const struct umpire_dataset_item *const *)a)->id, (*(const struct umpire_dataset_item *const *)b)->id);
+}
+
+int umpire_eval_groups(const char *run_dir, const char *data, const char *field, const struct umpire_sampleset *set,
+                       const struct umpire_scores *scores, const struct umpire_metric_params *mp,
+                       struct umpire_group_evaluation **out, size_t *n_out, char *err) {
+    *out = NULL;
+    *n_out = 0;
+    char path[4200];
+    cJSON *cfg = NULL;
+    int rc = UMPIRE_OK;
+    if (!data) { /* the dataset the run was made from */
+        snprintf(path, sizeof path, "%s/config.json", run_dir);
+        const cJSON *d;
+        if (!(cfg = umpire_read_json(path, err, &rc)))
+            return rc ? rc : umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON", path);
+        if (!cJSON_IsString(d = cJSON_GetObjectItemCaseSensitive(cfg, "data"))) {
+            cJSON_Delete(cfg);
+            return umpire_fail(err, UMPIRE_EINVAL, "%s: data: missing; give the dataset", path);
+        }
+        data = d->valuestring;
+    }
+    struct umpire_dataset ds;
+    rc = umpire_dataset_read_grouped(data, field, &ds, err);
+    struct umpire_dataset_item **sorted = rc == UMPIRE_OK ? malloc(ds.n * sizeof *sorted) : NULL;
+    size_t *group_of = rc == UMPIRE_OK ? malloc((set->n ? set->n : 1) * sizeof *group_of) : NULL;
+    size_t *idx = rc == UMPIRE_OK ? malloc((set->n ? set->n : 1) * sizeof *idx) : NULL;
+    const char **names = rc == UMPIRE_OK ? calloc(set->n ? set->n : 1, sizeof *names) : NULL;
+    size_t n_groups = 0, n_grouped = 0;
+    if (rc == UMPIRE_OK && (!sorted || !group_of || !idx || !names))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK) {
+        for (size_t i = 0; i < ds.n; i++) {
+            sorted[i] = &ds.items[i];
+            n_grouped += ds.items[i].group != NULL;
+        }
+        qsort(sorted, ds.n, sizeof *sorted, by_id);
+        if (n_grouped == 0)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no item has the field '%s' to group by", data, field);
+    }
+    /* each run item's group, groups numbered in order of first appearance */
+    for (size_t i = 0; rc == UMPIRE_OK && i < set->n; i++) {
+        struct umpire_dataset_item key = {.id = set->items[i].id}, *kp = &key;
+        struct umpire_dataset_item **hit = bsearch(&kp, sorted, ds.n, sizeof *sorted, by_id);
+        if (!hit) {
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s/items.jsonl: item '%.60s' is not in %s", run_dir, set->items[i].id, data);
+            break;
+        }
+        const char *g = (*hit)->group ? (*hit)->group : "(none)";
+        size_t k = 0;
+        while (k < n_groups && strcmp(names[k], g))
+            k++;
+        if (k == n_groups)
+            names[n_groups++] = g;
+        group_of[i] = k;
+    }
+    struct umpire_group_evaluation *ge = rc == UMPIRE_OK ? calloc(n_groups ? n_groups : 1, sizeof *ge) : NULL;
+    if (rc == UMPIRE_OK && !ge)
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == UMPIRE_OK && k < n_groups; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < set->n; i++)
+            if (group_of[i] == k)
+                idx[m++] = i;
+        ge[k].n = m;
+        if (!(ge[k].group = strdup(names[k])))
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        else
+            rc = umpire_evaluate_subset(set, scores, NULL, idx, m, mp, &ge[k].ev, err);
+    }
+    if (rc == UMPIRE_OK) {
+        snprintf(path, sizeof path, "%s/groups.json", run_dir);
+        rc = umpire_groups_write(path, field, ge, n_groups, err);
+    }
+    if (rc == UMPIRE_OK) {
+        *out = ge;
+        *n_out = n_groups;
+    } else {
+        umpire_group_evaluations_free(ge, n_groups);
+    }
+    free(sorted);
+    free(group_of);
+    free(idx);
+    free((void *)names);
+    umpire_dataset_free(&ds); /* zeroed by a failed read: freeing it again is harmless */
+    cJSON_Delete(cfg);
+    return rc;
+}

@@ -12,7 +12,7 @@
 #include "umpire.h"
 
 struct load {
-    const char *path;
+    const char *path, *group_field;
     char *err;
     char dir[4096];
     struct umpire_dataset *out;
@@ -78,6 +78,21 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         snprintf(buf, sizeof buf, "line%zu", line), it->id = strdup(buf);
     else
         return fail(l, line, "id", "expected a non-empty string or a number");
+    const cJSON *g = l->group_field ? cJSON_GetObjectItemCaseSensitive(o, l->group_field) : NULL;
+    if (g && !cJSON_IsNull(g)) {
+        if (cJSON_IsString(g)) {
+            it->group = strdup(g->valuestring);
+        } else if (cJSON_IsBool(g)) {
+            it->group = strdup(cJSON_IsTrue(g) ? "true" : "false");
+        } else if (cJSON_IsNumber(g)) {
+            snprintf(buf, sizeof buf, "%.17g", g->valuedouble);
+            it->group = strdup(buf);
+        } else {
+            return fail(l, line, l->group_field, "expected a string, a number or true/false to group by");
+        }
+        if (!it->group)
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+    }
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "question");
     if (!cJSON_IsString(q) || !q->valuestring[q ? strspn(q->valuestring, " \t\r\n") : 0])
         return fail(l, line, "question", q ? "expected a non-empty string" : "missing");
@@ -132,6 +147,7 @@ void umpire_dataset_free(struct umpire_dataset *d) {
         struct umpire_dataset_item *it = &d->items[i];
         free(it->id);
         free(it->question);
+        free(it->group);
         strv_free(it->images, it->n_images);
         strv_free(it->audio, it->n_audio);
         strv_free(it->answers, it->n_answers);
@@ -142,8 +158,12 @@ void umpire_dataset_free(struct umpire_dataset *d) {
 }
 
 int umpire_dataset_read(const char *path, struct umpire_dataset *out, char *err) {
+    return umpire_dataset_read_grouped(path, NULL, out, err);
+}
+
+int umpire_dataset_read_grouped(const char *path, const char *field, struct umpire_dataset *out, char *err) {
     memset(out, 0, sizeof *out);
-    struct load l = {.path = path, .err = err, .out = out};
+    struct load l = {.path = path, .group_field = field, .err = err, .out = out};
     snprintf(l.dir, sizeof l.dir, "%s", path);
     char *slash = strrchr(l.dir, '/');
     if (slash)

@@ -39,22 +39,13 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
     return umpire_atomic_close(&a, path, rc, err);
 }
 
-int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
-                         const struct umpire_scores *s, const int *selected,
-                         const struct umpire_metric_report *const *reports, double accuracy,
-                         char *err) {
+/* "metrics": {estimator: {"n", each metric, each metric's "_ci"}} for the selected reports */
+static void add_metrics(cJSON *o, const int *selected, const struct umpire_metric_report *const *reports) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "n", (double)set->n);
-    cJSON_AddItemToObject(o, "accuracy", number_or_null(accuracy));
-    cJSON_AddNumberToObject(o, "alpha", s->alpha);
-    cJSON *dev = cJSON_AddArrayToObject(o, "alpha_dev_ids");
-    for (size_t j = 0; j < s->n_dev; j++)
-        cJSON_AddItemToArray(dev, cJSON_CreateString(set->items[s->dev_idx[j]].id));
     cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
     for (size_t e = 0; e < ne; e++) {
-        if (!selected[e] || !reports || !reports[e])
+        if ((selected && !selected[e]) || !reports || !reports[e])
             continue;
         const struct umpire_metric_report *r = reports[e];
         cJSON *m = cJSON_AddObjectToObject(metrics, reg[e].name);
@@ -68,6 +59,52 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
             cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
         }
     }
+}
+
+int umpire_groups_write(const char *path, const char *field, const struct umpire_group_evaluation *g, size_t n,
+                        char *err) {
+    size_t ne;
+    umpire_estimators(&ne);
+    const struct umpire_metric_report **rp = malloc((ne ? ne : 1) * sizeof *rp);
+    cJSON *o = cJSON_CreateObject();
+    if (!rp || !o) {
+        free((void *)rp);
+        cJSON_Delete(o);
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    cJSON_AddStringToObject(o, "field", field);
+    cJSON *groups = cJSON_AddArrayToObject(o, "groups");
+    for (size_t j = 0; j < n; j++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "group", g[j].group);
+        cJSON_AddNumberToObject(x, "n", (double)g[j].n);
+        cJSON_AddNumberToObject(x, "n_labelled", (double)g[j].ev.n_labelled);
+        cJSON_AddItemToObject(x, "accuracy", number_or_null(g[j].ev.accuracy));
+        for (size_t e = 0; e < ne; e++)
+            rp[e] = g[j].ev.reports && g[j].ev.reports[e].n ? &g[j].ev.reports[e] : NULL;
+        add_metrics(x, NULL, rp);
+        cJSON_AddItemToArray(groups, x);
+    }
+    int rc = umpire_write_json(path, o, err);
+    cJSON_Delete(o);
+    free((void *)rp);
+    return rc;
+}
+
+int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
+                         const struct umpire_scores *s, const int *selected,
+                         const struct umpire_metric_report *const *reports, double accuracy,
+                         char *err) {
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n", (double)set->n);
+    cJSON_AddItemToObject(o, "accuracy", number_or_null(accuracy));
+    cJSON_AddNumberToObject(o, "alpha", s->alpha);
+    cJSON *dev = cJSON_AddArrayToObject(o, "alpha_dev_ids");
+    for (size_t j = 0; j < s->n_dev; j++)
+        cJSON_AddItemToArray(dev, cJSON_CreateString(set->items[s->dev_idx[j]].id));
+    add_metrics(o, selected, reports);
     /* every estimator with a defined AUROC, best first (ties: registry order) */
     cJSON *ranking = cJSON_AddArrayToObject(o, "ranking");
     double *auroc = malloc(ne * sizeof *auroc);

@@ -16,6 +16,11 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
                          const struct umpire_metric_report *const *reports, double accuracy,
                          char *err);
 
+/* RUN_DIR/groups.json: {"field", "groups": [{"group", "n", "n_labelled", "accuracy",
+ * "metrics": {estimator: {...}}}]} (the metrics as in summary.json). */
+int umpire_groups_write(const char *path, const char *field, const struct umpire_group_evaluation *g, size_t n,
+                        char *err);
+
 /* Scored items back (umpire metrics): ids, the estimator names found, scores (NaN for null),
  * and correct (-1 when absent). */
 struct umpire_scored_file {
