@@ -138,5 +138,28 @@ case "$out" in *"bad.jsonl:1: answers: needs at least one accepted answer"*) [ $
 out=$("$umpire" eval --from "$dir/nowhere" 2>&1); rc=$?
 case "$out" in *"nowhere/items.jsonl: cannot open"*) [ $rc -eq 1 ]; check "--from a missing run" $? "$out" ;; *) check "--from a missing run" 1 "$out" ;; esac
 
+# --group-by: a field given as text, a number, true/false or not at all; groups in order of
+# first appearance, each item in exactly one
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(f"{d}/data.jsonl")]
+for i, r in enumerate(rows):
+    if i % 4 != 3:
+        r["kind"] = ["text", 2, True][i % 4]
+open(f"{d}/grouped.jsonl", "w").write("\n".join(json.dumps(r) for r in rows) + "\n")
+PY
+"$umpire" eval --from "$dir/full" --data "$dir/grouped.jsonl" --group-by kind --seed 2 --bootstrap 100 \
+    > "$dir/groups.out" 2>&1
+check "--group-by runs" $? "$(tail -3 "$dir/groups.out")"
+/usr/bin/python3 -c "
+import json, sys
+g = json.load(open(sys.argv[1] + '/full/groups.json'))
+names, ns = [x['group'] for x in g['groups']], [x['n'] for x in g['groups']]
+assert g['field'] == 'kind' and names == ['text', '2', 'true', '(none)'] and ns == [4, 4, 4, 4], (names, ns)
+" "$dir"
+check "groups: text, number, bool, absent; 4 items each" $? "$(cat "$dir/full/groups.json" | head -c 300)"
+grep -q "^by kind" "$dir/groups.out"; check "--group-by table" $? "$(cat "$dir/groups.out" | tail -6)"
+
 echo "$fails failed"
 [ $fails -eq 0 ]

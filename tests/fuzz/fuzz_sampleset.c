@@ -28,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct umpire_dataset ds;
     if (umpire_dataset_read(path, &ds, err) == 0)
         umpire_dataset_free(&ds);
+    if (umpire_dataset_read_grouped(path, "bucket", &ds, err) == 0)
+        umpire_dataset_free(&ds);
     else if (!err[0])
         abort();
     struct umpire_calibration cal;
