@@ -255,6 +255,10 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                            const struct umpire_metric_params *p, struct umpire_metric_report *out,
                            char *err);
 
+/* The reports r[0..n) with a defined AUROC (NULL entries skipped), best first, ties in index
+ * order: their indices in order[0..*n_ranked). Returns 0, or UMPIRE_ENOMEM. */
+int umpire_order_by_auroc(const struct umpire_metric_report *const *r, size_t n, size_t *order, size_t *n_ranked);
+
 /* Every (selected, or all when NULL) estimator of a scored set against the items' labels. */
 struct umpire_evaluation {
     size_t n_labelled, n_right;

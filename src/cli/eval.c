@@ -85,14 +85,16 @@ static int report_groups(const char *dir, const char *data, const char *field, c
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     int iu = umpire_estimator_index("umpire");
     printf("\nby %-19s %5s %9s %14s   %s\n", field, "n", "accuracy", "AUROC(umpire)", "best AUROC");
-    for (size_t j = 0; j < n; j++) {
+    const struct umpire_metric_report **rp = calloc(ne ? ne : 1, sizeof *rp);
+    size_t *order = malloc((ne ? ne : 1) * sizeof *order);
+    for (size_t j = 0; rp && order && j < n; j++) {
         const struct umpire_evaluation *ev = &g[j].ev;
         double au = ev->reports && iu >= 0 && ev->reports[iu].n ? ev->reports[iu].value[UMPIRE_M_AUROC] : NAN;
-        size_t best = ne;
-        for (size_t e = 0; ev->reports && e < ne; e++)
-            if (ev->reports[e].n && isfinite(ev->reports[e].value[UMPIRE_M_AUROC]) &&
-                (best == ne || ev->reports[e].value[UMPIRE_M_AUROC] > ev->reports[best].value[UMPIRE_M_AUROC]))
-                best = e;
+        size_t best = ne, n_ranked = 0;
+        for (size_t e = 0; e < ne; e++)
+            rp[e] = ev->reports && ev->reports[e].n ? &ev->reports[e] : NULL;
+        if (umpire_order_by_auroc(rp, ne, order, &n_ranked) == 0 && n_ranked)
+            best = order[0];
         char acc[16] = "-", aus[16] = "-", bs[64] = "-";
         if (isfinite(ev->accuracy))
             snprintf(acc, sizeof acc, "%.3f", ev->accuracy);
@@ -103,6 +105,8 @@ static int report_groups(const char *dir, const char *data, const char *field, c
         printf("   %-19.19s %5zu %9s %14s   %s\n", g[j].group, g[j].n, acc, aus, bs);
     }
     printf("('-': undefined, e.g. a group whose answers are all right; every metric: %s/groups.json)\n", dir);
+    free((void *)rp);
+    free(order);
     umpire_group_evaluations_free(g, n);
     return 0;
 }

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/stats.h"
 
 #include "cli/cli.h"
 
@@ -22,16 +21,10 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
     static const char *const heads[] = {"AUROC", "AUPRC", "PRR", "AURAC", "TPR@10", "CPC", "ECE", "calECE", "Brier"};
     const size_t nc = sizeof cols / sizeof cols[0];
     /* rank by AUROC, 1 = best; undefined AUROCs are not ranked */
-    double *auroc = calloc(n ? n : 1, sizeof *auroc);
-    size_t *order = malloc((n ? n : 1) * sizeof *order), *rank = calloc(n ? n : 1, sizeof *rank);
-    if (auroc && order && rank) {
-        for (size_t e = 0; e < n; e++)
-            auroc[e] = r[e] && isfinite(r[e]->value[UMPIRE_M_AUROC]) ? r[e]->value[UMPIRE_M_AUROC] : -1;
-        if (umpire_argsort_desc(auroc, n, order) == 0)
-            for (size_t j = 0, k = 0; j < n; j++)
-                if (auroc[order[j]] >= 0)
-                    rank[order[j]] = ++k;
-    }
+    size_t *order = malloc((n ? n : 1) * sizeof *order), *rank = calloc(n ? n : 1, sizeof *rank), n_ranked = 0;
+    if (order && rank && umpire_order_by_auroc(r, n, order, &n_ranked) == 0)
+        for (size_t k = 0; k < n_ranked; k++)
+            rank[order[k]] = k + 1;
     fprintf(f, "%-22s %4s %5s %15s", "estimator", "rank", "n", "AUROC 95% CI");
     for (size_t c = 0; c < nc; c++)
         fprintf(f, " %7s", heads[c]);
@@ -51,7 +44,6 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
         fputc('\n', f);
     }
     fprintf(f, "(wrong answer = positive, score = uncertainty; rank: by AUROC, 1 = best; '-' = undefined on these data)\n");
-    free(auroc);
     free(order);
     free(rank);
 }

@@ -395,3 +395,17 @@ double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr
     free(o);
     return v;
 }
+
+int umpire_order_by_auroc(const struct umpire_metric_report *const *r, size_t n, size_t *order, size_t *n_ranked) {
+    *n_ranked = 0;
+    double *auroc = malloc((n ? n : 1) * sizeof *auroc);
+    if (!auroc)
+        return UMPIRE_ENOMEM;
+    for (size_t e = 0; e < n; e++) /* AUROC is in [0, 1]: -1 marks the unranked */
+        auroc[e] = r[e] && isfinite(r[e]->value[UMPIRE_M_AUROC]) ? r[e]->value[UMPIRE_M_AUROC] : -1;
+    int rc = umpire_argsort_desc(auroc, n, order) == 0 ? UMPIRE_OK : UMPIRE_ENOMEM;
+    while (rc == UMPIRE_OK && *n_ranked < n && auroc[order[*n_ranked]] >= 0)
+        (*n_ranked)++;
+    free(auroc);
+    return rc;
+}

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/stats.h"
 #include "core/status.h"
 #include "io/atomic.h"
 #include "io/jsonl.h"
@@ -107,21 +106,18 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
     add_metrics(o, selected, reports);
     /* every estimator with a defined AUROC, best first (ties: registry order) */
     cJSON *ranking = cJSON_AddArrayToObject(o, "ranking");
-    double *auroc = malloc(ne * sizeof *auroc);
-    size_t *order = malloc(ne * sizeof *order);
-    if (auroc && order && reports) {
-        for (size_t e = 0; e < ne; e++)
-            auroc[e] = selected[e] && reports[e] && isfinite(reports[e]->value[UMPIRE_M_AUROC])
-                           ? reports[e]->value[UMPIRE_M_AUROC] : -1;
-        if (umpire_argsort_desc(auroc, ne, order) == 0)
-            for (size_t j = 0; j < ne && auroc[order[j]] >= 0; j++) {
-                cJSON *x = cJSON_CreateObject();
-                cJSON_AddStringToObject(x, "estimator", reg[order[j]].name);
-                cJSON_AddNumberToObject(x, "auroc", auroc[order[j]]);
-                cJSON_AddItemToArray(ranking, x);
-            }
-    }
-    free(auroc);
+    const struct umpire_metric_report **rp = calloc(ne ? ne : 1, sizeof *rp);
+    size_t *order = malloc((ne ? ne : 1) * sizeof *order), n_ranked = 0;
+    for (size_t e = 0; rp && reports && e < ne; e++)
+        rp[e] = selected[e] ? reports[e] : NULL;
+    if (rp && order && umpire_order_by_auroc(rp, ne, order, &n_ranked) == 0)
+        for (size_t j = 0; j < n_ranked; j++) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "estimator", reg[order[j]].name);
+            cJSON_AddNumberToObject(x, "auroc", rp[order[j]]->value[UMPIRE_M_AUROC]);
+            cJSON_AddItemToArray(ranking, x);
+        }
+    free((void *)rp);
     free(order);
     int rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
