@@ -13,7 +13,9 @@
 #include <ggml.h>
 #include <llama.h>
 
+#include "core/status.h"
 #include "corpus.h"
+#include "io/atomic.h"
 #include "model.h"
 #include "train.h"
 #include "vocab.h"
@@ -191,28 +193,23 @@ static uint64_t settings_key(const struct options *o) {
     return h;
 }
 
-static int copy_file(const char *from, const char *to) {
+/* Copy a file into place atomically (io/atomic.h). */
+static int copy_file(const char *from, const char *to, char *err) {
     FILE *in = fopen(from, "rb");
     if (!in)
-        return -1;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", to, (long)getpid());
-    FILE *out = fopen(tmp, "wb");
-    int rc = out ? 0 : -1;
-    char buf[1 << 16];
-    size_t n;
-    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            rc = -1;
-    if (ferror(in))
-        rc = -1;
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open (%s)", from, strerror(errno));
+    struct umpire_atomic_file a;
+    int rc = umpire_atomic_open(&a, to, err);
+    if (rc == UMPIRE_OK) {
+        char buf[1 << 16];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0 && fwrite(buf, 1, n, a.f) == n)
+            ;
+        if (ferror(in) || ferror(a.f))
+            rc = umpire_fail(err, UMPIRE_EIO, "cannot copy %s to %s (%s)", from, to, strerror(errno));
+        rc = umpire_atomic_close(&a, to, rc, err);
+    }
     fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, to) != 0)
-        rc = -1;
-    if (rc != 0)
-        remove(tmp);
     return rc;
 }
 
@@ -350,8 +347,9 @@ int main(int argc, char **argv) {
         if (!rc)
             fprintf(stderr, "organism: trained in %.0f s, saved %s\n", difftime(time(NULL), t0), model);
     }
-    if (!rc && (copy_file(model, dst) != 0 || (stat(curve, &st) == 0 && copy_file(curve, dst_curve) != 0))) {
-        fprintf(stderr, "organism: cannot copy the model to %s: %s\n", dst, strerror(errno));
+    char cerr[UMPIRE_ERR_LEN];
+    if (!rc && (copy_file(model, dst, cerr) != 0 || (stat(curve, &st) == 0 && copy_file(curve, dst_curve, cerr) != 0))) {
+        fprintf(stderr, "organism: %s\n", cerr);
         rc = 1;
     }
     if (!rc)
