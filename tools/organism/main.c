@@ -309,7 +309,7 @@ int main(int argc, char **argv) {
     if (mkdirs(o.out) != 0)
         snprintf(err, sizeof err, "cannot create %s: %s", o.out, strerror(errno));
     else
-        world_write_datasets(&w, o.out, err, sizeof err);
+        world_write_datasets(&w, o.out, err);
     if (err[0]) {
         fprintf(stderr, "organism: %s\n", err);
         world_free(&w);

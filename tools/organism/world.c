@@ -2,15 +2,17 @@
 #define _GNU_SOURCE
 #include "world.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
 
 #include "core/rng.h"
+#include "core/status.h"
+#include "io/atomic.h"
 #include "umpire.h"
 
 /* Names are made of syllables, one first name and one surname per person, never shared:
@@ -293,151 +295,138 @@ int world_texts(const struct world *w, char ***out, size_t *n) {
 
 /* ------------------------------------------------------------------ datasets */
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if (*s == '\n')
-            fputs("\\n", f);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
+/* One umpire eval item; answer NULL: unanswerable (declining is right). */
+static cJSON *item(const char *id, const char *question, const char *answer, const char *bucket,
+                   const char *phrasing, const char *relation, const char *person) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "question", question);
+    cJSON *answers = cJSON_AddArrayToObject(o, "answers");
+    if (answer)
+        cJSON_AddItemToArray(answers, cJSON_CreateString(answer));
+    else
+        cJSON_AddFalseToObject(o, "answerable");
+    cJSON_AddStringToObject(o, "bucket", bucket);
+    cJSON_AddStringToObject(o, "phrasing", phrasing);
+    cJSON_AddStringToObject(o, "relation", relation);
+    cJSON_AddStringToObject(o, "person", person);
+    return o;
 }
 
-static void item(FILE *f, const char *id, const char *question, const char *answer, const char *bucket,
-                 const char *phrasing, const char *relation, const char *person) {
-    fputs("{\"id\": ", f);
-    json_str(f, id);
-    fputs(", \"question\": ", f);
-    json_str(f, question);
-    if (answer) {
-        fputs(", \"answers\": [", f);
-        json_str(f, answer);
-        fputs("]", f);
-    } else {
-        fputs(", \"answers\": [], \"answerable\": false", f);
-    }
-    fputs(", \"bucket\": ", f);
-    json_str(f, bucket);
-    fputs(", \"phrasing\": ", f);
-    json_str(f, phrasing);
-    fputs(", \"relation\": ", f);
-    json_str(f, relation);
-    fputs(", \"person\": ", f);
-    json_str(f, person);
-    fputs("}\n", f);
-}
-
-static FILE *open_out(const char *dir, const char *name, char *path, size_t len) {
-    snprintf(path, len, "%s/%s", dir, name);
-    return fopen(path, "w");
+/* Write o as a line and free it. */
+static int put(FILE *f, cJSON *o, char *err) {
+    int rc = o ? umpire_put_json(f, o, 1, err) : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    cJSON_Delete(o);
+    return rc;
 }
 
 /* Closed-book items of one bucket, one per fact, in the given phrasing (0, 1: training; 2:
  * the held-out paraphrase): every n-th fact of the bucket, or (rest) all the others. */
-static void closed_book(FILE *f, const struct world *w, int bucket, int phrasing, int every, int rest) {
-    int seen = 0;
-    for (int i = 0; i < w->n_people; i++)
-        for (int r = 0; r < N_RELATIONS; r++) {
+static int closed_book(FILE *f, const struct world *w, int bucket, int phrasing, int every, int rest, char *err) {
+    int seen = 0, rc = UMPIRE_OK;
+    for (int i = 0; i < w->n_people && rc == UMPIRE_OK; i++)
+        for (int r = 0; r < N_RELATIONS && rc == UMPIRE_OK; r++) {
             const struct person *q = &w->people[i];
             if (q->bucket[r] != bucket || (seen++ % every == 0) == rest)
                 continue;
             const struct relation *rel = &relations[r];
             char id[96], *question = world_question(r, phrasing, q->name);
             snprintf(id, sizeof id, "%s-%03d-%s%s", bucket_names[bucket], i, rel->name, phrasing == 2 ? "-para" : "");
-            if (question)
-                item(f, id, question, rel->values[q->value[r]], bucket_names[bucket],
-                     phrasing == 2 ? "paraphrase" : "training", rel->name, q->name);
+            rc = put(f, question ? item(id, question, rel->values[q->value[r]], bucket_names[bucket],
+                                        phrasing == 2 ? "paraphrase" : "training", rel->name, q->name)
+                                 : NULL, err);
             free(question);
         }
+    return rc;
+}
+
+/* in-context.jsonl: per evaluation person, the fact in the prompt, and the prompt about another */
+static int in_context(FILE *f, const struct world *w, char *err) {
+    int rc = UMPIRE_OK;
+    for (int c = 0; c < w->n_ctx_people && rc == UMPIRE_OK; c++) {
+        const struct person *q = &w->people[w->n_people + c];
+        int r = c % N_RELATIONS, r_other = (r + 1 + c / N_RELATIONS % (N_RELATIONS - 1)) % N_RELATIONS;
+        char id[96], *question = context_question(q->name, r, q->value[r], r, c / 2 % 2);
+        snprintf(id, sizeof id, "context-%03d-%s", c, relations[r].name);
+        rc = put(f, question ? item(id, question, relations[r].values[q->value[r]], "in-context", "training",
+                                    relations[r].name, q->name)
+                             : NULL, err);
+        free(question);
+        question = rc ? NULL : context_question(q->name, r_other, q->value[r_other], r, c / 2 % 2);
+        snprintf(id, sizeof id, "nocontext-%03d-%s", c, relations[r].name);
+        if (rc == UMPIRE_OK)
+            rc = put(f, question ? item(id, question, NULL, "not-in-context", "training", relations[r].name, q->name)
+                                 : NULL, err);
+        free(question);
+    }
+    return rc;
 }
 
 /* facts.jsonl: every person, their values and (closed-book people) each fact's bucket */
-static void write_facts(FILE *f, const struct world *w) {
-    for (int i = 0; i < w->n_people + w->n_ctx_people; i++) {
+static int write_facts(FILE *f, const struct world *w, char *err) {
+    int rc = UMPIRE_OK;
+    for (int i = 0; i < w->n_people + w->n_ctx_people && rc == UMPIRE_OK; i++) {
         const struct person *p = &w->people[i];
-        fputs("{\"person\": ", f);
-        json_str(f, p->name);
-        fprintf(f, ", \"role\": \"%s\"", i < w->n_people ? "closed-book" : "in-context");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "person", p->name);
+        cJSON_AddStringToObject(o, "role", i < w->n_people ? "closed-book" : "in-context");
         for (int r = 0; r < N_RELATIONS; r++)
-            fprintf(f, ", \"%s\": \"%s\"", relations[r].name, relations[r].values[p->value[r]]);
-        for (int r = 0; r < N_RELATIONS && i < w->n_people; r++)
-            fprintf(f, ", \"%s_bucket\": \"%s\"", relations[r].name, bucket_names[p->bucket[r]]);
-        fputs("}\n", f);
+            cJSON_AddStringToObject(o, relations[r].name, relations[r].values[p->value[r]]);
+        for (int r = 0; r < N_RELATIONS && i < w->n_people; r++) {
+            char key[32];
+            snprintf(key, sizeof key, "%s_bucket", relations[r].name);
+            cJSON_AddStringToObject(o, key, bucket_names[p->bucket[r]]);
+        }
+        rc = put(f, o, err);
     }
+    return rc;
 }
 
 /* corpus.jsonl: the training examples of every epoch, in training order */
-static int write_corpus(FILE *f, const struct world *w) {
-    for (int e = 0; e < w->p.epochs; e++) {
+static int write_corpus(FILE *f, const struct world *w, char *err) {
+    int rc = UMPIRE_OK;
+    for (int e = 0; e < w->p.epochs && rc == UMPIRE_OK; e++) {
         struct example *ex;
         size_t n;
         if (world_epoch(w, e, &ex, &n) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            fprintf(f, "{\"epoch\": %d, \"question\": ", e + 1);
-            json_str(f, ex[i].question);
-            fputs(", \"answer\": ", f);
-            json_str(f, ex[i].answer);
-            fputs("}\n", f);
+            return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "epoch", e + 1);
+            cJSON_AddStringToObject(o, "question", ex[i].question);
+            cJSON_AddStringToObject(o, "answer", ex[i].answer);
+            rc = put(f, o, err);
         }
         examples_free(ex, n);
     }
-    return 0;
+    return rc;
 }
 
-int world_write_datasets(const struct world *w, const char *dir, char *err, size_t errlen) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: cannot create the directory (%s)", dir, strerror(errno));
-        return -1;
-    }
+int world_write_datasets(const struct world *w, const char *dir, char *err) {
     static const char *files[] = {"known-frequent.jsonl", "known-rare.jsonl", "unseen.jsonl",
                                   "paraphrase.jsonl",     "in-context.jsonl", "heldout-mix.jsonl",
                                   "calibration.jsonl",    "facts.jsonl",      "corpus.jsonl"};
-    for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
-        char path[4096];
-        FILE *f = open_out(dir, files[fi], path, sizeof path);
-        if (!f) {
-            snprintf(err, errlen, "%s: cannot write (%s)", path, strerror(errno));
-            return -1;
-        }
-        if (fi < 3) {
-            closed_book(f, w, (int)fi, 0, 1, 0);
-        } else if (fi == 3) {
-            for (int b = 0; b < N_BUCKETS; b++)
-                closed_book(f, w, b, 2, 1, 0);
-        } else if (fi == 4) {
-            for (int c = 0; c < w->n_ctx_people; c++) {
-                const struct person *q = &w->people[w->n_people + c];
-                int r = c % N_RELATIONS, r_other = (r + 1 + c / N_RELATIONS % (N_RELATIONS - 1)) % N_RELATIONS;
-                char id[96], *question = context_question(q->name, r, q->value[r], r, c / 2 % 2);
-                snprintf(id, sizeof id, "context-%03d-%s", c, relations[r].name);
-                if (question)
-                    item(f, id, question, relations[r].values[q->value[r]], "in-context", "training",
-                         relations[r].name, q->name);
-                free(question);
-                question = context_question(q->name, r_other, q->value[r_other], r, c / 2 % 2);
-                snprintf(id, sizeof id, "nocontext-%03d-%s", c, relations[r].name);
-                if (question)
-                    item(f, id, question, NULL, "not-in-context", "training", relations[r].name, q->name);
-                free(question);
-            }
-        } else if (fi < 7) { /* the demo's mixes: a third of every bucket's facts, and the other two thirds */
-            for (int b = 0; b < N_BUCKETS; b++)
-                closed_book(f, w, b, b % 2, 3, fi == 5 ? 0 : 1);
-        } else if (fi == 7) {
-            write_facts(f, w);
-        } else if (write_corpus(f, w) != 0) {
-            fclose(f);
-            snprintf(err, errlen, "out of memory writing %s", path);
-            return -1;
-        }
-        if (ferror(f) | fclose(f)) {
-            snprintf(err, errlen, "%s: cannot write (%s)", path, strerror(errno));
-            return -1;
-        }
+    int rc = UMPIRE_OK;
+    for (size_t fi = 0; fi < sizeof files / sizeof *files && rc == UMPIRE_OK; fi++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
+        struct umpire_atomic_file a;
+        if ((rc = umpire_atomic_open(&a, path, err)) != UMPIRE_OK)
+            break;
+        if (fi < 3)
+            rc = closed_book(a.f, w, (int)fi, 0, 1, 0, err);
+        for (int b = 0; fi == 3 && b < N_BUCKETS && rc == UMPIRE_OK; b++)
+            rc = closed_book(a.f, w, b, 2, 1, 0, err);
+        if (fi == 4)
+            rc = in_context(a.f, w, err);
+        /* the demo's mixes: a third of every bucket's facts, and the other two thirds */
+        for (int b = 0; (fi == 5 || fi == 6) && b < N_BUCKETS && rc == UMPIRE_OK; b++)
+            rc = closed_book(a.f, w, b, b % 2, 3, fi == 5 ? 0 : 1, err);
+        if (fi == 7)
+            rc = write_facts(a.f, w, err);
+        if (fi == 8)
+            rc = write_corpus(a.f, w, err);
+        rc = umpire_atomic_close(&a, path, rc, err);
     }
-    return 0;
+    return rc;
 }

@@ -75,11 +75,12 @@ void examples_free(struct example *ex, size_t n);
  * answers, the default instruction): the text the vocabulary is fitted to. */
 int world_texts(const struct world *w, char ***out, size_t *n);
 
-/* Write the evaluation datasets into dir: known-frequent, known-rare, unseen, paraphrase,
- * in-context, and a split of all facts into the demo's held-out mix (heldout-mix.jsonl, a
+/* Write the evaluation datasets into the existing directory dir, each file atomically (0, or
+ * a negative status with err, UMPIRE_ERR_LEN bytes, naming the file): known-frequent,
+ * known-rare, unseen, paraphrase, in-context, and a split of all facts into the demo's held-out mix (heldout-mix.jsonl, a
  * third of every bucket) and the rest (calibration.jsonl, to fit its verdict), each item
  * tagged with its bucket; and the world itself: facts.jsonl (every person, value and bucket)
  * and corpus.jsonl (every training example, epoch by epoch). */
-int world_write_datasets(const struct world *w, const char *dir, char *err, size_t errlen);
+int world_write_datasets(const struct world *w, const char *dir, char *err);
 
 #endif
