@@ -49,13 +49,51 @@ void umpire_set_blas_threads(int n);
  * The one shape of data everything meets at (DESIGN.md): per question, k sampled answers with
  * their token log-probabilities, hidden-state embedding phi and token entropies. */
 
+/* Which distribution an answer's log-probabilities and entropies are of. */
+enum umpire_probs {
+    UMPIRE_PROBS_UNSPECIFIED, /* not recorded (sample sets made elsewhere) */
+    UMPIRE_PROBS_RAW,         /* the model's own softmax at temperature 1 */
+    UMPIRE_PROBS_SAMPLER,     /* the tempered, top-k / top-p truncated, renormalised
+                                 distribution the token was drawn from (UMPIRE's reference:
+                                 HF compute_transition_scores) */
+};
+/* "unspecified", "raw", "sampler"; a static string. */
+const char *umpire_probs_name(enum umpire_probs p);
+/* The name -> *p; 0, or -1 for an unknown name. */
+int umpire_probs_parse(const char *name, enum umpire_probs *p);
+
+/* Why an answer ended. */
+enum umpire_finish {
+    UMPIRE_FINISH_UNKNOWN,
+    UMPIRE_FINISH_EOS,    /* an end-of-generation token, kept as its last token */
+    UMPIRE_FINISH_STOP,   /* a stop string: none of its tokens is kept */
+    UMPIRE_FINISH_LENGTH, /* max_tokens */
+};
+const char *umpire_finish_name(enum umpire_finish f); /* "", "eos", "stop", "length" */
+
 struct umpire_answer {
     char *text;
     int32_t *tokens;   /* the n_tokens token ids (EOS included), or NULL when not known */
-    double *logprobs;  /* n_tokens log-probabilities of the answer's tokens, EOS included */
+    double *logprobs;  /* n_tokens log-probabilities of the answer's tokens, EOS included, of
+                          the item's `probs` distribution */
     size_t n_tokens;
-    double *entropies; /* n_tokens full-vocabulary token entropies, or NULL */
+    double *entropies; /* n_tokens token entropies of that distribution, or NULL */
+    double *raw_logprobs, *raw_entropies; /* with probs = sampler: the model's raw ones too,
+                                             or NULL */
     float *embedding;  /* phi before normalisation: dim values (the item's dim), or NULL */
+    float *middle;     /* the middle layer's hidden state where the last token before EOS was
+                          drawn (INSIDE's EigenScore): dim_middle values, or NULL */
+    enum umpire_finish finish;
+};
+
+/* The multiple-choice answer of an item (umpire_engine_choose). */
+struct umpire_choice {
+    size_t n;          /* options */
+    size_t choice;     /* the chosen letter: 0 = A; n when the model named none */
+    double confidence; /* its full-vocabulary probability at `temp` (0 when none) */
+    double temp;
+    double p[26];      /* each option letter's full-vocabulary probability at temp */
+    int step;          /* the decoding step the letter was read at (0 = the first token) */
 };
 
 struct umpire_item {
@@ -63,6 +101,9 @@ struct umpire_item {
     struct umpire_answer *samples;
     size_t k;
     size_t dim;                  /* embedding width, the same for every sample; 0 for none */
+    size_t dim_middle;           /* width of the samples' middle states; 0 for none */
+    int middle_layer;            /* which layer those are the output of (0-based), or -1 */
+    enum umpire_probs probs;     /* the distribution of every answer's logprobs/entropies */
     struct umpire_answer greedy; /* the low-temperature answer; greedy.logprobs NULL if absent */
     int correct;                 /* 1, 0, or -1 when unknown */
     size_t line;                 /* 1-based line of the source file, 0 if none */
@@ -71,9 +112,12 @@ struct umpire_item {
     double p_true;               /* P(True) of the greedy answer judged by the model itself */
     double verbalised;           /* the confidence in [0, 1] the model states for it */
     double *entailment;          /* k x k: P(answer i entails answer j), the model as judge */
+    struct umpire_choice choice; /* multiple choice (UMPIRE_HAS_CHOICE) */
 };
 
-enum umpire_extra { UMPIRE_HAS_P_TRUE = 1, UMPIRE_HAS_VERBALISED = 2, UMPIRE_HAS_ENTAILMENT = 4 };
+enum umpire_extra {
+    UMPIRE_HAS_P_TRUE = 1, UMPIRE_HAS_VERBALISED = 2, UMPIRE_HAS_ENTAILMENT = 4, UMPIRE_HAS_CHOICE = 8
+};
 
 struct umpire_sampleset {
     struct umpire_item *items;
@@ -132,9 +176,20 @@ double umpire_incoherence(const struct umpire_answer *samples, size_t k, int len
  * and to 0 when Q is 0 throughout). */
 double umpire_alpha(const double *u, const double *q, size_t n);
 
-/* A seeded random subset of round(fraction * n) item indices (at least 1, at most n), in
- * ascending order, written to idx (n slots). Returns how many. */
-size_t umpire_dev_split(size_t n, double fraction, uint64_t seed, size_t *idx);
+/* How the random subsets are drawn (alpha's dev split, cECE's calibration split; split.c). */
+enum umpire_split {
+    UMPIRE_SPLIT_UMPIRE, /* splitmix64-seeded; round(f n) items, at least 1 */
+    UMPIRE_SPLIT_NUMPY,  /* UMPIRE's reference code: numpy's legacy RandomState(seed).permutation(n),
+                            its first int(f n) items (pandas' df.sample); may be empty */
+};
+const char *umpire_split_name(enum umpire_split mode);
+/* A random subset of the item indices 0..n-1, ascending, into idx (n slots); *m receives its
+ * size. Returns 0, or UMPIRE_ENOMEM / UMPIRE_EINVAL (numpy mode: seed and n must be < 2^32). */
+int umpire_split_draw(size_t n, double fraction, uint64_t seed, enum umpire_split mode, size_t *idx, size_t *m,
+                      char *err);
+/* numpy.random.RandomState(seed).permutation(n) into perm (n slots). Returns 0, or
+ * UMPIRE_ENOMEM, or UMPIRE_EINVAL for n >= 2^32. */
+int umpire_numpy_permutation(size_t n, uint32_t seed, size_t *perm);
 
 /* ------------------------------------------------------------------ estimators */
 
@@ -145,6 +200,9 @@ enum umpire_need {
     UMPIRE_NEEDS_P_TRUE = 8,     /* an extra pass: P(True) */
     UMPIRE_NEEDS_VERBALISED = 16, /* an extra pass: stated confidence */
     UMPIRE_NEEDS_ENTAILMENT = 32, /* extra passes: the model judges entailment between answers */
+    UMPIRE_NEEDS_MIDDLE = 64,     /* samples' middle-layer states (ask/eval --middle-layer) */
+    UMPIRE_NEEDS_CHOICE = 128,    /* a multiple-choice answer */
+    UMPIRE_NEEDS_RAW = 256,       /* raw log-probs besides the sampler's (a `probs: sampler` item) */
 };
 
 struct umpire_estimator {
@@ -159,13 +217,16 @@ const struct umpire_estimator *umpire_estimators(size_t *n);
 int umpire_estimator_index(const char *name);
 
 struct umpire_score_params {
-    double eps;              /* semantic volume jitter (default 1e-8) */
-    double alpha;            /* < 0: adaptive (default -1) */
-    double dev_fraction;     /* adaptive alpha's unlabelled dev split (default 0.10) */
-    uint64_t seed;           /* dev split seed (default 0) */
-    int length_normalised;   /* incoherence from length-normalised probabilities (default 0) */
+    double eps;               /* semantic volume jitter (default 1e-8) */
+    double alpha;             /* < 0: adaptive (default -1) */
+    double dev_fraction;      /* adaptive alpha's unlabelled dev split (default 0.10) */
+    enum umpire_split split;  /* how the dev split is drawn (default UMPIRE_SPLIT_UMPIRE) */
+    uint64_t seed;            /* dev split seed (default 0; the reference: 10, numpy split) */
+    int length_normalised;    /* incoherence from length-normalised probabilities (default 0) */
+    enum umpire_probs probs;  /* UNSPECIFIED (default): the log-probs the items hold; RAW: their
+                                 raw ones (items of probs = sampler carry both) */
     double cluster_threshold; /* similarity above which two answers share a meaning (0.5) */
-    double kle_t;            /* heat-kernel time of kernel language entropy (default 0.3) */
+    double kle_t;             /* heat-kernel time of kernel language entropy (default 0.3) */
 };
 struct umpire_score_params umpire_score_default_params(void);
 
@@ -174,24 +235,46 @@ struct umpire_score_params umpire_score_default_params(void);
 struct umpire_scores {
     size_t n, n_estimators;
     double *scores;
+    enum umpire_probs probs; /* the log-probs the scores were computed from */
     double alpha;
     size_t *dev_idx; /* the items alpha was fitted on */
     size_t n_dev;
 };
 
 /* Score every item with every estimator. Returns 0, or a negative status with err naming the
- * item. Free with umpire_scores_free. */
+ * item (items whose log-probs are of different distributions are refused). Free with
+ * umpire_scores_free. */
 int umpire_score_set(const struct umpire_sampleset *set, const struct umpire_score_params *p,
                      struct umpire_scores *out, char *err);
 void umpire_scores_free(struct umpire_scores *s);
+
+/* What a score means: the parameters it was computed with. Scored items and calibration files
+ * record it, so that a calibration is only ever applied to the score it was fitted on. */
+struct umpire_score_def {
+    int known;                /* 0: not recorded (files of earlier versions) */
+    double alpha;             /* V's weight */
+    double eps;               /* semantic volume jitter */
+    int length_normalised;    /* incoherence from length-normalised probabilities */
+    enum umpire_probs probs;  /* the log-probs the estimators read */
+    double cluster_threshold; /* graph estimators' clustering threshold */
+    double kle_t;             /* kernel language entropy's heat-kernel time */
+};
+/* The definition of the scores s, computed with p. */
+struct umpire_score_def umpire_score_def_of(const struct umpire_score_params *p, const struct umpire_scores *s);
+/* Score params that compute scores of definition d (alpha fixed to d's). */
+struct umpire_score_params umpire_score_def_params(const struct umpire_score_def *d);
+/* 0 when estimator `name` means the same under a and b (alpha counts for "umpire" only);
+ * else UMPIRE_EINVAL with the first difference ("alpha 0.31 vs 0.25") in err. */
+int umpire_score_def_compare(const char *name, const struct umpire_score_def *a, const struct umpire_score_def *b,
+                             char *err);
 
 /* Score one item (k >= 2) with estimator index e of the registry; alpha is V's weight.
  * Returns the score, or NaN when the item lacks what the estimator needs. */
 double umpire_score_item(const struct umpire_item *item, size_t e, double alpha,
                          const struct umpire_score_params *p);
 
-/* ROUGE-L F-measure of two texts over lower-cased alphanumeric word tokens, in [0, 1]
- * (1 for two empty texts). */
+/* ROUGE-L F-measure of two texts as rouge_score computes it (no stemmer): tokens are the runs
+ * of [a-z0-9] after lower-casing; 0 when either has no token. In [0, 1]. */
 double umpire_rouge_l(const char *a, const char *b);
 
 /* ------------------------------------------------------------------ correctness
@@ -204,6 +287,8 @@ enum umpire_judge {
     UMPIRE_JUDGE_ROUGE, /* ROUGE-L F >= 0.8 (UMPIRE's criterion) */
     UMPIRE_JUDGE_LLM,   /* the model itself, shown the accepted answers: P(yes) > 0.5
                            (umpire_engine_judge_correct) */
+    UMPIRE_JUDGE_VQA,   /* VQA's soft accuracy (umpire_vqa_accuracy) >= 0.5: at least two of
+                           the annotators' answers (the accepted list, duplicates kept) match */
 };
 const char *umpire_judge_name(enum umpire_judge j);
 int umpire_judge_parse(const char *name, enum umpire_judge *j);
@@ -217,6 +302,10 @@ int umpire_is_refusal(const char *answer);
  * never when it declines, and otherwise by the judge against any accepted answer. */
 int umpire_judge_answer(const char *answer, const char *const *accepted, size_t n, int answerable,
                         enum umpire_judge judge);
+/* VQA's standard accuracy of an answer against the annotators' answers (duplicates count):
+ * normalised as umpire_normalise_answer; mean over each annotator left out of
+ * min(1, matches among the others / 3). NaN for n = 0. */
+double umpire_vqa_accuracy(const char *answer, const char *const *accepted, size_t n);
 /* 1 when the chosen option letter is one of the accepted ones (case-insensitive). */
 int umpire_judge_letter(char chosen, const char *const *accepted, size_t n);
 
@@ -225,8 +314,9 @@ int umpire_judge_letter(char chosen, const char *const *accepted, size_t n);
  * undefined on the data (one class only, constant scores): report it as such. */
 
 enum umpire_metric {
-    UMPIRE_M_AUROC, UMPIRE_M_AUPRC, UMPIRE_M_PRR, UMPIRE_M_AURAC, UMPIRE_M_TPR10, UMPIRE_M_TPR1,
-    UMPIRE_M_CPC, UMPIRE_M_ECE, UMPIRE_M_ECE_MASS, UMPIRE_M_CAL_ECE, UMPIRE_M_BRIER, UMPIRE_M_NLL,
+    UMPIRE_M_AUROC, UMPIRE_M_AUPRC, UMPIRE_M_PRR, UMPIRE_M_AURAC, UMPIRE_M_AURAC_EXPECTED,
+    UMPIRE_M_TPR10, UMPIRE_M_TPR1, UMPIRE_M_TPR10_INTERP, UMPIRE_M_TPR1_INTERP, UMPIRE_M_CPC,
+    UMPIRE_M_CECE, UMPIRE_M_ECE, UMPIRE_M_ECE_MASS, UMPIRE_M_BRIER, UMPIRE_M_NLL,
     UMPIRE_N_METRICS
 };
 
@@ -234,12 +324,15 @@ enum umpire_metric {
 const char *umpire_metric_name(int metric);
 
 struct umpire_metric_params {
-    size_t ece_bins;     /* 10 */
-    size_t cpc_bins;     /* 50, as in UMPIRE */
-    double cal_fraction; /* held-out share for calibrated ECE: 0.05 */
-    uint64_t seed;       /* calibration split and bootstrap: 0 */
-    size_t bootstrap;    /* resamples for the intervals: 1000; 0 for none */
-    double ci;           /* interval level: 0.95 */
+    size_t ece_bins;         /* 10 */
+    size_t cpc_bins;         /* 50, as in UMPIRE's pipeline */
+    size_t cece_bins;        /* 50, as UMPIRE's pipeline passes to get_calibrate_ece */
+    double cal_fraction;     /* cECE's calibration split: 0.05 */
+    enum umpire_split split; /* how that split is drawn: UMPIRE_SPLIT_UMPIRE */
+    uint64_t split_seed;     /* its seed: 0 (the reference: 10, with UMPIRE_SPLIT_NUMPY) */
+    uint64_t seed;           /* bootstrap: 0 */
+    size_t bootstrap;        /* resamples for the intervals: 1000; 0 for none */
+    double ci;               /* interval level: 0.95 */
 };
 struct umpire_metric_params umpire_metric_default_params(void);
 
@@ -274,12 +367,23 @@ int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpi
                            const struct umpire_metric_params *p, struct umpire_evaluation *out, char *err);
 void umpire_evaluation_free(struct umpire_evaluation *ev);
 
+/* cECE's calibration split of n labelled answers (ascending indices into idx, n slots; its
+ * size in *m), as umpire_metrics_compute draws it. Returns 0, or a negative status. */
+int umpire_metrics_cece_split(size_t n, const struct umpire_metric_params *p, size_t *idx, size_t *m, char *err);
+
 /* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
 double umpire_auroc(const double *score, const int *wrong, size_t n);
 double umpire_auprc(const double *score, const int *wrong, size_t n);
-double umpire_tpr_at_fpr(const double *score, const int *wrong, size_t n, double fpr);
+/* The reference's AURAC (see metrics.c). */
+double umpire_aurac(const double *score, const int *wrong, size_t n);
+/* TPR at an FPR: the reference's nearest ROC point, or (interpolated) the interpolated curve. */
+double umpire_tpr_at_fpr(const double *score, const int *wrong, size_t n, double fpr, int interpolated);
 double umpire_cpc(const double *score, const int *wrong, size_t n, size_t bins);
+/* ECE of P(wrong) values p in [0, 1] (NaN when one is outside), equal-width or equal-mass bins. */
 double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass);
+/* uncertainty_metrics' ECE of binary probabilities q = P(right) (top label: max(q, 1 - q),
+ * bins by np.digitize on b / bins): what the reference's cECE measures. */
+double umpire_ece_top_label(const double *q, const int *right, size_t n, size_t bins);
 
 /* ------------------------------------------------------------------ calibration
  * A map from an uncertainty score to P(answer wrong), fitted on labelled scores, plus a
@@ -295,6 +399,7 @@ enum umpire_calibration_method {
 struct umpire_calibration {
     enum umpire_calibration_method method;
     char estimator[64]; /* which score it maps (set by the caller; saved with the map) */
+    struct umpire_score_def def; /* what that score was computed with (set by the caller) */
     size_t n;           /* labelled scores it was fitted on */
     double lo, hi;      /* score range seen (min-max uses it) */
     double a, b;        /* Platt */
@@ -373,11 +478,21 @@ int umpire_engine_n_embd(const struct umpire_engine *e);
 
 #define UMPIRE_DEFAULT_INSTRUCTION "Answer this question in only a word or a phrase."
 
+/* Where the instruction goes in the user turn. */
+enum umpire_prompt_style {
+    UMPIRE_PROMPT_SUFFIX,    /* the question, a newline, the instruction (umpire's default) */
+    UMPIRE_PROMPT_REFERENCE, /* the instruction, a space, the question: UMPIRE's reference
+                                (pipeline/generate_and_compute_emb_hf.py) */
+};
+/* "suffix", "reference"; parse: 0, or -1 for an unknown name. */
+const char *umpire_prompt_style_name(enum umpire_prompt_style s);
+int umpire_prompt_style_parse(const char *name, enum umpire_prompt_style *s);
+
 struct umpire_query {
     const char *question;
     const char *system;      /* or NULL */
-    const char *instruction; /* appended to the question; NULL: UMPIRE_DEFAULT_INSTRUCTION,
-                                "" for none */
+    const char *instruction; /* NULL: UMPIRE_DEFAULT_INSTRUCTION, "" for none */
+    enum umpire_prompt_style style; /* where it goes (default UMPIRE_PROMPT_SUFFIX) */
     const char *const *images;
     size_t n_images;
     const char *const *audio;
@@ -390,7 +505,8 @@ struct umpire_sample_params {
     int k;                /* sampled answers: 5 (1..64; 0 with with_greedy: only that one) */
     uint64_t seed;        /* answer i samples with a seed hashed from (seed, i); the
                              low-temperature one from (seed, k) */
-    int max_tokens;       /* per answer: 32 */
+    int max_tokens;       /* per answer: 256, as UMPIRE's reference (an answer that ends at EOS
+                             costs nothing more) */
     float temp;           /* 1.0 */
     float top_p;          /* 0.9 (1 = off) */
     int top_k;            /* 0 = off */
@@ -398,27 +514,41 @@ struct umpire_sample_params {
                              0 = argmax */
     const char *const *stop; /* stop strings (the answer ends before them), or NULL */
     size_t n_stop;
-    int sampler_probs;    /* 0: log-probs and entropies of the raw model distribution;
-                             1: of the tempered, truncated distribution the sampler drew from */
+    int sampler_probs;    /* 1 (default): the answers' log-probs and entropies are those of the
+                             tempered, truncated distribution the sampler drew from, as in
+                             UMPIRE's reference (probs = sampler), the raw model's kept beside
+                             them (raw_logprobs); 0: the raw model's only (probs = raw) */
+    int middle;           /* also record each sample's middle-layer state (INSIDE's EigenScore): 0 */
     int with_greedy;      /* also decode the low-temperature answer (item->greedy): 1 */
 };
 struct umpire_sample_params umpire_sample_default_params(void);
 
-/* Answer a query: fills item->samples (k), item->greedy, item->dim; item->id stays NULL,
- * correct -1. Free with umpire_item_free. Returns 0, or a negative status with err. */
+/* Answer a query: fills item->samples (k), item->greedy, item->dim (and the middle states);
+ * item->id stays NULL, correct -1. phi is the hidden state of the decode that drew the answer's
+ * last kept token (sample.c). Free with umpire_item_free. Returns 0, or a negative status with
+ * err. */
 int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q,
                       const struct umpire_sample_params *p, struct umpire_item *item, char *err);
 
-/* The black-box proxy: teacher-force n answers (token ids, EOS appended when missing)
- * through the model after the query's prompt, in one batch; fills item->samples (n) with
- * their log-probs (raw distribution), entropies and phi at the EOS step. */
+/* How answers given to the black-box proxy ended, and what to record. */
+struct umpire_force_params {
+    const enum umpire_finish *finish; /* per answer, or NULL: every answer ended by itself (an
+                                         end-of-generation token is appended when it lacks one);
+                                         STOP / LENGTH: cut there, forced as given */
+    int middle;                       /* record the middle-layer states too */
+};
+
+/* The black-box proxy: teacher-force n answers (token ids) through the model after the query's
+ * prompt, in one batch; fills item->samples (n) with their log-probs and entropies of the raw
+ * distribution (probs = raw) and phi as sampling takes it (the output that drew the last
+ * token). fp may be NULL. */
 int umpire_engine_force_tokens(struct umpire_engine *e, const struct umpire_query *q,
                                const int32_t *const *tokens, const size_t *n_tokens, size_t n,
-                               struct umpire_item *item, char *err);
+                               const struct umpire_force_params *fp, struct umpire_item *item, char *err);
 /* The same for answers given as text (tokenised without special tokens). */
 int umpire_engine_force_texts(struct umpire_engine *e, const struct umpire_query *q,
-                              const char *const *texts, size_t n, struct umpire_item *item,
-                              char *err);
+                              const char *const *texts, size_t n, const struct umpire_force_params *fp,
+                              struct umpire_item *item, char *err);
 
 /* Extra passes in which the model judges its answers (each opt-in; see judge.c). */
 struct umpire_judge_params {
@@ -440,17 +570,21 @@ int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_que
 /* A number in [0, 1] from a model's reply ("0.85", "85%", "about .9"); NaN when there is none. */
 double umpire_parse_confidence(const char *reply);
 
-/* Multiple choice: options labelled A, B, ... after the question, the prompt ending with
- * "Answer: ("; each letter's full-vocabulary softmax probability at temperature temp. */
-struct umpire_choice {
-    size_t n;          /* options */
-    size_t choice;     /* the most probable letter: 0 = A */
-    double confidence; /* its probability */
-    double p[26];
-};
+/* Multiple choice, as Calibration-MLLM's TS.py reads it: the question with its options on lines
+ * "A. ...", "B. ...", then UMPIRE_CHOICE_INSTRUCTION; the assistant turn opens with
+ * UMPIRE_CHOICE_PREFIX; decoded greedily (at most UMPIRE_CHOICE_MAX_STEPS tokens) until the most
+ * probable next token is an option letter; that token's full-vocabulary softmax probability at
+ * temperature temp is the confidence (none found: choice = n, confidence 0). logits (n_vocab
+ * floats, or NULL) receives that step's raw logits, for temperature scaling. */
+#define UMPIRE_CHOICE_INSTRUCTION "Please provide the option letter directly."
+#define UMPIRE_CHOICE_PREFIX "Answer: ("
+#define UMPIRE_CHOICE_MAX_STEPS 20
 int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q,
                          const char *const *options, size_t n_options, double temp,
-                         struct umpire_choice *out, char *err);
+                         struct umpire_choice *out, float *logits, char *err);
+/* The question with its options and UMPIRE_CHOICE_INSTRUCTION, as umpire_engine_choose asks it
+ * (the samples of a multiple-choice item are drawn from it too); a new string, or NULL. */
+char *umpire_choice_question(const char *question, const char *const *options, size_t n_options);
 
 /* ------------------------------------------------------------------ evaluation runs */
 
@@ -470,6 +604,8 @@ struct umpire_eval_params {
     enum umpire_judge judge;
     double choice_temp;     /* multiple-choice items: option probabilities' temperature (1) */
     const char *system, *instruction;
+    enum umpire_prompt_style style;
+    struct umpire_score_params score; /* the running figures of the progress display */
     size_t limit;           /* the first `limit` items only; 0 = all */
     size_t shard, shards;   /* this process runs items i with i % shards == shard; shards 0
                                or 1: all. RUN_DIRs of all shards merge with umpire_eval_merge */

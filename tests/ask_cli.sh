@@ -19,14 +19,16 @@ check "ask --json" $? "$(cat "$dir/ask.err")"
 import json, math, sys
 o = json.load(open(sys.argv[1]))
 s = o["samples"]
-ok = len(s) == 4 and o["answer"] == o["greedy"]["text"] and o["alpha"] == 1
+ok = len(s) == 4 and o["answer"] == o["greedy"]["text"] and o["alpha"] == 1 and o["probs"] == "sampler"
 for x in s:
-    ok &= len(x["tokens"]) == len(x["logprobs"]) == len(x["entropies"]) and len(x["embedding"]) == 16
-    ok &= all(lp <= 0 for lp in x["logprobs"])
+    ok &= len(x["tokens"]) == len(x["logprobs"]) == len(x["entropies"]) == len(x["raw_logprobs"]) and len(x["embedding"]) == 16
+    ok &= all(lp <= 0 for lp in x["logprobs"]) and x["finish"] in ("eos", "length")
+    # the sampler's distribution is a renormalised part of the raw one: never less likely
+    ok &= all(a >= b - 1e-9 for a, b in zip(x["logprobs"], x["raw_logprobs"]))
 q = sum(1 - math.exp(sum(x["logprobs"])) for x in s) / 4
 ok &= abs(o["scores"]["incoherence"] - q) < 1e-9
 ok &= abs(o["scores"]["umpire"] - (o["scores"]["semantic_volume"] + q)) < 1e-9
-item = {"id": "q", "samples": s, "greedy": o["greedy"], "correct": True}
+item = {"id": "q", "probs": o["probs"], "samples": s, "greedy": o["greedy"], "correct": True}
 open(sys.argv[2], "w").write(json.dumps(item) + "\n")
 print("json fields consistent:", ok)
 sys.exit(0 if ok else 1)
@@ -46,7 +48,7 @@ check "ask and score agree" $? ""
 /usr/bin/python3 - "$dir/judged.json" "$dir/judged.jsonl" <<'PY'
 import json, sys
 o = json.load(open(sys.argv[1]))
-item = {k: o[k] for k in ("samples", "greedy", "p_true", "entailment")}
+item = {k: o[k] for k in ("probs", "samples", "greedy", "p_true", "entailment")}
 item["id"] = "j"
 open(sys.argv[2], "w").write(json.dumps(item) + "\n")
 PY
@@ -59,13 +61,61 @@ bad = [k for k in keys if a[k] is None or b[k] is None or abs(a[k] - b[k]) > 1e-
 print('extras round trip, differences:', bad); sys.exit(1 if bad else 0)"
 check "extra passes round-trip through JSON" $? ""
 
-# the black-box proxy from a file, with a calibration file's verdict
+# the black-box proxy from a file, with a calibration file's verdict: the calibration says what
+# its score is (alpha, log-probs...), and the proxy's answers are scored the same way
 printf 'Paris\n\nParis\nLyon\n' > "$dir/responses.txt"
-printf '{"estimator": "umpire", "method": "minmax", "n": 10, "score_range": [-20, 2], "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": 100, "answered": 10}}\n' > "$dir/cal.json"
+def='"score": {"alpha": 1, "eps": 1e-08, "length_normalised": false, "probs": "raw", "cluster_threshold": 0.5, "kle_t": 0.3}'
+printf '{"estimator": "umpire", %s, "method": "minmax", "n": 10, "score_range": [-20, 2], "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": 100, "answered": 10}}\n' "$def" > "$dir/cal.json"
 out=$("$umpire" ask -m "$m" --responses "$dir/responses.txt" --calibration "$dir/cal.json" "What is the capital of France?" 2>&1)
 case "$out" in *'samples (3)  "Paris" x2 | "Lyon"'*) check "proxy scores the 3 given answers" 0 "" ;; *) check "proxy scores the 3 given answers" 1 "$out" ;; esac
 case "$out" in *"verdict       answer"*) check "verdict" 0 "" ;; *) check "verdict" 1 "$out" ;; esac
 case "$out" in *"p(error)      "*) check "p(error) printed" 0 "" ;; *) check "p(error) printed" 1 "$out" ;; esac
+# the calibration's alpha, not a hand-copied one: 0.25 in the file -> V = U + 0.25 Q
+sed 's/"alpha": 1,/"alpha": 0.25,/' "$dir/cal.json" > "$dir/cal-a.json"
+"$umpire" ask -m "$m" --responses "$dir/responses.txt" --calibration "$dir/cal-a.json" --json "What is the capital of France?" > "$dir/cal-a.out" 2>&1
+/usr/bin/python3 -c "
+import json, sys
+o = json.load(open('$dir/cal-a.out')); s = o['scores']
+ok = o['alpha'] == 0.25 and abs(s['umpire'] - (s['semantic_volume'] + 0.25 * s['incoherence'])) < 1e-9
+sys.exit(0 if ok else 1)"
+check "the calibration's alpha is used" $? "$(cat "$dir/cal-a.out")"
+# a calibration of sampled (sampler-probability) scores does not fit teacher-forced answers
+sed 's/"probs": "raw"/"probs": "sampler"/' "$dir/cal.json" > "$dir/cal-s.json"
+out=$("$umpire" ask -m "$m" --responses "$dir/responses.txt" --calibration "$dir/cal-s.json" "What?" 2>&1)
+rc=$?
+case "$out" in *"fitted on another score (log-probs sampler vs raw)"*"umpire score --probs raw"*) [ $rc -eq 1 ]; check "calibration of other probabilities refused" $? "exit $rc" ;; *) check "calibration of other probabilities refused" 1 "$out" ;; esac
+out=$("$umpire" ask -m "$m" --responses "$dir/responses.txt" --calibration "$dir/cal.json" --alpha 2 "What?" 2>&1)
+rc=$?
+case "$out" in *"fitted on another score (alpha 1 vs 2)"*) [ $rc -eq 1 ]; check "an --alpha against the calibration refused" $? "exit $rc" ;; *) check "an --alpha against the calibration refused" 1 "$out" ;; esac
+sed 's/"alpha": 1, //' "$dir/cal.json" > "$dir/cal-bad.json"
+out=$("$umpire" ask -m "$m" --calibration "$dir/cal-bad.json" "What?" 2>&1)
+case "$out" in *"cal-bad.json: score: alpha: a number or null"*) check "a broken score definition named" 0 "" ;; *) check "a broken score definition named" 1 "$out" ;; esac
+
+# stop strings: a cut answer keeps none of the stop string's tokens, and re-scoring its JSON with
+# --responses (each answer cut where it was cut) gives the same tokens, raw log-probs and phi
+"$umpire" ask -m "$m" -k 6 -n 12 --seed 4 --stop e --stop a --json "Tell me a story." > "$dir/stop.json" 2>&1
+"$umpire" ask -m "$m" --responses "$dir/stop.json" --json "Tell me a story." > "$dir/stop-forced.json" 2>&1
+/usr/bin/python3 - "$dir/stop.json" "$dir/stop-forced.json" <<'PY'
+import json, math, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+bad, cut = [], 0
+for x, y in zip(a["samples"], b["samples"]):
+    cut += x["finish"] == "stop"
+    if x["finish"] == "stop" and ("e" in x["text"] or "a" in x["text"]):
+        bad.append(("stop string kept", x["text"]))
+    if x["tokens"] != y["tokens"] or x["finish"] != y["finish"]:
+        bad.append(("tokens", x["tokens"], y["tokens"]))
+        continue
+    if max(abs(p - q) for p, q in zip(x["raw_logprobs"], y["logprobs"])) > 1e-3:
+        bad.append(("log-probs", x["text"]))
+    e, f = x["embedding"], y["embedding"]
+    cos = sum(p * q for p, q in zip(e, f)) / math.sqrt(sum(p * p for p in e) * sum(q * q for q in f))
+    if cos < 0.9999:
+        bad.append(("phi", cos))
+print("stop strings: cut", cut, "of", len(a["samples"]), "problems", bad)
+sys.exit(0 if cut >= 2 and not bad and b["probs"] == "raw" else 1)
+PY
+check "stop strings, and re-scoring cut answers" $? ""
 
 # bad input: message and exit status
 expect() { # NAME EXIT FRAGMENT ARGS...
@@ -91,6 +141,8 @@ expect "bad number" 2 "--temp: 'hot' is not a number" -m "$m" --temp hot "What?"
 expect "missing responses" 1 "none.txt: cannot open" -m "$m" --responses "$dir/none.txt" "What?"
 expect "one option" 2 "--option: give 2..26 options, got 1" -m "$m" --option Paris "What?"
 expect "bad calibration" 1 "responses.txt: not a JSON object" -m "$m" --calibration "$dir/responses.txt" "What?"
+expect "negative alpha" 2 "--alpha: needs a number >= 0, got -1" -m "$m" --alpha -1 "What?"
+expect "unknown prompt style" 2 "--prompt-style: 'odd' is not suffix or reference" -m "$m" --prompt-style odd "What?"
 
 echo "$fails failed"
 [ $fails -eq 0 ]

@@ -11,7 +11,7 @@ check() { # NAME CONDITION-EXIT-STATUS MESSAGE
     if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
 
-out=$("$umpire" calibrate fit "$scored" --method isotonic --risk 0.2 --delta 0.1 -o "$dir/cal.json" 2>&1)
+out=$("$umpire" calibrate fit "$scored" --method isotonic --risk 0.3 --delta 0.1 -o "$dir/cal.json" 2>&1)
 check "fit" $? "$out"
 "$umpire" calibrate apply "$dir/cal.json" "$scored" -o "$dir/decisions.jsonl" 2>"$dir/apply.err"
 check "apply" $? "$(cat "$dir/apply.err")"
@@ -29,6 +29,22 @@ print("verdicts:", answered, "answered of", len(rows), "mismatches", bad[:5])
 sys.exit(0 if ok else 1)
 PY
 check "verdicts follow the threshold" $? ""
+
+# the calibration records what its score is (alpha, eps, which log-probs, ...), and refuses
+# scores computed otherwise
+/usr/bin/python3 -c "
+import json, sys
+cal = json.load(open(sys.argv[1])); first = json.loads(open(sys.argv[2]).readline())
+sys.exit(0 if cal['score'] == first['def'] and cal['score']['probs'] == 'sampler' else 1)" "$dir/cal.json" "$scored"
+check "the calibration records the score's definition" $? "$(head -c 300 "$dir/cal.json")"
+rm -f "$dir/other-decisions.jsonl"
+"$umpire" score "$(dirname "$scored")/samples.jsonl" --alpha 2 -o "$dir/other.jsonl" -q
+expect_apply=$("$umpire" calibrate apply "$dir/cal.json" "$dir/other.jsonl" -o "$dir/other-decisions.jsonl" 2>&1)
+rc=$?
+case "$expect_apply" in *"scores 'umpire' otherwise than"*"alpha"*) [ $rc -eq 1 ] && [ ! -e "$dir/other-decisions.jsonl" ]; check "apply refuses another alpha" $? "exit $rc" ;; *) check "apply refuses another alpha" 1 "$expect_apply" ;; esac
+"$umpire" score "$(dirname "$scored")/samples.jsonl" --probs raw -o "$dir/raw.jsonl" -q
+out=$("$umpire" calibrate apply "$dir/cal.json" "$dir/raw.jsonl" 2>&1)
+case "$out" in *"log-probs sampler vs raw"*) check "apply refuses other log-probs" 0 "" ;; *) check "apply refuses other log-probs" 1 "$out" ;; esac
 
 # temperature: logits (0, 1), option 1 right 3 times in 4 -> T = 1 / ln 3
 printf '{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":0}\n' > "$dir/logits.jsonl"

@@ -44,6 +44,18 @@ grep -q "^eval: 16/16 items" "$dir/full.err"; check "progress lines when stderr 
 grep -q '"judge":"letter"' "$dir/full/items.jsonl" && grep -q '"judge":"refusal"' "$dir/full/items.jsonl"
 check "letter and refusal judges used" $? ""
 
+# the tiny random model answers nothing right: a copy of the run with labels of both kinds, so
+# that the metrics, --from and the report (report_render) have something to measure
+mkdir -p "$dir/labelled" && cp "$dir/full/config.json" "$dir/labelled/"
+/usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for i, r in enumerate(rows):
+    r['correct'] = i % 2 == 0
+open(sys.argv[2], 'w').write(''.join(json.dumps(r) + '\\n' for r in rows))" "$dir/full/items.jsonl" "$dir/labelled/items.jsonl"
+"$umpire" eval --from "$dir/labelled" --bootstrap 100 > "$dir/labelled.out" 2>&1
+check "--from a labelled run" $? "$(tail -3 "$dir/labelled.out")"
+
 # stop after 5, then resume
 run "$dir/resumed" --limit 5 > /dev/null 2>&1
 [ "$(wc -l < "$dir/resumed/items.jsonl")" -eq 5 ]; check "--limit 5 stops after 5" $? ""
@@ -136,7 +148,7 @@ printf '{"id": "a", "question": "Q?"}\n' > "$dir/bad.jsonl"
 out=$("$umpire" eval -m "$models/tiny.gguf" --data "$dir/bad.jsonl" --out "$dir/y" 2>&1); rc=$?
 case "$out" in *"bad.jsonl:1: answers: needs at least one accepted answer"*) [ $rc -eq 1 ]; check "dataset without answers" $? "$out" ;; *) check "dataset without answers" 1 "$out" ;; esac
 out=$("$umpire" eval --from "$dir/nowhere" 2>&1); rc=$?
-case "$out" in *"nowhere/items.jsonl: cannot open"*) [ $rc -eq 1 ]; check "--from a missing run" $? "$out" ;; *) check "--from a missing run" 1 "$out" ;; esac
+case "$out" in *"nowhere: not a run directory of umpire eval"*) [ $rc -eq 1 ]; check "--from a missing run" $? "$out" ;; *) check "--from a missing run" 1 "$out" ;; esac
 
 # --group-by: a field given as text, a number, true/false or not at all; groups in order of
 # first appearance, each item in exactly one

@@ -103,9 +103,10 @@ static void test_incoherence_and_alpha(void **state) {
 
 static void test_dev_split(void **state) {
     (void)state;
-    size_t a[100], b[100], c[100];
-    size_t na = umpire_dev_split(100, 0.1, 7, a), nb = umpire_dev_split(100, 0.1, 7, b);
-    size_t nc = umpire_dev_split(100, 0.1, 8, c);
+    size_t a[100], b[100], c[100], na, nb, nc;
+    assert_int_equal(umpire_split_draw(100, 0.1, 7, UMPIRE_SPLIT_UMPIRE, a, &na, NULL), 0);
+    assert_int_equal(umpire_split_draw(100, 0.1, 7, UMPIRE_SPLIT_UMPIRE, b, &nb, NULL), 0);
+    assert_int_equal(umpire_split_draw(100, 0.1, 8, UMPIRE_SPLIT_UMPIRE, c, &nc, NULL), 0);
     assert_int_equal(na, 10);
     assert_int_equal(nb, 10);
     assert_memory_equal(a, b, 10 * sizeof a[0]); /* same seed, same split */
@@ -113,7 +114,21 @@ static void test_dev_split(void **state) {
     assert_true(memcmp(a, c, 10 * sizeof a[0]) != 0);
     for (size_t i = 1; i < na; i++)
         assert_true(a[i - 1] < a[i] && a[i] < 100); /* sorted, distinct */
-    assert_int_equal(umpire_dev_split(5, 0.1, 1, a), 1); /* at least one item */
+    assert_int_equal(umpire_split_draw(5, 0.1, 1, UMPIRE_SPLIT_UMPIRE, a, &na, NULL), 0);
+    assert_int_equal(na, 1); /* at least one item */
+    /* numpy's: int(n f) items, none for 5 x 0.1 */
+    assert_int_equal(umpire_split_draw(5, 0.1, 10, UMPIRE_SPLIT_NUMPY, a, &na, NULL), 0);
+    assert_int_equal(na, 0);
+    assert_int_equal(umpire_split_draw(100, 0.1, 10, UMPIRE_SPLIT_NUMPY, a, &na, NULL), 0);
+    assert_int_equal(na, 10);
+    assert_int_equal(umpire_split_draw(100, 0.1, 1ULL << 32, UMPIRE_SPLIT_NUMPY, a, &na, NULL), UMPIRE_EINVAL);
+    /* a permutation: every index once */
+    size_t perm[100], seen[100] = {0};
+    assert_int_equal(umpire_numpy_permutation(100, 10, perm), 0);
+    for (size_t i = 0; i < 100; i++)
+        seen[perm[i]]++;
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(seen[i], 1);
 }
 
 static void test_auroc(void **state) {
@@ -140,11 +155,21 @@ static void test_auprc_and_tpr(void **state) {
     int w[] = {0, 0, 1, 1};
     /* descending: .8(w) .4 .35(w) .1 -> AP = .5 * 1 + .5 * 2/3 */
     CLOSE(umpire_auprc(s, w, 4), 0.5 + 1.0 / 3.0, 1e-12);
-    /* ROC points (0, .5) (.5, .5) (.5, 1) (1, 1): at FPR .1 -> TPR .5 */
-    CLOSE(umpire_tpr_at_fpr(s, w, 4, 0.10), 0.5, 1e-12);
-    double s2[] = {0.9, 0.8, 0.7, 0.6, 0.5};
-    int w2[] = {1, 0, 1, 0, 0}; /* points (0,.5) (1/3,.5) (1/3,1) ...: FPR .1 -> .5 */
-    CLOSE(umpire_tpr_at_fpr(s2, w2, 5, 0.10), 0.5, 1e-12);
+    /* ROC points (0, 0) (0, .5) (.5, .5) (.5, 1) (1, 1): interpolated at FPR .1 -> TPR .5; the
+     * reference's nearest point to FPR .1 is the first of (0, 0) and (0, .5): TPR 0 */
+    CLOSE(umpire_tpr_at_fpr(s, w, 4, 0.10, 1), 0.5, 1e-12);
+    CLOSE(umpire_tpr_at_fpr(s, w, 4, 0.10, 0), 0.0, 1e-12);
+    CLOSE(umpire_tpr_at_fpr(s, w, 4, 0.40, 0), 0.5, 1e-12); /* nearest: (.5, .5) */
+    /* 3 wrong, 10 right, a wrong and a right answer tied at each of the 3 highest scores: ROC
+     * points (.1, 1/3) (.2, 2/3) (.3, 1) (.4, 1) ... (1, 1). sklearn drops the collinear (.2, 2/3)
+     * and (.4, 1) ... (.9, 1): the nearest kept point to FPR .2 is then (.1, 1/3) (first of two
+     * at distance .1); interpolated, (.2, 2/3) itself */
+    double s4[] = {10, 10, 9, 9, 8, 8, 7, 6, 5, 4, 3, 2, 1};
+    int w4[] = {1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    CLOSE(umpire_tpr_at_fpr(s4, w4, 13, 0.19, 0), 1.0 / 3, 1e-12);
+    CLOSE(umpire_tpr_at_fpr(s4, w4, 13, 0.2, 0), 1.0, 1e-12); /* |.3 - .2| < |.1 - .2| in doubles, as in numpy */
+    CLOSE(umpire_tpr_at_fpr(s4, w4, 13, 0.2, 1), 2.0 / 3, 1e-12);
+    CLOSE(umpire_tpr_at_fpr(s4, w4, 13, 0.29, 0), 1.0, 1e-12);
 }
 
 static void test_rejection_metrics(void **state) {
@@ -157,37 +182,58 @@ static void test_rejection_metrics(void **state) {
     assert_int_equal(umpire_metrics_compute(s, w, 4, &p, &r, NULL), 0);
     CLOSE(r.value[UMPIRE_M_PRR], 1.0, 1e-12);
     /* kept accuracy after rejecting 0..3: 2/4, 2/3, 2/2, 1/1 */
-    CLOSE(r.value[UMPIRE_M_AURAC], (0.5 + 2.0 / 3 + 1 + 1) / 4, 1e-12);
+    CLOSE(r.value[UMPIRE_M_AURAC_EXPECTED], (0.5 + 2.0 / 3 + 1 + 1) / 4, 1e-12);
+    /* the reference's: those accuracies over x = 1/4 .. 4/4, trapezoids */
+    CLOSE(r.value[UMPIRE_M_AURAC], 0.25 * ((0.5 + 2.0 / 3) / 2 + (2.0 / 3 + 1) / 2 + 1), 1e-12);
+    CLOSE(umpire_aurac(s, w, 4), r.value[UMPIRE_M_AURAC], 0);
+    /* ties: the reference keeps item order within a tie (most uncertain first, stable) */
+    double t[] = {0.5, 0.5, 0.1};
+    int wt[] = {0, 1, 0}; /* order: right, wrong, right -> acc 2/3, 1/2, 1 */
+    CLOSE(umpire_aurac(t, wt, 3), (1.0 / 3) * ((2.0 / 3 + 0.5) / 2 + (0.5 + 1) / 2), 1e-12);
     int rev[] = {0, 0, 1, 1}; /* the worst order: PRR < 0 */
     assert_int_equal(umpire_metrics_compute(s, rev, 4, &p, &r, NULL), 0);
     assert_true(r.value[UMPIRE_M_PRR] < 0);
-    double tied[] = {1, 1, 1, 1}; /* constant score = random rejection: PRR 0 */
+    double tied[] = {1, 1, 1, 1}; /* a constant score ranks and calibrates nothing: every metric undefined */
     assert_int_equal(umpire_metrics_compute(tied, w, 4, &p, &r, NULL), 0);
-    CLOSE(r.value[UMPIRE_M_PRR], 0.0, 1e-12);
-    assert_true(isnan(r.value[UMPIRE_M_CPC])); /* one bin: no correlation */
+    for (int m = 0; m < UMPIRE_N_METRICS; m++)
+        assert_true(isnan(r.value[m]));
+    assert_int_equal(r.n, 4);
 }
 
 static void test_cpc_and_ece(void **state) {
     (void)state;
     /* scores 0..3 evenly: min-max p = 0, 1/3, 2/3, 1; wrong = 0 0 1 1 */
-    double s[] = {0, 1, 2, 3};
-    int w[] = {0, 0, 1, 1};
     double p[] = {0, 1.0 / 3, 2.0 / 3, 1};
+    int w[] = {0, 0, 1, 1};
     /* equal-width 10 bins, one answer each: |0-0| + |1/3-0| + |2/3-1| + |1-1|, over 4 */
     CLOSE(umpire_ece(p, w, 4, 10, 0), (1.0 / 3 + 1.0 / 3) / 4, 1e-12);
     /* equal mass, 2 bins: {0, 1/3} vs {0, 0}, {2/3, 1} vs {1, 1} */
     CLOSE(umpire_ece(p, w, 4, 2, 1), (1.0 / 3 + 1.0 / 3) / 4, 1e-12);
-    /* CPC with 3 bins over (-1e-5, 3]: width (3 + 1e-5) / 3; bins {0}, {1, 2}? no: 1 <= w */
-    double width = (3 + 1e-5) / 3, lo = -1e-5;
-    /* 0 -> bin 0, 1 -> bin 0 (1 <= lo + w), 2 -> bin 1 (2 <= lo + 2w), 3 -> bin 2 */
-    double edges[] = {lo, lo + width, lo + 2 * width}, rates[] = {0, 1, 1};
-    double mx = (edges[0] + edges[1] + edges[2]) / 3, my = 2.0 / 3, sxy = 0, sxx = 0, syy = 0;
+    double outside[] = {0, 1.5, 0.2, 0.3};
+    assert_true(isnan(umpire_ece(outside, w, 4, 10, 0))); /* not a probability: undefined */
+    /* CPC, 3 bins over [0, 3]: the reference's edges 0, 1, 2, 3 with only the first lower edge
+     * moved to -1e-5. 1.000005 lies above the edge 1, so it is in bin 1 (umpire's old edges,
+     * all shifted by 1e-5 (1 - b/3), put it in bin 0); 2 is on an upper edge: bin 1. */
+    double s[] = {0, 1.000005, 2, 3};
+    int w2[] = {0, 1, 0, 1};
+    double edges[] = {-1e-5, 1, 2}, rates[] = {0, 0.5, 1};
+    double mx = (edges[0] + edges[1] + edges[2]) / 3, my = 0.5, sxy = 0, sxx = 0, syy = 0;
     for (int i = 0; i < 3; i++) {
         sxy += (edges[i] - mx) * (rates[i] - my);
         sxx += (edges[i] - mx) * (edges[i] - mx);
         syy += (rates[i] - my) * (rates[i] - my);
     }
-    CLOSE(umpire_cpc(s, w, 4, 3), sxy / sqrt(sxx * syy), 1e-12);
+    CLOSE(umpire_cpc(s, w2, 4, 3), sxy / sqrt(sxx * syy), 1e-12);
+    /* constant scores of any size: one bin, no correlation (no division by a zero width) */
+    double big[] = {1e12, 1e12, 1e12, 1e12};
+    assert_true(isnan(umpire_cpc(big, w2, 4, 50)));
+    /* the reference's cECE ECE: top label of [1 - q, q]; q = .8 right -> bin of .8 with a hit;
+     * q = .3 wrong -> top label 0 ("wrong") with .7: a hit; q = 1 right -> bin 10 (its own) */
+    double q[] = {0.8, 0.3, 1.0};
+    int right[] = {1, 0, 1};
+    CLOSE(umpire_ece_top_label(q, right, 3, 10), (fabs(1 - 0.8) + fabs(1 - 0.7) + fabs(1 - 1.0)) / 3, 1e-12);
+    int right2[] = {0, 0, 1}; /* q = .8 wrong: a miss at .8 */
+    CLOSE(umpire_ece_top_label(q, right2, 3, 10), (0.8 + 0.3 + 0) / 3, 1e-12);
 }
 
 static void test_rouge_l(void **state) {
@@ -195,7 +241,8 @@ static void test_rouge_l(void **state) {
     CLOSE(umpire_rouge_l("The cat sat.", "the cat sat down"), 2 * 0.75 / 1.75, 1e-12);
     CLOSE(umpire_rouge_l("a b c", "c b a"), 1.0 / 3, 1e-12);
     CLOSE(umpire_rouge_l("Paris", "paris!"), 1.0, 0);
-    CLOSE(umpire_rouge_l("", ""), 1.0, 0);
+    CLOSE(umpire_rouge_l("", ""), 0.0, 0); /* rouge_score: no tokens, no score */
+    CLOSE(umpire_rouge_l("café", "caf"), 1.0, 0); /* [a-z0-9] tokens only, as rouge_score */
     CLOSE(umpire_rouge_l("x", ""), 0.0, 0);
 }
 
@@ -245,16 +292,16 @@ static void test_mean_token_entropy(void **state) {
                                  {.text = "b", .logprobs = lp, .n_tokens = 2, .entropies = h1}};
     struct umpire_item it = {.id = "x", .samples = s, .k = 2, .correct = -1};
     /* no greedy: the samples' means 2 and 0.5, averaged */
-    CLOSE(umpire_mean_token_entropy(&it), 1.25, 1e-12);
+    CLOSE(umpire_mean_token_entropy(NULL, s, 2), 1.25, 1e-12);
     /* a greedy answer without entropies does not count */
     it.greedy = (struct umpire_answer){.text = "a", .logprobs = lp, .n_tokens = 2};
-    CLOSE(umpire_mean_token_entropy(&it), 1.25, 1e-12);
+    CLOSE(umpire_mean_token_entropy(&it.greedy, s, 2), 1.25, 1e-12);
     /* with entropies, the greedy answer's own mean */
     it.greedy.entropies = hg;
-    CLOSE(umpire_mean_token_entropy(&it), 2.0, 1e-12);
+    CLOSE(umpire_mean_token_entropy(&it.greedy, s, 2), 2.0, 1e-12);
     s[0].entropies = s[1].entropies = NULL;
     it.greedy.entropies = NULL;
-    assert_true(isnan(umpire_mean_token_entropy(&it)));
+    assert_true(isnan(umpire_mean_token_entropy(&it.greedy, s, 2)));
 }
 
 static void test_parse_confidence(void **state) {

@@ -126,65 +126,187 @@ static void test_sample_contents(void **state) {
     umpire_item_free(&it);
 }
 
-/* Teacher-forcing the engine's own samples reproduces their log-probs, entropies and phi
- * (within what batched vs. separate decoding allows). */
+static double cosine(const float *a, const float *b, size_t d) {
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < d; i++) {
+        dot += a[i] * b[i];
+        na += a[i] * a[i];
+        nb += b[i] * b[i];
+    }
+    return dot / sqrt(na * nb);
+}
+
+/* Teacher-forcing the engine's own samples, each cut where it was cut, reproduces their tokens,
+ * raw log-probs, entropies, phi and middle states (within what batched vs. separate decoding
+ * allows), and so every score computed from raw log-probs. */
 static void test_proxy_reproduces_sampling(void **state) {
     (void)state;
     struct umpire_query q = {.question = "Who wrote Hamlet?"};
+    struct umpire_sample_params sp = umpire_sample_default_params();
+    sp.k = 8;
+    sp.seed = 11;
+    sp.max_tokens = 16;
+    sp.middle = 1;
     struct umpire_item s, f;
-    assert_int_equal(ask(text_engine, &q, 8, 11, &s, NULL), 0);
+    assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &s, NULL), 0);
+    assert_int_equal(s.probs, UMPIRE_PROBS_SAMPLER);
     const int32_t *toks[8];
     size_t lens[8];
+    enum umpire_finish fin[8];
+    int cut = 0;
     for (size_t i = 0; i < s.k; i++) {
         toks[i] = s.samples[i].tokens;
         lens[i] = s.samples[i].n_tokens;
+        fin[i] = s.samples[i].finish;
+        assert_true(fin[i] == UMPIRE_FINISH_EOS || fin[i] == UMPIRE_FINISH_LENGTH);
+        assert_int_equal(fin[i] == UMPIRE_FINISH_EOS, s.samples[i].tokens[lens[i] - 1] == 32000);
+        cut += fin[i] == UMPIRE_FINISH_LENGTH;
     }
     char err[UMPIRE_ERR_LEN];
-    assert_int_equal(umpire_engine_force_tokens(text_engine, &q, toks, lens, s.k, &f, err), 0);
+    struct umpire_force_params fp = {.finish = fin, .middle = 1};
+    assert_int_equal(umpire_engine_force_tokens(text_engine, &q, toks, lens, s.k, &fp, &f, err), 0);
     assert_int_equal(f.k, s.k);
+    assert_int_equal(f.probs, UMPIRE_PROBS_RAW);
+    assert_int_equal(f.dim_middle, s.dim_middle);
     double worst = 0;
     for (size_t i = 0; i < s.k; i++) {
         const struct umpire_answer *a = &s.samples[i], *b = &f.samples[i];
-        int ended = a->tokens[a->n_tokens - 1] == 32000;
-        assert_int_equal(b->n_tokens, a->n_tokens + !ended); /* EOS appended when missing */
+        assert_int_equal(b->n_tokens, a->n_tokens); /* nothing appended: each cut where it was cut */
+        assert_int_equal(b->finish, a->finish);
         for (size_t t = 0; t < a->n_tokens; t++) {
             assert_int_equal(b->tokens[t], a->tokens[t]);
-            worst = fmax(worst, fabs(a->logprobs[t] - b->logprobs[t]));
-            assert_true(fabs(a->entropies[t] - b->entropies[t]) < 1e-3);
+            worst = fmax(worst, fabs(a->raw_logprobs[t] - b->logprobs[t]));
+            assert_true(fabs(a->raw_entropies[t] - b->entropies[t]) < 1e-3);
         }
-        if (ended) { /* same input at the same position: the same phi */
-            double dot = 0, na = 0, nb = 0;
-            for (size_t d = 0; d < s.dim; d++) {
-                dot += a->embedding[d] * b->embedding[d];
-                na += a->embedding[d] * a->embedding[d];
-                nb += b->embedding[d] * b->embedding[d];
-            }
-            assert_true(dot / sqrt(na * nb) > 0.9999);
-        }
+        assert_true(cosine(a->embedding, b->embedding, s.dim) > 0.9999);
+        assert_true(cosine(a->middle, b->middle, s.dim) > 0.9999);
         assert_string_equal(a->text, b->text);
     }
     assert_true(worst < 1e-3);
-    /* and, over the answers that ended at EOS (forced exactly as sampled), the proxy's
-     * scores are the sampled ones' */
-    struct umpire_answer es[8], ef[8];
-    size_t m = 0;
-    for (size_t i = 0; i < s.k; i++)
-        if (s.samples[i].tokens[s.samples[i].n_tokens - 1] == 32000) {
-            es[m] = s.samples[i];
-            ef[m++] = f.samples[i];
-        }
-    assert_true(m >= 2);
-    struct umpire_item si = {.samples = es, .k = m, .dim = s.dim}, fi = {.samples = ef, .k = m, .dim = s.dim};
-    struct umpire_score_params p = umpire_score_default_params();
+    /* the proxy's scores are the sampled answers' scored on their raw log-probs */
+    struct umpire_score_params raw = umpire_score_default_params(), own = raw;
+    raw.probs = UMPIRE_PROBS_RAW;
     size_t ne;
     umpire_estimators(&ne);
     for (size_t e = 0; e < ne; e++) {
-        double a = umpire_score_item(&si, e, 1.0, &p), b = umpire_score_item(&fi, e, 1.0, &p);
+        double a = umpire_score_item(&s, e, 1.0, &raw), b = umpire_score_item(&f, e, 1.0, &own);
+        if (e == (size_t)umpire_estimator_index("sequence_probability") || e == (size_t)umpire_estimator_index("perplexity") ||
+            e == (size_t)umpire_estimator_index("mean_token_entropy"))
+            continue; /* the forced item has no greedy answer */
         assert_true(isnan(a) == isnan(b));
         assert_true(isnan(a) || fabs(a - b) <= 1e-3 * fmax(1.0, fabs(a)));
     }
     umpire_item_free(&s);
     umpire_item_free(&f);
+}
+
+/* phi is the state of the decode that drew the answer's last token: with one token per answer,
+ * every answer's phi is the prompt's last position, whatever was drawn there; and the middle
+ * state of an answer that ended at EOS is that of the decode that drew its last other token. */
+static void test_phi_reference_step(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "Name a river."};
+    struct umpire_sample_params sp = umpire_sample_default_params();
+    sp.k = 6;
+    sp.seed = 3;
+    sp.max_tokens = 1;
+    sp.middle = 1;
+    struct umpire_item it;
+    assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &it, NULL), 0);
+    int distinct = 0;
+    for (size_t i = 0; i <= it.k; i++) {
+        const struct umpire_answer *a = i < it.k ? &it.samples[i] : &it.greedy;
+        assert_int_equal(a->n_tokens, 1);
+        assert_true(!memcmp(a->embedding, it.samples[0].embedding, it.dim * sizeof(float)));
+        if (i < it.k) {
+            assert_true(!memcmp(a->middle, it.samples[0].middle, it.dim * sizeof(float)));
+            distinct += a->tokens[0] != it.samples[0].tokens[0];
+        }
+    }
+    assert_true(distinct >= 1); /* different tokens drawn, one state */
+    /* an answer that ended at EOS after n - 1 other tokens: its middle state is where token n - 2
+     * was drawn, i.e. the state of the same answer cut before its EOS */
+    sp.max_tokens = 16;
+    sp.k = 8;
+    struct umpire_item s, f;
+    assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &s, NULL), 0);
+    size_t i = 0;
+    while (i < s.k && !(s.samples[i].finish == UMPIRE_FINISH_EOS && s.samples[i].n_tokens >= 3))
+        i++;
+    assert_true(i < s.k);
+    const int32_t *toks[1] = {s.samples[i].tokens};
+    size_t len[1] = {s.samples[i].n_tokens - 1};
+    enum umpire_finish fin[1] = {UMPIRE_FINISH_LENGTH};
+    struct umpire_force_params fp = {.finish = fin, .middle = 1};
+    assert_int_equal(umpire_engine_force_tokens(text_engine, &q, toks, len, 1, &fp, &f, NULL), 0);
+    assert_true(cosine(s.samples[i].middle, f.samples[0].middle, s.dim) > 0.9999);
+    assert_true(cosine(s.samples[i].embedding, f.samples[0].embedding, s.dim) < 0.9999); /* phi: one step on */
+    umpire_item_free(&it);
+    umpire_item_free(&s);
+    umpire_item_free(&f);
+}
+
+/* A stop string ends an answer before it: none of its tokens is kept, and the answer's tokens,
+ * log-probs and phi are what it had up to there (teacher forcing the kept tokens, cut at the stop
+ * string, gives the same). */
+static void test_stop_strings(void **state) {
+    (void)state;
+    struct umpire_query q = {.question = "Tell me a story."};
+    struct umpire_sample_params sp = umpire_sample_default_params();
+    sp.k = 1;
+    sp.with_greedy = 0; /* one sequence: the same draws with and without the stop string */
+    sp.max_tokens = 16;
+    int tested = 0;
+    for (uint64_t seed = 1; seed < 60 && tested < 3; seed++) {
+        struct umpire_item a, b, c, f;
+        sp.seed = seed;
+        sp.stop = NULL;
+        sp.n_stop = 0;
+        assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &a, NULL), 0);
+        /* a letter first seen at index >= 2 of the answer's text: a one-character stop string */
+        const char *t = a.samples[0].text;
+        char stop[2] = "";
+        for (size_t i = 2; i < strlen(t) && !stop[0]; i++)
+            if (((t[i] | 32) >= 'a' && (t[i] | 32) <= 'z') && !memchr(t, t[i], i))
+                stop[0] = t[i];
+        if (!stop[0]) {
+            umpire_item_free(&a);
+            continue;
+        }
+        const char *stops[1] = {stop};
+        sp.stop = stops;
+        sp.n_stop = 1;
+        assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &b, NULL), 0);
+        const struct umpire_answer *x = &a.samples[0], *y = &b.samples[0];
+        size_t m = y->n_tokens;
+        assert_int_equal(y->finish, UMPIRE_FINISH_STOP);
+        assert_true(m >= 1 && m < x->n_tokens);
+        assert_true(!memcmp(y->tokens, x->tokens, m * sizeof *x->tokens));
+        assert_true(!memcmp(y->logprobs, x->logprobs, m * sizeof *x->logprobs));
+        assert_null(strchr(y->text, stop[0])); /* the kept text stops before it */
+        /* token m brings the stop string: the same answer cut one token later shows it */
+        sp.stop = NULL;
+        sp.n_stop = 0;
+        sp.max_tokens = (int)m + 1;
+        assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &c, NULL), 0);
+        assert_non_null(strchr(c.samples[0].text, stop[0]));
+        sp.max_tokens = 16;
+        /* phi: the state that drew the last kept token, as teacher forcing finds it */
+        const int32_t *toks[1] = {y->tokens};
+        enum umpire_finish fin[1] = {UMPIRE_FINISH_STOP};
+        struct umpire_force_params fp = {.finish = fin};
+        assert_int_equal(umpire_engine_force_tokens(text_engine, &q, toks, &m, 1, &fp, &f, NULL), 0);
+        assert_int_equal(f.samples[0].n_tokens, m);
+        assert_true(cosine(f.samples[0].embedding, y->embedding, b.dim) > 0.9999);
+        for (size_t j = 0; j < m; j++)
+            assert_true(fabs(f.samples[0].logprobs[j] - y->raw_logprobs[j]) < 1e-3);
+        umpire_item_free(&a);
+        umpire_item_free(&b);
+        umpire_item_free(&c);
+        umpire_item_free(&f);
+        tested++;
+    }
+    assert_int_equal(tested, 3);
 }
 
 static void test_proxy_texts(void **state) {
@@ -193,7 +315,7 @@ static void test_proxy_texts(void **state) {
     const char *answers[3] = {"Paris", "Lyon", "The city of Paris"};
     struct umpire_item it;
     char err[UMPIRE_ERR_LEN];
-    assert_int_equal(umpire_engine_force_texts(text_engine, &q, answers, 3, &it, err), 0);
+    assert_int_equal(umpire_engine_force_texts(text_engine, &q, answers, 3, NULL, &it, err), 0);
     assert_int_equal(it.k, 3);
     for (size_t i = 0; i < 3; i++) {
         assert_string_equal(it.samples[i].text, answers[i]);
@@ -211,27 +333,37 @@ static void test_proxy_texts(void **state) {
 static void test_sampler_probs(void **state) {
     (void)state;
     /* top-p renormalises over a subset: each token is at least as likely under the sampler as
-     * under the raw distribution (temperature 1), and the same seed draws the same tokens */
+     * under the raw distribution (temperature 1); the same seed draws the same tokens, and a
+     * sampler-probs item carries the raw ones too */
     struct umpire_query q = {.question = "Name a city."};
     struct umpire_sample_params sp = umpire_sample_default_params();
     sp.k = 4;
     sp.seed = 5;
     sp.max_tokens = 8;
+    sp.sampler_probs = 0;
     struct umpire_item raw, smp;
     assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &raw, NULL), 0);
+    assert_int_equal(raw.probs, UMPIRE_PROBS_RAW);
     sp.sampler_probs = 1;
     assert_int_equal(umpire_engine_ask(text_engine, &q, &sp, &smp, NULL), 0);
+    assert_int_equal(smp.probs, UMPIRE_PROBS_SAMPLER);
     int higher = 0;
     for (size_t i = 0; i < raw.k; i++) {
         assert_int_equal(raw.samples[i].n_tokens, smp.samples[i].n_tokens);
+        assert_null(raw.samples[i].raw_logprobs);
         for (size_t t = 0; t < raw.samples[i].n_tokens; t++) {
             assert_int_equal(raw.samples[i].tokens[t], smp.samples[i].tokens[t]);
+            assert_true(smp.samples[i].raw_logprobs[t] == raw.samples[i].logprobs[t]);
+            assert_true(smp.samples[i].raw_entropies[t] == raw.samples[i].entropies[t]);
             assert_true(smp.samples[i].logprobs[t] >= raw.samples[i].logprobs[t] - 1e-6);
             assert_true(smp.samples[i].entropies[t] <= raw.samples[i].entropies[t] + 1e-6);
             higher += smp.samples[i].logprobs[t] > raw.samples[i].logprobs[t] + 1e-4;
         }
     }
     assert_true(higher > 0);
+    /* the low-temperature answer under its own sampler: (nearly) certain, its raw probability not */
+    assert_true(smp.greedy.logprobs[0] > -1e-3);
+    assert_true(smp.greedy.raw_logprobs[0] < smp.greedy.logprobs[0]);
     umpire_item_free(&raw);
     umpire_item_free(&smp);
 }
@@ -392,18 +524,27 @@ static void test_multiple_choice(void **state) {
     const char *options[3] = {"Paris", "Lyon", "Rome"};
     struct umpire_choice a, b;
     char err[UMPIRE_ERR_LEN];
-    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 3, 1.0, &a, err), 0);
-    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 3, 10.0, &b, err), 0);
+    float *logits = malloc(32064 * sizeof *logits);
+    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 3, 1.0, &a, logits, err), 0);
+    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 3, 10.0, &b, NULL, err), 0);
     assert_int_equal(a.n, 3);
-    double sum = 0;
-    for (size_t i = 0; i < 3; i++) {
-        assert_true(a.p[i] >= 0 && a.p[i] <= a.confidence);
-        sum += a.p[i];
+    assert_int_equal(a.choice, b.choice); /* greedy decoding does not depend on the temperature */
+    assert_int_equal(a.step, b.step);
+    if (a.choice < a.n) {
+        /* the confidence is the chosen token's full-vocabulary softmax at T, the largest there */
+        assert_true(a.confidence > 0 && a.confidence <= 1 && a.p[a.choice] == a.confidence);
+        double mx = logits[0], z = 0;
+        for (int v = 1; v < 32064; v++)
+            mx = fmax(mx, logits[v]);
+        for (int v = 0; v < 32064; v++)
+            z += exp(logits[v] - mx);
+        assert_true(fabs(a.confidence - 1.0 / z) < 1e-6); /* the argmax token's probability */
+        assert_true(a.confidence != b.confidence);
+    } else {
+        assert_true(a.confidence == 0 && a.step == 0);
     }
-    assert_true(sum <= 1.0 + 1e-9);
-    assert_int_equal(a.choice, b.choice); /* temperature keeps the order of the letters */
-    assert_true(a.confidence != b.confidence);
-    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 1, 1.0, &a, err), UMPIRE_EINVAL);
+    free(logits);
+    assert_int_equal(umpire_engine_choose(text_engine, &q, options, 1, 1.0, &a, NULL, err), UMPIRE_EINVAL);
 }
 
 static void test_bad_input(void **state) {
@@ -467,6 +608,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_same_seed_same_output), cmocka_unit_test(test_seeds_give_distinct_samples),
         cmocka_unit_test(test_sample_contents),       cmocka_unit_test(test_proxy_reproduces_sampling),
         cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),
+        cmocka_unit_test(test_phi_reference_step),    cmocka_unit_test(test_stop_strings),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),

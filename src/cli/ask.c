@@ -16,48 +16,94 @@ static void usage(FILE *f) {
             "Sample k answers from one prefill (decoded together) and one low-temperature answer,\n"
             "score them with UMPIRE and the baselines, and with --calibration say whether to trust\n"
             "the answer. With --responses, score answers produced elsewhere instead (black-box proxy:\n"
-            "they are teacher-forced through MODEL).\n\n"
-            "model:\n"
-            "  -m, --model FILE        GGUF model\n"
-            "  --mmproj FILE           projector for --image / --audio (libmtmd)\n"
-            "  -c, --ctx-size N        context shared by the prompt and all answers (default 4096)\n"
-            "  -t, --threads N         CPU threads (default: all cores)\n"
-            "  -ngl, --n-gpu-layers N  layers on the GPU when built with one (default all)\n"
+            "they are teacher-forced through MODEL, with the model's raw probabilities).\n\n");
+    cli_run_options_help(f);
+    fprintf(f,
             "input:\n"
             "  --image FILE            an image (repeatable)\n"
             "  --audio FILE            a WAV / MP3 / FLAC clip (repeatable)\n"
-            "  --system TEXT           a system message\n"
-            "  --instruction TEXT      appended to the question (default \"%s\";\n"
-            "                          \"\" for none)\n"
-            "sampling:\n"
-            "  -k N                    sampled answers, 1..64 (default 5)\n"
-            "  -s, --seed S            one seed for all answers (each gets its own from it; default 0)\n"
-            "  -n, --max-tokens N      per answer (default 32)\n"
-            "  --temp T  --top-p P  --top-k K   the samples' sampler (default 1.0, 0.9, off)\n"
-            "  --greedy-temp T         the reported answer's temperature (default 0.1; 0 = argmax)\n"
-            "  --stop TEXT             end an answer before TEXT (repeatable)\n"
-            "  --sampler-probs         log-probs of the tempered, truncated distribution sampled from\n"
-            "                          (default: the model's raw distribution)\n"
-            "extra passes (the model judges itself):\n"
-            "  --p-true                P(True) of the answer (Kadavath et al. 2022)\n"
-            "  --verbalised            the confidence the model states for it (Tian et al. 2023)\n"
-            "  --entailment            does answer i entail answer j, for all pairs: semantic entropy\n"
-            "                          and the graph estimators on the model's own judgement\n"
             "  --option TEXT           a multiple-choice option, labelled A, B, ... (repeatable): the\n"
-            "                          chosen letter and its probability\n"
-            "  --choice-temp T         temperature of the option probabilities (default 1)\n"
+            "                          samples are drawn with the options in the prompt, and the chosen\n"
+            "                          letter's probability is read as Calibration-MLLM's TS.py reads it\n"
             "scoring:\n"
-            "  --responses FILE        score these answers (one per line) instead of sampling\n"
-            "  --alpha X               UMPIRE's weight of incoherence (default 1; `umpire score` fits it\n"
-            "                          on a dataset: use the same value the calibration was fitted with)\n"
-            "  --calibration FILE      from `umpire calibrate fit`: error probability and verdict\n"
+            "  --responses FILE        score these answers instead of sampling: one per line (each ended\n"
+            "                          by itself), or the JSON line of an earlier `ask --json` (its\n"
+            "                          samples' tokens, each cut where it was cut)\n"
+            "  --alpha X               UMPIRE's weight of incoherence (default 1, or the calibration's)\n"
+            "  --calibration FILE      from `umpire calibrate fit`: error probability and verdict; the\n"
+            "                          score is computed as it was when the calibration was fitted\n"
+            "                          (alpha, eps, which log-probs), and a mismatch is refused\n"
             "  --json                  everything as one JSON object, the samples included\n"
             "  -v, --verbose           llama.cpp's own log on stderr\n\n"
             "examples:\n"
             "  umpire ask -m model.gguf \"What is the capital of France?\"\n"
             "  umpire ask -m llava.gguf --mmproj mmproj.gguf --image cat.jpg -k 10 \"What animal is this?\"\n"
-            "  umpire ask -m model.gguf --responses gpt-answers.txt --calibration cal.json \"Who wrote Hamlet?\"\n",
-            UMPIRE_DEFAULT_INSTRUCTION);
+            "  umpire ask -m model.gguf --responses gpt-answers.txt --calibration cal.json \"Who wrote Hamlet?\"\n");
+}
+
+/* --responses as the JSON line of an earlier `ask --json` (or any sample set: its first item):
+ * its samples' token ids (texts when it has none) and how each ended. Returns 1 when the file
+ * is one (answers read, or an error reported in *rc), 0 when it is not. */
+struct given {
+    char **texts;
+    int32_t **tokens; /* NULL: force the texts */
+    size_t *n_tokens;
+    enum umpire_finish *finish;
+    size_t n;
+};
+
+static void given_free(struct given *g) {
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->texts ? g->texts[i] : NULL);
+        free(g->tokens ? g->tokens[i] : NULL);
+    }
+    free(g->texts);
+    free(g->tokens);
+    free(g->n_tokens);
+    free(g->finish);
+    memset(g, 0, sizeof *g);
+}
+
+static int read_json_responses(const char *path, struct given *g, int *rc) {
+    struct umpire_sampleset set;
+    char err[UMPIRE_ERR_LEN];
+    FILE *f = fopen(path, "r");
+    int c = ' ';
+    while (f && (c = getc(f)) != EOF && strchr(" \t\r\n", c))
+        ;
+    if (f)
+        fclose(f);
+    if (c != '{')
+        return 0;
+    *rc = -1;
+    if (umpire_sampleset_read(path, &set, err) != 0) {
+        fprintf(stderr, "umpire ask: --responses: %s\n", err);
+        return 1;
+    }
+    const struct umpire_item *it = &set.items[0];
+    int with_tokens = 1;
+    for (size_t i = 0; i < it->k; i++)
+        with_tokens &= it->samples[i].tokens != NULL;
+    g->texts = calloc(it->k, sizeof *g->texts);
+    g->finish = calloc(it->k, sizeof *g->finish);
+    g->n_tokens = calloc(it->k, sizeof *g->n_tokens);
+    g->tokens = with_tokens ? calloc(it->k, sizeof *g->tokens) : NULL;
+    int ok = g->texts && g->finish && g->n_tokens && (!with_tokens || g->tokens);
+    for (size_t i = 0; ok && i < it->k; i++) {
+        const struct umpire_answer *a = &it->samples[i];
+        g->n = i + 1;
+        g->finish[i] = a->finish ? a->finish : UMPIRE_FINISH_EOS;
+        g->n_tokens[i] = a->n_tokens;
+        ok = (g->texts[i] = strdup(a->text)) != NULL;
+        if (ok && with_tokens && (ok = (g->tokens[i] = malloc(a->n_tokens * sizeof *a->tokens)) != NULL))
+            memcpy(g->tokens[i], a->tokens, a->n_tokens * sizeof *a->tokens);
+    }
+    if (ok)
+        *rc = 0;
+    else
+        fprintf(stderr, "umpire ask: out of memory\n");
+    umpire_sampleset_free(&set);
+    return 1;
 }
 
 /* Non-blank lines of a file, one answer each. */
@@ -113,13 +159,41 @@ static void print_spread(const struct umpire_item *it) {
     free(seen);
 }
 
+/* The score definition to compute with: the calibration's when there is one (refusing what
+ * contradicts it), else alpha and the defaults. */
+static int score_params(const struct umpire_calibration *cal, const char *cal_path, double alpha, int alpha_given,
+                        enum umpire_probs probs, struct umpire_score_params *p) {
+    *p = umpire_score_default_params();
+    p->alpha = alpha;
+    if (!cal_path)
+        return 0;
+    char why[UMPIRE_ERR_LEN];
+    struct umpire_score_def mine = {.known = 1, .alpha = alpha_given ? alpha : cal->def.alpha, .eps = p->eps,
+                                    .length_normalised = p->length_normalised, .probs = probs,
+                                    .cluster_threshold = p->cluster_threshold, .kle_t = p->kle_t};
+    if (umpire_score_def_compare(cal->estimator, &cal->def, &mine, why) != 0) {
+        fprintf(stderr, "umpire ask: %s was fitted on another score (%s)%s\n", cal_path, why,
+                !cal->def.known ? ""
+                : cal->def.probs != probs
+                    ? (probs == UMPIRE_PROBS_RAW ? ": teacher-forced answers (--responses) and --raw-probs have the "
+                                                   "model's raw probabilities; fit the calibration on raw ones "
+                                                   "(umpire score --probs raw)"
+                                                 : ": fit the calibration on scores of the same probabilities, or "
+                                                   "sample with --raw-probs")
+                    : "");
+        return -1;
+    }
+    *p = umpire_score_def_params(&cal->def);
+    return 0;
+}
+
 int cmd_ask(int argc, char **argv) {
     struct cli_run_options ro;
     cli_run_options_init(&ro);
     struct umpire_query q = {0};
     const char *responses = NULL, *calibration = NULL;
     double alpha = 1.0;
-    int json = 0;
+    int json = 0, alpha_given = 0;
     const char **options = NULL;
     size_t n_options = 0;
     enum { O_IMAGE = CLI_O_FIRST_OWN, O_AUDIO, O_RESP, O_ALPHA, O_CAL, O_JSON, O_OPTION };
@@ -143,7 +217,13 @@ int cmd_ask(int argc, char **argv) {
         case O_AUDIO: bad = cli_push((const char ***)&q.audio, &q.n_audio, optarg); break;
         case O_RESP: responses = optarg; break;
         case O_ALPHA:
-            bad = cli_parse_double("ask", "--alpha", optarg, &alpha) || alpha < 0;
+            if (cli_parse_double("ask", "--alpha", optarg, &alpha))
+                bad = 1;
+            else if (!(alpha >= 0)) {
+                fprintf(stderr, "umpire ask: --alpha: needs a number >= 0, got %s\n", optarg);
+                bad = 1;
+            }
+            alpha_given = 1;
             break;
         case O_CAL: calibration = optarg; break;
         case O_JSON: json = 1; break;
@@ -158,17 +238,23 @@ int cmd_ask(int argc, char **argv) {
     double choice_temp = ro.choice_temp;
     q.system = ro.system;
     q.instruction = ro.instruction;
+    q.style = ro.style;
     int rc = 2;
     char err[UMPIRE_ERR_LEN];
     struct umpire_engine *e = NULL;
     struct umpire_item it = {0};
     struct umpire_calibration cal = {.threshold = NAN};
-    char **answers = NULL;
-    size_t n_answers = 0;
+    char *mc_question = NULL;
+    struct given given = {0};
+    double *scores = NULL;
     if (bad || !ep.model_path || optind + 1 != argc) {
         if (!bad)
             fprintf(stderr, "umpire ask: %s\n", !ep.model_path ? "-m MODEL is required" : "one QUESTION is required");
         usage(stderr);
+        goto out;
+    }
+    if (n_options == 1 || n_options > 26) {
+        fprintf(stderr, "umpire ask: --option: give 2..26 options, got %zu\n", n_options);
         goto out;
     }
     q.question = argv[optind];
@@ -177,47 +263,66 @@ int cmd_ask(int argc, char **argv) {
         fprintf(stderr, "umpire ask: %s\n", err);
         goto out;
     }
-    if (responses && read_lines(responses, &answers, &n_answers) != 0)
+    int rrc = 0;
+    if (responses && !read_json_responses(responses, &given, &rrc) && read_lines(responses, &given.texts, &given.n) != 0)
         goto out;
+    if (rrc != 0)
+        goto out;
+    const size_t n_answers = given.n;
+    struct umpire_score_params p;
+    enum umpire_probs probs = responses || !sp.sampler_probs ? UMPIRE_PROBS_RAW : UMPIRE_PROBS_SAMPLER;
+    if (score_params(&cal, calibration, alpha, alpha_given, probs, &p) != 0)
+        goto out;
+    if (calibration && umpire_estimator_index(cal.estimator) < 0) {
+        fprintf(stderr, "umpire ask: %s: estimator '%s' is not one umpire computes (see umpire score --help)\n",
+                calibration, cal.estimator);
+        goto out;
+    }
     ep.k_max = responses ? (int)n_answers : sp.k;
     if (responses && n_answers > 64) {
         fprintf(stderr, "umpire ask: %s: %zu answers, at most 64\n", responses, n_answers);
         goto out;
     }
-    if (n_options == 1 || n_options > 26) {
-        fprintf(stderr, "umpire ask: --option: give 2..26 options, got %zu\n", n_options);
-        rc = 2;
-        goto out;
+    /* multiple choice: the samples are drawn with the options in the prompt, as the letter is read */
+    struct umpire_query sq = q;
+    if (n_options) {
+        if (!(mc_question = umpire_choice_question(q.question, options, n_options))) {
+            fprintf(stderr, "umpire ask: out of memory\n");
+            goto out;
+        }
+        sq.question = mc_question;
+        sq.instruction = "";
+        sq.answer_prefix = UMPIRE_CHOICE_PREFIX;
     }
-    struct umpire_choice choice = {0};
+    struct umpire_force_params fp = {.finish = given.finish, .middle = sp.middle};
     if (umpire_engine_open(&ep, &e, err) != 0 ||
-        (responses ? umpire_engine_force_texts(e, &q, (const char *const *)answers, n_answers, &it, err)
-                   : umpire_engine_ask(e, &q, &sp, &it, err)) != 0 ||
+        (!responses    ? umpire_engine_ask(e, &sq, &sp, &it, err)
+         : given.tokens ? umpire_engine_force_tokens(e, &sq, (const int32_t *const *)given.tokens, given.n_tokens,
+                                                     given.n, &fp, &it, err)
+                        : umpire_engine_force_texts(e, &sq, (const char *const *)given.texts, given.n, &fp, &it, err)) != 0 ||
         umpire_engine_judge(e, &q, &judge, &it, err) != 0 ||
-        (n_options && umpire_engine_choose(e, &q, options, n_options, choice_temp, &choice, err) != 0)) {
+        (n_options && umpire_engine_choose(e, &q, options, n_options, choice_temp, &it.choice, NULL, err) != 0)) {
         fprintf(stderr, "umpire ask: %s\n", err);
         goto out;
     }
-    if (it.k < 2) { /* one answer: no spread to measure; only its own probability */
+    if (n_options)
+        it.extras |= UMPIRE_HAS_CHOICE;
+    if (it.k < 2) /* one answer: no spread to measure; only its own probability */
         fprintf(stderr, "umpire ask: note: with one answer only the probability baselines are defined\n");
-    }
 
     /* score the one item with every estimator */
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
-    struct umpire_score_params p = umpire_score_default_params();
-    double *scores = calloc(ne, sizeof *scores);
-    if (!scores)
+    if (!(scores = calloc(ne, sizeof *scores)))
         goto out;
     for (size_t i = 0; i < ne; i++)
-        scores[i] = umpire_score_item(&it, i, alpha, &p);
-    const char *answer = it.greedy.text ? it.greedy.text : it.samples[0].text;
+        scores[i] = umpire_score_item(&it, i, p.alpha, &p);
+    const struct umpire_choice *ch = &it.choice;
+    char letter[2] = {ch->choice < ch->n ? (char)('A' + ch->choice) : '?', '\0'};
+    const char *answer = n_options ? letter : it.greedy.text ? it.greedy.text : it.samples[0].text;
     double U = scores[umpire_estimator_index("semantic_volume")], Q = scores[umpire_estimator_index("incoherence")],
            V = scores[umpire_estimator_index("umpire")];
-    double p_err = NAN, s_cal = NAN;
-    for (size_t i = 0; calibration && i < ne; i++)
-        if (!strcmp(reg[i].name, cal.estimator))
-            s_cal = scores[i];
+    double p_err = NAN, s_cal = calibration ? scores[umpire_estimator_index(cal.estimator)] : NAN;
     if (calibration)
         p_err = umpire_calibration_apply(&cal, s_cal);
     const char *verdict = isnan(cal.threshold) ? NULL : isfinite(s_cal) && s_cal <= cal.threshold ? "answer" : "escalate";
@@ -226,7 +331,7 @@ int cmd_ask(int argc, char **argv) {
         cJSON *o = umpire_item_to_json(&it);
         cJSON_AddStringToObject(o, "question", q.question);
         cJSON_AddStringToObject(o, "answer", answer);
-        cJSON_AddNumberToObject(o, "alpha", alpha);
+        cJSON_AddNumberToObject(o, "alpha", p.alpha);
         cJSON *so = cJSON_AddObjectToObject(o, "scores");
         for (size_t i = 0; i < ne; i++)
             cJSON_AddItemToObject(so, reg[i].name, isfinite(scores[i]) ? cJSON_CreateNumber(scores[i]) : cJSON_CreateNull());
@@ -235,16 +340,6 @@ int cmd_ask(int argc, char **argv) {
             if (verdict)
                 cJSON_AddStringToObject(o, "verdict", verdict);
         }
-        if (n_options) {
-            cJSON *ch = cJSON_AddObjectToObject(o, "choice");
-            char letter[2] = {(char)('A' + choice.choice), '\0'};
-            cJSON_AddStringToObject(ch, "letter", letter);
-            cJSON_AddNumberToObject(ch, "confidence", choice.confidence);
-            cJSON_AddNumberToObject(ch, "temperature", choice_temp);
-            cJSON *pa = cJSON_AddArrayToObject(ch, "p");
-            for (size_t i = 0; i < choice.n; i++)
-                cJSON_AddItemToArray(pa, cJSON_CreateNumber(choice.p[i]));
-        }
         char *text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (text)
@@ -252,7 +347,8 @@ int cmd_ask(int argc, char **argv) {
         free(text);
     } else {
         printf("answer        %s\n", responses ? "(scoring the given responses)" : answer[0] ? answer : "(empty: the model ended at once)");
-        printf("umpire        %.4f   (U = %.4f, Q = %.4f, alpha = %g; higher = more likely wrong)\n", V, U, Q, alpha);
+        printf("umpire        %.4f   (U = %.4f, Q = %.4f, alpha = %g%s; higher = more likely wrong)\n", V, U, Q, p.alpha,
+               calibration ? ", the calibration's" : "");
         if (calibration) {
             printf("p(error)      %.3f   (%s map of %s, %s)\n", p_err, umpire_calibration_method_name(cal.method),
                    cal.estimator, calibration);
@@ -269,20 +365,24 @@ int cmd_ask(int argc, char **argv) {
             printf("sem. entropy  %.4f   (%g clusters by the model's own entailment judgement)\n",
                    scores[umpire_estimator_index("semantic_entropy_nli")],
                    scores[umpire_estimator_index("numsets_nli")]);
-        if (n_options)
-            printf("choice        (%c) %s   p = %.3f at T = %g\n", 'A' + (int)choice.choice, options[choice.choice],
-                   choice.confidence, choice_temp);
+        if (n_options) {
+            if (ch->choice < ch->n)
+                printf("choice        (%c) %s   p = %.3f at T = %g\n", 'A' + (int)ch->choice, options[ch->choice],
+                       ch->confidence, choice_temp);
+            else
+                printf("choice        (none: no option letter in the model's first %d tokens)\n",
+                       UMPIRE_CHOICE_MAX_STEPS);
+        }
         print_spread(&it);
     }
-    free(scores);
     rc = 0;
 out:
+    free(scores);
+    free(mc_question);
     umpire_item_free(&it);
     umpire_engine_close(e);
     umpire_calibration_free(&cal);
-    for (size_t i = 0; i < n_answers; i++)
-        free(answers[i]);
-    free(answers);
+    given_free(&given);
     free((void *)q.images);
     free((void *)q.audio);
     free(options);

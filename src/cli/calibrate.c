@@ -141,7 +141,11 @@ static int calibrate_fit(int argc, char **argv) {
         goto done;
     }
     if (holdout > 0) {
-        size_t nh = umpire_dev_split(sf.n, holdout, seed, idx);
+        size_t nh = 0;
+        if (umpire_split_draw(sf.n, holdout, seed, UMPIRE_SPLIT_UMPIRE, idx, &nh, err) != 0) {
+            fprintf(stderr, "umpire calibrate: %s\n", err);
+            goto done;
+        }
         for (size_t j = 0; j < nh; j++)
             held[idx[j]] = 1;
     }
@@ -157,6 +161,10 @@ static int calibrate_fit(int argc, char **argv) {
         goto done;
     }
     snprintf(cal.estimator, sizeof cal.estimator, "%s", estimator);
+    cal.def = sf.def; /* what the score means travels with its map */
+    if (!sf.def.known)
+        fprintf(stderr, "umpire calibrate: note: %s does not record how its scores were computed (scored by an "
+                        "earlier umpire); `ask --calibration` will refuse this calibration\n", argv[optind]);
     if (!isnan(risk) && umpire_risk_threshold(score, wrong, m, risk, delta, &cal, err) != 0) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
         goto done;
@@ -239,10 +247,16 @@ static int calibrate_apply(int argc, char **argv) {
         return 1;
     }
     int rc = 1, e = estimator_index(&sf, cal.estimator);
-    FILE *f = out ? fopen(out, "w") : stdout;
+    int other = e >= 0 && (cal.def.known || sf.def.known) &&
+                umpire_score_def_compare(cal.estimator, &cal.def, &sf.def, err) != 0;
+    FILE *f = e < 0 || other ? NULL : out ? fopen(out, "w") : stdout;
     if (e < 0) {
         fprintf(stderr, "umpire calibrate: %s: no estimator '%s' (the one %s was fitted on)\n", argv[optind + 1],
                 cal.estimator, argv[optind]);
+    } else if (other) {
+        fprintf(stderr, "umpire calibrate: %s scores '%s' otherwise than %s was fitted on (%s): score these items "
+                        "as the calibration's were (umpire score --alpha ... --probs ...)\n",
+                argv[optind + 1], cal.estimator, argv[optind], err);
     } else if (!f) {
         fprintf(stderr, "umpire calibrate: %s: cannot open for writing\n", out);
     } else {

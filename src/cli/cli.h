@@ -22,16 +22,33 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
                      size_t n);
 /* eval.c: score, evaluate and print a run directory (summary.json, scored.jsonl, a table) */
 /* group_by: also the per-group table for the dataset's field (data: NULL for the run's own). */
-int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp, const char *group_by,
-                   const char *data);
+int cli_report_run(const char *dir, const struct umpire_score_params *sp, const struct umpire_metric_params *mp,
+                   const char *group_by, const char *data);
+/* The seed a run directory was made with (its config.json); -1 (reported) when it has none. */
+int cli_run_seed(const char *dir, uint64_t *seed);
 /* parse.c: strict number parsing for options; print "umpire CMD: OPT: ..." on error */
 int cli_parse_double(const char *cmd, const char *opt, const char *v, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);
 
+/* score_options.c: the scoring options `score`, `eval` and `metrics` share: --probs and
+ * --reference-splits (--seed each command parses itself). Apply option c; 0 done, -1 bad value
+ * (reported), 1 not one of them. */
+enum { CLI_O_PROBS = 200, CLI_O_REFSPLITS };
+#define CLI_SCORE_OPTIONS                                                                                \
+    {"probs", required_argument, 0, CLI_O_PROBS}, {"reference-splits", no_argument, 0, CLI_O_REFSPLITS}
+int cli_score_option(const char *cmd, int c, const char *v, struct umpire_score_params *sp,
+                     struct umpire_metric_params *mp);
+/* After parsing: the seeds of the splits and the bootstrap from --seed S (the reference splits
+ * keep the reference's 10). */
+void cli_score_options_seed(struct umpire_score_params *sp, struct umpire_metric_params *mp, uint64_t seed);
+/* Their help lines. */
+void cli_score_options_help(FILE *f);
+
 /* run_options.c: the options of commands that run a model (ask, eval) */
 enum {
     CLI_O_MMPROJ = 256, CLI_O_NGL, CLI_O_SYSTEM, CLI_O_INSTR, CLI_O_TEMP, CLI_O_TOPP, CLI_O_TOPK, CLI_O_GTEMP,
-    CLI_O_STOP, CLI_O_SPROBS, CLI_O_PTRUE, CLI_O_VERBAL, CLI_O_ENTAIL, CLI_O_CTEMP,
+    CLI_O_STOP, CLI_O_SPROBS, CLI_O_RPROBS, CLI_O_MIDDLE, CLI_O_STYLE, CLI_O_PTRUE, CLI_O_VERBAL, CLI_O_ENTAIL,
+    CLI_O_CTEMP,
     CLI_O_FIRST_OWN /* a command's own long options start here */
 };
 #define CLI_RUN_SHORT "m:c:t:k:s:n:v"
@@ -43,7 +60,9 @@ enum {
         {"max-tokens", required_argument, 0, 'n'}, {"temp", required_argument, 0, CLI_O_TEMP},         \
         {"top-p", required_argument, 0, CLI_O_TOPP}, {"top-k", required_argument, 0, CLI_O_TOPK},      \
         {"greedy-temp", required_argument, 0, CLI_O_GTEMP}, {"stop", required_argument, 0, CLI_O_STOP}, \
-        {"sampler-probs", no_argument, 0, CLI_O_SPROBS}, {"p-true", no_argument, 0, CLI_O_PTRUE},     \
+        {"sampler-probs", no_argument, 0, CLI_O_SPROBS}, {"raw-probs", no_argument, 0, CLI_O_RPROBS},  \
+        {"middle-layer", no_argument, 0, CLI_O_MIDDLE}, {"prompt-style", required_argument, 0, CLI_O_STYLE}, \
+        {"p-true", no_argument, 0, CLI_O_PTRUE},                                                        \
         {"verbalised", no_argument, 0, CLI_O_VERBAL}, {"entailment", no_argument, 0, CLI_O_ENTAIL},   \
         {"choice-temp", required_argument, 0, CLI_O_CTEMP}, {"verbose", no_argument, 0, 'v'}
 
@@ -52,9 +71,12 @@ struct cli_run_options {
     struct umpire_sample_params sample;
     struct umpire_judge_params passes;
     const char *system, *instruction;
+    enum umpire_prompt_style style;
     double choice_temp;
     const char **stops;
 };
+/* The help lines of the shared options (ask and eval print them). */
+void cli_run_options_help(FILE *f);
 void cli_run_options_init(struct cli_run_options *o);
 /* Rewrite llama.cpp's -ngl as --n-gpu-layers before getopt sees it. */
 void cli_run_options_spell(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "io/atomic.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -23,20 +24,25 @@ static void usage(FILE *f) {
             "options:\n"
             "  --data FILE  --out DIR    the dataset and the run directory\n"
             "  --from DIR                recompute the results of a run, without the model\n"
-            "  --judge J                 auto (ROUGE-L >= 0.8; letters for multiple choice; refusals for\n"
-            "                            unanswerable questions), exact (VQA-normalised), rouge, llm\n"
-            "                            (the model itself, shown the accepted answers)\n"
+            "  --judge J                 auto (ROUGE-L >= 0.8, UMPIRE's rule; letters for multiple choice;\n"
+            "                            refusals for unanswerable questions), exact (VQA-normalised),\n"
+            "                            rouge, vqa (VQA soft accuracy >= 0.5), llm (the model itself,\n"
+            "                            shown the accepted answers)\n"
             "  --limit N                 the first N questions only\n"
             "  --shard i/n               every n-th question from the i-th: run shards in several\n"
             "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
-            "  --seed S                  sampling, alpha's dev split and bootstrap seed (default 0)\n"
+            "  --seed S                  sampling, the splits' and bootstrap seed (default 0; with --from:\n"
+            "                            the run's own)\n"
             "  --bootstrap N             resamples for the intervals (default 1000)\n"
+            "  --probs raw|sampler  --reference-splits   as in `umpire score`\n"
             "  --group-by FIELD          accuracy and every estimator's metrics per value of the\n"
             "                            dataset's FIELD too (e.g. bucket, category): a second table\n"
             "                            and RUN_DIR/groups.json (with --from: DATA, or the run's own)\n"
-            "  and the model, sampling and extra-pass options of `umpire ask` (-m, --mmproj, -k, -n,\n"
-            "  --temp, --top-p, --p-true, --entailment, ...)\n\n"
-            "examples:\n"
+            "Multiple-choice items (\"choices\") are asked with their options, and their k samples are\n"
+            "drawn from that prompt; the chosen letter's confidence is the choice_confidence estimator.\n\n");
+    cli_run_options_help(f);
+    fprintf(f,
+            "\nexamples:\n"
             "  umpire eval -m model.gguf --data vqa.jsonl --out runs/vqa -k 5\n"
             "  umpire eval --from runs/vqa --group-by question_type\n");
 }
@@ -111,15 +117,32 @@ static int report_groups(const char *dir, const char *data, const char *field, c
     return 0;
 }
 
-int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_params *mp, const char *group_by,
-                   const char *data) {
+int cli_run_seed(const char *dir, uint64_t *seed) {
+    char path[4200], err[UMPIRE_ERR_LEN];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    int rc = 0;
+    cJSON *cfg = umpire_read_json(path, err, &rc);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(cfg, "seed");
+    if (!cJSON_IsNumber(s) || s->valuedouble < 0 || s->valuedouble != floor(s->valuedouble)) {
+        if (cfg)
+            fprintf(stderr, "umpire: %s records no seed; give --seed\n", path);
+        else
+            fprintf(stderr, "umpire: %s: not a run directory of umpire eval (%s)\n", dir, err);
+        cJSON_Delete(cfg);
+        return -1;
+    }
+    *seed = (uint64_t)s->valuedouble;
+    cJSON_Delete(cfg);
+    return 0;
+}
+
+int cli_report_run(const char *dir, const struct umpire_score_params *sp, const struct umpire_metric_params *mp,
+                   const char *group_by, const char *data) {
     char err[UMPIRE_ERR_LEN];
-    struct umpire_score_params sp = umpire_score_default_params();
-    sp.seed = seed;
     struct umpire_sampleset set;
     struct umpire_scores scores;
     struct umpire_evaluation ev;
-    if (umpire_eval_summarise(dir, &sp, mp, &set, &scores, &ev, err) != 0) {
+    if (umpire_eval_summarise(dir, sp, mp, &set, &scores, &ev, err) != 0) {
         fprintf(stderr, "umpire: %s\n", err);
         return 1;
     }
@@ -131,8 +154,8 @@ int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_pa
         names[e] = reg[e].name;
         rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
     }
-    printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g\n\n", dir, set.n, ev.accuracy, ev.n_right,
-           scores.alpha);
+    printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g, %s log-probs\n\n", dir, set.n, ev.accuracy,
+           ev.n_right, scores.alpha, umpire_probs_name(scores.probs));
     if (names && rp)
         cli_print_table(stdout, names, rp, ne);
     printf("results: %s/summary.json, scores: %s/scored.jsonl, report: %s/report.html\n", dir, dir, dir);
@@ -151,7 +174,9 @@ int cmd_eval(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *from = NULL, *group_by = NULL;
     enum umpire_judge judge = UMPIRE_JUDGE_AUTO;
     struct umpire_metric_params mp = umpire_metric_default_params();
+    struct umpire_score_params sp = umpire_score_default_params();
     uint64_t limit = 0, boot;
+    int seed_given = 0;
     unsigned long shard = 1, shards = 1;
     enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP };
     static const struct option opts[] = {
@@ -160,10 +185,17 @@ int cmd_eval(int argc, char **argv) {
         {"from", required_argument, 0, O_FROM},   {"judge", required_argument, 0, O_JUDGE},
         {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
         {"shard", required_argument, 0, O_SHARD}, {"group-by", required_argument, 0, O_GROUP},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        CLI_SCORE_OPTIONS,                        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     int c, bad = 0;
     cli_run_options_spell(argc, argv);
     while (!bad && (c = getopt_long(argc, argv, CLI_RUN_SHORT "h", opts, NULL)) != -1) {
+        int scoring = cli_score_option("eval", c, optarg, &sp, &mp);
+        if (scoring <= 0) {
+            bad = scoring < 0;
+            continue;
+        }
+        seed_given |= c == 's';
         int shared = cli_run_option("eval", c, optarg, &ro);
         if (shared <= 0) {
             bad = shared < 0;
@@ -176,7 +208,7 @@ int cmd_eval(int argc, char **argv) {
         case O_GROUP: group_by = optarg; break;
         case O_JUDGE:
             if (umpire_judge_parse(optarg, &judge)) {
-                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge or llm\n", optarg);
+                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge, vqa or llm\n", optarg);
                 bad = 1;
             }
             break;
@@ -212,7 +244,10 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     rc = 1;
-    mp.seed = ro.sample.seed;
+    uint64_t seed = ro.sample.seed;
+    if (from && !seed_given && cli_run_seed(from, &seed) != 0)
+        goto done;
+    cli_score_options_seed(&sp, &mp, seed);
     if (!from) {
         struct umpire_engine *e = NULL;
         struct progress_state st = {.tty = isatty(2), .last_print = -1e9};
@@ -224,6 +259,8 @@ int cmd_eval(int argc, char **argv) {
                                        .choice_temp = ro.choice_temp,
                                        .system = ro.system,
                                        .instruction = ro.instruction,
+                                       .style = ro.style,
+                                       .score = sp,
                                        .limit = (size_t)limit,
                                        .shard = shard - 1,
                                        .shards = shards,
@@ -238,7 +275,7 @@ int cmd_eval(int argc, char **argv) {
         umpire_engine_close(e);
         from = out;
     }
-    rc = cli_report_run(from, ro.sample.seed, &mp, group_by, data);
+    rc = cli_report_run(from, &sp, &mp, group_by, data);
 done:
     cli_run_options_free(&ro);
     return rc;

@@ -9,7 +9,8 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: umpire merge OUT_DIR RUN_DIR... [--seed S] [--bootstrap N]\n\n"
                "Merge the shards of one evaluation (umpire eval --shard 1/n ... n/n, the same options\n"
-               "otherwise) into OUT_DIR, and print its results. Every shard must be there once.\n\n"
+               "otherwise) into OUT_DIR, and print its results (splits and bootstrap seeded with the\n"
+               "runs' own seed unless --seed is given). Every shard must be there once.\n\n"
                "example:\n"
                "  umpire merge runs/vqa runs/vqa-1 runs/vqa-2 runs/vqa-3\n");
 }
@@ -17,6 +18,7 @@ static void usage(FILE *f) {
 int cmd_merge(int argc, char **argv) {
     struct umpire_metric_params mp = umpire_metric_default_params();
     uint64_t seed = 0, boot;
+    int seed_given = 0;
     enum { O_SEED = 256, O_BOOT };
     static const struct option opts[] = {{"seed", required_argument, 0, O_SEED},
                                          {"bootstrap", required_argument, 0, O_BOOT},
@@ -24,8 +26,10 @@ int cmd_merge(int argc, char **argv) {
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == O_SEED && !cli_parse_u64("merge", "--seed", optarg, &seed))
+        if (c == O_SEED && !cli_parse_u64("merge", "--seed", optarg, &seed)) {
+            seed_given = 1;
             continue;
+        }
         if (c == O_BOOT && !cli_parse_u64("merge", "--bootstrap", optarg, &boot)) {
             mp.bootstrap = (size_t)boot;
             continue;
@@ -42,6 +46,9 @@ int cmd_merge(int argc, char **argv) {
         fprintf(stderr, "umpire merge: %s\n", err);
         return 1;
     }
-    mp.seed = seed;
-    return cli_report_run(argv[optind], seed, &mp, NULL, NULL);
+    if (!seed_given && cli_run_seed(argv[optind], &seed) != 0) /* the shards' own, as eval --from */
+        return 1;
+    struct umpire_score_params sp = umpire_score_default_params();
+    cli_score_options_seed(&sp, &mp, seed);
+    return cli_report_run(argv[optind], &sp, &mp, NULL, NULL);
 }

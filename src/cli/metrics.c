@@ -10,9 +10,12 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: umpire metrics SCORED.jsonl [--labels LABELS.jsonl] [--seed S] [--bootstrap N]\n\n"
-               "Recompute AUROC, AUPRC, PRR, AURAC, TPR@10%%FPR, CPC, ECE, calibrated ECE and Brier\n"
-               "(with bootstrap 95%% intervals) for every score in scored items (umpire score -o).\n"
+               "Recompute AUROC, AUPRC, PRR, AURAC, TPR@10%%FPR, CPC, cECE, ECE and Brier (with\n"
+               "bootstrap 95%% intervals) for every score in scored items (umpire score -o).\n"
                "Labels come from each item's `correct`, or from LABELS.jsonl lines {\"id\", \"correct\"}.\n\n"
+               "  --seed S                cECE split and bootstrap seed (default 0)\n"
+               "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n"
+               "  --reference-splits      cECE's calibration split drawn as UMPIRE's reference code does\n\n"
                "example:\n"
                "  umpire metrics scored.jsonl --labels judged.jsonl\n");
 }
@@ -24,15 +27,18 @@ int cmd_metrics(int argc, char **argv) {
     static const struct option opts[] = {{"labels", required_argument, 0, O_LABELS},
                                          {"seed", required_argument, 0, O_SEED},
                                          {"bootstrap", required_argument, 0, O_BOOT},
+                                         {"reference-splits", no_argument, 0, CLI_O_REFSPLITS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
-    uint64_t u;
+    uint64_t u, seed = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_score_option("metrics", c, optarg, NULL, &mp) == 0)
+            continue;
         switch (c) {
         case O_LABELS: labels_path = optarg; break;
         case O_SEED:
-            if (cli_parse_u64("metrics", "--seed", optarg, &mp.seed))
+            if (cli_parse_u64("metrics", "--seed", optarg, &seed))
                 return 2;
             break;
         case O_BOOT:
@@ -44,6 +50,7 @@ int cmd_metrics(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
+    cli_score_options_seed(NULL, &mp, seed);
     if (optind + 1 != argc) {
         usage(stderr);
         return 2;

@@ -75,6 +75,14 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
         o->sample.stop = o->stops;
         return 0;
     case CLI_O_SPROBS: o->sample.sampler_probs = 1; return 0;
+    case CLI_O_RPROBS: o->sample.sampler_probs = 0; return 0;
+    case CLI_O_MIDDLE: o->sample.middle = 1; return 0;
+    case CLI_O_STYLE:
+        if (umpire_prompt_style_parse(v, &o->style)) {
+            fprintf(stderr, "umpire %s: --prompt-style: '%s' is not suffix or reference\n", cmd, v);
+            return -1;
+        }
+        return 0;
     case CLI_O_PTRUE: o->passes.p_true = 1; return 0;
     case CLI_O_VERBAL: o->passes.verbalised = 1; return 0;
     case CLI_O_ENTAIL: o->passes.entailment = 1; return 0;
@@ -87,6 +95,40 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
     case 'v': o->engine.verbose = 1; return 0;
     default: return 1; /* not one of ours */
     }
+}
+
+void cli_run_options_help(FILE *f) {
+    fprintf(f,
+            "model:\n"
+            "  -m, --model FILE        GGUF model\n"
+            "  --mmproj FILE           projector for --image / --audio (libmtmd)\n"
+            "  -c, --ctx-size N        context shared by the prompt and all answers (default 4096)\n"
+            "  -t, --threads N         CPU threads (default: all cores)\n"
+            "  -ngl, --n-gpu-layers N  layers on the GPU when built with one (default all)\n"
+            "prompt:\n"
+            "  --system TEXT           a system message\n"
+            "  --instruction TEXT      the instruction (default \"%s\";\n"
+            "                          \"\" for none)\n"
+            "  --prompt-style S        suffix (default: question, newline, instruction) or reference\n"
+            "                          (UMPIRE's: instruction, space, question)\n"
+            "sampling:\n"
+            "  -k N                    sampled answers, 1..64 (default 5)\n"
+            "  -s, --seed S            one seed for all answers (each gets its own from it; default 0)\n"
+            "  -n, --max-tokens N      per answer (default 256, as UMPIRE's reference)\n"
+            "  --temp T  --top-p P  --top-k K   the samples' sampler (default 1.0, 0.9, off)\n"
+            "  --greedy-temp T         the reported answer's temperature (default 0.1; 0 = argmax)\n"
+            "  --stop TEXT             end an answer before TEXT (repeatable); no token of it is kept\n"
+            "  --raw-probs             log-probs of the model's raw distribution (default: of the\n"
+            "                          tempered, truncated one each token was drawn from, as UMPIRE's\n"
+            "                          reference; the raw ones are recorded beside them)\n"
+            "  --middle-layer          record each sample's middle-layer state too (INSIDE's EigenScore)\n"
+            "extra passes (the model judges itself):\n"
+            "  --p-true                P(True) of the answer (Kadavath et al. 2022)\n"
+            "  --verbalised            the confidence the model states for it (Tian et al. 2023)\n"
+            "  --entailment            does answer i entail answer j, for all pairs: semantic entropy\n"
+            "                          and the graph estimators on the model's own judgement\n"
+            "  --choice-temp T         temperature of multiple-choice letter probabilities (default 1)\n",
+            UMPIRE_DEFAULT_INSTRUCTION);
 }
 
 void cli_run_options_free(struct cli_run_options *o) { free(o->stops); }

@@ -27,14 +27,17 @@ static void usage(FILE *f) {
             "  --eps E                 semantic-volume jitter (default 1e-8)\n"
             "  --length-normalised     incoherence from length-normalised probabilities\n"
             "  --estimators LIST       comma-separated subset (default: all)\n"
-            "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n"
-            "  -q, --quiet             no table\n\n"
-            "estimators:\n");
+            "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n");
+    cli_score_options_help(f);
+    fprintf(f, "  -q, --quiet             no table\n\n"
+               "estimators:\n");
     for (size_t e = 0; e < ne; e++)
         fprintf(f, "  %-22s %s%s\n", reg[e].name, reg[e].formula,
                 reg[e].needs & UMPIRE_NEEDS_GREEDY ? "  [needs greedy]"
                 : reg[e].needs & UMPIRE_NEEDS_ENTROPIES ? "  [needs entropies]"
-                : reg[e].needs & UMPIRE_NEEDS_EMBEDDING ? "  [needs embeddings]" : "");
+                : reg[e].needs & UMPIRE_NEEDS_EMBEDDING ? "  [needs embeddings]"
+                : reg[e].needs & UMPIRE_NEEDS_MIDDLE ? "  [needs middle-layer states]"
+                : reg[e].needs & UMPIRE_NEEDS_RAW ? "  [needs raw log-probs beside the sampler's]" : "");
     fprintf(f, "\nexample:\n"
                "  umpire score samples.jsonl -o scored.jsonl --summary summary.json --seed 1\n");
 }
@@ -77,10 +80,16 @@ int cmd_score(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED},       {"eps", required_argument, 0, O_EPS},
         {"length-normalised", no_argument, 0, O_LN},  {"estimators", required_argument, 0, O_EST},
         {"bootstrap", required_argument, 0, O_BOOT},  {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+        CLI_SCORE_OPTIONS,                            {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     int c;
-    uint64_t u;
+    uint64_t u, seed = 0;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        int shared = cli_score_option("score", c, optarg, &sp, &mp);
+        if (shared < 0)
+            return 2;
+        if (shared == 0)
+            continue;
         switch (c) {
         case 'o': output = optarg; break;
         case O_SUMMARY: summary = optarg; break;
@@ -101,9 +110,8 @@ int cmd_score(int argc, char **argv) {
             }
             break;
         case O_SEED:
-            if (cli_parse_u64("score", "--seed", optarg, &sp.seed))
+            if (cli_parse_u64("score", "--seed", optarg, &seed))
                 return 2;
-            mp.seed = sp.seed;
             break;
         case O_EPS:
             if (cli_parse_double("score", "--eps", optarg, &sp.eps))
@@ -125,6 +133,7 @@ int cmd_score(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
+    cli_score_options_seed(&sp, &mp, seed);
     if (optind + 1 != argc) {
         fprintf(stderr, "umpire score: %s\n", optind == argc ? "IN.jsonl is required" : "one input file only");
         usage(stderr);
@@ -150,7 +159,8 @@ int cmd_score(int argc, char **argv) {
         fprintf(stderr, "umpire score: %s\n", err);
         goto out_set;
     }
-    if (output && umpire_scores_write_jsonl(output, &set, &scores, selected, err) != 0) {
+    struct umpire_score_def def = umpire_score_def_of(&sp, &scores);
+    if (output && umpire_scores_write_jsonl(output, &set, &scores, &def, selected, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         goto out_scores;
     }
@@ -171,13 +181,14 @@ int cmd_score(int argc, char **argv) {
     }
     size_t n_lab = ev.n_labelled, n_right = ev.n_right;
     double accuracy = ev.accuracy;
-    if (summary && umpire_summary_write(summary, &set, &scores, selected, n_lab ? rp : NULL, accuracy, err) != 0) {
+    if (summary &&
+        umpire_summary_write(summary, &set, &scores, &def, &sp, &mp, selected, n_lab ? rp : NULL, accuracy, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         goto out_metrics;
     }
     if (!quiet) {
-        printf("%zu items, k = %zu, alpha = %.4g (%s, %zu dev items)\n", set.n, set.items[0].k,
-               scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev);
+        printf("%zu items, k = %zu, alpha = %.4g (%s, %zu dev items), %s log-probs\n", set.n, set.items[0].k,
+               scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev, umpire_probs_name(scores.probs));
         if (n_lab) {
             printf("accuracy %.3f (%zu of %zu labelled answers right)\n\n", accuracy, n_right, n_lab);
             cli_print_table(stdout, names, rp, ne);

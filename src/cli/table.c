@@ -16,9 +16,9 @@ static void cell(FILE *f, double v) {
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
                      size_t n) {
     static const int cols[] = {UMPIRE_M_AUROC, UMPIRE_M_AUPRC, UMPIRE_M_PRR,  UMPIRE_M_AURAC,
-                               UMPIRE_M_TPR10, UMPIRE_M_CPC,   UMPIRE_M_ECE,  UMPIRE_M_CAL_ECE,
+                               UMPIRE_M_TPR10, UMPIRE_M_CPC,   UMPIRE_M_ECE,  UMPIRE_M_CECE,
                                UMPIRE_M_BRIER};
-    static const char *const heads[] = {"AUROC", "AUPRC", "PRR", "AURAC", "TPR@10", "CPC", "ECE", "calECE", "Brier"};
+    static const char *const heads[] = {"AUROC", "AUPRC", "PRR", "AURAC", "TPR@10", "CPC", "ECE", "cECE", "Brier"};
     const size_t nc = sizeof cols / sizeof cols[0];
     /* rank by AUROC, 1 = best; undefined AUROCs are not ranked */
     size_t *order = malloc((n ? n : 1) * sizeof *order), *rank = calloc(n ? n : 1, sizeof *rank), n_ranked = 0;

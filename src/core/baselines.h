@@ -7,10 +7,13 @@
 
 double umpire_predictive_entropy(const struct umpire_answer *s, size_t k);
 double umpire_ln_predictive_entropy(const struct umpire_answer *s, size_t k);
+double umpire_ln_entropy(const struct umpire_answer *s, size_t k);
 double umpire_sequence_probability(const struct umpire_answer *greedy);
 double umpire_perplexity(const struct umpire_answer *greedy);
-double umpire_mean_token_entropy(const struct umpire_item *item);
-double umpire_eigenscore(const float *embeddings, size_t k, size_t d);
+double umpire_mean_token_entropy(const struct umpire_answer *greedy, const struct umpire_answer *s, size_t k);
+/* EigenScore: mean log10 eigenvalue of cov(rows of the k x d embeddings) + jitter I, rows
+ * first L2-normalised when `normalise` (eigenscore.c). NaN when d < 2 or LAPACK fails. */
+double umpire_eigenscore(const float *embeddings, size_t k, size_t d, int normalise, double jitter);
 
 /* similarity matrices (k x k, symmetric, unit diagonal, values in [0, 1]) */
 void umpire_similarity_cosine(const float *embeddings, size_t k, size_t d, double *w);
@@ -21,9 +24,18 @@ void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *
 size_t umpire_cluster(const double *w, size_t k, double threshold, size_t *cluster);
 double umpire_num_sets(const double *w, size_t k, double threshold);
 double umpire_discrete_semantic_entropy(const double *w, size_t k, double threshold);
-/* Probability-weighted semantic entropy (Kuhn et al. 2023): clusters as above, p(c) the
+/* Probability-weighted semantic entropy, umpire's variant: clusters as above, p(c) the
  * normalised sum of the joint probabilities of the distinct answers in c. */
 double umpire_semantic_entropy_weighted(const double *w, const struct umpire_answer *s, size_t k, double threshold);
+/* Clusters as the semantic-entropy reference code draws them (get_semantic_ids with
+ * strict_entailment): each answer not yet in a cluster founds one, and every later answer j
+ * with E_ij > t and E_ji > t (entailment both ways with the founder) joins it, even one that
+ * an earlier founder took. E: k x k, E_ij = P(i entails j). Returns the number of clusters. */
+size_t umpire_cluster_strict(const double *e, size_t k, double threshold, size_t *cluster);
+/* Semantic entropy as UMPIRE's reference computes it (Farquhar et al. 2024's code): strict
+ * clusters, log p(c) = logsumexp of its members' sequence log-likelihoods minus that of all k
+ * (duplicates included), -sum_c p(c) log p(c). */
+double umpire_semantic_entropy_strict(const double *e, const struct umpire_answer *s, size_t k, double threshold);
 double umpire_eigv(const double *w, size_t k);
 double umpire_degree(const double *w, size_t k);
 double umpire_eccentricity(const double *w, size_t k);

@@ -3,7 +3,9 @@
  *   exact    VQA-style normalisation (lower case; punctuation dropped, except a decimal point
  *            between digits; the articles a / an / the dropped; number words zero..twenty as
  *            digits; white space collapsed), then equality with any accepted answer
- *   rouge    ROUGE-L F >= 0.8 with any accepted answer (UMPIRE's criterion)
+ *   rouge    ROUGE-L F >= 0.8 with any accepted answer: UMPIRE's criterion (its rougeL_to_target,
+ *            rouge_score on the answer and each annotator answer, the best of them)
+ *   vqa      VQA's soft accuracy >= 0.5 (two annotators or more gave the answer)
  *   refusal  for unanswerable questions: right exactly when the answer declines ("I don't
  *            know", "cannot be determined", "not enough information", ...)
  *   letter   multiple choice: the chosen option letter is an accepted one
@@ -11,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,12 +98,12 @@ int umpire_is_refusal(const char *answer) {
 }
 
 const char *umpire_judge_name(enum umpire_judge j) {
-    static const char *const names[] = {"auto", "exact", "rouge", "llm"};
-    return (unsigned)j <= UMPIRE_JUDGE_LLM ? names[j] : "?";
+    static const char *const names[] = {"auto", "exact", "rouge", "llm", "vqa"};
+    return (unsigned)j <= UMPIRE_JUDGE_VQA ? names[j] : "?";
 }
 
 int umpire_judge_parse(const char *name, enum umpire_judge *j) {
-    for (int i = 0; i <= UMPIRE_JUDGE_LLM; i++)
+    for (int i = 0; i <= UMPIRE_JUDGE_VQA; i++)
         if (!strcmp(name, umpire_judge_name((enum umpire_judge)i))) {
             *j = (enum umpire_judge)i;
             return 0;
@@ -114,6 +117,8 @@ int umpire_judge_answer(const char *answer, const char *const *accepted, size_t 
         return umpire_is_refusal(answer);
     if (umpire_is_refusal(answer))
         return 0;
+    if (judge == UMPIRE_JUDGE_VQA)
+        return umpire_vqa_accuracy(answer, accepted, n) >= 0.5;
     if (judge == UMPIRE_JUDGE_EXACT) {
         size_t cap = strlen(answer) + 1;
         char *a = malloc(cap);
@@ -137,6 +142,38 @@ int umpire_judge_answer(const char *answer, const char *const *accepted, size_t 
         if (umpire_rouge_l(answer, accepted[i]) >= 0.8)
             return 1;
     return 0;
+}
+
+double umpire_vqa_accuracy(const char *answer, const char *const *accepted, size_t n) {
+    if (n == 0)
+        return NAN;
+    size_t cap = strlen(answer) + 1, matches = 0;
+    char *a = malloc(cap);
+    int *hit = calloc(n, sizeof *hit);
+    double acc = NAN;
+    if (a && hit) {
+        umpire_normalise_answer(answer, a, cap);
+        int ok = 1;
+        for (size_t i = 0; i < n && ok; i++) {
+            size_t c2 = strlen(accepted[i]) + 1;
+            char *b = malloc(c2);
+            if ((ok = b != NULL)) {
+                umpire_normalise_answer(accepted[i], b, c2);
+                hit[i] = !strcmp(a, b);
+                matches += (size_t)hit[i];
+            }
+            free(b);
+        }
+        if (ok) { /* leave annotator i out: matches among the other n - 1 */
+            acc = 0.0;
+            for (size_t i = 0; i < n; i++)
+                acc += fmin(1.0, (double)(matches - (size_t)hit[i]) / 3.0);
+            acc /= (double)n;
+        }
+    }
+    free(a);
+    free(hit);
+    return acc;
 }
 
 int umpire_judge_letter(char chosen, const char *const *accepted, size_t n) {

@@ -1,8 +1,13 @@
-/* eigenscore.c - EigenScore (Chen et al., "INSIDE", ICLR 2024):
+/* eigenscore.c - EigenScore (Chen et al., "INSIDE", ICLR 2024), as its reference code
+ * computes it (func/metric.py, getEigenIndicator_v0):
  *
- *   Sigma = Z^T J_d Z   (K x K; Z = d x K answer embeddings, J_d = I - 11^T / d centres
- *                        each embedding over its features)
- *   E = (1/K) logdet(Sigma + a I) = (1/K) sum_i log(lambda_i + a),   a = 1e-3
+ *   Sigma = cov(Z)     k x k; Z = the k answer embeddings as rows, each centred over its
+ *                      features, divided by d - 1 (numpy / torch cov of rows)
+ *   E = mean_j log10(lambda_j(Sigma + jitter I))      (the singular values of a PSD matrix)
+ *
+ * INSIDE: Z = the middle layer's hidden states, jitter 1e-3. UMPIRE's baseline
+ * (modules/logdet_utils.py, compute_eigenscore, called with the pipeline's jitter 1e-8): Z = the
+ * L2-normalised last-layer states phi.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -10,24 +15,34 @@
 #include "core/baselines.h"
 #include "core/linalg.h"
 
-#define EIGENSCORE_JITTER 1e-3
-
-double umpire_eigenscore(const float *embeddings, size_t k, size_t d) {
+double umpire_eigenscore(const float *embeddings, size_t k, size_t d, int normalise, double jitter) {
+    if (k == 0 || d < 2)
+        return NAN;
     double *z = malloc(k * d * sizeof *z), *g = malloc(k * k * sizeof *g), logdet = NAN;
-    if (z && g) {
+    int ok = z && g;
+    if (ok) {
+        if (normalise) /* a zero row has no direction: undefined, as in the reference (0 / 0) */
+            ok = umpire_rows_normalise(embeddings, k, d, z, NULL) == k;
+        else
+            for (size_t i = 0; i < k * d; i++)
+                z[i] = embeddings[i];
+    }
+    if (ok) {
         for (size_t i = 0; i < k; i++) {
             double mean = 0.0;
             for (size_t j = 0; j < d; j++)
-                mean += embeddings[i * d + j];
+                mean += z[i * d + j];
             mean /= (double)d;
             for (size_t j = 0; j < d; j++)
-                z[i * d + j] = embeddings[i * d + j] - mean;
+                z[i * d + j] -= mean;
         }
         umpire_gram(z, k, d, g);
-        if (umpire_logdet_psd(g, k, EIGENSCORE_JITTER, &logdet) != 0)
+        for (size_t i = 0; i < k * k; i++)
+            g[i] /= (double)(d - 1);
+        if (umpire_logdet_psd(g, k, jitter, &logdet) != 0)
             logdet = NAN;
     }
     free(z);
     free(g);
-    return logdet / (double)k;
+    return logdet / ((double)k * log(10.0));
 }

@@ -2,6 +2,9 @@
  *
  *   NumSets, discrete semantic entropy   clusters: connected components of W > threshold
  *                                        (Kuhn et al. 2023; Farquhar et al. 2024)
+ *   strict semantic entropy              the reference code's clusters (bidirectional
+ *                                        entailment with each cluster's founder) and its
+ *                                        probability-weighted Rao entropy
  *   EigV = sum_j max(0, 1 - lambda_j)    lambda: eigenvalues of L = I - D^-1/2 W D^-1/2
  *   Degree = trace(kI - D) / k^2         D_ii = sum_j W_ij     (Lin et al. 2024)
  *   Eccentricity = || v_j - mean v ||    v_j: row j of the eigenvectors of L with
@@ -77,17 +80,16 @@ size_t umpire_cluster(const double *w, size_t k, double threshold, size_t *clust
 }
 
 double umpire_num_sets(const double *w, size_t k, double threshold) {
-    size_t *c = malloc(k * sizeof *c);
-    double n = c ? (double)umpire_cluster(w, k, threshold, c) : NAN;
+    size_t *c = malloc(k * sizeof *c), n = c ? umpire_cluster(w, k, threshold, c) : 0;
     free(c);
-    return n;
+    return n ? (double)n : NAN; /* 0: out of memory */
 }
 
 double umpire_discrete_semantic_entropy(const double *w, size_t k, double threshold) {
     size_t *c = malloc(k * sizeof *c), *count = calloc(k, sizeof *count);
     double h = NAN;
-    if (c && count) {
-        size_t n = umpire_cluster(w, k, threshold, c);
+    size_t n = c && count ? umpire_cluster(w, k, threshold, c) : 0;
+    if (n) {
         for (size_t i = 0; i < k; i++)
             count[c[i]]++;
         h = 0.0;
@@ -126,8 +128,8 @@ static void normalised_laplacian(const double *w, size_t k, double *l) {
 double umpire_semantic_entropy_weighted(const double *w, const struct umpire_answer *s, size_t k, double threshold) {
     size_t *c = malloc(k * sizeof *c);
     double *lp = malloc(k * sizeof *lp), *mass = calloc(k, sizeof *mass), h = NAN;
-    if (c && lp && mass) {
-        size_t n = umpire_cluster(w, k, threshold, c);
+    size_t n = c && lp && mass ? umpire_cluster(w, k, threshold, c) : 0;
+    if (n) {
         /* each distinct answer once (a sample drawn twice is one sequence), weighted by its
          * joint probability; normalised in log space */
         double mx = -INFINITY;
@@ -156,6 +158,51 @@ double umpire_semantic_entropy_weighted(const double *w, const struct umpire_ans
     }
     free(c);
     free(lp);
+    free(mass);
+    return h;
+}
+
+size_t umpire_cluster_strict(const double *e, size_t k, double threshold, size_t *cluster) {
+    size_t next = 0;
+    for (size_t i = 0; i < k; i++)
+        cluster[i] = SIZE_MAX;
+    for (size_t i = 0; i < k; i++) {
+        if (cluster[i] != SIZE_MAX)
+            continue;
+        cluster[i] = next;
+        for (size_t j = i + 1; j < k; j++) /* may take j from an earlier cluster, as the reference does */
+            if (e[i * k + j] > threshold && e[j * k + i] > threshold)
+                cluster[j] = next;
+        next++;
+    }
+    return next; /* a founder never changes cluster: every id in 0..next-1 is in use */
+}
+
+double umpire_semantic_entropy_strict(const double *e, const struct umpire_answer *s, size_t k, double threshold) {
+    size_t *c = malloc(k * sizeof *c), n = c ? umpire_cluster_strict(e, k, threshold, c) : 0;
+    double *ll = malloc(k * sizeof *ll), *mass = calloc(k, sizeof *mass), h = NAN;
+    if (n && ll && mass) {
+        /* log p(c) = logsumexp_{i in c} l_i - logsumexp_i l_i, every sample counted */
+        double mx = -INFINITY, z = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            ll[i] = 0.0;
+            for (size_t t = 0; t < s[i].n_tokens; t++)
+                ll[i] += s[i].logprobs[t];
+            mx = fmax(mx, ll[i]);
+        }
+        for (size_t i = 0; i < k; i++) {
+            double pi = exp(ll[i] - mx);
+            mass[c[i]] += pi;
+            z += pi;
+        }
+        h = 0.0;
+        for (size_t j = 0; j < n; j++) {
+            double lp = log(mass[j]) - log(z);
+            h -= exp(lp) * lp;
+        }
+    }
+    free(c);
+    free(ll);
     free(mass);
     return h;
 }

@@ -1,18 +1,28 @@
 /* metrics.c - how well an uncertainty score detects wrong answers, and how calibrated it is.
  *
- * Positive class = wrong answer, score = uncertainty (higher = more likely wrong).
- *   AUROC        Mann-Whitney U / (n+ n-), ties counted one half (mid-ranks)
+ * Positive class = wrong answer, score = uncertainty (higher = more likely wrong). The names
+ * of UMPIRE's reference code (modules/eval_utils.py) carry its definitions; umpire's own
+ * variants have names of their own.
+ *   AUROC        Mann-Whitney U / (n+ n-), ties counted one half (= sklearn's roc_auc)
  *   AUPRC        average precision: sum over distinct thresholds of (R_i - R_{i-1}) P_i
- *   AURAC        mean over j = 0..n-1 of the accuracy of the n - j least uncertain answers
- *                (ties: the expected accuracy over their orderings)
- *   PRR          (AURAC - AURAC_random) / (AURAC_oracle - AURAC_random)
- *   TPR@FPR      the ROC curve, linearly interpolated at FPR = 10 % and 1 %
- *   CPC          UMPIRE's: 50 equal-width bins over [min - 1e-5, max], bins (lo, hi]; Pearson r
- *                of each non-empty bin's lower edge and its error rate
+ *   AURAC        the reference's compute_aurac_from_image_df: answers sorted by uncertainty,
+ *                most uncertain first (ties in item order); acc_i = accuracy of answers i..n-1;
+ *                trapezoid area of acc_i over x_i = (i + 1) / n
+ *   aurac_expected  mean over j = 0..n-1 of the accuracy of the n - j least uncertain answers,
+ *                ties broken in expectation (order-free)
+ *   PRR          (aurac_expected - random) / (oracle - random), on that rejection curve
+ *   TPR@FPR      the reference's get_tpr_at_fpr: the point of sklearn's roc_curve (intermediate
+ *                collinear points dropped) whose FPR is nearest the target (first on ties)
+ *   tpr_*_interp the ROC curve linearly interpolated at the target FPR
+ *   CPC          the reference's compute_pearsonr: edges linspace(min, max, 51), the first lower
+ *                edge moved to min - 1e-5, bins (lo, hi]; Pearson r of each non-empty bin's
+ *                lower edge and its error rate
+ *   cECE         the reference's get_calibrate_ece as its pipeline calls it: min-max fitted on
+ *                a 5 % split (umpire_split_draw), applied unclipped to the rest, confidence
+ *                1 - that; uncertainty_metrics' top-label binary ECE, 50 even bins (digitize)
  *   ECE          p = min-max normalised score as P(wrong); sum_b (n_b / n) |mean p - error rate|
  *                over 10 equal-width (or equal-mass) bins
- *   calibrated ECE  min and max fitted on a seeded held-out 5 % (>= 2 items), ECE on the rest
- *   Brier, NLL   of p against the wrong / right label (p clipped to [1e-7, 1 - 1e-7] for NLL)
+ *   Brier, NLL   of that p against the wrong / right label (p clipped to [1e-7, 1 - 1e-7] for NLL)
  * Undefined values (one class only, constant scores) are NaN, never a made-up number.
  */
 #include <math.h>
@@ -24,14 +34,35 @@
 #include "core/status.h"
 
 static const char *const names[UMPIRE_N_METRICS] = {
-    "auroc", "auprc", "prr", "aurac", "tpr_at_fpr10", "tpr_at_fpr1",
-    "cpc", "ece", "ece_mass", "calibrated_ece", "brier", "nll"};
+    [UMPIRE_M_AUROC] = "auroc",
+    [UMPIRE_M_AUPRC] = "auprc",
+    [UMPIRE_M_PRR] = "prr",
+    [UMPIRE_M_AURAC] = "aurac",
+    [UMPIRE_M_AURAC_EXPECTED] = "aurac_expected",
+    [UMPIRE_M_TPR10] = "tpr_at_fpr10",
+    [UMPIRE_M_TPR1] = "tpr_at_fpr1",
+    [UMPIRE_M_TPR10_INTERP] = "tpr_at_fpr10_interp",
+    [UMPIRE_M_TPR1_INTERP] = "tpr_at_fpr1_interp",
+    [UMPIRE_M_CPC] = "cpc",
+    [UMPIRE_M_CECE] = "cece",
+    [UMPIRE_M_ECE] = "ece",
+    [UMPIRE_M_ECE_MASS] = "ece_mass",
+    [UMPIRE_M_BRIER] = "brier",
+    [UMPIRE_M_NLL] = "nll",
+};
 
 const char *umpire_metric_name(int m) { return m >= 0 && m < UMPIRE_N_METRICS ? names[m] : "?"; }
 
 struct umpire_metric_params umpire_metric_default_params(void) {
-    return (struct umpire_metric_params){
-        .ece_bins = 10, .cpc_bins = 50, .cal_fraction = 0.05, .seed = 0, .bootstrap = 1000, .ci = 0.95};
+    return (struct umpire_metric_params){.ece_bins = 10,
+                                         .cpc_bins = 50,
+                                         .cece_bins = 50,
+                                         .cal_fraction = 0.05,
+                                         .split = UMPIRE_SPLIT_UMPIRE,
+                                         .split_seed = 0,
+                                         .seed = 0,
+                                         .bootstrap = 1000,
+                                         .ci = 0.95};
 }
 
 static size_t count_wrong(const int *wrong, size_t n) {
@@ -41,8 +72,8 @@ static size_t count_wrong(const int *wrong, size_t n) {
     return w;
 }
 
-/* The ranking metrics below read the answers in descending order of score, o[0..n): sorted
- * once per (re)sample by compute_all, or by the public wrappers at the end of this file. */
+/* The ranking metrics below read the answers in descending order of score, o[0..n) (ties in
+ * item order): sorted once per (re)sample by compute_all, or by the public wrappers. */
 
 static double auroc_sorted(const double *s, const int *wrong, size_t n, const size_t *o) {
     size_t pos = count_wrong(wrong, n), neg = n - pos;
@@ -78,6 +109,22 @@ static double auprc_sorted(const double *s, const int *wrong, size_t n, const si
     return ap;
 }
 
+/* The reference's AURAC: rows sorted most uncertain first, acc_i = right answers among rows
+ * i..n-1 over n - i, area by the trapezoid rule over x_i = (i + 1) / n. */
+static double aurac_reference(const int *wrong, size_t n, const size_t *o) {
+    if (n < 2)
+        return NAN;
+    double right_left = (double)(n - count_wrong(wrong, n)), area = 0.0, prev = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double acc = right_left / (double)(n - i);
+        if (i > 0)
+            area += ((double)(i + 1) / (double)n - (double)i / (double)n) * (prev + acc) / 2.0;
+        prev = acc;
+        right_left -= wrong[o[i]] == 0;
+    }
+    return area;
+}
+
 /* Mean over j = 0..n-1 of the accuracy kept after rejecting j answers, given how many wrong
  * answers removed_wrong(j) the order removes (expected value inside ties). */
 static double aurac_from(const double *removed_wrong, size_t n, size_t n_wrong) {
@@ -89,12 +136,10 @@ static double aurac_from(const double *removed_wrong, size_t n, size_t n_wrong) 
     return a / (double)n;
 }
 
-static int rejection(const double *s, const int *wrong, size_t n, const size_t *o, double *aurac,
-                     double *prr) {
+/* aurac_expected and PRR; rem is n-long scratch. */
+static void rejection(const double *s, const int *wrong, size_t n, const size_t *o, double *rem, double *aurac,
+                      double *prr) {
     size_t w = count_wrong(wrong, n);
-    double *rem = malloc((n ? n : 1) * sizeof *rem);
-    if (!rem)
-        return -1;
     double removed = 0.0;
     for (size_t i = 0; i < n;) { /* a tie group of g answers with gw wrong */
         size_t j = i, gw = 0;
@@ -111,65 +156,105 @@ static int rejection(const double *s, const int *wrong, size_t n, const size_t *
         rem[j] = (double)(j < w ? j : w);
     double oracle = aurac_from(rem, n, w), random = 1.0 - (double)w / (double)n;
     *prr = oracle > random ? (*aurac - random) / (oracle - random) : NAN;
-    free(rem);
-    return 0;
 }
 
-static double tpr_sorted(const double *s, const int *wrong, size_t n, const size_t *o,
-                         double fpr_target) {
-    size_t pos = count_wrong(wrong, n), neg = n - pos;
-    if (!pos || !neg)
-        return NAN;
-    double prev_f = 0.0, prev_t = 0.0, tpr = NAN, tp = 0, fp = 0;
+/* The ROC points of the distinct thresholds, highest first (sklearn's _binary_clf_curve):
+ * fp[c], tp[c] for c < *m; n-long scratch each. */
+static size_t roc_points(const double *s, const int *wrong, size_t n, const size_t *o, double *fp, double *tp) {
+    size_t m = 0;
+    double f = 0, t = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && s[o[j]] == s[o[i]]) {
             if (wrong[o[j]])
-                tp++;
+                t++;
             else
-                fp++;
+                f++;
             j++;
         }
-        double f = fp / (double)neg, t = tp / (double)pos;
-        if (f >= fpr_target) {
-            tpr = f == prev_f ? t : prev_t + (t - prev_t) * (fpr_target - prev_f) / (f - prev_f);
-            break;
-        }
-        prev_f = f;
-        prev_t = t;
+        fp[m] = f;
+        tp[m++] = t;
         i = j;
     }
-    return tpr;
+    return m;
+}
+
+static double tpr_interp(const double *fp, const double *tp, size_t m, double pos, double neg, double target) {
+    double prev_f = 0.0, prev_t = 0.0;
+    for (size_t c = 0; c < m; c++) {
+        double f = fp[c] / neg, t = tp[c] / pos;
+        if (f >= target)
+            return f == prev_f ? t : prev_t + (t - prev_t) * (target - prev_f) / (f - prev_f);
+        prev_f = f;
+        prev_t = t;
+    }
+    return NAN;
+}
+
+/* sklearn's roc_curve(drop_intermediate=True) with (0, 0) prepended, then the reference's
+ * tpr[argmin |fpr - target|] (the first index on ties). */
+static double tpr_reference(const double *fp, const double *tp, size_t m, double pos, double neg, double target) {
+    double best_d = fabs(0.0 - target), best_t = 0.0; /* the prepended point (0, 0) */
+    for (size_t c = 0; c < m; c++) {
+        /* a point is kept when it is an end point or a corner (second differences != 0) */
+        if (m > 2 && c > 0 && c + 1 < m && fp[c + 1] - 2 * fp[c] + fp[c - 1] == 0 &&
+            tp[c + 1] - 2 * tp[c] + tp[c - 1] == 0)
+            continue;
+        double d = fabs(fp[c] / neg - target);
+        if (d < best_d) {
+            best_d = d;
+            best_t = tp[c] / pos;
+        }
+    }
+    return best_t;
+}
+
+/* The bin (lo, hi] of the reference's CPC edges that holds x, or -1 when none does (an
+ * item at min where min - 1e-5 rounds to min). edge(b) = b * step + min, edge(bins) = max. */
+static long cpc_bin(double x, double mn, double mx, double step, size_t bins) {
+    double first_lo = mn - 1e-5;
+    if (!(x > first_lo) || !(x <= mx))
+        return -1;
+    double guess = step > 0 ? ceil((x - mn) / step) - 1 : 0;
+    long b = guess < 0 ? 0 : guess > (double)(bins - 1) ? (long)bins - 1 : (long)guess;
+#define LO(b) ((b) == 0 ? first_lo : (double)(b) * step + mn)
+#define HI(b) ((size_t)(b) + 1 == bins ? mx : (double)((b) + 1) * step + mn)
+    while (b > 0 && !(x > LO(b)))
+        b--;
+    while ((size_t)b + 1 < bins && !(x <= HI(b)))
+        b++;
+    return x > LO(b) && x <= HI(b) ? b : -1;
+#undef LO
+#undef HI
 }
 
 double umpire_cpc(const double *s, const int *wrong, size_t n, size_t bins) {
     if (n == 0 || bins == 0)
         return NAN;
-    double lo = s[0], hi = s[0];
-    for (size_t i = 1; i < n; i++) {
-        lo = fmin(lo, s[i]);
-        hi = fmax(hi, s[i]);
+    double mn = s[0], mx = s[0];
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(s[i]))
+            return NAN;
+        mn = fmin(mn, s[i]);
+        mx = fmax(mx, s[i]);
     }
-    lo -= 1e-5;
-    double width = (hi - lo) / (double)bins;
+    double step = (mx - mn) / (double)bins; /* numpy's linspace: i * step + start */
+    if (!isfinite(step))
+        return NAN;
     size_t *count = calloc(bins, sizeof *count), *err = calloc(bins, sizeof *err);
     double *edge = malloc(bins * sizeof *edge), *rate = malloc(bins * sizeof *rate), r = NAN;
     if (count && err && edge && rate) {
         for (size_t i = 0; i < n; i++) {
-            /* bin b holds (lo + b w, lo + (b+1) w] */
-            double x = (s[i] - lo) / width;
-            size_t b = (size_t)ceil(x) - 1;
-            if (x <= 0)
-                b = 0;
-            if (b >= bins)
-                b = bins - 1;
-            count[b]++;
-            err[b] += wrong[i] != 0;
+            long b = cpc_bin(s[i], mn, mx, step, bins);
+            if (b >= 0) {
+                count[b]++;
+                err[b] += wrong[i] != 0;
+            }
         }
         size_t m = 0;
         for (size_t b = 0; b < bins; b++)
             if (count[b]) {
-                edge[m] = lo + (double)b * width;
+                edge[m] = b == 0 ? mn - 1e-5 : (double)b * step + mn;
                 rate[m++] = (double)err[b] / (double)count[b];
             }
         r = umpire_pearson(edge, rate, m);
@@ -190,6 +275,9 @@ static void minmax_apply(const double *s, size_t n, double lo, double hi, double
 double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass) {
     if (n == 0 || bins == 0)
         return NAN;
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] >= 0 && p[i] <= 1))
+            return NAN;
     double ece = 0.0;
     if (equal_mass) {
         /* bins of consecutive answers in the order of p: sizes differ by at most one */
@@ -218,9 +306,7 @@ double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int 
         return NAN;
     }
     for (size_t i = 0; i < n; i++) {
-        size_t b = (size_t)(p[i] * (double)bins);
-        if (b >= bins)
-            b = bins - 1;
+        size_t b = p[i] >= 1.0 ? bins - 1 : (size_t)(p[i] * (double)bins);
         sum_p[b] += p[i];
         sum_w[b] += wrong[i] != 0;
     }
@@ -231,65 +317,109 @@ double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int 
     return ece;
 }
 
-/* All metrics of one (re)sample into v[UMPIRE_N_METRICS]; p and o are n-long scratch. */
-static int compute_all(const double *s, const int *wrong, size_t n,
-                       const struct umpire_metric_params *mp, double *v, double *p, size_t *o) {
-    if (umpire_argsort_desc(s, n, o) != 0)
+double umpire_ece_top_label(const double *q, const int *right, size_t n, size_t bins) {
+    if (n == 0 || bins == 0)
+        return NAN;
+    double *sum_c = calloc(bins + 1, sizeof *sum_c), *sum_h = calloc(bins + 1, sizeof *sum_h), ece = 0.0;
+    if (!sum_c || !sum_h) {
+        free(sum_c);
+        free(sum_h);
+        return NAN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(q[i])) { /* dropped by its "probs > 0" filter */
+            continue;
+        }
+        /* [1 - q, q]: the top label and its probability (argmax: the first on ties) */
+        int top = q[i] > 1.0 - q[i];
+        double conf = top ? q[i] : 1.0 - q[i];
+        /* np.digitize(conf, upper edges b / bins, b = 1..bins): the edges <= conf */
+        size_t b = 0;
+        while (b < bins && (b + 1 == bins ? 1.0 : (double)(b + 1) * (1.0 / (double)bins)) <= conf)
+            b++;
+        sum_c[b] += conf;
+        sum_h[b] += (right[i] != 0) == top;
+    }
+    for (size_t b = 0; b <= bins; b++)
+        ece += fabs(sum_h[b] - sum_c[b]);
+    free(sum_c);
+    free(sum_h);
+    return ece / (double)n;
+}
+
+/* cECE of one (re)sample: cal[i] marks the calibration split; q, rs and rw are n-long scratch. */
+static double cece(const double *s, const int *wrong, const unsigned char *cal, size_t n, size_t bins, double *q,
+                   int *right) {
+    double lo = INFINITY, hi = -INFINITY;
+    size_t m = 0, r = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cal[i]) {
+            lo = fmin(lo, s[i]);
+            hi = fmax(hi, s[i]);
+            m++;
+        }
+    if (m == 0 || m == n)
+        return NAN;
+    /* sklearn's MinMaxScaler: scale = 1 / range (1 for a zero range), x * scale - lo * scale */
+    double scale = hi > lo ? 1.0 / (hi - lo) : 1.0, shift = 0.0 - lo * scale;
+    for (size_t i = 0; i < n; i++)
+        if (!cal[i]) {
+            q[r] = 1.0 - (s[i] * scale + shift); /* confidence that the answer is right */
+            right[r++] = wrong[i] == 0;
+        }
+    return umpire_ece_top_label(q, right, r, bins);
+}
+
+struct scratch {
+    double *p, *rem, *fp, *tp;
+    size_t *o;
+    int *iw;
+};
+
+/* All metrics of one (re)sample into v[UMPIRE_N_METRICS]. */
+static int compute_all(const double *s, const int *wrong, const unsigned char *cal, size_t n,
+                       const struct umpire_metric_params *mp, double *v, struct scratch *x) {
+    for (int k = 0; k < UMPIRE_N_METRICS; k++)
+        v[k] = NAN;
+    int constant = 1;
+    for (size_t i = 1; i < n && constant; i++)
+        constant = s[i] == s[0];
+    if (n == 0 || constant) /* a constant score ranks nothing and calibrates nothing */
+        return 0;
+    if (umpire_argsort_desc(s, n, x->o) != 0)
         return -1;
+    const size_t *o = x->o;
+    double pos = (double)count_wrong(wrong, n), neg = (double)n - pos;
     v[UMPIRE_M_AUROC] = auroc_sorted(s, wrong, n, o);
     v[UMPIRE_M_AUPRC] = auprc_sorted(s, wrong, n, o);
-    if (rejection(s, wrong, n, o, &v[UMPIRE_M_AURAC], &v[UMPIRE_M_PRR]) != 0)
-        return -1;
-    v[UMPIRE_M_TPR10] = tpr_sorted(s, wrong, n, o, 0.10);
-    v[UMPIRE_M_TPR1] = tpr_sorted(s, wrong, n, o, 0.01);
+    v[UMPIRE_M_AURAC] = aurac_reference(wrong, n, o);
+    rejection(s, wrong, n, o, x->rem, &v[UMPIRE_M_AURAC_EXPECTED], &v[UMPIRE_M_PRR]);
+    if (pos > 0 && neg > 0) {
+        size_t m = roc_points(s, wrong, n, o, x->fp, x->tp);
+        v[UMPIRE_M_TPR10] = tpr_reference(x->fp, x->tp, m, pos, neg, 0.10);
+        v[UMPIRE_M_TPR1] = tpr_reference(x->fp, x->tp, m, pos, neg, 0.01);
+        v[UMPIRE_M_TPR10_INTERP] = tpr_interp(x->fp, x->tp, m, pos, neg, 0.10);
+        v[UMPIRE_M_TPR1_INTERP] = tpr_interp(x->fp, x->tp, m, pos, neg, 0.01);
+    }
     v[UMPIRE_M_CPC] = umpire_cpc(s, wrong, n, mp->cpc_bins);
+    if (cal)
+        v[UMPIRE_M_CECE] = cece(s, wrong, cal, n, mp->cece_bins, x->p, x->iw);
     double lo = s[0], hi = s[0];
     for (size_t i = 1; i < n; i++) {
         lo = fmin(lo, s[i]);
         hi = fmax(hi, s[i]);
     }
-    minmax_apply(s, n, lo, hi, p);
-    v[UMPIRE_M_ECE] = umpire_ece(p, wrong, n, mp->ece_bins, 0);
-    v[UMPIRE_M_ECE_MASS] = umpire_ece(p, wrong, n, mp->ece_bins, 1);
+    minmax_apply(s, n, lo, hi, x->p);
+    v[UMPIRE_M_ECE] = umpire_ece(x->p, wrong, n, mp->ece_bins, 0);
+    v[UMPIRE_M_ECE_MASS] = umpire_ece(x->p, wrong, n, mp->ece_bins, 1);
     double brier = 0, nll = 0;
     for (size_t i = 0; i < n; i++) {
-        double y = wrong[i] != 0, q = fmin(1 - 1e-7, fmax(1e-7, p[i]));
-        brier += (p[i] - y) * (p[i] - y);
+        double y = wrong[i] != 0, q = fmin(1 - 1e-7, fmax(1e-7, x->p[i]));
+        brier += (x->p[i] - y) * (x->p[i] - y);
         nll -= y * log(q) + (1 - y) * log(1 - q);
     }
     v[UMPIRE_M_BRIER] = brier / (double)n;
     v[UMPIRE_M_NLL] = nll / (double)n;
-    /* calibrated ECE: min-max fitted on a held-out split, measured on the rest */
-    v[UMPIRE_M_CAL_ECE] = NAN;
-    if (n >= 4) {
-        size_t *cal = malloc(n * sizeof *cal);
-        double *rest_s = malloc(n * sizeof *rest_s);
-        int *rest_w = malloc(n * sizeof *rest_w);
-        if (cal && rest_s && rest_w) {
-            size_t m = umpire_dev_split(n, mp->cal_fraction, mp->seed, cal);
-            if (m < 2)
-                m = umpire_dev_split(n, 2.0 / (double)n, mp->seed, cal);
-            double clo = s[cal[0]], chi = s[cal[0]];
-            for (size_t j = 1; j < m; j++) {
-                clo = fmin(clo, s[cal[j]]);
-                chi = fmax(chi, s[cal[j]]);
-            }
-            size_t r = 0, c = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (c < m && cal[c] == i) {
-                    c++;
-                    continue;
-                }
-                rest_s[r] = s[i];
-                rest_w[r++] = wrong[i];
-            }
-            minmax_apply(rest_s, r, clo, chi, p);
-            v[UMPIRE_M_CAL_ECE] = umpire_ece(p, rest_w, r, mp->ece_bins, 0);
-        }
-        free(cal);
-        free(rest_s);
-        free(rest_w);
-    }
     return 0;
 }
 
@@ -300,34 +430,60 @@ static double quantile_sorted(const double *x, size_t n, double q) {
     return i + 1 < n ? x[i] + (x[i + 1] - x[i]) * (pos - (double)i) : x[n - 1];
 }
 
+/* The calibration split of n answers (cal[i] = 1), as umpire_metrics_cece_split draws it. */
+static int draw_cal(size_t n, const struct umpire_metric_params *mp, size_t *idx, unsigned char *cal, char *err) {
+    size_t m;
+    memset(cal, 0, n);
+    int rc = umpire_metrics_cece_split(n, mp, idx, &m, err);
+    for (size_t j = 0; rc == UMPIRE_OK && j < m; j++)
+        cal[idx[j]] = 1;
+    return rc;
+}
+
+int umpire_metrics_cece_split(size_t n, const struct umpire_metric_params *mp, size_t *idx, size_t *m, char *err) {
+    int rc = umpire_split_draw(n, mp->cal_fraction, mp->split_seed, mp->split, idx, m, err);
+    if (rc == UMPIRE_OK && mp->split == UMPIRE_SPLIT_UMPIRE && n >= 4 && *m < 2) /* a range needs 2 */
+        rc = umpire_split_draw(n, 2.0 / (double)n, mp->split_seed, mp->split, idx, m, err);
+    return rc;
+}
+
 int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                            const struct umpire_metric_params *mp, struct umpire_metric_report *out,
                            char *err) {
     memset(out, 0, sizeof *out);
     for (int m = 0; m < UMPIRE_N_METRICS; m++)
         out->value[m] = out->lo[m] = out->hi[m] = NAN;
-    /* answers without a score (NaN: the estimator lacked its input) are left out */
-    double *s = malloc((n ? n : 1) * sizeof *s), *p = malloc((n ? n : 1) * sizeof *p);
-    int *w = malloc((n ? n : 1) * sizeof *w);
-    size_t *o = malloc((n ? n : 1) * sizeof *o);
-    if (!s || !p || !w || !o) {
-        free(s);
-        free(p);
-        free(w);
-        free(o);
-        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    }
-    size_t m = umpire_finite_pairs(score, wrong, n, s, w);
+    size_t cap = n ? n : 1;
+    double *s = malloc(cap * sizeof *s);
+    int *w = malloc(cap * sizeof *w);
+    size_t *idx = malloc(cap * sizeof *idx);
+    unsigned char *cal_all = malloc(cap), *cal = malloc(cap);
+    struct scratch x = {malloc(cap * sizeof *x.p), malloc(cap * sizeof *x.rem), malloc(cap * sizeof *x.fp),
+                        malloc(cap * sizeof *x.tp), malloc(cap * sizeof *x.o), malloc(cap * sizeof *x.iw)};
+    int rc = s && w && idx && cal_all && cal && x.p && x.rem && x.fp && x.tp && x.o && x.iw
+                 ? UMPIRE_OK
+                 : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    /* the cECE split is drawn over all n answers; those without a score (NaN: the estimator
+     * lacked its input) then leave both parts */
+    if (rc == UMPIRE_OK)
+        rc = draw_cal(n, mp, idx, cal_all, err);
+    size_t m = 0;
+    for (size_t i = 0; rc == UMPIRE_OK && i < n; i++)
+        if (isfinite(score[i])) {
+            s[m] = score[i];
+            w[m] = wrong[i] != 0;
+            cal[m++] = cal_all[i];
+        }
     out->n = m;
     out->n_wrong = count_wrong(w, m);
-    int rc = UMPIRE_OK;
-    if (m > 0 && compute_all(s, w, m, mp, out->value, p, o) != 0)
+    if (rc == UMPIRE_OK && m > 0 && compute_all(s, w, cal, m, mp, out->value, &x) != 0)
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     if (rc == UMPIRE_OK && m > 1 && mp->bootstrap > 0) {
         double *rs = malloc(m * sizeof *rs), *rv = malloc(mp->bootstrap * UMPIRE_N_METRICS * sizeof *rv);
         double *col = malloc(mp->bootstrap * sizeof *col);
         int *rw = malloc(m * sizeof *rw);
-        if (!rs || !rv || !col || !rw) {
+        unsigned char *rcal = malloc(m);
+        if (!rs || !rv || !col || !rw || !rcal) {
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory for %zu bootstrap resamples", mp->bootstrap);
         } else {
             struct umpire_rng rng;
@@ -338,7 +494,9 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                     rs[i] = s[j];
                     rw[i] = w[j];
                 }
-                if (compute_all(rs, rw, m, mp, rv + b * UMPIRE_N_METRICS, p, o) != 0)
+                /* each resample draws its own calibration split, as a rerun on it would */
+                if ((rc = draw_cal(m, mp, idx, rcal, err)) == UMPIRE_OK &&
+                    compute_all(rs, rw, rcal, m, mp, rv + b * UMPIRE_N_METRICS, &x) != 0)
                     rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
             }
             for (int k = 0; k < UMPIRE_N_METRICS && rc == UMPIRE_OK; k++) {
@@ -357,11 +515,22 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
         free(rv);
         free(col);
         free(rw);
+        free(rcal);
     }
+    if (rc != UMPIRE_OK)
+        for (int k = 0; k < UMPIRE_N_METRICS; k++)
+            out->value[k] = out->lo[k] = out->hi[k] = NAN;
     free(s);
-    free(p);
     free(w);
-    free(o);
+    free(idx);
+    free(cal_all);
+    free(cal);
+    free(x.p);
+    free(x.rem);
+    free(x.fp);
+    free(x.tp);
+    free(x.o);
+    free(x.iw);
     return rc;
 }
 
@@ -389,10 +558,24 @@ double umpire_auprc(const double *s, const int *wrong, size_t n) {
     return v;
 }
 
-double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr) {
+double umpire_aurac(const double *s, const int *wrong, size_t n) {
     size_t *o = order_of(s, n);
-    double v = o ? tpr_sorted(s, wrong, n, o, fpr) : NAN;
+    double v = o ? aurac_reference(wrong, n, o) : NAN;
     free(o);
+    return v;
+}
+
+double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr, int interpolated) {
+    size_t *o = order_of(s, n);
+    double *fp = malloc((n ? n : 1) * sizeof *fp), *tp = malloc((n ? n : 1) * sizeof *tp), v = NAN;
+    double pos = (double)count_wrong(wrong, n), neg = (double)n - pos;
+    if (o && fp && tp && pos > 0 && neg > 0) {
+        size_t m = roc_points(s, wrong, n, o, fp, tp);
+        v = interpolated ? tpr_interp(fp, tp, m, pos, neg, fpr) : tpr_reference(fp, tp, m, pos, neg, fpr);
+    }
+    free(o);
+    free(fp);
+    free(tp);
     return v;
 }
 

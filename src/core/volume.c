@@ -9,10 +9,8 @@
  */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/linalg.h"
-#include "core/rng.h"
 #include "core/stats.h"
 #include "core/status.h"
 
@@ -66,28 +64,4 @@ double umpire_alpha(const double *u, const double *q, size_t n) {
         mq = umpire_mean(q, n);
     }
     return mq == 0.0 ? 0.0 : fabs(mu / mq);
-}
-
-size_t umpire_dev_split(size_t n, double fraction, uint64_t seed, size_t *idx) {
-    if (n == 0)
-        return 0;
-    size_t m = (size_t)llround(fraction * (double)n);
-    m = m < 1 ? 1 : m > n ? n : m;
-    size_t *perm = malloc(n * sizeof *perm);
-    if (!perm)
-        return 0;
-    struct umpire_rng rng;
-    umpire_rng_seed(&rng, seed);
-    for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-    for (size_t i = 0; i < m; i++) { /* partial Fisher-Yates */
-        size_t j = i + (size_t)umpire_rng_below(&rng, n - i);
-        size_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-    memcpy(idx, perm, m * sizeof *idx);
-    free(perm);
-    umpire_sort_size(idx, m);
-    return m;
 }

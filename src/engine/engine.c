@@ -24,6 +24,49 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .verbose = 0};
 }
 
+/* ggml's graph callback: hands over the middle layer's output while the capture is on. */
+static bool middle_cb(struct ggml_tensor *t, bool ask, void *user) {
+    struct umpire_engine *e = user;
+    if (!e->middle.on || strcmp(t->name, e->middle.name) != 0)
+        return false;
+    if (ask)
+        return true;
+    int rows = (int)ggml_nrows(t);
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != e->n_embd || !ggml_is_contiguous(t) || rows > (int)e->middle.cap_rows) {
+        e->middle.failed = 1;
+        return true;
+    }
+    ggml_backend_tensor_get(t, e->middle.rows, 0, (size_t)rows * (size_t)e->n_embd * sizeof(float));
+    e->middle.n_rows = rows;
+    return true;
+}
+
+int umpire_engine_middle_layer(const struct umpire_engine *e) {
+    int il = (e->n_layer + 1) / 2 - 1;
+    return il < 0 ? 0 : il;
+}
+
+int umpire_engine_middle_capture(struct umpire_engine *e, int on, int rows, char *err) {
+    e->middle.on = 0;
+    e->middle.n_rows = 0;
+    e->middle.failed = 0;
+    if (!on)
+        return UMPIRE_OK;
+    if ((size_t)rows > e->middle.cap_rows) {
+        float *g = realloc(e->middle.rows, (size_t)rows * (size_t)e->n_embd * sizeof *g);
+        if (!g)
+            return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        e->middle.rows = g;
+        e->middle.cap_rows = (size_t)rows;
+    }
+    if (!e->prompt_mid && !(e->prompt_mid = malloc((size_t)e->n_embd * sizeof *e->prompt_mid)))
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    e->middle.il = umpire_engine_middle_layer(e);
+    snprintf(e->middle.name, sizeof e->middle.name, "l_out-%d", e->middle.il);
+    e->middle.on = 1;
+    return UMPIRE_OK;
+}
+
 int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engine **out, char *err) {
     *out = NULL;
     if (!p->model_path)
@@ -57,6 +100,11 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
     e->vocab = llama_model_get_vocab(e->model);
     e->n_vocab = llama_vocab_n_tokens(e->vocab);
     e->n_embd = llama_model_n_embd(e->model);
+    e->n_layer = llama_model_n_layer(e->model);
+    if (!(e->prompt_phi = malloc((size_t)e->n_embd * sizeof *e->prompt_phi))) {
+        umpire_engine_close(e);
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
     struct llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)p->n_ctx;
     cp.n_batch = cp.n_ubatch = (uint32_t)p->n_batch;
@@ -64,6 +112,8 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
     cp.kv_unified = true;                  /* the prompt's cells are shared, not copied */
     cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
     cp.embeddings = false; /* turned on after the prefill: else every prompt token is an output */
+    cp.cb_eval = middle_cb; /* inert until a middle-layer capture is asked for */
+    cp.cb_eval_user_data = e;
     if (p->n_threads > 0)
         cp.n_threads = cp.n_threads_batch = p->n_threads;
     e->ctx = llama_init_from_model(e->model, cp);
@@ -100,12 +150,30 @@ void umpire_engine_close(struct umpire_engine *e) {
         llama_free(e->ctx);
     if (e->model)
         llama_model_free(e->model);
+    free(e->prompt_phi);
+    free(e->prompt_mid);
+    free(e->middle.rows);
     free(e);
 }
 
 int umpire_engine_n_embd(const struct umpire_engine *e) { return e->n_embd; }
 
-/* The user turn: one media marker per file, then the question and the instruction. */
+const char *umpire_prompt_style_name(enum umpire_prompt_style st) {
+    return st == UMPIRE_PROMPT_REFERENCE ? "reference" : "suffix";
+}
+
+int umpire_prompt_style_parse(const char *name, enum umpire_prompt_style *st) {
+    if (!strcmp(name, "suffix"))
+        *st = UMPIRE_PROMPT_SUFFIX;
+    else if (!strcmp(name, "reference"))
+        *st = UMPIRE_PROMPT_REFERENCE;
+    else
+        return -1;
+    return 0;
+}
+
+/* The user turn: one media marker per file, then the question and the instruction in the
+ * query's style. */
 static char *user_content(const struct umpire_query *q, size_t n_media) {
     const char *instr = q->instruction ? q->instruction : UMPIRE_DEFAULT_INSTRUCTION;
     const char *marker = mtmd_default_marker();
@@ -118,8 +186,12 @@ static char *user_content(const struct umpire_query *q, size_t n_media) {
         strcat(s, marker);
         strcat(s, "\n");
     }
+    if (q->style == UMPIRE_PROMPT_REFERENCE && instr[0]) {
+        strcat(s, instr);
+        strcat(s, " ");
+    }
     strcat(s, q->question);
-    if (instr[0]) {
+    if (q->style != UMPIRE_PROMPT_REFERENCE && instr[0]) {
         strcat(s, "\n");
         strcat(s, instr);
     }
@@ -226,20 +298,57 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     if (rc == UMPIRE_OK) {
         llama_memory_clear(llama_get_memory(e->ctx), true);
         llama_set_embeddings(e->ctx, false);
+        int middle = e->middle.on;
+        e->middle.on = 0; /* only the last position's middle state is wanted */
         umpire_log_clear();
         llama_pos n_past = 0;
+        /* everything but the prompt's last token, without outputs; then that token alone, with
+         * its logits and hidden states: where an answer's first token is drawn */
+        const llama_token *tail = toks;
+        int n_tail = n;
         if (chunks) {
-            if (mtmd_helper_eval_chunks(e->mctx, e->ctx, chunks, 0, 0, e->params.n_batch, true, &n_past) != 0)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
-        } else {
-            for (int i = 0; i < n && rc == UMPIRE_OK; i += e->params.n_batch) {
-                int m = n - i < e->params.n_batch ? n - i : e->params.n_batch;
-                struct llama_batch b = llama_batch_get_one(toks + i, m);
-                if (llama_decode(e->ctx, b) != 0) /* get_one: the last token's logits only */
+            size_t n_chunks = mtmd_input_chunks_size(chunks);
+            const mtmd_input_chunk *last = mtmd_input_chunks_get(chunks, n_chunks - 1);
+            size_t n_last = 0;
+            if (mtmd_input_chunk_get_type(last) != MTMD_INPUT_CHUNK_TYPE_TEXT ||
+                !(tail = mtmd_input_chunk_get_tokens_text(last, &n_last)) || n_last == 0)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt does not end with text");
+            n_tail = (int)n_last;
+            for (size_t c = 0; c + 1 < n_chunks && rc == UMPIRE_OK; c++)
+                if (mtmd_helper_eval_chunk_single(e->mctx, e->ctx, mtmd_input_chunks_get(chunks, c), n_past, 0,
+                                                  e->params.n_batch, false, &n_past) != 0)
                     rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
-            }
-            n_past = n;
         }
+        struct llama_batch b = llama_batch_init(e->params.n_batch, 0, 1);
+        for (int i = 0; rc == UMPIRE_OK && i < n_tail;) {
+            int last_alone = i == n_tail - 1;
+            if (last_alone) {
+                llama_set_embeddings(e->ctx, true);
+                e->middle.on = middle;
+            }
+            b.n_tokens = 0;
+            for (; i < n_tail && b.n_tokens < e->params.n_batch && (last_alone || i < n_tail - 1); i++) {
+                int j = b.n_tokens++;
+                b.token[j] = tail[i];
+                b.pos[j] = n_past++;
+                b.n_seq_id[j] = 1;
+                b.seq_id[j][0] = 0;
+                b.logits[j] = last_alone;
+            }
+            if (llama_decode(e->ctx, b) != 0)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
+        }
+        llama_batch_free(b);
+        if (rc == UMPIRE_OK) {
+            memcpy(e->prompt_phi, llama_get_embeddings_ith(e->ctx, -1), (size_t)e->n_embd * sizeof(float));
+            if (middle && (e->middle.failed || e->middle.n_rows != 1))
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no layer output named %s in the graph: the middle-layer "
+                                 "state is not available for this model", e->params.model_path, e->middle.name);
+            else if (middle)
+                memcpy(e->prompt_mid, e->middle.rows, (size_t)e->n_embd * sizeof(float));
+        }
+        llama_set_embeddings(e->ctx, false);
+        e->middle.on = middle;
         *n_prompt = (int)n_past;
     }
     if (rc == UMPIRE_OK)

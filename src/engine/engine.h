@@ -15,12 +15,32 @@ struct umpire_engine {
     struct llama_context *ctx;
     mtmd_context *mctx; /* NULL without a projector */
     const struct llama_vocab *vocab;
-    int n_vocab, n_embd;
+    int n_vocab, n_embd, n_layer;
+    /* The prefill's last position: its hidden state (after the final norm) and, when
+     * middle.on, the middle layer's: the states where an answer's first token is drawn. */
+    float *prompt_phi, *prompt_mid;
+    /* The middle layer's output ("l_out-<il>", INSIDE's layer) of every decode while on:
+     * rows[r * n_embd ..] for the decode's row r (cb_eval; engine.c). */
+    struct {
+        int on, il, n_rows, failed;
+        char name[32];
+        float *rows;
+        size_t cap_rows;
+    } middle;
 };
 
+/* INSIDE's middle layer of an n_layer model: HF's hidden_states[(n_layer + 1) / 2], the output
+ * of block (n_layer + 1) / 2 - 1 (0-based). */
+int umpire_engine_middle_layer(const struct umpire_engine *e);
+/* Capture the middle layer's rows on the following decodes (up to `rows` rows each), or stop.
+ * Returns 0, or UMPIRE_ENOMEM. */
+int umpire_engine_middle_capture(struct umpire_engine *e, int on, int rows, char *err);
+
 /* Build the query's prompt (chat template, media markers), check that it and cells_after
- * more tokens fit the context, prefill it as sequence 0 (embeddings off, the last token's
- * logits kept), and copy it to sequences 1..n_seq-1. *n_prompt receives the next position.
+ * more tokens fit the context, prefill it as sequence 0 and copy it to sequences 1..n_seq-1.
+ * After it, the last decode's output is the prompt's last position (its logits at -1) and
+ * e->prompt_phi (and, while the middle capture is on, e->prompt_mid) hold its states;
+ * embeddings are off. *n_prompt receives the next position.
  * Returns 0, or a negative status with err naming the problem (empty question, media on a
  * text-only model, unreadable or mistyped media file, context too small...). */
 int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q, int n_seq, int cells_after,

@@ -62,6 +62,8 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
     cJSON_AddNumberToObject(o, "top_k", s->top_k);
     cJSON_AddNumberToObject(o, "greedy_temp", s->greedy_temp);
     cJSON_AddBoolToObject(o, "sampler_probs", s->sampler_probs);
+    cJSON_AddBoolToObject(o, "middle", s->middle);
+    cJSON_AddStringToObject(o, "prompt_style", umpire_prompt_style_name(p->style));
     cJSON_AddStringToObject(o, "judge", umpire_judge_name(p->judge));
     cJSON_AddBoolToObject(o, "p_true", p->passes.p_true);
     cJSON_AddBoolToObject(o, "verbalised", p->passes.verbalised);
@@ -156,31 +158,47 @@ static int finished_items(const char *path, struct done *d, char *err) {
     return rc;
 }
 
-/* One dataset item: answer, judge, score; the line for items.jsonl. */
+/* One dataset item: answer, judge, score; the line for items.jsonl. A multiple-choice item's
+ * samples are drawn with its options in the prompt, as its letter is chosen. */
 static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
                     cJSON **line, int *correct, double *u, double *q, char *err) {
     struct umpire_query query = {.question = di->question,
                                  .system = p->system,
                                  .instruction = p->instruction,
+                                 .style = p->style,
                                  .images = (const char *const *)di->images,
                                  .n_images = di->n_images,
                                  .audio = (const char *const *)di->audio,
                                  .n_audio = di->n_audio};
+    char *mc_question = NULL;
+    if (di->n_choices) {
+        if (!(mc_question = umpire_choice_question(di->question, (const char *const *)di->choices, di->n_choices)))
+            return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        query.question = mc_question;
+        query.instruction = "";
+        query.answer_prefix = UMPIRE_CHOICE_PREFIX;
+    }
     struct umpire_item it;
     int rc = umpire_engine_ask(e, &query, &p->sample, &it, err);
+    query.question = di->question; /* the extra passes and the letter are asked of the question */
+    query.instruction = p->instruction;
+    query.answer_prefix = NULL;
+    free(mc_question);
     if (rc == UMPIRE_OK)
         rc = umpire_engine_judge(e, &query, &p->passes, &it, err);
-    struct umpire_choice choice = {0};
-    if (rc == UMPIRE_OK && di->n_choices)
-        rc = umpire_engine_choose(e, &query, (const char *const *)di->choices, di->n_choices, p->choice_temp, &choice,
-                                  err);
+    if (rc == UMPIRE_OK && di->n_choices) {
+        rc = umpire_engine_choose(e, &query, (const char *const *)di->choices, di->n_choices, p->choice_temp,
+                                  &it.choice, NULL, err);
+        it.extras |= UMPIRE_HAS_CHOICE;
+    }
     if (rc != UMPIRE_OK) {
         umpire_item_free(&it);
         return rc;
     }
-    char letter[2] = {(char)('A' + choice.choice), '\0'};
+    const struct umpire_choice *choice = &it.choice;
+    char letter[2] = {choice->choice < choice->n ? (char)('A' + choice->choice) : '?', '\0'};
     const char *answer = di->n_choices ? letter : it.greedy.text;
-    double p_yes = NAN;
+    double p_yes = NAN, vqa = NAN;
     if (di->n_choices)
         it.correct = umpire_judge_letter(letter[0], (const char *const *)di->answers, di->n_answers);
     else if (p->judge == UMPIRE_JUDGE_LLM && di->answerable) {
@@ -190,9 +208,12 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
             return rc;
         }
         it.correct = p_yes > 0.5;
-    } else
+    } else {
         it.correct = umpire_judge_answer(answer, (const char *const *)di->answers, di->n_answers, di->answerable,
                                          p->judge);
+        if (p->judge == UMPIRE_JUDGE_VQA && di->answerable)
+            vqa = umpire_vqa_accuracy(answer, (const char *const *)di->answers, di->n_answers);
+    }
     it.id = strdup(di->id);
     cJSON *o = umpire_item_to_json(&it);
     cJSON_AddStringToObject(o, "question", di->question);
@@ -201,23 +222,12 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     for (size_t g = 0; g < di->n_answers; g++)
         cJSON_AddItemToArray(gold, cJSON_CreateString(di->answers[g]));
     cJSON_AddStringToObject(o, "judge", di->n_choices ? "letter" : di->answerable ? umpire_judge_name(p->judge) : "refusal");
-    if (di->n_choices)
-        cJSON_AddNumberToObject(o, "choice_confidence", choice.confidence);
     if (isfinite(p_yes))
         cJSON_AddNumberToObject(o, "judge_p_yes", p_yes);
-    /* every estimator but UMPIRE itself, whose alpha is fitted over the whole run */
-    size_t ne;
-    const struct umpire_estimator *reg = umpire_estimators(&ne);
-    struct umpire_score_params sp = umpire_score_default_params();
-    cJSON *scores = cJSON_AddObjectToObject(o, "scores");
-    for (size_t k = 0; k < ne; k++) {
-        if (!strcmp(reg[k].name, "umpire"))
-            continue;
-        double v = umpire_score_item(&it, k, 0.0, &sp);
-        cJSON_AddItemToObject(scores, reg[k].name, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
-    }
-    *u = umpire_score_item(&it, (size_t)umpire_estimator_index("semantic_volume"), 0.0, &sp);
-    *q = umpire_score_item(&it, (size_t)umpire_estimator_index("incoherence"), 0.0, &sp);
+    if (isfinite(vqa))
+        cJSON_AddNumberToObject(o, "vqa_accuracy", vqa);
+    *u = umpire_score_item(&it, (size_t)umpire_estimator_index("semantic_volume"), 0.0, &p->score);
+    *q = umpire_score_item(&it, (size_t)umpire_estimator_index("incoherence"), 0.0, &p->score);
     *correct = it.correct;
     *line = o;
     umpire_item_free(&it);
@@ -290,8 +300,8 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
             continue;
         }
         cJSON *line = NULL;
-        int correct;
-        double u, q;
+        int correct = 0;
+        double u = NAN, q = NAN;
         if ((rc = run_item(e, p, di, &line, &correct, &u, &q, err)) != UMPIRE_OK) {
             char inner[UMPIRE_ERR_LEN];
             snprintf(inner, sizeof inner, "%s", err);
@@ -366,7 +376,11 @@ static int keep_line(const cJSON *o, size_t line, void *vctx) {
             return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
         s->lines = g;
     }
-    if (!(s->lines[s->n++] = cJSON_PrintUnformatted(o)))
+    cJSON *copy = cJSON_Duplicate(o, 1); /* printed as umpire prints it: the same bytes as read */
+    umpire_json_exact(copy);
+    s->lines[s->n] = copy ? cJSON_PrintUnformatted(copy) : NULL;
+    cJSON_Delete(copy);
+    if (!s->lines[s->n++])
         return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
     return 0;
 }
@@ -480,12 +494,14 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
             all[e] = 1;
             rp[e] = ev->reports[e].n ? &ev->reports[e] : NULL;
         }
+        struct umpire_score_def def = umpire_score_def_of(sp, scores);
         snprintf(path, sizeof path, "%s/scored.jsonl", run_dir);
         if (rc == UMPIRE_OK)
-            rc = umpire_scores_write_jsonl(path, set, scores, all, err);
+            rc = umpire_scores_write_jsonl(path, set, scores, &def, all, err);
         snprintf(path, sizeof path, "%s/summary.json", run_dir);
         if (rc == UMPIRE_OK)
-            rc = umpire_summary_write(path, set, scores, all, ev->n_labelled ? rp : NULL, ev->accuracy, err);
+            rc = umpire_summary_write(path, set, scores, &def, sp, mp, all, ev->n_labelled ? rp : NULL, ev->accuracy,
+                                      err);
         /* the report's charts: UMPIRE, then the five other estimators with the best AUROC */
         const struct umpire_estimator *reg = umpire_estimators(&ne);
         const char *chosen[6] = {"umpire"};

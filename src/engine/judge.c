@@ -8,9 +8,11 @@
  *                 ordered pair of sampled answers: E_ij = p(yes) / (p(yes) + p(no)); answers
  *                 with the same text entail each other without a pass
  *   correctness   (--judge llm) "Accepted answers: ... Is the proposed answer correct?": p(yes)
- *   choice        multiple choice: the prompt ends with "Answer: (" and each option letter's
- *                 full-vocabulary softmax probability at temperature T is read off the next
- *                 token; the confidence is the chosen letter's
+ *   choice        multiple choice, as Calibration-MLLM's TS.py: the question with its options,
+ *                 "Please provide the option letter directly.", the answer opening with
+ *                 "Answer: ("; greedy decoding (at most 20 tokens) until the most probable next
+ *                 token is an option letter; the confidence is that token's full-vocabulary
+ *                 softmax probability at temperature T
  *
  * A word's probability sums over the tokens that start it in the contexts a model may use
  * ("Yes", " Yes", "yes"...; a letter after "("), so tokenisers with and without a leading-
@@ -329,44 +331,94 @@ int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q, c
     return rc;
 }
 
+char *umpire_choice_question(const char *question, const char *const *options, size_t n_options) {
+    size_t n = strlen(question) + 64;
+    for (size_t i = 0; i < n_options; i++)
+        n += strlen(options[i]) + 8;
+    char *text = malloc(n);
+    if (!text)
+        return NULL;
+    size_t at = (size_t)snprintf(text, n, "%s", question);
+    for (size_t i = 0; i < n_options; i++)
+        at += (size_t)snprintf(text + at, n - at, "\n%c. %s", (char)('A' + i), options[i]);
+    snprintf(text + at, n - at, "\n%s", UMPIRE_CHOICE_INSTRUCTION);
+    return text;
+}
+
+/* The option whose letter the token spells (surrounding white space aside), or -1. */
+static int option_of(struct umpire_engine *e, llama_token tok, size_t n_options) {
+    char piece[16];
+    int n = llama_token_to_piece(e->vocab, tok, piece, sizeof piece - 1, 0, false);
+    if (n <= 0)
+        return -1;
+    piece[n] = '\0';
+    const char *p = piece + strspn(piece, " \t\n");
+    size_t len = strlen(p);
+    while (len && strchr(" \t\n", p[len - 1]))
+        len--;
+    return len == 1 && p[0] >= 'A' && (size_t)(p[0] - 'A') < n_options ? p[0] - 'A' : -1;
+}
+
 int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q, const char *const *options,
-                         size_t n_options, double temp, struct umpire_choice *out, char *err) {
+                         size_t n_options, double temp, struct umpire_choice *out, float *logits_out, char *err) {
     memset(out, 0, sizeof *out);
     if (n_options < 2 || n_options > 26)
         return umpire_fail(err, UMPIRE_EINVAL, "%zu options; multiple choice takes 2..26", n_options);
     if (!(temp > 0))
         return umpire_fail(err, UMPIRE_EINVAL, "the temperature must be > 0");
-    size_t n = strlen(q->question) + 128;
-    for (size_t i = 0; i < n_options; i++)
-        n += strlen(options[i]) + 8;
-    char *text = malloc(n);
+    char *text = umpire_choice_question(q->question, options, n_options);
     if (!text)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    size_t at = (size_t)snprintf(text, n, "%s\n", q->question);
-    for (size_t i = 0; i < n_options; i++)
-        at += (size_t)snprintf(text + at, n - at, "(%c) %s\n", (char)('A' + i), options[i]);
-    snprintf(text + at, n - at, "Answer with the letter of the correct option.");
     struct umpire_query jq = *q;
     jq.question = text;
     jq.instruction = "";
-    jq.answer_prefix = "Answer: (";
-    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
+    jq.answer_prefix = UMPIRE_CHOICE_PREFIX;
+    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, UMPIRE_CHOICE_MAX_STEPS, &n_prompt, err);
     free(text);
     if (rc != UMPIRE_OK)
         return rc;
-    const float *logits = llama_get_logits_ith(e->ctx, -1);
     out->n = n_options;
-    out->choice = 0;
-    for (size_t i = 0; i < n_options; i++) {
-        char letter[2] = {(char)('A' + i), '\0'};
-        struct word w = {.n = 0};
-        llama_token t = token_after(e, "(", letter); /* the letter as it follows "(" */
-        if (t != LLAMA_TOKEN_NULL)
-            word_add(&w, t);
-        out->p[i] = exp(word_logprob(logits, e->n_vocab, temp, &w));
-        if (out->p[i] > out->p[out->choice])
-            out->choice = i;
+    out->choice = n_options; /* none until a letter is the most probable token */
+    out->temp = temp;
+    struct llama_batch b = llama_batch_init(1, 0, 1);
+    for (int step = 0; rc == UMPIRE_OK && step < UMPIRE_CHOICE_MAX_STEPS; step++) {
+        const float *logits = llama_get_logits_ith(e->ctx, -1);
+        llama_token top = 0;
+        for (int v = 1; v < e->n_vocab; v++)
+            if (logits[v] > logits[top])
+                top = v;
+        int option = option_of(e, top, n_options);
+        if (option >= 0) {
+            for (size_t i = 0; i < n_options; i++) { /* each letter: its likeliest spelling */
+                char letter[2] = {(char)('A' + i), '\0'};
+                const char *before[2] = {"(", "( "};
+                for (int k = 0; k < 2; k++) {
+                    llama_token t = token_after(e, before[k], letter);
+                    if (t != LLAMA_TOKEN_NULL && option_of(e, t, n_options) == (int)i) {
+                        struct word one = {.tok = {t}, .n = 1};
+                        out->p[i] = fmax(out->p[i], exp(word_logprob(logits, e->n_vocab, temp, &one)));
+                    }
+                }
+            }
+            struct word chosen = {.tok = {top}, .n = 1};
+            out->choice = (size_t)option;
+            out->confidence = exp(word_logprob(logits, e->n_vocab, temp, &chosen));
+            out->p[option] = fmax(out->p[option], out->confidence);
+            out->step = step;
+            if (logits_out)
+                memcpy(logits_out, logits, (size_t)e->n_vocab * sizeof *logits_out);
+            break;
+        }
+        b.n_tokens = 1; /* not a letter yet: feed the most probable token and look again */
+        b.token[0] = top;
+        b.pos[0] = n_prompt + step;
+        b.n_seq_id[0] = 1;
+        b.seq_id[0][0] = 0;
+        b.logits[0] = 1;
+        umpire_log_clear();
+        if (llama_decode(e->ctx, b) != 0)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "decode failed (%s)", umpire_log_last_error());
     }
-    out->confidence = out->p[out->choice];
-    return UMPIRE_OK;
+    llama_batch_free(b);
+    return rc;
 }

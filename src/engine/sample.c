@@ -3,11 +3,19 @@
  * After the prompt is prefilled once and copied to k + 1 sequences (engine.c), each decode
  * step takes one token per unfinished sequence in a single batch. Each sequence has its own
  * sampler chain, temperature -> top-k -> top-p -> draw (HF generate's order, as the papers'
- * code), seeded from (seed, i) by a hash, so that no two queries' seeds share samples. An
- * answer ends at an end-of-generation token (kept, with its
- * log-probability: EOS is part of the sequence probability), at a stop string, or after
- * max_tokens; its last token is fed once more, and the hidden state of that step (after the
- * final norm) is phi. Logits and hidden states come from the same decode.
+ * code), seeded from (seed, i) by a hash, so that no two queries' seeds share samples.
+ *
+ * An answer ends at an end-of-generation token (kept, with its log-probability: EOS is part of
+ * the sequence probability), at a stop string (none of its tokens is kept: the answer is the
+ * tokens whose text lies wholly before it; a first token that already starts it is kept, as
+ * the reference does, since an answer has at least one token), or after max_tokens.
+ *
+ * phi is the hidden state (after the final norm) of the decode whose logits drew the answer's
+ * last kept token, as the reference takes hidden_states of HF generate's last step: its input is
+ * the token before (the prompt's last position for the first token). The middle layer's state
+ * (INSIDE's EigenScore) is that of the decode that drew the last token before EOS. Log-probs
+ * and entropies are those of the distribution the token was drawn from (sampler_probs) and of
+ * the model's raw one.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,26 +28,30 @@
 struct umpire_sample_params umpire_sample_default_params(void) {
     return (struct umpire_sample_params){.k = 5,
                                          .seed = 0,
-                                         .max_tokens = 32,
+                                         .max_tokens = 256,
                                          .temp = 1.0f,
                                          .top_p = 0.9f,
                                          .top_k = 0,
                                          .greedy_temp = 0.1f,
                                          .stop = NULL,
                                          .n_stop = 0,
-                                         .sampler_probs = 0,
+                                         .sampler_probs = 1,
+                                         .middle = 0,
                                          .with_greedy = 1};
 }
-
-enum { SAMPLING, ENDING, DONE };
 
 struct seq {
     struct llama_sampler *chain;
     int argmax; /* temperature 0: the chain is a plain argmax */
     struct umpire_answer a;
+    double *lp_raw, *ent_raw;
     char *text;
-    size_t text_len;
-    int state, batch_idx;
+    size_t text_len, *ends; /* ends[t]: the text's length after token t */
+    /* the states of the decode that drew token t, in slot t % slots (every token's when stop
+     * strings can cut back, else the last two) */
+    float *phi, *mid;
+    size_t slots;
+    int done, batch_idx;
 };
 
 static struct llama_sampler *make_chain(float temp, const struct umpire_sample_params *p, uint32_t seed) {
@@ -59,32 +71,48 @@ static struct llama_sampler *make_chain(float temp, const struct umpire_sample_p
     return c;
 }
 
-/* Append a token's text; end the answer when a stop string appears (cut before it). */
-static int append_piece(struct umpire_engine *e, struct seq *s, llama_token tok, const struct umpire_sample_params *p) {
+/* Append token t's text. Returns the byte offset where a stop string starts in the text (the
+ * answer ends there), SIZE_MAX when none does, or SIZE_MAX - 1 when out of memory. */
+static size_t append_piece(struct umpire_engine *e, struct seq *s, llama_token tok, size_t t,
+                           const struct umpire_sample_params *p) {
     char piece[256];
     int n = llama_token_to_piece(e->vocab, tok, piece, sizeof piece, 0, false);
-    if (n <= 0)
-        return 0;
+    n = n > 0 ? n : 0;
     char *grown = realloc(s->text, s->text_len + (size_t)n + 1);
     if (!grown)
-        return -1;
+        return SIZE_MAX - 1;
     s->text = grown;
     memcpy(s->text + s->text_len, piece, (size_t)n);
     s->text_len += (size_t)n;
     s->text[s->text_len] = '\0';
+    s->ends[t] = s->text_len;
+    size_t at = SIZE_MAX;
     for (size_t i = 0; i < p->n_stop; i++) {
         size_t ls = strlen(p->stop[i]);
         if (!ls)
             continue;
         size_t from = s->text_len > (size_t)n + ls ? s->text_len - (size_t)n - ls : 0;
         char *hit = strstr(s->text + from, p->stop[i]);
-        if (hit) {
-            *hit = '\0';
-            s->text_len = (size_t)(hit - s->text);
-            s->state = ENDING;
-        }
+        if (hit && (size_t)(hit - s->text) < at)
+            at = (size_t)(hit - s->text);
     }
-    return 0;
+    return at;
+}
+
+/* End the answer with its first n tokens (and text of `text_len` bytes): phi is the state that
+ * drew token n - 1, the middle state the one that drew the last token before EOS. */
+static void finish(struct umpire_engine *e, struct seq *s, size_t n, size_t text_len, enum umpire_finish why) {
+    s->a.n_tokens = n;
+    s->a.finish = why;
+    s->text_len = text_len;
+    s->text[text_len] = '\0';
+    size_t d = (size_t)e->n_embd, last = n - 1;
+    memcpy(s->a.embedding, s->phi + (last % s->slots) * d, d * sizeof(float));
+    if (s->a.middle) {
+        size_t content = why == UMPIRE_FINISH_EOS && n >= 2 ? n - 2 : last;
+        memcpy(s->a.middle, s->mid + (content % s->slots) * d, d * sizeof(float));
+    }
+    s->done = 1;
 }
 
 /* Sequence i's sampler seed: splitmix64 of (seed, i). */
@@ -95,10 +123,126 @@ static uint32_t seq_seed(uint64_t seed, int i) {
     return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
+static int seq_alloc(struct seq *s, const struct umpire_sample_params *p, size_t d) {
+    size_t max = (size_t)p->max_tokens;
+    s->slots = p->n_stop ? max : 2;
+    s->a.tokens = malloc(max * sizeof *s->a.tokens);
+    s->a.logprobs = malloc(max * sizeof *s->a.logprobs);
+    s->a.entropies = malloc(max * sizeof *s->a.entropies);
+    s->lp_raw = malloc(max * sizeof *s->lp_raw);
+    s->ent_raw = malloc(max * sizeof *s->ent_raw);
+    s->ends = malloc(max * sizeof *s->ends);
+    s->a.embedding = malloc(d * sizeof *s->a.embedding);
+    s->phi = malloc(s->slots * d * sizeof *s->phi);
+    s->text = calloc(1, 1);
+    int ok = s->a.tokens && s->a.logprobs && s->a.entropies && s->lp_raw && s->ent_raw && s->ends && s->a.embedding &&
+             s->phi && s->text;
+    if (ok && p->middle)
+        ok = (s->mid = malloc(s->slots * d * sizeof *s->mid)) && (s->a.middle = malloc(d * sizeof *s->a.middle));
+    return ok ? 0 : -1;
+}
+
+/* Hand the answer over to `to` (the item's), with its text cleaned and the kind of log-probs
+ * asked for; free the rest. */
+static int seq_take(struct seq *s, const struct umpire_sample_params *p, struct umpire_answer *to) {
+    struct umpire_answer *a = &s->a;
+    if (!(a->text = umpire_clean_text(s->text)))
+        return -1;
+    if (p->sampler_probs) {
+        a->raw_logprobs = s->lp_raw;
+        a->raw_entropies = s->ent_raw;
+    } else { /* the raw ones are the answer's own */
+        free(a->logprobs);
+        free(a->entropies);
+        a->logprobs = s->lp_raw;
+        a->entropies = s->ent_raw;
+    }
+    s->lp_raw = s->ent_raw = NULL;
+    *to = *a;
+    memset(a, 0, sizeof *a);
+    return 0;
+}
+
+static void seq_free(struct seq *s) {
+    free(s->a.text);
+    free(s->a.tokens);
+    free(s->a.logprobs);
+    free(s->a.entropies);
+    free(s->a.embedding);
+    free(s->a.middle);
+    free(s->lp_raw);
+    free(s->ent_raw);
+    free(s->ends);
+    free(s->phi);
+    free(s->mid);
+    free(s->text);
+    if (s->chain)
+        llama_sampler_free(s->chain);
+}
+
+/* Draw sequence s's next token from the output at (logits, phi, mid); end the answer or feed the
+ * token into the batch. Returns 0, or UMPIRE_ENOMEM. */
+static int step_seq(struct umpire_engine *e, struct seq *sq, int s, const float *logits, const float *phi,
+                    const float *mid, llama_token_data *cand, const struct umpire_sample_params *p,
+                    struct llama_batch *batch, int pos0) {
+    const int n_vocab = e->n_vocab;
+    const size_t d = (size_t)e->n_embd, t = sq->a.n_tokens;
+    for (int v = 0; v < n_vocab; v++)
+        cand[v] = (llama_token_data){v, logits[v], 0.0f};
+    llama_token_data_array arr = {cand, (size_t)n_vocab, -1, false};
+    llama_sampler_apply(sq->chain, &arr);
+    llama_token tok = arr.data[arr.selected].id;
+    llama_sampler_accept(sq->chain, tok);
+    umpire_next_token_stats(logits, n_vocab, tok, &sq->lp_raw[t], &sq->ent_raw[t]);
+    double lp = 0.0, ent = 0.0; /* the distribution the token was drawn from (argmax: certain) */
+    if (!sq->argmax) {
+        lp = log(arr.data[arr.selected].p);
+        for (size_t i = 0; i < arr.size; i++)
+            if (arr.data[i].p > 0)
+                ent -= arr.data[i].p * log(arr.data[i].p);
+    }
+    sq->a.tokens[t] = tok;
+    sq->a.logprobs[t] = lp;
+    sq->a.entropies[t] = ent;
+    sq->a.n_tokens = t + 1;
+    memcpy(sq->phi + (t % sq->slots) * d, phi, d * sizeof(float));
+    if (mid)
+        memcpy(sq->mid + (t % sq->slots) * d, mid, d * sizeof(float));
+    if (llama_vocab_is_eog(e->vocab, tok)) {
+        sq->ends[t] = sq->text_len;
+        finish(e, sq, t + 1, sq->text_len, UMPIRE_FINISH_EOS);
+        return UMPIRE_OK;
+    }
+    size_t stop = append_piece(e, sq, tok, t, p);
+    if (stop == SIZE_MAX - 1)
+        return UMPIRE_ENOMEM;
+    if (stop != SIZE_MAX) { /* keep the tokens wholly before the stop string (at least one) */
+        size_t m = 0;
+        while (m <= t && sq->ends[m] <= stop)
+            m++;
+        m = m ? m : 1;
+        finish(e, sq, m, sq->ends[m - 1] < stop ? sq->ends[m - 1] : stop, UMPIRE_FINISH_STOP);
+        return UMPIRE_OK;
+    }
+    if ((int)(t + 1) == p->max_tokens) {
+        finish(e, sq, t + 1, sq->text_len, UMPIRE_FINISH_LENGTH);
+        return UMPIRE_OK;
+    }
+    int b = batch->n_tokens++; /* its logits draw the next token */
+    batch->token[b] = tok;
+    batch->pos[b] = pos0 + (llama_pos)t;
+    batch->n_seq_id[b] = 1;
+    batch->seq_id[b][0] = s;
+    batch->logits[b] = 1;
+    sq->batch_idx = b;
+    return UMPIRE_OK;
+}
+
 int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
                       struct umpire_item *item, char *err) {
     memset(item, 0, sizeof *item);
     item->correct = -1;
+    item->middle_layer = -1;
     if (p->k < (p->with_greedy ? 0 : 1) || p->k > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k = %d; it must be in 1..%d", p->k, UMPIRE_K_MAX);
     if (p->k > e->params.k_max)
@@ -107,14 +251,18 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         return umpire_fail(err, UMPIRE_EINVAL, "max_tokens must be >= 1");
     if (!(p->temp > 0) || !(p->top_p > 0 && p->top_p <= 1) || p->greedy_temp < 0)
         return umpire_fail(err, UMPIRE_EINVAL, "need temp > 0, 0 < top_p <= 1, greedy_temp >= 0");
-    const int n_seq = p->k + (p->with_greedy != 0), n_vocab = e->n_vocab, max = p->max_tokens;
+    const int n_seq = p->k + (p->with_greedy != 0), max = p->max_tokens;
+    const size_t d = (size_t)e->n_embd;
     int pos0 = 0;
-    int rc = umpire_engine_prefill(e, q, n_seq, n_seq * max, &pos0, err);
-    if (rc != UMPIRE_OK)
+    int rc = umpire_engine_middle_capture(e, p->middle, n_seq, err);
+    if (rc == UMPIRE_OK)
+        rc = umpire_engine_prefill(e, q, n_seq, n_seq * max, &pos0, err);
+    if (rc != UMPIRE_OK) {
+        umpire_engine_middle_capture(e, 0, 0, NULL);
         return rc;
-
+    }
     struct seq *seqs = calloc((size_t)n_seq, sizeof *seqs);
-    llama_token_data *cand = malloc((size_t)n_vocab * sizeof *cand);
+    llama_token_data *cand = malloc((size_t)e->n_vocab * sizeof *cand);
     struct llama_batch batch = llama_batch_init(n_seq, 0, 1);
     if (!seqs || !cand)
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
@@ -122,94 +270,55 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         float temp = s < p->k ? p->temp : p->greedy_temp;
         seqs[s].chain = make_chain(temp, p, seq_seed(p->seed, s));
         seqs[s].argmax = temp <= 0;
-        seqs[s].a.tokens = malloc((size_t)max * sizeof(int32_t));
-        seqs[s].a.logprobs = malloc((size_t)max * sizeof(double));
-        seqs[s].a.entropies = malloc((size_t)max * sizeof(double));
-        seqs[s].a.embedding = malloc((size_t)e->n_embd * sizeof(float));
-        if (!seqs[s].a.tokens || !seqs[s].a.logprobs || !seqs[s].a.entropies || !seqs[s].a.embedding)
+        if (seq_alloc(&seqs[s], p, d) != 0)
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
     if (rc == UMPIRE_OK)
         llama_set_embeddings(e->ctx, true);
     for (int step = 0, live = n_seq; rc == UMPIRE_OK && live > 0; step++) {
+        /* every live sequence draws from the last decode's output: the prompt's last position
+         * at step 0 (e->prompt_phi / prompt_mid), its own row of the batch after that */
         batch.n_tokens = 0;
         for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
             struct seq *sq = &seqs[s];
-            if (sq->state != SAMPLING)
+            if (sq->done)
                 continue;
-            const float *logits = llama_get_logits_ith(e->ctx, step == 0 ? -1 : sq->batch_idx);
-            for (int v = 0; v < n_vocab; v++)
-                cand[v] = (llama_token_data){v, logits[v], 0.0f};
-            llama_token_data_array arr = {cand, (size_t)n_vocab, -1, false};
-            llama_sampler_apply(sq->chain, &arr);
-            llama_token tok = arr.data[arr.selected].id;
-            llama_sampler_accept(sq->chain, tok);
-            double lp, ent;
-            umpire_next_token_stats(logits, n_vocab, tok, &lp, &ent);
-            if (p->sampler_probs) { /* the distribution the token was drawn from */
-                lp = 0.0;
-                ent = 0.0;
-                if (!sq->argmax) {
-                    lp = log(arr.data[arr.selected].p);
-                    for (size_t i = 0; i < arr.size; i++)
-                        if (arr.data[i].p > 0)
-                            ent -= arr.data[i].p * log(arr.data[i].p);
-                }
-            }
-            size_t n = sq->a.n_tokens++;
-            sq->a.tokens[n] = tok;
-            sq->a.logprobs[n] = lp;
-            sq->a.entropies[n] = ent;
-            if (llama_vocab_is_eog(e->vocab, tok))
-                sq->state = ENDING;
-            else if (append_piece(e, sq, tok, p) != 0)
+            int row = step == 0 ? -1 : sq->batch_idx;
+            const float *phi = step == 0 ? e->prompt_phi : llama_get_embeddings_ith(e->ctx, row);
+            const float *mid = !p->middle ? NULL : step == 0 ? e->prompt_mid : e->middle.rows + (size_t)row * d;
+            if (step_seq(e, sq, s, llama_get_logits_ith(e->ctx, row), phi, mid, cand, p, &batch, pos0) != 0)
                 rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-            if ((int)sq->a.n_tokens == max)
-                sq->state = ENDING;
-            /* feed the token: its logits sample the next one, or its hidden state is phi */
-            int b = batch.n_tokens++;
-            batch.token[b] = tok;
-            batch.pos[b] = pos0 + (llama_pos)n;
-            batch.n_seq_id[b] = 1;
-            batch.seq_id[b][0] = s;
-            batch.logits[b] = 1;
-            sq->batch_idx = b;
+            live -= sq->done;
         }
-        if (rc != UMPIRE_OK)
+        if (rc != UMPIRE_OK || batch.n_tokens == 0)
             break;
         umpire_log_clear();
-        if (llama_decode(e->ctx, batch) != 0) {
+        e->middle.n_rows = 0;
+        if (llama_decode(e->ctx, batch) != 0)
             rc = umpire_fail(err, UMPIRE_EINVAL, "decode failed at step %d (%s)", step, umpire_log_last_error());
-            break;
-        }
-        for (int s = 0; s < n_seq; s++)
-            if (seqs[s].state == ENDING) {
-                memcpy(seqs[s].a.embedding, llama_get_embeddings_ith(e->ctx, seqs[s].batch_idx),
-                       (size_t)e->n_embd * sizeof(float));
-                seqs[s].state = DONE;
-                live--;
-            }
+        else if (p->middle && (e->middle.failed || e->middle.n_rows != batch.n_tokens))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "the middle layer's output (%s) came back with %d rows for %d tokens",
+                             e->middle.name, e->middle.n_rows, batch.n_tokens);
     }
     llama_set_embeddings(e->ctx, false);
+    umpire_engine_middle_capture(e, 0, 0, NULL);
     if (rc == UMPIRE_OK && !(item->samples = calloc(p->k ? (size_t)p->k : 1, sizeof *item->samples)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    for (int s = 0; s < n_seq && seqs; s++) {
-        if (rc == UMPIRE_OK) {
-            seqs[s].a.text = umpire_clean_text(seqs[s].text);
-            *(s < p->k ? &item->samples[s] : &item->greedy) = seqs[s].a;
-        } else {
-            free(seqs[s].a.tokens);
-            free(seqs[s].a.logprobs);
-            free(seqs[s].a.entropies);
-            free(seqs[s].a.embedding);
-        }
-        free(seqs[s].text);
-        if (seqs[s].chain)
-            llama_sampler_free(seqs[s].chain);
-    }
+    item->k = rc == UMPIRE_OK ? (size_t)p->k : 0; /* what umpire_item_free frees */
+    for (int s = 0; s < n_seq && seqs && rc == UMPIRE_OK; s++)
+        if (seq_take(&seqs[s], p, s < p->k ? &item->samples[s] : &item->greedy) != 0)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (int s = 0; s < n_seq && seqs; s++)
+        seq_free(&seqs[s]);
     if (rc == UMPIRE_OK) {
-        item->k = (size_t)p->k;
-        item->dim = (size_t)e->n_embd;
+        item->dim = d;
+        item->probs = p->sampler_probs ? UMPIRE_PROBS_SAMPLER : UMPIRE_PROBS_RAW;
+        if (p->middle) {
+            item->dim_middle = d;
+            item->middle_layer = umpire_engine_middle_layer(e);
+        }
+    } else {
+        umpire_item_free(item);
     }
     llama_batch_free(batch);
     free(cand);

@@ -1,6 +1,7 @@
 /* calibration_json.c - a calibration (score -> P(wrong) map and risk threshold) as JSON:
  *
  *   {"estimator": "umpire", "method": "isotonic", "n": 500, "score_range": [lo, hi],
+ *    "score": {"alpha": .., "eps": .., "probs": .., ...},   (what the score means; scores_json.h)
  *    "platt": {"a": .., "b": ..},                      (Platt)
  *    "points": {"x": [..], "y": [..]},                 (isotonic, histogram)
  *    "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": t or null, "risk_bound": ..,
@@ -14,6 +15,7 @@
 
 #include "core/status.h"
 #include "io/atomic.h"
+#include "io/scores_json.h"
 #include "umpire.h"
 
 static cJSON *number_array(const double *v, size_t n) {
@@ -26,6 +28,8 @@ static cJSON *number_array(const double *v, size_t n) {
 int umpire_calibration_save(const char *path, const struct umpire_calibration *c, char *err) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "estimator", c->estimator);
+    if (c->def.known)
+        cJSON_AddItemToObject(o, "score", umpire_score_def_to_json(&c->def));
     cJSON_AddStringToObject(o, "method", umpire_calibration_method_name(c->method));
     cJSON_AddNumberToObject(o, "n", (double)c->n);
     double range[2] = {c->lo, c->hi};
@@ -153,6 +157,10 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "risk_control");
     if (rc == UMPIRE_OK && r && !cJSON_IsNull(r))
         rc = read_risk(path, r, c, err);
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(o, "score");
+    char why[96];
+    if (rc == UMPIRE_OK && def && umpire_score_def_from_json(def, &c->def, why, sizeof why) != 0)
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: score: %s", path, why);
     cJSON_Delete(o);
     if (rc != UMPIRE_OK)
         umpire_calibration_free(c);

@@ -262,7 +262,7 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
           "<th>AUPRC</th><th>PRR</th><th>AURAC</th><th>TPR@10%FPR</th><th>CPC</th><th>ECE</th><th>cal. ECE</th>"
           "<th>Brier</th></tr>", f);
     static const int cols[] = {UMPIRE_M_AUPRC, UMPIRE_M_PRR, UMPIRE_M_AURAC, UMPIRE_M_TPR10, UMPIRE_M_CPC,
-                               UMPIRE_M_ECE, UMPIRE_M_CAL_ECE, UMPIRE_M_BRIER};
+                               UMPIRE_M_ECE, UMPIRE_M_CECE, UMPIRE_M_BRIER};
     for (size_t e = 0; e < ne; e++) {
         const struct umpire_metric_report *r = &ev->reports[e];
         if (!r->n)

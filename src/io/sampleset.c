@@ -62,8 +62,59 @@ static int read_numbers(struct reader *r, const cJSON *a, const char *field, dou
     return 0;
 }
 
+/* An array of log-probabilities, one per token (n_tokens values, each <= 0 up to rounding). */
+static int read_logprobs(struct reader *r, const cJSON *lp, const char *field, size_t n_tokens, double **out) {
+    size_t m;
+    int rc = read_numbers(r, lp, field, out, &m);
+    if (rc)
+        return rc;
+    if (m != n_tokens)
+        return fail_at(r, field, "%zu values for %zu tokens", m, n_tokens);
+    for (size_t t = 0; t < m; t++)
+        if ((*out)[t] > LOGPROB_SLACK)
+            return fail_at(r, field, "element %zu is %g, a log-probability must be <= 0", t, (*out)[t]);
+    return 0;
+}
+
+/* Token entropies, one per token, >= 0. */
+static int read_entropies(struct reader *r, const cJSON *ent, const char *field, size_t n_tokens, double **out) {
+    size_t m;
+    int rc = read_numbers(r, ent, field, out, &m);
+    if (rc)
+        return rc;
+    if (m != n_tokens)
+        return fail_at(r, field, "%zu values for %zu tokens", m, n_tokens);
+    for (size_t t = 0; t < m; t++)
+        if ((*out)[t] < 0)
+            return fail_at(r, field, "element %zu is negative", t);
+    return 0;
+}
+
+/* A hidden state of the same width as the item's others (*dim: 0 until the first). */
+static int read_state(struct reader *r, const cJSON *v, const char *field, size_t *dim, float **out) {
+    double *x;
+    size_t m;
+    int rc = read_numbers(r, v, field, &x, &m);
+    if (rc)
+        return rc;
+    if (m == 0 || (*dim && m != *dim)) {
+        free(x);
+        return m ? fail_at(r, field, "width %zu, other samples of this item have %zu", m, *dim)
+                 : fail_at(r, field, "empty");
+    }
+    *dim = m;
+    if (!(*out = malloc(m * sizeof **out))) {
+        free(x);
+        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < m; j++)
+        (*out)[j] = (float)x[j];
+    free(x);
+    return 0;
+}
+
 static int read_answer(struct reader *r, const cJSON *o, const char *where, struct umpire_answer *a,
-                       size_t *dim) {
+                       size_t *dim, size_t *dim_middle) {
     char field[96];
     if (!cJSON_IsObject(o))
         return fail_at(r, where, "expected an object");
@@ -77,49 +128,68 @@ static int read_answer(struct reader *r, const cJSON *o, const char *where, stru
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "logprobs");
     if (!lp)
         return fail_at(r, field, "missing");
-    int rc = read_numbers(r, lp, field, &a->logprobs, &a->n_tokens);
-    if (rc)
-        return rc;
+    if (!cJSON_IsArray(lp))
+        return fail_at(r, field, "expected an array of numbers");
+    a->n_tokens = (size_t)cJSON_GetArraySize(lp);
     if (a->n_tokens == 0)
         return fail_at(r, field, "empty (the EOS token's log-probability is always there)");
-    for (size_t t = 0; t < a->n_tokens; t++)
-        if (a->logprobs[t] > LOGPROB_SLACK)
-            return fail_at(r, field, "element %zu is %g, a log-probability must be <= 0", t, a->logprobs[t]);
-    const cJSON *ent = cJSON_GetObjectItemCaseSensitive(o, "entropies");
-    if (ent && !cJSON_IsNull(ent)) {
-        size_t m;
-        snprintf(field, sizeof field, "%s.entropies", where);
-        if ((rc = read_numbers(r, ent, field, &a->entropies, &m)))
-            return rc;
-        if (m != a->n_tokens)
-            return fail_at(r, field, "%zu values for %zu tokens", m, a->n_tokens);
-        for (size_t t = 0; t < m; t++)
-            if (a->entropies[t] < 0)
-                return fail_at(r, field, "element %zu is negative", t);
+    int rc = read_logprobs(r, lp, field, a->n_tokens, &a->logprobs);
+    static const struct {
+        const char *name;
+        int logprobs; /* else entropies */
+        size_t offset;
+    } per_token[] = {{"entropies", 0, offsetof(struct umpire_answer, entropies)},
+                     {"raw_logprobs", 1, offsetof(struct umpire_answer, raw_logprobs)},
+                     {"raw_entropies", 0, offsetof(struct umpire_answer, raw_entropies)}};
+    for (size_t i = 0; i < 3 && !rc; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, per_token[i].name);
+        if (!v || cJSON_IsNull(v))
+            continue;
+        double **dst = (double **)((char *)a + per_token[i].offset);
+        snprintf(field, sizeof field, "%s.%s", where, per_token[i].name);
+        rc = per_token[i].logprobs ? read_logprobs(r, v, field, a->n_tokens, dst)
+                                   : read_entropies(r, v, field, a->n_tokens, dst);
     }
-    const cJSON *emb = cJSON_GetObjectItemCaseSensitive(o, "embedding");
-    if (dim && emb && !cJSON_IsNull(emb)) {
-        snprintf(field, sizeof field, "%s.embedding", where);
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(o, "tokens");
+    if (!rc && tok && !cJSON_IsNull(tok)) {
         double *v;
         size_t m;
-        if ((rc = read_numbers(r, emb, field, &v, &m)))
-            return rc;
-        if (m == 0 || (*dim && m != *dim)) {
+        snprintf(field, sizeof field, "%s.tokens", where);
+        if (!(rc = read_numbers(r, tok, field, &v, &m))) {
+            if (m != a->n_tokens)
+                rc = fail_at(r, field, "%zu token ids for %zu log-probs", m, a->n_tokens);
+            for (size_t t = 0; !rc && t < m; t++)
+                if (v[t] < 0 || v[t] > 2147483647.0 || v[t] != floor(v[t]))
+                    rc = fail_at(r, field, "element %zu is not a token id", t);
+            if (!rc && !(a->tokens = malloc(m * sizeof *a->tokens)))
+                rc = umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+            for (size_t t = 0; !rc && t < m; t++)
+                a->tokens[t] = (int32_t)v[t];
             free(v);
-            return m ? fail_at(r, field, "width %zu, other samples of this item have %zu", m, *dim)
-                     : fail_at(r, field, "empty");
         }
-        *dim = m;
-        a->embedding = malloc(m * sizeof *a->embedding);
-        if (!a->embedding) {
-            free(v);
-            return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
-        }
-        for (size_t j = 0; j < m; j++)
-            a->embedding[j] = (float)v[j];
-        free(v);
     }
-    return 0;
+    const cJSON *emb = cJSON_GetObjectItemCaseSensitive(o, "embedding");
+    if (!rc && dim && emb && !cJSON_IsNull(emb)) {
+        snprintf(field, sizeof field, "%s.embedding", where);
+        rc = read_state(r, emb, field, dim, &a->embedding);
+    }
+    const cJSON *mid = cJSON_GetObjectItemCaseSensitive(o, "middle");
+    if (!rc && dim_middle && mid && !cJSON_IsNull(mid)) {
+        snprintf(field, sizeof field, "%s.middle", where);
+        rc = read_state(r, mid, field, dim_middle, &a->middle);
+    }
+    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(o, "finish");
+    if (!rc && fin && !cJSON_IsNull(fin)) {
+        snprintf(field, sizeof field, "%s.finish", where);
+        int f = 0;
+        for (int i = UMPIRE_FINISH_EOS; i <= UMPIRE_FINISH_LENGTH && cJSON_IsString(fin); i++)
+            if (!strcmp(fin->valuestring, umpire_finish_name((enum umpire_finish)i)))
+                f = i;
+        if (!f)
+            return fail_at(r, field, "expected \"eos\", \"stop\" or \"length\"");
+        a->finish = (enum umpire_finish)f;
+    }
+    return rc;
 }
 
 static const struct umpire_npy *npy_get(struct reader *r, const char *file, int *rc) {
@@ -227,6 +297,47 @@ static int read_extras(struct reader *r, const cJSON *o, struct umpire_item *it)
     return 0;
 }
 
+/* {"letter": "B" or null, "confidence": p, "temperature"?: T, "step"?: n, "p": [per option]} */
+static int read_choice(struct reader *r, const cJSON *c, struct umpire_item *it) {
+    if (!c || cJSON_IsNull(c))
+        return 0;
+    if (!cJSON_IsObject(c))
+        return fail_at(r, "choice", "expected an object");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(c, "p"), *letter = cJSON_GetObjectItemCaseSensitive(c, "letter");
+    const cJSON *conf = cJSON_GetObjectItemCaseSensitive(c, "confidence");
+    const cJSON *temp = cJSON_GetObjectItemCaseSensitive(c, "temperature"), *step = cJSON_GetObjectItemCaseSensitive(c, "step");
+    double *v;
+    size_t n;
+    int rc = read_numbers(r, p, "choice.p", &v, &n);
+    if (rc)
+        return rc;
+    struct umpire_choice *ch = &it->choice;
+    if (n < 2 || n > 26) {
+        free(v);
+        return fail_at(r, "choice.p", "%zu options; multiple choice takes 2..26", n);
+    }
+    ch->n = n;
+    for (size_t i = 0; i < n; i++)
+        ch->p[i] = v[i];
+    free(v);
+    for (size_t i = 0; i < n; i++)
+        if (!(ch->p[i] >= 0 && ch->p[i] <= 1))
+            return fail_at(r, "choice.p", "element %zu is not a probability", i);
+    ch->choice = n;
+    if (cJSON_IsString(letter) && strlen(letter->valuestring) == 1 && letter->valuestring[0] >= 'A' &&
+        (size_t)(letter->valuestring[0] - 'A') < n)
+        ch->choice = (size_t)(letter->valuestring[0] - 'A');
+    else if (!cJSON_IsNull(letter))
+        return fail_at(r, "choice.letter", "expected one of the %zu option letters, or null", n);
+    if (!cJSON_IsNumber(conf) || !(conf->valuedouble >= 0 && conf->valuedouble <= 1))
+        return fail_at(r, "choice.confidence", "expected a probability");
+    ch->confidence = conf->valuedouble;
+    ch->temp = cJSON_IsNumber(temp) ? temp->valuedouble : 1.0;
+    ch->step = cJSON_IsNumber(step) ? (int)step->valuedouble : 0;
+    it->extras |= UMPIRE_HAS_CHOICE;
+    return 0;
+}
+
 static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     if (!cJSON_IsObject(o))
         return fail_at(r, "item", "expected a JSON object");
@@ -251,6 +362,19 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     it->samples = calloc(it->k, sizeof *it->samples);
     if (!it->samples)
         return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    const cJSON *probs = cJSON_GetObjectItemCaseSensitive(o, "probs");
+    if (probs && !cJSON_IsNull(probs) &&
+        (!cJSON_IsString(probs) || umpire_probs_parse(probs->valuestring, &it->probs) != 0 ||
+         it->probs == UMPIRE_PROBS_UNSPECIFIED))
+        return fail_at(r, "probs", "expected \"sampler\" or \"raw\" (which distribution the log-probs are of)");
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(o, "middle_layer");
+    it->middle_layer = -1;
+    if (layer && !cJSON_IsNull(layer)) {
+        if (!cJSON_IsNumber(layer) || layer->valuedouble < 0 || layer->valuedouble > 1e6 ||
+            layer->valuedouble != floor(layer->valuedouble))
+            return fail_at(r, "middle_layer", "expected a layer index >= 0");
+        it->middle_layer = (int)layer->valuedouble;
+    }
     const cJSON *npy = cJSON_GetObjectItemCaseSensitive(o, "embedding_npy");
     size_t i = 0;
     const cJSON *s;
@@ -258,10 +382,19 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     cJSON_ArrayForEach(s, samples) {
         char where[32];
         snprintf(where, sizeof where, "samples[%zu]", i);
-        if ((rc = read_answer(r, s, where, &it->samples[i], npy ? NULL : &it->dim)))
+        if ((rc = read_answer(r, s, where, &it->samples[i], npy ? NULL : &it->dim, &it->dim_middle)))
             return rc;
+        if (it->samples[i].raw_logprobs && it->probs != UMPIRE_PROBS_SAMPLER) {
+            snprintf(where, sizeof where, "samples[%zu].raw_logprobs", i);
+            return fail_at(r, where, "only items of \"probs\": \"sampler\" carry raw log-probs besides theirs");
+        }
         i++;
     }
+    for (i = 0; it->dim_middle && i < it->k; i++)
+        if (!it->samples[i].middle) {
+            snprintf(buf, sizeof buf, "samples[%zu].middle", i);
+            return fail_at(r, buf, "missing, while other samples of this item have one");
+        }
     if (npy) {
         if ((rc = read_npy_embeddings(r, npy, it)))
             return rc;
@@ -273,7 +406,7 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
             }
     }
     const cJSON *greedy = cJSON_GetObjectItemCaseSensitive(o, "greedy");
-    if (greedy && !cJSON_IsNull(greedy) && (rc = read_answer(r, greedy, "greedy", &it->greedy, NULL)))
+    if (greedy && !cJSON_IsNull(greedy) && (rc = read_answer(r, greedy, "greedy", &it->greedy, NULL, NULL)))
         return rc;
     const cJSON *correct = cJSON_GetObjectItemCaseSensitive(o, "correct");
     if (!correct || cJSON_IsNull(correct))
@@ -284,6 +417,8 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
         it->correct = (int)correct->valuedouble;
     else
         return fail_at(r, "correct", "expected true, false, 0, 1 or null");
+    if ((rc = read_choice(r, cJSON_GetObjectItemCaseSensitive(o, "choice"), it)))
+        return rc;
     return read_extras(r, o, it);
 }
 
@@ -292,7 +427,10 @@ static void answer_free(struct umpire_answer *a) {
     free(a->tokens);
     free(a->logprobs);
     free(a->entropies);
+    free(a->raw_logprobs);
+    free(a->raw_entropies);
     free(a->embedding);
+    free(a->middle);
 }
 
 void umpire_item_free(struct umpire_item *it) {

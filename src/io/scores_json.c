@@ -11,12 +11,51 @@
 
 #include "core/status.h"
 #include "io/atomic.h"
+#include "io/item_json.h"
 #include "io/jsonl.h"
 
-static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+static cJSON *number_or_null(double v) { return umpire_json_number(v); }
 
-int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
-                              const struct umpire_scores *s, const int *selected, char *err) {
+cJSON *umpire_score_def_to_json(const struct umpire_score_def *d) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "alpha", number_or_null(d->alpha));
+    cJSON_AddNumberToObject(o, "eps", d->eps);
+    cJSON_AddBoolToObject(o, "length_normalised", d->length_normalised);
+    cJSON_AddStringToObject(o, "probs", umpire_probs_name(d->probs));
+    cJSON_AddNumberToObject(o, "cluster_threshold", d->cluster_threshold);
+    cJSON_AddNumberToObject(o, "kle_t", d->kle_t);
+    return o;
+}
+
+int umpire_score_def_from_json(const cJSON *o, struct umpire_score_def *d, char *why, size_t cap) {
+    memset(d, 0, sizeof *d);
+    const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(o, "alpha"), *eps = cJSON_GetObjectItemCaseSensitive(o, "eps");
+    const cJSON *ln = cJSON_GetObjectItemCaseSensitive(o, "length_normalised");
+    const cJSON *probs = cJSON_GetObjectItemCaseSensitive(o, "probs");
+    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(o, "cluster_threshold"), *kt = cJSON_GetObjectItemCaseSensitive(o, "kle_t");
+    const char *bad = !cJSON_IsObject(o)                                                     ? "expected an object"
+                      : !(cJSON_IsNumber(alpha) || cJSON_IsNull(alpha))                       ? "alpha: a number or null"
+                      : !cJSON_IsNumber(eps) || !(eps->valuedouble > 0)                       ? "eps: a number > 0"
+                      : !cJSON_IsBool(ln)                                                     ? "length_normalised: true or false"
+                      : !cJSON_IsString(probs) || umpire_probs_parse(probs->valuestring, &d->probs) ? "probs: sampler, raw or unspecified"
+                      : !cJSON_IsNumber(ct)                                                   ? "cluster_threshold: a number"
+                      : !cJSON_IsNumber(kt)                                                   ? "kle_t: a number"
+                                                                                              : NULL;
+    if (bad) {
+        snprintf(why, cap, "%s", bad);
+        return -1;
+    }
+    d->known = 1;
+    d->alpha = cJSON_IsNumber(alpha) ? alpha->valuedouble : NAN;
+    d->eps = eps->valuedouble;
+    d->length_normalised = cJSON_IsTrue(ln);
+    d->cluster_threshold = ct->valuedouble;
+    d->kle_t = kt->valuedouble;
+    return 0;
+}
+
+int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
+                              const struct umpire_score_def *def, const int *selected, char *err) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     struct umpire_atomic_file a;
@@ -32,6 +71,7 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
         cJSON_AddItemToObject(o, "scores", sc);
         if (set->items[i].correct >= 0)
             cJSON_AddBoolToObject(o, "correct", set->items[i].correct);
+        cJSON_AddItemToObject(o, "def", umpire_score_def_to_json(def));
         rc = umpire_put_json(a.f, o, 1, err);
         cJSON_Delete(o);
     }
@@ -90,19 +130,43 @@ int umpire_groups_write(const char *path, const char *field, const struct umpire
     return rc;
 }
 
-int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
-                         const struct umpire_scores *s, const int *selected,
-                         const struct umpire_metric_report *const *reports, double accuracy,
-                         char *err) {
+int umpire_summary_write(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
+                         const struct umpire_score_def *def, const struct umpire_score_params *sp,
+                         const struct umpire_metric_params *mp, const int *selected,
+                         const struct umpire_metric_report *const *reports, double accuracy, char *err) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "n", (double)set->n);
     cJSON_AddItemToObject(o, "accuracy", number_or_null(accuracy));
-    cJSON_AddNumberToObject(o, "alpha", s->alpha);
+    cJSON_AddItemToObject(o, "alpha", number_or_null(s->alpha));
+    cJSON_AddItemToObject(o, "score", umpire_score_def_to_json(def));
+    cJSON *splits = cJSON_AddObjectToObject(o, "splits");
+    cJSON_AddStringToObject(splits, "alpha_dev", umpire_split_name(sp->split));
+    cJSON_AddNumberToObject(splits, "alpha_dev_seed", (double)sp->seed);
+    cJSON_AddNumberToObject(splits, "alpha_dev_fraction", sp->dev_fraction);
+    cJSON_AddStringToObject(splits, "cece", umpire_split_name(mp->split));
+    cJSON_AddNumberToObject(splits, "cece_seed", (double)mp->split_seed);
+    cJSON_AddNumberToObject(splits, "cece_fraction", mp->cal_fraction);
     cJSON *dev = cJSON_AddArrayToObject(o, "alpha_dev_ids");
     for (size_t j = 0; j < s->n_dev; j++)
         cJSON_AddItemToArray(dev, cJSON_CreateString(set->items[s->dev_idx[j]].id));
+    /* cECE's calibration split, drawn over the labelled items in file order */
+    size_t *lab = malloc((set->n ? set->n : 1) * sizeof *lab), *idx = malloc((set->n ? set->n : 1) * sizeof *idx);
+    size_t n_lab = 0, m = 0;
+    for (size_t i = 0; lab && i < set->n; i++)
+        if (set->items[i].correct >= 0)
+            lab[n_lab++] = i;
+    int rc = lab && idx ? umpire_metrics_cece_split(n_lab, mp, idx, &m, err) : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    cJSON *cal = cJSON_AddArrayToObject(o, "cece_split_ids");
+    for (size_t j = 0; rc == UMPIRE_OK && j < m; j++)
+        cJSON_AddItemToArray(cal, cJSON_CreateString(set->items[lab[idx[j]]].id));
+    free(lab);
+    free(idx);
+    if (rc != UMPIRE_OK) {
+        cJSON_Delete(o);
+        return rc;
+    }
     add_metrics(o, selected, reports);
     /* every estimator with a defined AUROC, best first (ties: registry order) */
     cJSON *ranking = cJSON_AddArrayToObject(o, "ranking");
@@ -119,7 +183,7 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
         }
     free((void *)rp);
     free(order);
-    int rc = umpire_write_json(path, o, err);
+    rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
     return rc;
 }
@@ -185,6 +249,21 @@ static int add_scored(const cJSON *o, size_t line, void *ctx) {
         else
             return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: scores.%s: %s", l->path, line, out->names[e],
                                v ? "not a number" : "missing (the first item has it)");
+    }
+    /* what the scores mean: every line the same (lines of one scoring run) */
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(o, "def");
+    struct umpire_score_def d = {0};
+    char why[96];
+    if (def && umpire_score_def_from_json(def, &d, why, sizeof why) != 0)
+        return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: def: %s", l->path, line, why);
+    if (out->n == 0) {
+        out->def = d;
+    } else if (d.known != out->def.known || (d.known && umpire_score_def_compare("umpire", &out->def, &d, why) != 0)) {
+        if (d.known != out->def.known)
+            snprintf(why, sizeof why, "recorded on one line only");
+        return umpire_fail(l->err, UMPIRE_EINVAL,
+                           "%s:%zu: def: scored otherwise than line 1 (%s): these lines come from different scoring runs",
+                           l->path, line, why);
     }
     out->correct[out->n] = cJSON_IsBool(cor) ? cJSON_IsTrue(cor) : -1;
     out->ids[out->n++] = strdup(id->valuestring);

@@ -4,17 +4,26 @@
 
 #include "umpire.h"
 
-/* Which estimators of the registry to write: selected[e] != 0. */
-int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
-                              const struct umpire_scores *s, const int *selected, char *err);
+#include <cjson/cJSON.h>
 
-/* A summary: n, accuracy (when labelled), alpha, alpha_dev_ids and, per estimator,
+/* A score definition as JSON {"alpha", "eps", "length_normalised", "probs", "cluster_threshold",
+ * "kle_t"}, and back (-1 with the problem in why). */
+cJSON *umpire_score_def_to_json(const struct umpire_score_def *d);
+int umpire_score_def_from_json(const cJSON *o, struct umpire_score_def *d, char *why, size_t cap);
+
+/* {"id", "scores": {name: value or null}, "correct"?, "def": {...}} lines; which estimators of
+ * the registry: selected[e] != 0. */
+int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
+                              const struct umpire_score_def *def, const int *selected, char *err);
+
+/* A summary: n, accuracy (when labelled), alpha, the score definition, the splits (how drawn,
+ * and the ids of alpha's dev split and cECE's calibration split) and, per estimator,
  * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}. reports[e] is NULL for estimators not
  * evaluated. */
-int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
-                         const struct umpire_scores *s, const int *selected,
-                         const struct umpire_metric_report *const *reports, double accuracy,
-                         char *err);
+int umpire_summary_write(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
+                         const struct umpire_score_def *def, const struct umpire_score_params *sp,
+                         const struct umpire_metric_params *mp, const int *selected,
+                         const struct umpire_metric_report *const *reports, double accuracy, char *err);
 
 /* RUN_DIR/groups.json: {"field", "groups": [{"group", "n", "n_labelled", "accuracy",
  * "metrics": {estimator: {...}}}]} (the metrics as in summary.json). */
@@ -24,6 +33,7 @@ int umpire_groups_write(const char *path, const char *field, const struct umpire
 /* Scored items back (umpire metrics): ids, the estimator names found, scores (NaN for null),
  * and correct (-1 when absent). */
 struct umpire_scored_file {
+    struct umpire_score_def def; /* what the scores mean (def.known 0: not recorded) */
     size_t n, n_estimators;
     char **ids;
     char **names;

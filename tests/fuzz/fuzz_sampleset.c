@@ -53,7 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct umpire_score_params p = umpire_score_default_params();
     struct umpire_scores s;
     if (umpire_score_set(&set, &p, &s, err) == 0) {
-        if (isnan(s.alpha))
+        /* alpha is undefined only when no dev item has a semantic volume */
+        int iv = umpire_estimator_index("semantic_volume");
+        size_t finite = 0;
+        for (size_t j = 0; j < s.n_dev; j++)
+            finite += isfinite(s.scores[s.dev_idx[j] * s.n_estimators + (size_t)iv]) != 0;
+        if (isnan(s.alpha) != (finite == 0))
             abort();
         umpire_scores_free(&s);
     }

@@ -1,0 +1,45 @@
+/* score_options.c - the scoring options `score`, `eval` and `metrics` share, parsed in one place:
+ * which log-probs the estimators read, and how alpha's dev split and cECE's calibration split
+ * are drawn. */
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_score_option(const char *cmd, int c, const char *v, struct umpire_score_params *sp,
+                     struct umpire_metric_params *mp) {
+    switch (c) {
+    case CLI_O_PROBS:
+        if (!sp)
+            return 1;
+        if (!strcmp(v, "raw"))
+            sp->probs = UMPIRE_PROBS_RAW;
+        else if (!strcmp(v, "sampler"))
+            sp->probs = UMPIRE_PROBS_SAMPLER;
+        else {
+            fprintf(stderr, "umpire %s: --probs: '%s' is not raw or sampler\n", cmd, v);
+            return -1;
+        }
+        return 0;
+    case CLI_O_REFSPLITS: /* UMPIRE's reference: numpy's legacy RandomState(10), both splits */
+        if (sp)
+            sp->split = UMPIRE_SPLIT_NUMPY;
+        mp->split = UMPIRE_SPLIT_NUMPY;
+        return 0;
+    default: return 1;
+    }
+}
+
+void cli_score_options_seed(struct umpire_score_params *sp, struct umpire_metric_params *mp, uint64_t seed) {
+    if (sp)
+        sp->seed = sp->split == UMPIRE_SPLIT_NUMPY ? 10 : seed;
+    mp->split_seed = mp->split == UMPIRE_SPLIT_NUMPY ? 10 : seed;
+    mp->seed = seed;
+}
+
+void cli_score_options_help(FILE *f) {
+    fprintf(f, "  --probs raw|sampler     which log-probs the estimators read (default: those the items\n"
+               "                          hold; items sampled by umpire hold the sampler's and the raw ones)\n"
+               "  --reference-splits      draw alpha's dev split (10 %%) and cECE's calibration split (5 %%)\n"
+               "                          as UMPIRE's reference code does: numpy's RandomState(10)\n"
+               "                          permutation, first int(n f) items (default: umpire's seeded splits)\n");
+}
