@@ -93,6 +93,7 @@ struct umpire_choice {
     double confidence; /* its full-vocabulary probability at `temp` (0 when none) */
     double temp;
     double p[26];      /* each option letter's full-vocabulary probability at temp */
+    int32_t token[26]; /* the token each p was read off (the letter's likeliest spelling) */
     int step;          /* the decoding step the letter was read at (0 = the first token) */
 };
 
@@ -450,6 +451,19 @@ double umpire_softmax_top(const double *z, size_t c, double t, size_t *top);
 /* Mean NLL of softmax(z / T) at the true labels. */
 double umpire_temperature_nll(const double *logits, const int *label, size_t n, size_t c, double t);
 
+/* Temperature scaling over the full vocabulary, as Calibration-MLLM's TS.py does it
+ * (temperature.c): rows[i] the n_vocab logits of item i's letter step, label[i] the right
+ * letter's token. fit: the T minimising the mean NLL of softmax(z / T) (grid: the reference's
+ * T = 0.01 .. 9.99 instead). Returns 0, or UMPIRE_EINVAL when no finite T is optimal. */
+int umpire_vocab_temperature_fit(const float *const *rows, const int32_t *label, size_t n, size_t n_vocab, int grid,
+                                 double *t, char *err);
+double umpire_vocab_temperature_nll(const float *const *rows, const int32_t *label, size_t n, size_t n_vocab, double t);
+/* The most probable token's probability at T (and its id in *top, may be NULL). */
+double umpire_vocab_top_probability(const float *z, size_t n_vocab, double t, size_t *top);
+/* TS.py's ECE of confidences: 10 (bins) equal-width bins, min(int(conf bins), bins - 1);
+ * right[i] != 0 when answer i is right. NaN for a confidence outside [0, 1]. */
+double umpire_ece_confidence(const double *conf, const int *right, size_t n, size_t bins);
+
 /* ------------------------------------------------------------------ engine
  * A GGUF model (and projector) on llama.cpp: k sampled answers and one low-temperature answer
  * from one prefill, decoded together, each with token log-probabilities, entropies and phi;
@@ -606,6 +620,9 @@ struct umpire_eval_params {
     const char *system, *instruction;
     enum umpire_prompt_style style;
     struct umpire_score_params score; /* the running figures of the progress display */
+    int choice_logits;      /* multiple-choice items: keep the letter step's full-vocabulary
+                               logits, RUN_DIR/choice_logits/<FNV-1a of the id>.f32 (n_vocab
+                               float32, little-endian), for `calibrate temperature --from` */
     size_t limit;           /* the first `limit` items only; 0 = all */
     size_t shard, shards;   /* this process runs items i with i % shards == shard; shards 0
                                or 1: all. RUN_DIRs of all shards merge with umpire_eval_merge */

@@ -89,7 +89,11 @@ static int writer_close(struct writer *w, const char *path) {
 /* eos_bias > 0: every token embedding gets eos_bias in dimension 0, which the residual
  * stream carries to the output, and the EOS row of the output matrix reads that dimension:
  * answers then end after a few tokens, as a trained model's do, instead of never. */
-static int write_text_model(const char *vocab_path, const char *out, struct llama_shape s, float eos_bias) {
+/* letter_bias > 0: the same through dimension 1 for the tokens that spell the letters A..D
+ * (with or without a leading space marker), weighted 1, .95, .9, .85: a model that answers
+ * multiple-choice questions with a letter, more or less sure of it. */
+static int write_text_model(const char *vocab_path, const char *out, struct llama_shape s, float eos_bias,
+                            float letter_bias) {
     struct gguf_init_params vp = {.no_alloc = true, .ctx = NULL};
     struct gguf_context *vocab = gguf_init_from_file(vocab_path, vp);
     if (!vocab) {
@@ -150,6 +154,20 @@ static int write_text_model(const char *vocab_path, const char *out, struct llam
             gguf_set_val_f32(w.gguf, key, gguf_get_val_f32(vocab, i));
         }
     }
+    int64_t letters[16];
+    float letter_w[16];
+    int n_letters = 0;
+    for (int64_t v = 0; letter_bias > 0 && v < n_vocab && n_letters < 16; v++) {
+        const char *t = gguf_get_arr_str(vocab, tok, (size_t)v);
+        if (!strncmp(t, "\xe2\x96\x81", 3) || !strncmp(t, "\xc4\xa0", 2)) /* SentencePiece / GPT-2 space */
+            t += t[0] == '\xe2' ? 3 : 2;
+        else if (t[0] == ' ')
+            t++;
+        if (t[0] >= 'A' && t[0] <= 'D' && !t[1]) {
+            letters[n_letters] = v;
+            letter_w[n_letters++] = 1.0f - 0.05f * (float)(t[0] - 'A');
+        }
+    }
     gguf_free(vocab);
 
     llama_gguf_set_hparams(w.gguf, "umpire synthetic test model (random weights)", s, n_vocab);
@@ -177,6 +195,12 @@ static int write_text_model(const char *vocab_path, const char *out, struct llam
         for (int64_t v = 0; v < n_vocab; v++)
             embd[v * s.n_embd] = eos_bias;
         outw[eos * s.n_embd] = eos_bias;
+    }
+    if (letter_bias > 0) {
+        for (int64_t v = 0; v < n_vocab; v++)
+            embd[v * s.n_embd + 1] = letter_bias;
+        for (int i = 0; i < n_letters; i++)
+            outw[letters[i] * s.n_embd + 1] = letter_bias * letter_w[i];
     }
     if (writer_close(&w, out) != 0)
         return -1;
@@ -321,6 +345,7 @@ static void usage(FILE *f) {
             "  --n-embd N --n-layer N --n-head N --n-head-kv N --n-ff N --ctx N   override the preset\n"
             "  --seed S           weights' seed (default 1)\n"
             "  --eos-bias X       make EOS likely (answers end after a few tokens); e.g. 5\n"
+            "  --letter-bias X    make the letters A..D likely (it answers multiple choice); e.g. 4\n"
             "  --quantize FILE    also write a Q4_K_M copy to FILE\n"
             "  --mmproj FILE      also write a matching vision projector (llava MLP) to FILE\n"
             "  --mmproj-audio FILE  also write a matching audio projector (Qwen2-Audio) to FILE\n\n"
@@ -345,7 +370,7 @@ int main(int argc, char **argv) {
     const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL, *audio = NULL;
     struct llama_shape s = presets[0].s;
     int seed = 1;
-    double eos_bias = 0;
+    double eos_bias = 0, letter_bias = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *target = NULL;
@@ -371,13 +396,14 @@ int main(int argc, char **argv) {
                 return 2;
             }
             s = presets[k].s;
-        } else if (!strcmp(a, "--eos-bias") && v) {
+        } else if ((!strcmp(a, "--eos-bias") || !strcmp(a, "--letter-bias")) && v) {
             char *end;
-            eos_bias = strtod(v, &end);
-            if (*end || !(eos_bias >= 0 && eos_bias < 1000)) {
-                fprintf(stderr, "mkmodel: --eos-bias needs a number in [0, 1000), got '%s'\n", v);
+            double x = strtod(v, &end);
+            if (*end || !(x >= 0 && x < 1000)) {
+                fprintf(stderr, "mkmodel: %s needs a number in [0, 1000), got '%s'\n", a, v);
                 return 2;
             }
+            *(!strcmp(a, "--eos-bias") ? &eos_bias : &letter_bias) = x;
         } else if (!strcmp(a, "--n-embd")) {
             target = &s.n_embd;
         } else if (!strcmp(a, "--n-layer")) {
@@ -410,7 +436,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     umpire_rng_seed(&rng, (uint64_t)seed);
-    if (write_text_model(vocab, out, s, (float)eos_bias) != 0)
+    if (write_text_model(vocab, out, s, (float)eos_bias, (float)letter_bias) != 0)
         return 1;
     if (mmproj && write_mmproj(mmproj, s.n_embd) != 0)
         return 1;

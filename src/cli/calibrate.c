@@ -17,7 +17,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: umpire calibrate fit SCORED.jsonl -o CAL.json [options]\n"
             "       umpire calibrate apply CAL.json SCORED.jsonl [-o OUT.jsonl]\n"
-            "       umpire calibrate temperature LOGITS.jsonl [-o T.json]\n\n"
+            "       umpire calibrate temperature LOGITS.jsonl [-o T.json]\n"
+            "       umpire calibrate temperature --from RUN_DIR [--holdout F] [--seed S] [--grid] [-o T.json]\n\n"
             "fit: map an estimator's score to P(answer wrong), fitted on labelled scored items\n"
             "(umpire score -o), and optionally the threshold that answers as many questions as\n"
             "possible while the error rate among answered ones stays <= RISK with confidence\n"
@@ -32,7 +33,11 @@ static void usage(FILE *f) {
             "apply: one line per item: {\"id\", \"score\", \"p_error\", \"verdict\"}; the verdict is\n"
             "\"answer\" when score <= threshold, else \"escalate\" (only when the file has a threshold).\n"
             "temperature: lines {\"logits\": [..], \"label\": k}; prints the T minimising the NLL,\n"
-            "and NLL / ECE of the top option's probability before and after.\n\n"
+            "and NLL / ECE of the top option's probability before and after. With --from, a run of\n"
+            "`umpire eval --choice-logits`: the full-vocabulary softmax at each multiple-choice letter\n"
+            "(as Calibration-MLLM's TS.py), T fitted on 1 - F of the items (default F 0.5, seeded) and\n"
+            "NLL / ECE (TS.py's: 10 bins of the top token's probability) before and after on the other\n"
+            "F; --grid: the reference's T = 0.01 .. 9.99 grid instead of the NLL optimum.\n\n"
             "examples:\n"
             "  umpire calibrate fit scored.jsonl --method isotonic --risk 0.1 --delta 0.05 -o cal.json\n"
             "  umpire calibrate apply cal.json new-scored.jsonl -o decisions.jsonl\n"
@@ -404,8 +409,12 @@ int cmd_calibrate(int argc, char **argv) {
         return calibrate_fit(argc - 1, argv + 1);
     if (!strcmp(argv[1], "apply"))
         return calibrate_apply(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "temperature"))
+    if (!strcmp(argv[1], "temperature")) {
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--from") || !strncmp(argv[i], "--from=", 7))
+                return cli_calibrate_temperature_from(argc - 1, argv + 1);
         return calibrate_temperature(argc - 1, argv + 1);
+    }
     fprintf(stderr, "umpire calibrate: '%s' is not fit, apply or temperature\n", argv[1]);
     return 2;
 }

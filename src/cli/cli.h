@@ -24,6 +24,8 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
 /* group_by: also the per-group table for the dataset's field (data: NULL for the run's own). */
 int cli_report_run(const char *dir, const struct umpire_score_params *sp, const struct umpire_metric_params *mp,
                    const char *group_by, const char *data);
+/* temperature_run.c: `umpire calibrate temperature --from RUN_DIR ...` */
+int cli_calibrate_temperature_from(int argc, char **argv);
 /* The seed a run directory was made with (its config.json); -1 (reported) when it has none. */
 int cli_run_seed(const char *dir, uint64_t *seed);
 /* parse.c: strict number parsing for options; print "umpire CMD: OPT: ..." on error */

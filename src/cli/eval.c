@@ -35,6 +35,8 @@ static void usage(FILE *f) {
             "                            the run's own)\n"
             "  --bootstrap N             resamples for the intervals (default 1000)\n"
             "  --probs raw|sampler  --reference-splits   as in `umpire score`\n"
+            "  --choice-logits           keep each multiple-choice item's full-vocabulary logits at its\n"
+            "                            letter (RUN_DIR/choice_logits/), for `calibrate temperature --from`\n"
             "  --group-by FIELD          accuracy and every estimator's metrics per value of the\n"
             "                            dataset's FIELD too (e.g. bucket, category): a second table\n"
             "                            and RUN_DIR/groups.json (with --from: DATA, or the run's own)\n"
@@ -178,13 +180,15 @@ int cmd_eval(int argc, char **argv) {
     uint64_t limit = 0, boot;
     int seed_given = 0;
     unsigned long shard = 1, shards = 1;
-    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP };
+    int choice_logits = 0;
+    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP, O_CLOGITS };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
         {"data", required_argument, 0, O_DATA},   {"out", required_argument, 0, O_OUT},
         {"from", required_argument, 0, O_FROM},   {"judge", required_argument, 0, O_JUDGE},
         {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
         {"shard", required_argument, 0, O_SHARD}, {"group-by", required_argument, 0, O_GROUP},
+        {"choice-logits", no_argument, 0, O_CLOGITS},
         CLI_SCORE_OPTIONS,                        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, bad = 0;
@@ -206,6 +210,7 @@ int cmd_eval(int argc, char **argv) {
         case O_OUT: out = optarg; break;
         case O_FROM: from = optarg; break;
         case O_GROUP: group_by = optarg; break;
+        case O_CLOGITS: choice_logits = 1; break;
         case O_JUDGE:
             if (umpire_judge_parse(optarg, &judge)) {
                 fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge, vqa or llm\n", optarg);
@@ -260,6 +265,7 @@ int cmd_eval(int argc, char **argv) {
                                        .system = ro.system,
                                        .instruction = ro.instruction,
                                        .style = ro.style,
+                                       .choice_logits = choice_logits,
                                        .score = sp,
                                        .limit = (size_t)limit,
                                        .shard = shard - 1,

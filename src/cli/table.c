@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 
 #include "cli/cli.h"
@@ -25,7 +26,11 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
     if (order && rank && umpire_order_by_auroc(r, n, order, &n_ranked) == 0)
         for (size_t k = 0; k < n_ranked; k++)
             rank[order[k]] = k + 1;
-    fprintf(f, "%-22s %4s %5s %15s", "estimator", "rank", "n", "AUROC 95% CI");
+    int width = 9; /* the longest name shown */
+    for (size_t e = 0; e < n; e++)
+        if (r[e] && (int)strlen(names[e]) > width)
+            width = (int)strlen(names[e]);
+    fprintf(f, "%-*s %4s %5s %15s", width, "estimator", "rank", "n", "AUROC 95% CI");
     for (size_t c = 0; c < nc; c++)
         fprintf(f, " %7s", heads[c]);
     fputc('\n', f);
@@ -38,7 +43,7 @@ void cli_print_table(FILE *f, const char *const *names, const struct umpire_metr
         char rk[24] = "-";
         if (rank && rank[e])
             snprintf(rk, sizeof rk, "%zu", rank[e]);
-        fprintf(f, "%-22s %4s %5zu %15s", names[e], rk, r[e]->n, ci);
+        fprintf(f, "%-*s %4s %5zu %15s", width, names[e], rk, r[e]->n, ci);
         for (size_t c = 0; c < nc; c++)
             cell(f, r[e]->value[cols[c]]);
         fputc('\n', f);

@@ -69,6 +69,7 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
     cJSON_AddBoolToObject(o, "verbalised", p->passes.verbalised);
     cJSON_AddBoolToObject(o, "entailment", p->passes.entailment);
     cJSON_AddNumberToObject(o, "choice_temp", p->choice_temp);
+    cJSON_AddBoolToObject(o, "choice_logits", p->choice_logits);
     cJSON_AddStringToObject(o, "system", p->system ? p->system : "");
     cJSON_AddStringToObject(o, "instruction", p->instruction ? p->instruction : UMPIRE_DEFAULT_INSTRUCTION);
     cJSON_AddNumberToObject(o, "n_ctx", e->params.n_ctx);
@@ -158,6 +159,25 @@ static int finished_items(const char *path, struct done *d, char *err) {
     return rc;
 }
 
+/* A multiple-choice item's letter-step logits, RUN_DIR/choice_logits/<FNV-1a of the id>.f32,
+ * written whole before its items.jsonl line; the name (relative to RUN_DIR) in `name`. */
+static int write_logits(const char *run_dir, const char *id, const float *z, size_t n, char name[64], char *err) {
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    char dir[4200], path[4300];
+    snprintf(dir, sizeof dir, "%s/choice_logits", run_dir);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", dir, strerror(errno));
+    snprintf(name, 64, "choice_logits/%016llx.f32", (unsigned long long)h);
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    struct umpire_atomic_file a;
+    int rc = umpire_atomic_open(&a, path, err);
+    if (rc == UMPIRE_OK) /* float32 as the machine stores it: little-endian on every machine llama.cpp runs on */
+        rc = umpire_atomic_close(&a, path, fwrite(z, sizeof *z, n, a.f) == n ? UMPIRE_OK : UMPIRE_EIO, err);
+    return rc;
+}
+
 /* One dataset item: answer, judge, score; the line for items.jsonl. A multiple-choice item's
  * samples are drawn with its options in the prompt, as its letter is chosen. */
 static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
@@ -179,6 +199,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
         query.answer_prefix = UMPIRE_CHOICE_PREFIX;
     }
     struct umpire_item it;
+    float *logits = NULL;
     int rc = umpire_engine_ask(e, &query, &p->sample, &it, err);
     query.question = di->question; /* the extra passes and the letter are asked of the question */
     query.instruction = p->instruction;
@@ -186,11 +207,18 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     free(mc_question);
     if (rc == UMPIRE_OK)
         rc = umpire_engine_judge(e, &query, &p->passes, &it, err);
+    if (rc == UMPIRE_OK && di->n_choices && p->choice_logits &&
+        !(logits = malloc((size_t)llama_vocab_n_tokens(e->vocab) * sizeof *logits)))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     if (rc == UMPIRE_OK && di->n_choices) {
         rc = umpire_engine_choose(e, &query, (const char *const *)di->choices, di->n_choices, p->choice_temp,
-                                  &it.choice, NULL, err);
+                                  &it.choice, logits, err);
         it.extras |= UMPIRE_HAS_CHOICE;
     }
+    char logits_file[64] = "";
+    if (rc == UMPIRE_OK && logits && it.choice.choice < it.choice.n)
+        rc = write_logits(p->run_dir, di->id, logits, (size_t)llama_vocab_n_tokens(e->vocab), logits_file, err);
+    free(logits);
     if (rc != UMPIRE_OK) {
         umpire_item_free(&it);
         return rc;
@@ -226,6 +254,8 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
         cJSON_AddNumberToObject(o, "judge_p_yes", p_yes);
     if (isfinite(vqa))
         cJSON_AddNumberToObject(o, "vqa_accuracy", vqa);
+    if (logits_file[0])
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(o, "choice"), "logits", logits_file);
     *u = umpire_score_item(&it, (size_t)umpire_estimator_index("semantic_volume"), 0.0, &p->score);
     *q = umpire_score_item(&it, (size_t)umpire_estimator_index("incoherence"), 0.0, &p->score);
     *correct = it.correct;

@@ -396,14 +396,19 @@ int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q, 
                     llama_token t = token_after(e, before[k], letter);
                     if (t != LLAMA_TOKEN_NULL && option_of(e, t, n_options) == (int)i) {
                         struct word one = {.tok = {t}, .n = 1};
-                        out->p[i] = fmax(out->p[i], exp(word_logprob(logits, e->n_vocab, temp, &one)));
+                        double pt = exp(word_logprob(logits, e->n_vocab, temp, &one));
+                        if (pt >= out->p[i]) {
+                            out->p[i] = pt;
+                            out->token[i] = t;
+                        }
                     }
                 }
             }
             struct word chosen = {.tok = {top}, .n = 1};
             out->choice = (size_t)option;
             out->confidence = exp(word_logprob(logits, e->n_vocab, temp, &chosen));
-            out->p[option] = fmax(out->p[option], out->confidence);
+            out->p[option] = out->confidence; /* the token read is the letter's likeliest spelling */
+            out->token[option] = top;
             out->step = step;
             if (logits_out)
                 memcpy(logits_out, logits, (size_t)e->n_vocab * sizeof *logits_out);

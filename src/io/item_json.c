@@ -124,6 +124,9 @@ cJSON *umpire_item_to_json(const struct umpire_item *it) {
         cJSON_AddNumberToObject(ch, "temperature", c->temp);
         cJSON_AddNumberToObject(ch, "step", c->step);
         cJSON_AddItemToObject(ch, "p", doubles(c->p, c->n));
+        cJSON *tok = cJSON_AddArrayToObject(ch, "tokens");
+        for (size_t i = 0; i < c->n; i++)
+            cJSON_AddItemToArray(tok, cJSON_CreateNumber(c->token[i]));
     }
     return o;
 }

@@ -333,6 +333,19 @@ static int read_choice(struct reader *r, const cJSON *c, struct umpire_item *it)
         return fail_at(r, "choice.confidence", "expected a probability");
     ch->confidence = conf->valuedouble;
     ch->temp = cJSON_IsNumber(temp) ? temp->valuedouble : 1.0;
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(c, "tokens");
+    if (tokens && !cJSON_IsNull(tokens)) {
+        if ((rc = read_numbers(r, tokens, "choice.tokens", &v, &n)))
+            return rc;
+        int ok = n == ch->n;
+        for (size_t i = 0; ok && i < n; i++) {
+            ok = v[i] >= 0 && v[i] <= 2147483647.0 && v[i] == floor(v[i]);
+            ch->token[i] = ok ? (int32_t)v[i] : 0;
+        }
+        free(v);
+        if (!ok)
+            return fail_at(r, "choice.tokens", "expected one token id per option");
+    }
     ch->step = cJSON_IsNumber(step) ? (int)step->valuedouble : 0;
     it->extras |= UMPIRE_HAS_CHOICE;
     return 0;
