@@ -93,6 +93,13 @@ for name, r in (("fit", T), ("grid", G)):
         if abs(r[when]["nll"] - nll(t)) > 1e-9 or abs(r[when]["ece"] - ece(t)) > 1e-9:
             bad.append((name, when, r[when], nll(t), ece(t)))
 if not (T["after"]["nll"] <= T["before"]["nll"] + 1e-12): bad.append("the fit does not lower the NLL")
+a = Z / T["temperature"]
+p = np.exp(a - a.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
+conf = p.max(1); b = np.minimum((conf * 10).astype(int), 9)
+rel = [[int((b == k).sum()), float(conf[b == k].mean()), float(right[b == k].mean())] if (b == k).any() else [0, None, None] for k in range(10)]
+got = T["after"]["reliability"]
+if any(g[0] != r[0] or (r[0] and (abs(g[1] - r[1]) > 1e-9 or abs(g[2] - r[2]) > 1e-12)) for g, r in zip(got, rel)):
+    bad.append(("reliability diagram", got, rel))
 if not (H["held_out"] and H["n_fit"] + H["n_measured"] == len(items) and H["n_measured"] == 20): bad.append(("holdout", H))
 print(f"T umpire {T['temperature']:.6f} numpy {t_np:.6f}; grid {G['temperature']} numpy {grid}; problems {bad[:4]}")
 sys.exit(0 if not bad else 1)

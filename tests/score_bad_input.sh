@@ -36,6 +36,18 @@ expect missing_embedding "samples[1].embedding: missing, while other samples" '{
 expect entropies_len "samples[0].entropies: 1 values for 2 tokens" '{"samples":[{"text":"x","logprobs":[-0.1,-0.2],"entropies":[1]},{"text":"y","logprobs":[-0.1]}]}'
 expect bad_correct "$dir/bad_correct.jsonl:2: correct: expected true, false" "$ok
 {\"samples\":[{\"text\":\"x\",\"logprobs\":[-0.1]},{\"text\":\"y\",\"logprobs\":[-0.1]}],\"correct\":\"yes\"}"
+# which distribution the log-probs are of: declared, known, never mixed; raw ones only beside a sampler's
+sampler='{"id":"s","probs":"sampler","samples":[{"text":"x","logprobs":[-0.1],"raw_logprobs":[-0.3]},{"text":"y","logprobs":[-0.2],"raw_logprobs":[-0.4]}]}'
+expect mixed_probs "item a (line 1) holds unspecified log-probabilities, item s (line 2) sampler ones" "$ok
+$sampler"
+expect bad_probs "$dir/bad_probs.jsonl:1: probs: expected \"sampler\" or \"raw\"" '{"probs":"tempered","samples":[{"text":"x","logprobs":[-0.1]},{"text":"y","logprobs":[-0.1]}]}'
+expect raw_beside_raw "$dir/raw_beside_raw.jsonl:1: samples[0].raw_logprobs: only items of" '{"probs":"raw","samples":[{"text":"x","logprobs":[-0.1],"raw_logprobs":[-0.1]},{"text":"y","logprobs":[-0.1]}]}'
+expect raw_len "samples[1].raw_logprobs: 2 values for 1 tokens" '{"probs":"sampler","samples":[{"text":"x","logprobs":[-0.1]},{"text":"y","logprobs":[-0.1],"raw_logprobs":[-0.1,-0.2]}]}'
+expect bad_finish "samples[0].finish: expected \"eos\", \"stop\" or \"length\"" '{"samples":[{"text":"x","logprobs":[-0.1],"finish":"tired"},{"text":"y","logprobs":[-0.1]}]}'
+expect bad_tokens "samples[0].tokens: 1 token ids for 2 log-probs" '{"samples":[{"text":"x","logprobs":[-0.1,-0.1],"tokens":[5]},{"text":"y","logprobs":[-0.1]}]}'
+expect bad_choice "$dir/bad_choice.jsonl:1: choice.letter: expected one of the 3 option letters" '{"samples":[{"text":"x","logprobs":[-0.1]},{"text":"y","logprobs":[-0.1]}],"choice":{"letter":"Q","confidence":0.5,"p":[0.5,0.3,0.2]}}'
+out=$(printf '%s\n' "$ok" > "$dir/plain.jsonl"; "$umpire" score "$dir/plain.jsonl" --probs raw -q 2>&1); rc=$?
+case "$out" in *"raw log-probabilities asked for, but the items do not say which ones they hold"*) [ $rc -eq 1 ] && echo "ok   --probs raw on unspecified" || fails=$((fails+1)) ;; *) echo "FAIL --probs raw on unspecified: $out"; fails=$((fails+1)) ;; esac
 expect missing_npy "embedding_npy.file: " '{"samples":[{"text":"x","logprobs":[-0.1]},{"text":"y","logprobs":[-0.1]}],"embedding_npy":{"file":"nope.npy","rows":[0,1]}}'
 
 # a missing input file and a bad option value

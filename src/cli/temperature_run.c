@@ -84,8 +84,9 @@ static int add_item(const cJSON *o, size_t line, void *ctx) {
     return 0;
 }
 
-/* NLL and ECE of a subset at temperature t. */
-static void measure(const struct mc *m, const size_t *idx, size_t n, double t, double *nll, double *ece) {
+/* NLL and ECE of a subset at temperature t, and (when rel is not NULL) its reliability diagram:
+ * TS.py's 10 bins, each [n, mean confidence, accuracy]. */
+static void measure(const struct mc *m, const size_t *idx, size_t n, double t, double *nll, double *ece, cJSON *rel) {
     const float **rows = malloc((n ? n : 1) * sizeof *rows);
     int32_t *label = malloc((n ? n : 1) * sizeof *label);
     double *conf = malloc((n ? n : 1) * sizeof *conf);
@@ -100,6 +101,21 @@ static void measure(const struct mc *m, const size_t *idx, size_t n, double t, d
         }
         *nll = umpire_vocab_temperature_nll(rows, label, n, m->n_vocab, t);
         *ece = umpire_ece_confidence(conf, right, n, 10);
+        for (int b = 0; rel && b < 10; b++) {
+            double c = 0, a = 0;
+            size_t k = 0;
+            for (size_t j = 0; j < n; j++)
+                if ((int)fmin(conf[j] * 10, 9) == b) {
+                    c += conf[j];
+                    a += right[j] != 0;
+                    k++;
+                }
+            cJSON *bin = cJSON_CreateArray();
+            cJSON_AddItemToArray(bin, cJSON_CreateNumber((double)k));
+            cJSON_AddItemToArray(bin, k ? cJSON_CreateNumber(c / (double)k) : cJSON_CreateNull());
+            cJSON_AddItemToArray(bin, k ? cJSON_CreateNumber(a / (double)k) : cJSON_CreateNull());
+            cJSON_AddItemToArray(rel, bin);
+        }
     }
     free(rows);
     free(label);
@@ -151,8 +167,9 @@ static int from_run(const char *dir, double holdout, uint64_t seed, int grid, co
                m.skipped ? " (items whose answer named no letter are left out)" : "");
         const size_t *eval_idx = n_held ? held : fit;
         size_t n_eval = n_held ? n_held : n_fit;
-        measure(&m, eval_idx, n_eval, 1.0, &nb, &eb);
-        measure(&m, eval_idx, n_eval, t, &na, &ea);
+        cJSON *rb = cJSON_CreateArray(), *ra = cJSON_CreateArray();
+        measure(&m, eval_idx, n_eval, 1.0, &nb, &eb, rb);
+        measure(&m, eval_idx, n_eval, t, &na, &ea, ra);
         printf("  %s (%zu items):  T = 1: NLL %.4f  ECE %.4f   ->   T = %.4g: NLL %.4f  ECE %.4f\n",
                n_held ? "held out" : "in sample", n_eval, nb, eb, t, na, ea);
         if (out) {
@@ -167,10 +184,15 @@ static int from_run(const char *dir, double holdout, uint64_t seed, int grid, co
             cJSON_AddNumberToObject(b, "ece", eb);
             cJSON_AddNumberToObject(a, "nll", na);
             cJSON_AddNumberToObject(a, "ece", ea);
+            cJSON_AddItemToObject(b, "reliability", rb); /* 10 bins: [n, mean confidence, accuracy] */
+            cJSON_AddItemToObject(a, "reliability", ra);
+            rb = ra = NULL;
             if ((rc = umpire_write_json(out, o, err)) != 0)
                 fprintf(stderr, "umpire calibrate: %s\n", err);
             cJSON_Delete(o);
         }
+        cJSON_Delete(rb);
+        cJSON_Delete(ra);
     }
     for (size_t i = 0; i < m.n; i++)
         free(m.rows[i]);
