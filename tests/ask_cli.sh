@@ -128,8 +128,17 @@ expect() { # NAME EXIT FRAGMENT ARGS...
 expect "no model" 2 "-m MODEL is required" "What?"
 expect "no question" 2 "one QUESTION is required" -m "$m"
 expect "empty question" 1 "the question is empty" -m "$m" "   "
-expect "k out of range" 2 "-k: must be an integer in 1..64" -m "$m" -k 65 "What?"
-expect "k zero" 2 "-k: must be an integer in 1..64" -m "$m" -k 0 "What?"
+expect "k out of range" 2 "-k: must be an integer in 0..64" -m "$m" -k 65 "What?"
+expect "k negative" 2 "-k: must be an integer in 0..64" -m "$m" -k -1 "What?"
+# -k 0: the low-temperature answer alone, with the single-answer scores
+"$umpire" ask -m "$m" -k 0 -n 8 --seed 3 --json "What is the capital of France?" > "$dir/k0.json" 2> "$dir/k0.err"
+/usr/bin/python3 -c "
+import json, math, sys
+o = json.load(open('$dir/k0.json')); s = o['scores']
+ok = o['samples'] == [] and s['umpire'] is None and s['sequence_probability'] is not None
+ok &= abs(s['sequence_probability_raw'] - (1 - math.exp(sum(o['greedy']['raw_logprobs'])))) < 1e-12
+sys.exit(0 if ok else 1)"
+check "ask -k 0" $? "$(cat "$dir/k0.err")"
 expect "missing model" 1 "nope.gguf: cannot open model file" -m "$dir/nope.gguf" "What?"
 expect "corrupt model" 1 "responses.txt: not a model llama.cpp can load" -m "$dir/responses.txt" "What?"
 expect "image on text-only" 1 "text-only model here (add --mmproj)" -m "$m" --image "$dir/responses.txt" "What?"

@@ -278,7 +278,7 @@ int cmd_ask(int argc, char **argv) {
                 calibration, cal.estimator);
         goto out;
     }
-    ep.k_max = responses ? (int)n_answers : sp.k;
+    ep.k_max = responses ? (int)n_answers : sp.k > 0 ? sp.k : 1;
     if (responses && n_answers > 64) {
         fprintf(stderr, "umpire ask: %s: %zu answers, at most 64\n", responses, n_answers);
         goto out;
@@ -308,7 +308,8 @@ int cmd_ask(int argc, char **argv) {
     if (n_options)
         it.extras |= UMPIRE_HAS_CHOICE;
     if (it.k < 2) /* one answer: no spread to measure; only its own probability */
-        fprintf(stderr, "umpire ask: note: with one answer only the probability baselines are defined\n");
+        fprintf(stderr, "umpire ask: note: with %s only the single-answer scores are defined\n",
+                it.k ? "one answer" : "no samples (-k 0)");
 
     /* score the one item with every estimator */
     size_t ne;
@@ -347,8 +348,13 @@ int cmd_ask(int argc, char **argv) {
         free(text);
     } else {
         printf("answer        %s\n", responses ? "(scoring the given responses)" : answer[0] ? answer : "(empty: the model ended at once)");
-        printf("umpire        %.4f   (U = %.4f, Q = %.4f, alpha = %g%s; higher = more likely wrong)\n", V, U, Q, p.alpha,
-               calibration ? ", the calibration's" : "");
+        if (it.k >= 2)
+            printf("umpire        %.4f   (U = %.4f, Q = %.4f, alpha = %g%s; higher = more likely wrong)\n", V, U, Q,
+                   p.alpha, calibration ? ", the calibration's" : "");
+        else
+            printf("1 - p(answer) %.4f   (raw: %.4f; no samples to measure a spread)\n",
+                   scores[umpire_estimator_index("sequence_probability")],
+                   scores[umpire_estimator_index("sequence_probability_raw")]);
         if (calibration) {
             printf("p(error)      %.3f   (%s map of %s, %s)\n", p_err, umpire_calibration_method_name(cal.method),
                    cal.estimator, calibration);

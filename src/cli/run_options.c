@@ -58,7 +58,7 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
     case CLI_O_NGL: return int_opt(cmd, "--n-gpu-layers", v, -1, 1 << 16, &o->engine.n_gpu_layers);
     case CLI_O_SYSTEM: o->system = v; return 0;
     case CLI_O_INSTR: o->instruction = v; return 0;
-    case 'k': return int_opt(cmd, "-k", v, 1, 64, &o->sample.k);
+    case 'k': return int_opt(cmd, "-k", v, strcmp(cmd, "ask") ? 1 : 0, 64, &o->sample.k); /* ask -k 0: greedy only */
     case 's':
         if (cli_parse_u64(cmd, "--seed", v, &seed))
             return -1;
@@ -112,7 +112,8 @@ void cli_run_options_help(FILE *f) {
             "  --prompt-style S        suffix (default: question, newline, instruction) or reference\n"
             "                          (UMPIRE's: instruction, space, question)\n"
             "sampling:\n"
-            "  -k N                    sampled answers, 1..64 (default 5)\n"
+            "  -k N                    sampled answers, 1..64 (default 5); ask -k 0: the low-temperature\n"
+            "                          answer only, with the single-answer scores\n"
             "  -s, --seed S            one seed for all answers (each gets its own from it; default 0)\n"
             "  -n, --max-tokens N      per answer (default 256, as UMPIRE's reference)\n"
             "  --temp T  --top-p P  --top-k K   the samples' sampler (default 1.0, 0.9, off)\n"

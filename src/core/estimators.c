@@ -247,7 +247,13 @@ static int has(const struct umpire_item *it, unsigned needs) {
 static double score_cached(const struct umpire_item *it, size_t e, double alpha,
                            const struct umpire_score_params *p, struct item_cache *c) {
     const size_t k = it->k;
-    if (e >= E_COUNT || k == 0 || !has(it, registry[e].needs))
+    if (e >= E_COUNT || !has(it, registry[e].needs))
+        return NAN;
+    /* no samples (ask -k 0): only what the low-temperature answer and the extra passes tell */
+    static const unsigned char one_answer[E_COUNT] = {[E_SEQPROB] = 1, [E_PPL] = 1, [E_MTE] = 1, [E_SEQPROB_RAW] = 1,
+                                                      [E_PPL_RAW] = 1, [E_MTE_RAW] = 1, [E_PTRUE] = 1,
+                                                      [E_VERBAL] = 1, [E_CHOICE] = 1};
+    if (k == 0 && !one_answer[e])
         return NAN;
     /* which log-probs: the *_raw estimators read the raw model's beside the sampler's (and are
      * undefined where the estimators read raw ones already); the others those asked for */
