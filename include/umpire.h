@@ -479,6 +479,9 @@ struct umpire_engine_params {
     int n_threads;           /* 0: all cores */
     int n_gpu_layers;        /* layers offloaded when a GPU backend is built in: -1 = all */
     int k_max;               /* the largest k asked for later (sequences reserved): 16 */
+    int reuse_prefix;        /* keep the previous prompt's KV and prefill only what differs (a
+                                shared system prompt, document or image): 1. The same numbers as a
+                                cold prefill: the same batches at the same positions and cells */
     int verbose;             /* let llama.cpp's log through to stderr */
 };
 struct umpire_engine_params umpire_engine_default_params(void);
@@ -489,6 +492,13 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
 void umpire_engine_close(struct umpire_engine *e);
 /* Hidden-state width (the length of phi). */
 int umpire_engine_n_embd(const struct umpire_engine *e);
+
+/* What the engine has done so far: prompt tokens (KV cells) asked for, and of them those the
+ * prefix cache found in the KV already. */
+struct umpire_engine_stats {
+    uint64_t prompt_tokens, reused_tokens;
+};
+void umpire_engine_stats(const struct umpire_engine *e, struct umpire_engine_stats *out);
 
 #define UMPIRE_DEFAULT_INSTRUCTION "Answer this question in only a word or a phrase."
 

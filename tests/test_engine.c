@@ -410,6 +410,76 @@ static const char *write_wav(const char *name) {
     return p;
 }
 
+static int same_item(const struct umpire_item *a, const struct umpire_item *b) {
+    if (a->k != b->k || a->dim != b->dim)
+        return 0;
+    for (size_t i = 0; i <= a->k; i++) {
+        const struct umpire_answer *x = i < a->k ? &a->samples[i] : &a->greedy, *y = i < a->k ? &b->samples[i] : &b->greedy;
+        if (!same_answer(x, y, a->dim) || memcmp(x->raw_logprobs, y->raw_logprobs, x->n_tokens * sizeof(double)) ||
+            memcmp(x->entropies, y->entropies, x->n_tokens * sizeof(double)))
+            return 0;
+    }
+    return 1;
+}
+
+/* The prefix cache: a question after another that shares its system prompt and document (or
+ * image) prefills only what differs, and gives bit for bit what a cold prefill gives; a prompt
+ * asked twice, one after a judging pass, and a shorter one, too. */
+static void test_prefix_reuse(void **state) {
+    (void)state;
+    static char doc[6000];
+    for (size_t i = 0; i + 40 < sizeof doc; i += 40)
+        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+    struct umpire_engine *warm = open_engine("tiny.gguf", "tiny-mmproj.gguf", 4096, 4);
+    struct umpire_engine *cold = open_engine("tiny.gguf", "tiny-mmproj.gguf", 4096, 4);
+    assert_non_null(warm);
+    assert_non_null(cold);
+    char img_path[4096];
+    snprintf(img_path, sizeof img_path, "%s", write_image("reuse.ppm", 33)); /* path_in's buffers rotate */
+    const char *img = img_path;
+    const char *questions[] = {"Where does the river run?", "What is by the river?", "Where does the river run?",
+                               "Where?"};
+    struct umpire_engine_stats st;
+    for (int with_image = 0; with_image < 2; with_image++)
+        for (size_t i = 0; i < 4; i++) {
+            struct umpire_query q = {.question = questions[i], .system = doc};
+            if (with_image) {
+                q.images = &img;
+                q.n_images = 1;
+            }
+            struct umpire_item a, b;
+            struct umpire_engine_stats before;
+            umpire_engine_stats(warm, &before);
+            char err[UMPIRE_ERR_LEN] = "";
+            int rc = ask(warm, &q, 3, 5, &a, err);
+            if (rc)
+                fprintf(stderr, "prefix reuse: %s\n", err);
+            assert_int_equal(rc, 0);
+            umpire_engine_stats(warm, &st);
+            if (i == 1 || i == 3) /* the system prompt and document (and image) were in the KV already */
+                assert_true(st.reused_tokens - before.reused_tokens > 1000);
+            if (i == 2) /* after the judging pass: nothing to reuse */
+                assert_true(st.reused_tokens == before.reused_tokens);
+            struct umpire_engine *fresh = open_engine("tiny.gguf", "tiny-mmproj.gguf", 4096, 4);
+            assert_int_equal(ask(fresh, &q, 3, 5, &b, NULL), 0);
+            umpire_engine_close(fresh);
+            assert_true(same_item(&a, &b));
+            umpire_item_free(&a);
+            umpire_item_free(&b);
+            if (i == 1) { /* a judging pass puts other prompts in the KV: the cache forgets */
+                struct umpire_item j;
+                struct umpire_judge_params jp = {.entailment = 1};
+                struct umpire_query short_q = {.question = questions[i]};
+                assert_int_equal(ask(warm, &short_q, 3, 5, &j, NULL), 0);
+                assert_int_equal(umpire_engine_judge(warm, &short_q, &jp, &j, NULL), 0);
+                umpire_item_free(&j);
+            }
+        }
+    (void)cold;
+    umpire_engine_close(warm);
+    umpire_engine_close(cold);
+}
+
 static void test_image_query(void **state) {
     (void)state;
     struct umpire_engine *e = open_engine("tiny.gguf", "tiny-mmproj.gguf", 1024, 4);
@@ -609,6 +679,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sample_contents),       cmocka_unit_test(test_proxy_reproduces_sampling),
         cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),
         cmocka_unit_test(test_phi_reference_step),    cmocka_unit_test(test_stop_strings),
+        cmocka_unit_test(test_prefix_reuse),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),

@@ -1,6 +1,6 @@
-/* engine.c - a loaded model (and projector), and the shared first half of every query: the
- * chat-templated prompt with its media, prefilled once as sequence 0 and copied to the
- * other sequences. Sampling (sample.c) and teacher forcing (force.c) go on from there. */
+/* engine.c - a loaded model (and projector): the chat-templated prompt of a query, its media
+ * files, and the per-token statistics everything reads. The prefill (prefill.c) puts the prompt
+ * in the KV cache; sampling (sample.c) and teacher forcing (force.c) go on from there. */
 #include "engine/engine.h"
 
 #include <math.h>
@@ -21,6 +21,7 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .n_threads = 0,
                                          .n_gpu_layers = -1,
                                          .k_max = 16,
+                                         .reuse_prefix = 1,
                                          .verbose = 0};
 }
 
@@ -152,6 +153,7 @@ void umpire_engine_close(struct umpire_engine *e) {
         llama_model_free(e->model);
     free(e->prompt_phi);
     free(e->prompt_mid);
+    free(e->cache.u);
     free(e->middle.rows);
     free(e);
 }
@@ -225,7 +227,7 @@ char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_que
 }
 
 /* Load the query's media as bitmaps, images then audio, each checked to be what its flag says. */
-static int load_media(struct umpire_engine *e, const struct umpire_query *q, mtmd_bitmap **bitmaps, char *err) {
+int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query *q, mtmd_bitmap **bitmaps, char *err) {
     size_t n = 0;
     for (size_t kind = 0; kind < 2; kind++) {
         const char *const *files = kind ? q->audio : q->images;
@@ -251,119 +253,6 @@ static int load_media(struct umpire_engine *e, const struct umpire_query *q, mtm
     return 0;
 }
 
-int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q, int n_seq, int cells_after,
-                          int *n_prompt, char *err) {
-    if (!q->question || !q->question[strspn(q->question, " \t\r\n")])
-        return umpire_fail(err, UMPIRE_EINVAL, "the question is empty");
-    size_t n_media = q->n_images + q->n_audio;
-    if (n_media && !e->mctx)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s given, but %s is a text-only model here (add --mmproj)",
-                           q->n_images ? "an image" : "audio", e->params.model_path);
-    if (q->n_images && !mtmd_support_vision(e->mctx))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no images", e->params.mmproj_path);
-    if (q->n_audio && !mtmd_support_audio(e->mctx))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no audio", e->params.mmproj_path);
-    if (n_seq < 1 || n_seq > e->params.k_max + 1)
-        return umpire_fail(err, UMPIRE_EINVAL, "%d sequences asked for, the engine was opened for %d", n_seq,
-                           e->params.k_max + 1);
-    char *text = umpire_engine_prompt_text(e, q, n_media);
-    mtmd_bitmap **bitmaps = calloc(n_media ? n_media : 1, sizeof *bitmaps);
-    mtmd_input_chunks *chunks = NULL;
-    llama_token *toks = NULL;
-    int rc = !text || !bitmaps ? umpire_fail(err, UMPIRE_ENOMEM, "out of memory") : UMPIRE_OK;
-    int n = 0;
-    if (rc == UMPIRE_OK && e->mctx) {
-        if ((rc = load_media(e, q, bitmaps, err)) == UMPIRE_OK) {
-            chunks = mtmd_input_chunks_init();
-            mtmd_input_text in = {text, strlen(text), true, true};
-            umpire_log_clear();
-            if (mtmd_tokenize(e->mctx, chunks, &in, (const mtmd_bitmap **)bitmaps, n_media) != 0)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt and its media do not tokenize (%s)",
-                                 umpire_log_last_error());
-            else
-                n = (int)mtmd_helper_get_n_tokens(chunks); /* KV cells; positions come back from the prefill */
-        }
-    } else if (rc == UMPIRE_OK) {
-        int len = (int)strlen(text);
-        n = -llama_tokenize(e->vocab, text, len, NULL, 0, true, true);
-        if (n <= 0 || !(toks = malloc((size_t)n * sizeof *toks)) ||
-            llama_tokenize(e->vocab, text, len, toks, n, true, true) != n)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt does not tokenize");
-    }
-    if (rc == UMPIRE_OK && n + cells_after > (int)llama_n_ctx(e->ctx))
-        rc = umpire_fail(err, UMPIRE_EINVAL,
-                         "the prompt (%d tokens) and the answers (%d more) do not fit the context of %u tokens;"
-                         " raise --ctx-size or lower -k / --max-tokens",
-                         n, cells_after, llama_n_ctx(e->ctx));
-    if (rc == UMPIRE_OK) {
-        llama_memory_clear(llama_get_memory(e->ctx), true);
-        llama_set_embeddings(e->ctx, false);
-        int middle = e->middle.on;
-        e->middle.on = 0; /* only the last position's middle state is wanted */
-        umpire_log_clear();
-        llama_pos n_past = 0;
-        /* everything but the prompt's last token, without outputs; then that token alone, with
-         * its logits and hidden states: where an answer's first token is drawn */
-        const llama_token *tail = toks;
-        int n_tail = n;
-        if (chunks) {
-            size_t n_chunks = mtmd_input_chunks_size(chunks);
-            const mtmd_input_chunk *last = mtmd_input_chunks_get(chunks, n_chunks - 1);
-            size_t n_last = 0;
-            if (mtmd_input_chunk_get_type(last) != MTMD_INPUT_CHUNK_TYPE_TEXT ||
-                !(tail = mtmd_input_chunk_get_tokens_text(last, &n_last)) || n_last == 0)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt does not end with text");
-            n_tail = (int)n_last;
-            for (size_t c = 0; c + 1 < n_chunks && rc == UMPIRE_OK; c++)
-                if (mtmd_helper_eval_chunk_single(e->mctx, e->ctx, mtmd_input_chunks_get(chunks, c), n_past, 0,
-                                                  e->params.n_batch, false, &n_past) != 0)
-                    rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
-        }
-        struct llama_batch b = llama_batch_init(e->params.n_batch, 0, 1);
-        for (int i = 0; rc == UMPIRE_OK && i < n_tail;) {
-            int last_alone = i == n_tail - 1;
-            if (last_alone) {
-                llama_set_embeddings(e->ctx, true);
-                e->middle.on = middle;
-            }
-            b.n_tokens = 0;
-            for (; i < n_tail && b.n_tokens < e->params.n_batch && (last_alone || i < n_tail - 1); i++) {
-                int j = b.n_tokens++;
-                b.token[j] = tail[i];
-                b.pos[j] = n_past++;
-                b.n_seq_id[j] = 1;
-                b.seq_id[j][0] = 0;
-                b.logits[j] = last_alone;
-            }
-            if (llama_decode(e->ctx, b) != 0)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
-        }
-        llama_batch_free(b);
-        if (rc == UMPIRE_OK) {
-            memcpy(e->prompt_phi, llama_get_embeddings_ith(e->ctx, -1), (size_t)e->n_embd * sizeof(float));
-            if (middle && (e->middle.failed || e->middle.n_rows != 1))
-                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no layer output named %s in the graph: the middle-layer "
-                                 "state is not available for this model", e->params.model_path, e->middle.name);
-            else if (middle)
-                memcpy(e->prompt_mid, e->middle.rows, (size_t)e->n_embd * sizeof(float));
-        }
-        llama_set_embeddings(e->ctx, false);
-        e->middle.on = middle;
-        *n_prompt = (int)n_past;
-    }
-    if (rc == UMPIRE_OK)
-        for (int s = 1; s < n_seq; s++)
-            llama_memory_seq_cp(llama_get_memory(e->ctx), 0, s, -1, -1);
-    for (size_t i = 0; i < n_media && bitmaps; i++)
-        if (bitmaps[i])
-            mtmd_bitmap_free(bitmaps[i]);
-    free(bitmaps);
-    if (chunks)
-        mtmd_input_chunks_free(chunks);
-    free(toks);
-    free(text);
-    return rc;
-}
 
 void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob, double *entropy) {
     double mx = logits[0];

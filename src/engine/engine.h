@@ -9,6 +9,13 @@
 
 #define UMPIRE_K_MAX 64
 
+/* A unit of a prompt in the KV cache (prefill.c): a text token, or a media chunk. */
+struct umpire_prompt_unit {
+    llama_token tok;
+    uint64_t media; /* 0: a text token; else the media chunk's id hash */
+    int n_pos, n_tokens;
+};
+
 struct umpire_engine {
     struct umpire_engine_params params;
     struct llama_model *model;
@@ -27,7 +34,19 @@ struct umpire_engine {
         float *rows;
         size_t cap_rows;
     } middle;
+    /* The prompt sequence 0 holds (its first units, up to the last prefill's prompt), for the
+     * prefix cache; n = 0 when nothing is known about the KV's content. */
+    struct {
+        struct umpire_prompt_unit *u;
+        size_t n, cap;
+    } cache;
+    struct umpire_engine_stats stats;
 };
+
+/* Forget what the KV holds (after a decode that put other prompts there). */
+void umpire_engine_forget(struct umpire_engine *e);
+/* Load the query's media as bitmaps, images then audio, each checked to be what its flag says. */
+int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query *q, mtmd_bitmap **bitmaps, char *err);
 
 /* INSIDE's middle layer of an n_layer model: HF's hidden_states[(n_layer + 1) / 2], the output
  * of block (n_layer + 1) / 2 - 1 (0-based). */

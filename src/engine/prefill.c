@@ -1,0 +1,265 @@
+/* prefill.c - the shared first half of every query: the chat-templated prompt with its media,
+ * prefilled once as sequence 0 and copied to the other sequences; and the prefix cache that
+ * keeps the previous prompt's KV, so that a question sharing a system prompt, a document or an
+ * image with the one before prefills only what differs.
+ *
+ * A prompt is a list of units: text tokens, and media chunks (an image or a clip, one unit,
+ * known by the id libmtmd gives it, a hash of the file's bytes). It is decoded in steps: each
+ * media chunk; text in batches whose bounds are the start of a text run and the multiples of
+ * n_batch in position; the last token alone, with its logits, hidden state and (when asked)
+ * the middle layer's. With the prefix cache, decoding restarts at the last step that begins
+ * inside the common prefix, after removing every sequence's cells from there on: the same
+ * batches at the same positions in the same KV cells as a cold prefill, so the same numbers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mtmd-helper.h>
+
+#include "core/status.h"
+#include "engine/engine.h"
+#include "engine/log.h"
+
+/* FNV-1a of a media chunk's id (0 is reserved for text and for media without an id). */
+static uint64_t media_key(const mtmd_input_chunk *c) {
+    const char *id = mtmd_input_chunk_get_id(c);
+    if (!id || !id[0])
+        return 0;
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* The query's prompt as units (chunks and toks keep what they point to alive). */
+struct prompt {
+    struct umpire_prompt_unit *u;
+    const mtmd_input_chunk **chunk; /* per unit: the media chunk, or NULL */
+    size_t n;
+    int n_cells;
+};
+
+static int add_unit(struct prompt *p, size_t *cap, struct umpire_prompt_unit u, const mtmd_input_chunk *c) {
+    if (p->n == *cap) {
+        *cap = *cap ? 2 * *cap : 256;
+        struct umpire_prompt_unit *g = realloc(p->u, *cap * sizeof *g);
+        if (g)
+            p->u = g;
+        const mtmd_input_chunk **h = g ? realloc(p->chunk, *cap * sizeof *h) : NULL;
+        if (h)
+            p->chunk = h;
+        if (!h)
+            return -1;
+    }
+    p->u[p->n] = u;
+    p->chunk[p->n++] = c;
+    return 0;
+}
+
+static int units_of(mtmd_input_chunks *chunks, const llama_token *toks, int n_toks, struct prompt *p) {
+    size_t cap = 0;
+    if (!chunks) {
+        for (int i = 0; i < n_toks; i++)
+            if (add_unit(p, &cap, (struct umpire_prompt_unit){.tok = toks[i], .n_pos = 1, .n_tokens = 1}, NULL))
+                return -1;
+        p->n_cells = n_toks;
+        return 0;
+    }
+    for (size_t c = 0; c < mtmd_input_chunks_size(chunks); c++) {
+        const mtmd_input_chunk *ch = mtmd_input_chunks_get(chunks, c);
+        if (mtmd_input_chunk_get_type(ch) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+            size_t n = 0;
+            const llama_token *t = mtmd_input_chunk_get_tokens_text(ch, &n);
+            for (size_t i = 0; i < n; i++)
+                if (add_unit(p, &cap, (struct umpire_prompt_unit){.tok = t[i], .n_pos = 1, .n_tokens = 1}, NULL))
+                    return -1;
+        } else {
+            struct umpire_prompt_unit u = {.media = media_key(ch),
+                                           .n_pos = (int)mtmd_input_chunk_get_n_pos(ch),
+                                           .n_tokens = (int)mtmd_input_chunk_get_n_tokens(ch)};
+            if (add_unit(p, &cap, u, ch))
+                return -1;
+        }
+    }
+    p->n_cells = (int)mtmd_helper_get_n_tokens(chunks);
+    return 0;
+}
+
+static int same_unit(const struct umpire_prompt_unit *a, const struct umpire_prompt_unit *b) {
+    if (a->media || b->media)
+        return a->media && a->media == b->media && a->n_pos == b->n_pos && a->n_tokens == b->n_tokens;
+    return a->tok == b->tok;
+}
+
+/* The decode steps of a prompt of n units: [u0, u1) each; step_start[] receives each step's
+ * first unit. Text steps end at a media unit, at a multiple of n_batch in position, and before
+ * the last unit, which is a step of its own. Returns how many. */
+static size_t plan(const struct prompt *p, int n_batch, size_t *step_start) {
+    size_t k = 0;
+    llama_pos pos = 0;
+    for (size_t i = 0; i < p->n;) {
+        step_start[k++] = i;
+        if (p->u[i].media || i + 1 == p->n) {
+            pos += p->u[i].n_pos;
+            i++;
+            continue;
+        }
+        llama_pos bound = (pos / n_batch + 1) * n_batch; /* the next multiple of n_batch */
+        while (i + 1 < p->n && !p->u[i].media && pos < bound) {
+            pos++;
+            i++;
+        }
+    }
+    return k;
+}
+
+void umpire_engine_forget(struct umpire_engine *e) { e->cache.n = 0; }
+
+int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q, int n_seq, int cells_after,
+                          int *n_prompt, char *err) {
+    if (!q->question || !q->question[strspn(q->question, " \t\r\n")])
+        return umpire_fail(err, UMPIRE_EINVAL, "the question is empty");
+    size_t n_media = q->n_images + q->n_audio;
+    if (n_media && !e->mctx)
+        return umpire_fail(err, UMPIRE_EINVAL, "%s given, but %s is a text-only model here (add --mmproj)",
+                           q->n_images ? "an image" : "audio", e->params.model_path);
+    if (q->n_images && !mtmd_support_vision(e->mctx))
+        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no images", e->params.mmproj_path);
+    if (q->n_audio && !mtmd_support_audio(e->mctx))
+        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no audio", e->params.mmproj_path);
+    if (n_seq < 1 || n_seq > e->params.k_max + 1)
+        return umpire_fail(err, UMPIRE_EINVAL, "%d sequences asked for, the engine was opened for %d", n_seq,
+                           e->params.k_max + 1);
+    char *text = umpire_engine_prompt_text(e, q, n_media);
+    mtmd_bitmap **bitmaps = calloc(n_media ? n_media : 1, sizeof *bitmaps);
+    mtmd_input_chunks *chunks = NULL;
+    llama_token *toks = NULL;
+    struct prompt p = {0};
+    size_t *steps = NULL;
+    int rc = !text || !bitmaps ? umpire_fail(err, UMPIRE_ENOMEM, "out of memory") : UMPIRE_OK;
+    int n = 0;
+    if (rc == UMPIRE_OK && e->mctx) {
+        if ((rc = umpire_engine_load_media(e, q, bitmaps, err)) == UMPIRE_OK) {
+            chunks = mtmd_input_chunks_init();
+            mtmd_input_text in = {text, strlen(text), true, true};
+            umpire_log_clear();
+            if (mtmd_tokenize(e->mctx, chunks, &in, (const mtmd_bitmap **)bitmaps, n_media) != 0)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt and its media do not tokenize (%s)",
+                                 umpire_log_last_error());
+        }
+    } else if (rc == UMPIRE_OK) {
+        int len = (int)strlen(text);
+        n = -llama_tokenize(e->vocab, text, len, NULL, 0, true, true);
+        if (n <= 0 || !(toks = malloc((size_t)n * sizeof *toks)) ||
+            llama_tokenize(e->vocab, text, len, toks, n, true, true) != n)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt does not tokenize");
+    }
+    if (rc == UMPIRE_OK && units_of(chunks, toks, n, &p) != 0)
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK && (p.n == 0 || p.u[p.n - 1].media))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt does not end with text");
+    if (rc == UMPIRE_OK && p.n_cells + cells_after > (int)llama_n_ctx(e->ctx))
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "the prompt (%d tokens) and the answers (%d more) do not fit the context of %u tokens;"
+                         " raise --ctx-size or lower -k / --max-tokens",
+                         p.n_cells, cells_after, llama_n_ctx(e->ctx));
+    if (rc == UMPIRE_OK && !(steps = malloc(p.n * sizeof *steps)))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK) {
+        llama_memory_t mem = llama_get_memory(e->ctx);
+        size_t n_steps = plan(&p, e->params.n_batch, steps), first = 0, common = 0;
+        /* the prefix the KV holds already: decoding restarts at the last step that starts in it */
+        while (e->params.reuse_prefix && common < e->cache.n && common + 1 < p.n &&
+               same_unit(&e->cache.u[common], &p.u[common]))
+            common++;
+        while (first + 1 < n_steps && steps[first + 1] <= common)
+            first++;
+        llama_pos restart = 0;
+        for (size_t i = 0; i < steps[first]; i++)
+            restart += p.u[i].n_pos;
+        e->cache.n = 0; /* valid again only when this prefill completes */
+        if (restart == 0 || !llama_memory_seq_rm(mem, -1, restart, -1)) {
+            llama_memory_clear(mem, true);
+            first = 0;
+            restart = 0;
+        } else {
+            for (int s = 1; s <= e->params.k_max; s++) /* the other sequences shared the prompt's cells */
+                llama_memory_seq_rm(mem, s, -1, -1);
+        }
+        e->stats.prompt_tokens += (uint64_t)p.n_cells;
+        for (size_t i = 0; i < steps[first]; i++)
+            e->stats.reused_tokens += (uint64_t)p.u[i].n_tokens;
+        llama_set_embeddings(e->ctx, false);
+        int middle = e->middle.on;
+        e->middle.on = 0; /* only the last position's middle state is wanted */
+        umpire_log_clear();
+        llama_pos n_past = restart;
+        struct llama_batch b = llama_batch_init(e->params.n_batch, 0, 1);
+        for (size_t k = first; k < n_steps && rc == UMPIRE_OK; k++) {
+            size_t u0 = steps[k], u1 = k + 1 < n_steps ? steps[k + 1] : p.n;
+            if (p.u[u0].media) {
+                if (mtmd_helper_eval_chunk_single(e->mctx, e->ctx, p.chunk[u0], n_past, 0, e->params.n_batch, false,
+                                                  &n_past) != 0)
+                    rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
+                continue;
+            }
+            int last = u1 == p.n; /* the prompt's last token, alone: its logits and states */
+            if (last) {
+                llama_set_embeddings(e->ctx, true);
+                e->middle.on = middle;
+            }
+            b.n_tokens = 0;
+            for (size_t i = u0; i < u1; i++) {
+                int j = b.n_tokens++;
+                b.token[j] = p.u[i].tok;
+                b.pos[j] = n_past++;
+                b.n_seq_id[j] = 1;
+                b.seq_id[j][0] = 0;
+                b.logits[j] = last;
+            }
+            if (llama_decode(e->ctx, b) != 0)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
+        }
+        llama_batch_free(b);
+        if (rc == UMPIRE_OK) {
+            memcpy(e->prompt_phi, llama_get_embeddings_ith(e->ctx, -1), (size_t)e->n_embd * sizeof(float));
+            if (middle && (e->middle.failed || e->middle.n_rows != 1))
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no layer output named %s in the graph: the middle-layer "
+                                 "state is not available for this model", e->params.model_path, e->middle.name);
+            else if (middle)
+                memcpy(e->prompt_mid, e->middle.rows, (size_t)e->n_embd * sizeof(float));
+        }
+        llama_set_embeddings(e->ctx, false);
+        e->middle.on = middle;
+        *n_prompt = (int)n_past;
+        if (rc == UMPIRE_OK && p.n <= e->cache.cap) { /* remember the prompt (the units only) */
+            memcpy(e->cache.u, p.u, p.n * sizeof *p.u);
+            e->cache.n = p.n;
+        } else if (rc == UMPIRE_OK) {
+            struct umpire_prompt_unit *g = realloc(e->cache.u, p.n * sizeof *g);
+            if (g) {
+                e->cache.u = g;
+                e->cache.cap = p.n;
+                memcpy(g, p.u, p.n * sizeof *p.u);
+                e->cache.n = p.n;
+            }
+        }
+    }
+    if (rc == UMPIRE_OK)
+        for (int s = 1; s < n_seq; s++)
+            llama_memory_seq_cp(llama_get_memory(e->ctx), 0, s, -1, -1);
+    for (size_t i = 0; i < n_media && bitmaps; i++)
+        if (bitmaps[i])
+            mtmd_bitmap_free(bitmaps[i]);
+    free(bitmaps);
+    if (chunks)
+        mtmd_input_chunks_free(chunks);
+    free(toks);
+    free(text);
+    free(p.u);
+    free(p.chunk);
+    free(steps);
+    return rc;
+}
+
+void umpire_engine_stats(const struct umpire_engine *e, struct umpire_engine_stats *out) { *out = e->stats; }
