@@ -494,9 +494,11 @@ void umpire_engine_close(struct umpire_engine *e);
 int umpire_engine_n_embd(const struct umpire_engine *e);
 
 /* What the engine has done so far: prompt tokens (KV cells) asked for, and of them those the
- * prefix cache found in the KV already. */
+ * prefix cache found in the KV already; answer tokens fed, and the rows they took (fewer when
+ * answers agree). */
 struct umpire_engine_stats {
     uint64_t prompt_tokens, reused_tokens;
+    uint64_t answer_tokens, decoded_rows; /* answers' tokens fed, and the batch rows that held them */
 };
 void umpire_engine_stats(const struct umpire_engine *e, struct umpire_engine_stats *out);
 
@@ -543,6 +545,8 @@ struct umpire_sample_params {
                              UMPIRE's reference (probs = sampler), the raw model's kept beside
                              them (raw_logprobs); 0: the raw model's only (probs = raw) */
     int middle;           /* also record each sample's middle-layer state (INSIDE's EigenScore): 0 */
+    int dedup;            /* answers the same so far share one row of each decode: 1 (the same
+                             numbers as decoding each alone in the batch; sample.c) */
     int with_greedy;      /* also decode the low-temperature answer (item->greedy): 1 */
 };
 struct umpire_sample_params umpire_sample_default_params(void);

@@ -480,6 +480,82 @@ static void test_prefix_reuse(void **state) {
     umpire_engine_close(cold);
 }
 
+/* The largest difference between two items' numbers, relative to their size; -1 when their
+ * tokens differ. */
+static double item_distance(const struct umpire_item *a, const struct umpire_item *b) {
+    double worst = 0;
+    for (size_t i = 0; i <= a->k; i++) {
+        const struct umpire_answer *x = i < a->k ? &a->samples[i] : &a->greedy, *y = i < a->k ? &b->samples[i] : &b->greedy;
+        if (x->n_tokens != y->n_tokens || memcmp(x->tokens, y->tokens, x->n_tokens * sizeof *x->tokens))
+            return -1;
+        for (size_t t = 0; t < x->n_tokens; t++) {
+            worst = fmax(worst, fabs(x->raw_logprobs[t] - y->raw_logprobs[t]) / fmax(1, fabs(x->raw_logprobs[t])));
+            worst = fmax(worst, fabs(x->entropies[t] - y->entropies[t]) / fmax(1, x->entropies[t]));
+        }
+        double n2 = 0, d2 = 0, m2 = 0, dm2 = 0;
+        for (size_t d = 0; d < a->dim; d++) {
+            n2 += x->embedding[d] * x->embedding[d];
+            d2 += (x->embedding[d] - y->embedding[d]) * (x->embedding[d] - y->embedding[d]);
+            if (x->middle) {
+                m2 += x->middle[d] * x->middle[d];
+                dm2 += (x->middle[d] - y->middle[d]) * (x->middle[d] - y->middle[d]);
+            }
+        }
+        worst = fmax(worst, sqrt(d2 / n2));
+        if (x->middle)
+            worst = fmax(worst, sqrt(dm2 / m2));
+    }
+    return worst;
+}
+
+/* Answers that are the same so far share a row: the same samples for the same seed, with
+ * fewer rows decoded when answers agree. The numbers agree to rounding, not to the bit: ggml's
+ * CPU matrix kernels for a batch of one row (GEMV) and of many (llamafile's sgemm; the Q4_K
+ * repacked GEMM) round differently, and deduplication changes how many rows a batch has. */
+static void test_dedup_identical(void **state) {
+    (void)state;
+    const char *models[3] = {"tiny.gguf", "m60.gguf", "m60-q4k.gguf"};
+    const double tolerance[3] = {1e-4, 1e-4, 2e-2};
+    for (int m = 0; m < 3; m++) {
+        struct umpire_engine *e = open_engine(models[m], NULL, 2048, 8);
+        assert_non_null(e);
+        for (int agree = 0; agree < 2; agree++) {
+            if (m == 2 && !agree)
+                continue; /* at T = 1 its larger rounding can move a draw across a token boundary */
+            struct umpire_query q = {.question = "Name a large city."};
+            struct umpire_sample_params sp = umpire_sample_default_params();
+            sp.k = 8;
+            sp.seed = 9;
+            sp.max_tokens = m ? 6 : 12;
+            sp.middle = 1;
+            sp.temp = agree ? 0.02f : 1.0f;
+            struct umpire_item a, b;
+            struct umpire_engine_stats s0, s1, s2;
+            umpire_engine_stats(e, &s0);
+            sp.dedup = 0;
+            assert_int_equal(umpire_engine_ask(e, &q, &sp, &a, NULL), 0);
+            umpire_engine_stats(e, &s1);
+            sp.dedup = 1;
+            assert_int_equal(umpire_engine_ask(e, &q, &sp, &b, NULL), 0);
+            umpire_engine_stats(e, &s2);
+            double dist = item_distance(&a, &b);
+            fprintf(stderr, "dedup %s T=%g: %llu rows for %llu answer tokens (%llu without), numbers within %.2g\n",
+                    models[m], sp.temp, (unsigned long long)(s2.decoded_rows - s1.decoded_rows),
+                    (unsigned long long)(s2.answer_tokens - s1.answer_tokens),
+                    (unsigned long long)(s1.decoded_rows - s0.decoded_rows), dist);
+            assert_true(dist >= 0 && dist <= tolerance[m]); /* the same tokens, the numbers to rounding */
+            /* without dedup every answer token is a row; with it, fewer when answers agree */
+            assert_true(s1.decoded_rows - s0.decoded_rows == s1.answer_tokens - s0.answer_tokens);
+            assert_true(s2.answer_tokens - s1.answer_tokens == s1.answer_tokens - s0.answer_tokens);
+            if (agree && m > 0) /* (the tiny model's EOS bias ends its argmax answers at once) */
+                assert_true(2 * (s2.decoded_rows - s1.decoded_rows) < s2.answer_tokens - s1.answer_tokens);
+            umpire_item_free(&a);
+            umpire_item_free(&b);
+        }
+        umpire_engine_close(e);
+    }
+}
+
 static void test_image_query(void **state) {
     (void)state;
     struct umpire_engine *e = open_engine("tiny.gguf", "tiny-mmproj.gguf", 1024, 4);
@@ -679,7 +755,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sample_contents),       cmocka_unit_test(test_proxy_reproduces_sampling),
         cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),
         cmocka_unit_test(test_phi_reference_step),    cmocka_unit_test(test_stop_strings),
-        cmocka_unit_test(test_prefix_reuse),
+        cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_dedup_identical),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),

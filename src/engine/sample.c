@@ -10,6 +10,10 @@
  * tokens whose text lies wholly before it; a first token that already starts it is kept, as
  * the reference does, since an answer has at least one token), or after max_tokens.
  *
+ * Answers that are the same so far share one row of the batch (dedup): a confident question, whose
+ * samples agree token for token, costs about one answer; they part where they draw different
+ * tokens, each part then decoded in its own KV sequence from the shared cells.
+ *
  * phi is the hidden state (after the final norm) of the decode whose logits drew the answer's
  * last kept token, as the reference takes hidden_states of HF generate's last step: its input is
  * the token before (the prompt's last position for the first token). The middle layer's state
@@ -37,6 +41,7 @@ struct umpire_sample_params umpire_sample_default_params(void) {
                                          .n_stop = 0,
                                          .sampler_probs = 1,
                                          .middle = 0,
+                                         .dedup = 1,
                                          .with_greedy = 1};
 }
 
@@ -52,6 +57,7 @@ struct seq {
     float *phi, *mid;
     size_t slots;
     int done, batch_idx;
+    int rep; /* the KV sequence that holds this answer's history (its group's first member) */
 };
 
 static struct llama_sampler *make_chain(float temp, const struct umpire_sample_params *p, uint32_t seed) {
@@ -180,11 +186,10 @@ static void seq_free(struct seq *s) {
         llama_sampler_free(s->chain);
 }
 
-/* Draw sequence s's next token from the output at (logits, phi, mid); end the answer or feed the
- * token into the batch. Returns 0, or UMPIRE_ENOMEM. */
-static int step_seq(struct umpire_engine *e, struct seq *sq, int s, const float *logits, const float *phi,
-                    const float *mid, llama_token_data *cand, const struct umpire_sample_params *p,
-                    struct llama_batch *batch, int pos0) {
+/* Draw the sequence's next token from the output at (logits, phi, mid), and end the answer when
+ * it ends there. Returns 0, or UMPIRE_ENOMEM. */
+static int step_seq(struct umpire_engine *e, struct seq *sq, const float *logits, const float *phi, const float *mid,
+                    llama_token_data *cand, const struct umpire_sample_params *p) {
     const int n_vocab = e->n_vocab;
     const size_t d = (size_t)e->n_embd, t = sq->a.n_tokens;
     for (int v = 0; v < n_vocab; v++)
@@ -224,18 +229,47 @@ static int step_seq(struct umpire_engine *e, struct seq *sq, int s, const float 
         finish(e, sq, m, sq->ends[m - 1] < stop ? sq->ends[m - 1] : stop, UMPIRE_FINISH_STOP);
         return UMPIRE_OK;
     }
-    if ((int)(t + 1) == p->max_tokens) {
+    if ((int)(t + 1) == p->max_tokens)
         finish(e, sq, t + 1, sq->text_len, UMPIRE_FINISH_LENGTH);
-        return UMPIRE_OK;
-    }
-    int b = batch->n_tokens++; /* its logits draw the next token */
-    batch->token[b] = tok;
-    batch->pos[b] = pos0 + (llama_pos)t;
-    batch->n_seq_id[b] = 1;
-    batch->seq_id[b][0] = s;
-    batch->logits[b] = 1;
-    sq->batch_idx = b;
     return UMPIRE_OK;
+}
+
+/* Feed every live sequence's last token into the batch. Sequences whose answers are the same so
+ * far are one group: one row holds them all (its logits, states), decoded in the KV sequence of
+ * the group's first member. A group that splits gives each new part's first member the shared
+ * history (its cells, not a copy of their data) before that member decodes on its own. */
+static void feed(struct umpire_engine *e, struct seq *seqs, int n_seq, int *prev, int dedup, struct llama_batch *batch,
+                 int pos0) {
+    batch->n_tokens = 0;
+    for (int s = 0; s < n_seq; s++)
+        prev[s] = seqs[s].rep;
+    for (int s = 0; s < n_seq; s++) {
+        struct seq *sq = &seqs[s];
+        if (sq->done)
+            continue;
+        size_t t = sq->a.n_tokens - 1; /* the token just drawn, at position pos0 + t */
+        int joined = 0;
+        for (int o = 0; dedup && o < s && !joined; o++)
+            if (!seqs[o].done && prev[o] == prev[s] && seqs[o].a.tokens[seqs[o].a.n_tokens - 1] == sq->a.tokens[t]) {
+                sq->rep = seqs[o].rep;
+                sq->batch_idx = seqs[o].batch_idx;
+                joined = 1;
+            }
+        e->stats.answer_tokens++;
+        if (joined)
+            continue;
+        if (prev[s] != s && t > 0) /* the first of a new part: the group's history, from its old host */
+            llama_memory_seq_cp(llama_get_memory(e->ctx), prev[s], s, pos0, pos0 + (llama_pos)t);
+        sq->rep = s;
+        int b = batch->n_tokens++;
+        batch->token[b] = sq->a.tokens[t];
+        batch->pos[b] = pos0 + (llama_pos)t;
+        batch->n_seq_id[b] = 1;
+        batch->seq_id[b][0] = s;
+        batch->logits[b] = 1;
+        sq->batch_idx = b;
+    }
+    e->stats.decoded_rows += (uint64_t)batch->n_tokens;
 }
 
 int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
@@ -262,12 +296,14 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         return rc;
     }
     struct seq *seqs = calloc((size_t)n_seq, sizeof *seqs);
+    int *prev = malloc((size_t)n_seq * sizeof *prev);
     llama_token_data *cand = malloc((size_t)e->n_vocab * sizeof *cand);
     struct llama_batch batch = llama_batch_init(n_seq, 0, 1);
-    if (!seqs || !cand)
+    if (!seqs || !cand || !prev)
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
         float temp = s < p->k ? p->temp : p->greedy_temp;
+        seqs[s].rep = 0; /* before the first token every answer is the same: the prompt, in every sequence */
         seqs[s].chain = make_chain(temp, p, seq_seed(p->seed, s));
         seqs[s].argmax = temp <= 0;
         if (seq_alloc(&seqs[s], p, d) != 0)
@@ -277,8 +313,7 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         llama_set_embeddings(e->ctx, true);
     for (int step = 0, live = n_seq; rc == UMPIRE_OK && live > 0; step++) {
         /* every live sequence draws from the last decode's output: the prompt's last position
-         * at step 0 (e->prompt_phi / prompt_mid), its own row of the batch after that */
-        batch.n_tokens = 0;
+         * at step 0 (e->prompt_phi / prompt_mid), its group's row of the batch after that */
         for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
             struct seq *sq = &seqs[s];
             if (sq->done)
@@ -286,12 +321,13 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
             int row = step == 0 ? -1 : sq->batch_idx;
             const float *phi = step == 0 ? e->prompt_phi : llama_get_embeddings_ith(e->ctx, row);
             const float *mid = !p->middle ? NULL : step == 0 ? e->prompt_mid : e->middle.rows + (size_t)row * d;
-            if (step_seq(e, sq, s, llama_get_logits_ith(e->ctx, row), phi, mid, cand, p, &batch, pos0) != 0)
+            if (step_seq(e, sq, llama_get_logits_ith(e->ctx, row), phi, mid, cand, p) != 0)
                 rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
             live -= sq->done;
         }
-        if (rc != UMPIRE_OK || batch.n_tokens == 0)
+        if (rc != UMPIRE_OK || live == 0)
             break;
+        feed(e, seqs, n_seq, prev, p->dedup, &batch, pos0);
         umpire_log_clear();
         e->middle.n_rows = 0;
         if (llama_decode(e->ctx, batch) != 0)
@@ -323,5 +359,6 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
     llama_batch_free(batch);
     free(cand);
     free(seqs);
+    free(prev);
     return rc;
 }
