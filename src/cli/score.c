@@ -18,8 +18,8 @@ static void usage(FILE *f) {
             "see DESIGN.md) with UMPIRE and the baselines. Higher = more likely wrong. With labels\n"
             "(`correct`), print and save AUROC, PRR, CPC, ECE, ... with bootstrap 95%% intervals.\n\n"
             "options:\n"
-            "  -o, --output FILE       scored items, one a line (default: none)\n"
-            "  --summary FILE          run summary JSON: n, accuracy, alpha, metrics\n"
+            "  -o, --output FILE       scored items, one a line (default: none; -: standard output)\n"
+            "  --summary FILE          run summary JSON: n, accuracy, alpha, metrics (-: standard output)\n"
             "  --alpha auto|X          UMPIRE's weight of incoherence (default auto: |median U / median Q|\n"
             "                          on an unlabelled dev split)\n"
             "  --dev-fraction F        share of items for adaptive alpha (default 0.1, at least 1 item)\n"
@@ -28,7 +28,8 @@ static void usage(FILE *f) {
             "  --length-normalised     incoherence from length-normalised probabilities\n"
             "  --estimators LIST       comma-separated subset (default: all)\n"
             "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n"
-            "  -q, --quiet             no table\n\n"
+            "  -q, --quiet             no table (with an output on standard output, the table goes to\n"
+            "                          standard error)\n\n"
             "estimators:\n");
     for (size_t e = 0; e < ne; e++)
         fprintf(f, "  %-22s %s%s\n", reg[e].name, reg[e].formula,
@@ -176,18 +177,19 @@ int cmd_score(int argc, char **argv) {
         goto out_metrics;
     }
     if (!quiet) {
-        printf("%zu items, k = %zu, alpha = %.4g (%s, %zu dev items)\n", set.n, set.items[0].k,
-               scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev);
+        FILE *f = (output && !strcmp(output, "-")) || (summary && !strcmp(summary, "-")) ? stderr : stdout;
+        fprintf(f, "%zu items, k = %zu, alpha = %.4g (%s, %zu dev items)\n", set.n, set.items[0].k,
+                scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev);
         if (n_lab) {
-            printf("accuracy %.3f (%zu of %zu labelled answers right)\n\n", accuracy, n_right, n_lab);
-            cli_print_table(stdout, names, rp, ne);
+            fprintf(f, "accuracy %.3f (%zu of %zu labelled answers right)\n\n", accuracy, n_right, n_lab);
+            cli_print_table(f, names, rp, ne);
         } else {
-            printf("no labels (`correct`): scores only, no metrics\n");
+            fprintf(f, "no labels (`correct`): scores only, no metrics\n");
         }
         if (output)
-            printf("scored items: %s\n", output);
+            fprintf(f, "scored items: %s\n", output);
         if (summary)
-            printf("summary: %s\n", summary);
+            fprintf(f, "summary: %s\n", summary);
     }
     rc = 0;
 out_metrics:

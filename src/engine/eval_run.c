@@ -24,6 +24,7 @@
 #include "io/atomic.h"
 #include "io/item_json.h"
 #include "io/jsonl.h"
+#include "io/output.h"
 #include "io/report.h"
 #include "io/scores_json.h"
 
@@ -414,7 +415,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     if (rc == UMPIRE_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", out_dir, strerror(errno));
     char path[4200];
-    struct umpire_atomic_file items;
+    struct umpire_output items;
     snprintf(path, sizeof path, "%s/items.jsonl", out_dir);
     struct done ids = {0};
     struct shard_lines *sl = calloc(shards ? shards : 1, sizeof *sl);
@@ -427,7 +428,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
         rc = umpire_jsonl_each(in, keep_line, &sl[i], NULL, err);
     }
     /* shard i holds items i, i + n, i + 2n, ... in order: round-robin restores the dataset's */
-    if (rc == UMPIRE_OK && (rc = umpire_atomic_open(&items, path, err)) == UMPIRE_OK) {
+    if (rc == UMPIRE_OK && (rc = umpire_output_open(&items, path, err)) == UMPIRE_OK) {
         for (size_t j = 0, left = 1; left; j++) {
             left = 0;
             for (size_t i = 0; i < shards; i++)
@@ -437,7 +438,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
                     left = 1;
                 }
         }
-        rc = umpire_atomic_close(&items, path, rc, err);
+        rc = umpire_output_close(&items, rc, err);
     }
     for (size_t i = 0; sl && i < shards; i++) {
         for (size_t j = 0; j < sl[i].n; j++)
