@@ -314,8 +314,8 @@ static int quantize(const char *in, const char *out) {
     p.nthread = 2;
     char err[UMPIRE_ERR_LEN];
     struct umpire_output o;
-    int rc = umpire_output_open(&o, out, err);
-    if (rc == 0) {
+    int rc = umpire_output_check(out, in, err);
+    if (rc == 0 && (rc = umpire_output_open(&o, out, err)) == 0) {
         int q = llama_model_quantize(in, umpire_output_file(&o), &p);
         rc = umpire_output_close(&o, q == 0 ? 0 : umpire_fail(err, UMPIRE_EIO, "quantising %s to %s failed", in, out), err);
     }

@@ -19,7 +19,8 @@ static void usage(FILE *f) {
             "usage: umpire calibrate fit SCORED.jsonl -o CAL.json [options]\n"
             "       umpire calibrate apply CAL.json SCORED.jsonl [-o OUT.jsonl]\n"
             "       umpire calibrate temperature LOGITS.jsonl [-o T.json]\n"
-            "(-o -: standard output; the messages then go to standard error.)\n\n"
+            "(-o -: standard output; the messages then go to standard error. An output may not be\n"
+            "one of the inputs.)\n\n"
             "fit: map an estimator's score to P(answer wrong), fitted on labelled scored items\n"
             "(umpire score -o), and optionally the threshold that answers as many questions as\n"
             "possible while the error rate among answered ones stays <= RISK with confidence\n"
@@ -121,7 +122,8 @@ static int calibrate_fit(int argc, char **argv) {
     }
     char err[UMPIRE_ERR_LEN];
     struct umpire_scored_file sf;
-    if (umpire_scored_read(argv[optind], &sf, err) != 0) {
+    if (umpire_output_check(out, argv[optind], err) != 0 || (labels && umpire_output_check(out, labels, err) != 0) ||
+        umpire_scored_read(argv[optind], &sf, err) != 0) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
         return 1;
     }
@@ -232,7 +234,8 @@ static int calibrate_apply(int argc, char **argv) {
     char err[UMPIRE_ERR_LEN];
     struct umpire_calibration cal;
     struct umpire_scored_file sf;
-    if (umpire_calibration_load(argv[optind], &cal, err) != 0) {
+    if (umpire_output_check(out, argv[optind], err) != 0 || umpire_output_check(out, argv[optind + 1], err) != 0 ||
+        umpire_calibration_load(argv[optind], &cal, err) != 0) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
         return 1;
     }
@@ -342,7 +345,9 @@ static int calibrate_temperature(int argc, char **argv) {
     }
     char err[UMPIRE_ERR_LEN];
     struct logits L = {.path = argv[optind], .err = err};
-    int rc = umpire_jsonl_each(argv[optind], add_logits, &L, NULL, err);
+    int rc = out ? umpire_output_check(out, argv[optind], err) : 0;
+    if (rc == 0)
+        rc = umpire_jsonl_each(argv[optind], add_logits, &L, NULL, err);
     FILE *msg = out && !strcmp(out, "-") ? stderr : stdout; /* -o -: the result alone on stdout */
     double t = NAN, *p = NULL;
     int *wrong = NULL;

@@ -119,7 +119,8 @@ int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_pa
     struct umpire_sampleset set;
     struct umpire_scores scores;
     struct umpire_evaluation ev;
-    if (umpire_eval_summarise(dir, &sp, mp, &set, &scores, &ev, err) != 0) {
+    if ((data && umpire_eval_check_input(dir, data, err) != 0) ||
+        umpire_eval_summarise(dir, &sp, mp, &set, &scores, &ev, err) != 0) {
         fprintf(stderr, "umpire: %s\n", err);
         return 1;
     }

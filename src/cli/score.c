@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/output.h"
 #include "io/scores_json.h"
 
 static void usage(FILE *f) {
@@ -29,7 +30,8 @@ static void usage(FILE *f) {
             "  --estimators LIST       comma-separated subset (default: all)\n"
             "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n"
             "  -q, --quiet             no table (with an output on standard output, the table goes to\n"
-            "                          standard error)\n\n"
+            "                          standard error)\n"
+            "Neither output may be the input, nor the other output.\n\n"
             "estimators:\n");
     for (size_t e = 0; e < ne; e++)
         fprintf(f, "  %-22s %s%s\n", reg[e].name, reg[e].formula,
@@ -142,7 +144,14 @@ int cmd_score(int argc, char **argv) {
     struct umpire_sampleset set;
     struct umpire_scores scores;
     int rc = 1;
-    if (umpire_sampleset_read(argv[optind], &set, err) != 0) {
+    if (output && summary && (umpire_same_file(output, summary) || !strcmp(output, summary))) {
+        fprintf(stderr, "umpire score: -o and --summary are the same file (%s)\n", output);
+        free(selected);
+        return 2;
+    }
+    if ((output && umpire_output_check(output, argv[optind], err) != 0) ||
+        (summary && umpire_output_check(summary, argv[optind], err) != 0) ||
+        umpire_sampleset_read(argv[optind], &set, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         free(selected);
         return 1;

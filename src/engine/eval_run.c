@@ -243,9 +243,25 @@ static int lock_run(const char *run_dir, char *err, int *rc) {
     return fd;
 }
 
+int umpire_eval_check_input(const char *run_dir, const char *path, char *err) {
+    static const char *const files[] = {"items.jsonl", "config.json", "scored.jsonl", "summary.json",
+                                        "report.html", "groups.json", "lock"};
+    char out[4200];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(out, sizeof out, "%s/%s", run_dir, files[i]);
+        if (umpire_same_file(out, path))
+            return umpire_fail(err, UMPIRE_EINVAL, "%s is %s, which the run writes; give a file outside the run directory",
+                               path, out);
+    }
+    return UMPIRE_OK;
+}
+
 int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err) {
     struct umpire_dataset data;
-    int rc = umpire_dataset_read(p->data_path, &data, err);
+    int rc = umpire_eval_check_input(p->run_dir, p->data_path, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    rc = umpire_dataset_read(p->data_path, &data, err);
     if (rc != UMPIRE_OK)
         return rc;
     char digest[17], items_path[4200];
@@ -412,6 +428,18 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     for (size_t i = 0; rc == UMPIRE_OK && i < shards; i++)
         if (!seen[i])
             rc = umpire_fail(err, UMPIRE_EINVAL, "shard %zu/%zu is missing", i + 1, shards);
+    /* the merged run goes elsewhere: into a shard's directory it would write over that shard */
+    for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
+        char in[4200];
+        if (umpire_same_file(out_dir, runs[r]))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s is the shard %s; merge into a new directory", out_dir, runs[r]);
+        snprintf(in, sizeof in, "%s/items.jsonl", runs[r]);
+        if (rc == UMPIRE_OK)
+            rc = umpire_eval_check_input(out_dir, in, err);
+        snprintf(in, sizeof in, "%s/config.json", runs[r]);
+        if (rc == UMPIRE_OK)
+            rc = umpire_eval_check_input(out_dir, in, err);
+    }
     if (rc == UMPIRE_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", out_dir, strerror(errno));
     char path[4200];

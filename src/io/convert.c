@@ -305,7 +305,11 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
             const char *slash = strrchr(dir, '/');
             snprintf(rel, sizeof rel, "%s/%s.%s", slash ? slash + 1 : dir, id, ext);
             struct umpire_output o;
-            if ((rc = umpire_output_open(&o, file, err)) == UMPIRE_OK) {
+            if (!id[0] || strchr(id, '/') || strlen(id) > 200) /* the image's file name, inside dir */
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: index: '%.60s' cannot name an image file", p->inputs[0],
+                                 r + 1, id);
+            else if ((rc = umpire_output_check(file, p->inputs[0], err)) == UMPIRE_OK &&
+                     (rc = umpire_output_open(&o, file, err)) == UMPIRE_OK) {
                 if (fwrite(bytes, 1, (size_t)nb, o.f) != (size_t)nb)
                     rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed (%s)", file, strerror(errno));
                 rc = umpire_output_close(&o, rc, err);
@@ -431,7 +435,11 @@ int umpire_convert(const struct umpire_convert_params *p, size_t *n_items, char 
     if (f == 4)
         return umpire_fail(err, UMPIRE_EINVAL, "'%s' is not a format umpire converts (vqa, mmbench, truthfulqa, sciq)",
                            p->format);
+    int rc = umpire_output_check(p->output, p->inputs[0], err);
+    if (rc == UMPIRE_OK && p->annotations)
+        rc = umpire_output_check(p->output, p->annotations, err);
     struct umpire_output out;
-    int rc = umpire_output_open(&out, p->output, err);
+    if (rc == UMPIRE_OK)
+        rc = umpire_output_open(&out, p->output, err);
     return rc ? rc : umpire_output_close(&out, formats[f].run(p, out.f, n_items, err), err);
 }

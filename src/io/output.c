@@ -355,6 +355,22 @@ const char *umpire_output_file(const struct umpire_output *o) {
     return o->tmp ? o->tmp : o->dest ? o->dest : "/dev/stdout";
 }
 
+int umpire_same_file(const char *a, const char *b) {
+    if (!strcmp(a, "-") || !strcmp(b, "-"))
+        return 0;
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return !strcmp(a, b);
+}
+
+int umpire_output_check(const char *out, const char *input, char *err) {
+    if (umpire_same_file(out, input))
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s: is the input %s; write the output to another file", out, input);
+    return UMPIRE_OK;
+}
+
 /* ---------------------------------------------------------------- JSON */
 
 int umpire_put_json(FILE *f, const cJSON *v, int compact, char *err) {

@@ -55,6 +55,13 @@ const char *umpire_output_file(const struct umpire_output *o);
 /* Remove every temporary file in flight. Async-signal-safe: for an application's own handler. */
 void umpire_output_cleanup(void);
 
+/* 1 when A and B are one file: the same device and inode once symlinks are followed, or the
+ * same name; "-" is no file. */
+int umpire_same_file(const char *a, const char *b);
+/* Refuse to write OUT over INPUT: 0 when they are different files, else UMPIRE_EINVAL with err
+ * "OUT: is the input INPUT; write the output to another file". */
+int umpire_output_check(const char *out, const char *input, char *err);
+
 /* One JSON value as a line (compact) or a document (indented), then a newline; a failed write
  * shows in umpire_output_close. Returns 0, or UMPIRE_ENOMEM with err filled. */
 int umpire_put_json(FILE *f, const cJSON *v, int compact, char *err);

@@ -195,12 +195,14 @@ static uint64_t settings_key(const struct options *o) {
 
 /* Copy a file into place (io/output.h). */
 static int copy_file(const char *from, const char *to, char *err) {
+    int rc = umpire_output_check(to, from, err);
+    if (rc != UMPIRE_OK)
+        return rc;
     FILE *in = fopen(from, "rb");
     if (!in)
         return umpire_fail(err, UMPIRE_EIO, "%s: cannot open (%s)", from, strerror(errno));
     struct umpire_output a;
-    int rc = umpire_output_open(&a, to, err);
-    if (rc == UMPIRE_OK) {
+    if ((rc = umpire_output_open(&a, to, err)) == UMPIRE_OK) {
         char buf[1 << 16];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, in)) > 0 && fwrite(buf, 1, n, a.f) == n)
