@@ -650,6 +650,12 @@ struct umpire_eval_params {
  * the dataset line. */
 int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err);
 
+/* Refuse an input that is one of the files a run writes in RUN_DIR (items.jsonl, config.json,
+ * scored.jsonl, summary.json, report.html, groups.json, lock; the same file by device and
+ * inode): returns 0, or UMPIRE_EINVAL with err naming both. umpire_eval_run and
+ * umpire_eval_merge check their inputs with it. */
+int umpire_eval_check_input(const char *run_dir, const char *path, char *err);
+
 /* Merge the run directories of shards 1/n..n/n (same configuration but the shard, each shard
  * once, no id twice) into out_dir as one run. Returns 0, or a negative status with err. */
 int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err);

@@ -101,6 +101,11 @@ cp "$dir/full/summary.json" "$dir/summary.before"
 check "--from" $? "$(cat "$dir/from.out")"
 cmp -s "$dir/full/summary.json" "$dir/summary.before"; check "--from gives the same summary" $? ""
 grep -q "^umpire " "$dir/from.out"; check "--from prints the table" $? ""
+"$umpire" eval --from "$dir/labelled" --bootstrap 100 > /dev/null 2>&1 && cp "$dir/labelled/summary.json" "$dir/l-own"
+"$umpire" eval --from "$dir/labelled" --bootstrap 100 --seed 2 > /dev/null 2>&1 && cp "$dir/labelled/summary.json" "$dir/l-2"
+"$umpire" eval --from "$dir/labelled" --bootstrap 100 --seed 3 > /dev/null 2>&1 && cp "$dir/labelled/summary.json" "$dir/l-3"
+cmp -s "$dir/l-own" "$dir/l-2" && ! cmp -s "$dir/l-own" "$dir/l-3"
+check "--from takes the run's own seed (2), unless told otherwise" $? ""
 
 # three shards, merged, give the unsharded run
 for i in 1 2 3; do
@@ -148,7 +153,7 @@ printf '{"id": "a", "question": "Q?"}\n' > "$dir/bad.jsonl"
 out=$("$umpire" eval -m "$models/tiny.gguf" --data "$dir/bad.jsonl" --out "$dir/y" 2>&1); rc=$?
 case "$out" in *"bad.jsonl:1: answers: needs at least one accepted answer"*) [ $rc -eq 1 ]; check "dataset without answers" $? "$out" ;; *) check "dataset without answers" 1 "$out" ;; esac
 out=$("$umpire" eval --from "$dir/nowhere" 2>&1); rc=$?
-case "$out" in *"nowhere: not a run directory of umpire eval"*) [ $rc -eq 1 ]; check "--from a missing run" $? "$out" ;; *) check "--from a missing run" 1 "$out" ;; esac
+case "$out" in *"nowhere/items.jsonl: cannot open"*) [ $rc -eq 1 ]; check "--from a missing run" $? "$out" ;; *) check "--from a missing run" 1 "$out" ;; esac
 
 # --group-by: a field given as text, a number, true/false or not at all; groups in order of
 # first appearance, each item in exactly one

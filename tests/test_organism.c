@@ -128,7 +128,7 @@ static void test_gguf_matches_graph(void **state) {
     struct train_params t = quick_params();
     assert_true(train_run(&m, &t, f.epochs, f.n, 2) > 0); /* trained weights, not the init */
     const char *path = path_in("small.gguf");
-    assert_int_equal(model_write_gguf(&m, &f.v, path, "test"), 0);
+    assert_int_equal(model_write_gguf(&m, &f.v, path, "test", NULL), 0);
 
     struct llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
@@ -197,7 +197,7 @@ static void train_to(struct fixture *f, uint64_t seed, int threads, const char *
     assert_int_equal(model_init(&m, small_shape, (int)f->v.n, seed, threads), 0);
     struct train_params t = quick_params();
     assert_true(train_run(&m, &t, f->epochs, f->n, 2) > 0);
-    assert_int_equal(model_write_gguf(&m, &f->v, path, "test"), 0);
+    assert_int_equal(model_write_gguf(&m, &f->v, path, "test", NULL), 0);
     model_free(&m);
 }
 
@@ -232,7 +232,7 @@ static void test_prompts_match_engine(void **state) {
     fixture_make(&f);
     struct organism_model m;
     assert_int_equal(model_init(&m, small_shape, (int)f.v.n, 1, 2), 0);
-    assert_int_equal(model_write_gguf(&m, &f.v, path_in("prompt.gguf"), "test"), 0);
+    assert_int_equal(model_write_gguf(&m, &f.v, path_in("prompt.gguf"), "test", NULL), 0);
     model_free(&m);
     struct umpire_engine_params p = umpire_engine_default_params();
     p.model_path = path_in("prompt.gguf");

@@ -24,6 +24,8 @@
 
 #include "common/llama_gguf.h"
 #include "core/rng.h"
+#include "core/status.h"
+#include "io/output.h"
 
 
 static const struct {
@@ -75,12 +77,20 @@ static int writer_open(struct writer *w, size_t bytes) {
     return w->ctx && w->gguf ? 0 : -1;
 }
 
+/* Write the GGUF to path through io/output.h (whole or not at all). */
 static int writer_close(struct writer *w, const char *path) {
-    bool ok = gguf_write_to_file(w->gguf, path, false);
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_output o;
+    int rc = umpire_output_open(&o, path, err);
+    if (rc == 0) {
+        bool ok = gguf_write_to_file(w->gguf, umpire_output_file(&o), false);
+        rc = umpire_output_close(&o, ok ? 0 : umpire_fail(err, UMPIRE_EIO, "%s: write failed (%s)", path, strerror(errno)),
+                                 err);
+    }
     gguf_free(w->gguf);
     ggml_free(w->ctx);
-    if (!ok) {
-        fprintf(stderr, "mkmodel: cannot write %s: %s\n", path, strerror(errno));
+    if (rc != 0) {
+        fprintf(stderr, "mkmodel: %s\n", err);
         return -1;
     }
     return 0;
@@ -326,8 +336,15 @@ static int quantize(const char *in, const char *out) {
     llama_model_quantize_params p = llama_model_quantize_default_params();
     p.ftype = LLAMA_FTYPE_MOSTLY_Q4_K_M;
     p.nthread = 2;
-    if (llama_model_quantize(in, out, &p) != 0) {
-        fprintf(stderr, "mkmodel: quantising %s to %s failed\n", in, out);
+    char err[UMPIRE_ERR_LEN];
+    struct umpire_output o;
+    int rc = umpire_output_check(out, in, err);
+    if (rc == 0 && (rc = umpire_output_open(&o, out, err)) == 0) {
+        int q = llama_model_quantize(in, umpire_output_file(&o), &p);
+        rc = umpire_output_close(&o, q == 0 ? 0 : umpire_fail(err, UMPIRE_EIO, "quantising %s to %s failed", in, out), err);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "mkmodel: %s\n", err);
         return -1;
     }
     fprintf(stderr, "mkmodel: wrote %s (Q4_K_M)\n", out);

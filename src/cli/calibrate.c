@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/status.h"
 #include "io/jsonl.h"
+#include "io/output.h"
 #include "io/scores_json.h"
 
 static void usage(FILE *f) {
@@ -19,6 +20,8 @@ static void usage(FILE *f) {
             "       umpire calibrate apply CAL.json SCORED.jsonl [-o OUT.jsonl]\n"
             "       umpire calibrate temperature LOGITS.jsonl [-o T.json]\n"
             "       umpire calibrate temperature --from RUN_DIR [--holdout F] [--seed S] [--grid] [-o T.json]\n\n"
+            "(-o -: standard output; the messages then go to standard error. An output may not be\n"
+            "one of the inputs.)\n\n"
             "fit: map an estimator's score to P(answer wrong), fitted on labelled scored items\n"
             "(umpire score -o), and optionally the threshold that answers as many questions as\n"
             "possible while the error rate among answered ones stays <= RISK with confidence\n"
@@ -51,7 +54,7 @@ static int estimator_index(const struct umpire_scored_file *sf, const char *name
     return -1;
 }
 
-static void report(const char *what, const double *p, const int *wrong, size_t n) {
+static void report(FILE *f, const char *what, const double *p, const int *wrong, size_t n) {
     double brier = 0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
@@ -59,7 +62,7 @@ static void report(const char *what, const double *p, const int *wrong, size_t n
             brier += (p[i] - (wrong[i] != 0)) * (p[i] - (wrong[i] != 0));
             m++;
         }
-    printf("  %-26s ECE %.4f   Brier %.4f   (%zu items)\n", what, umpire_ece(p, wrong, n, 10, 0),
+    fprintf(f, "  %-26s ECE %.4f   Brier %.4f   (%zu items)\n", what, umpire_ece(p, wrong, n, 10, 0),
            m ? brier / (double)m : NAN, n);
 }
 
@@ -124,10 +127,12 @@ static int calibrate_fit(int argc, char **argv) {
     }
     char err[UMPIRE_ERR_LEN];
     struct umpire_scored_file sf;
-    if (umpire_scored_read(argv[optind], &sf, err) != 0) {
+    if (umpire_output_check(out, argv[optind], err) != 0 || (labels && umpire_output_check(out, labels, err) != 0) ||
+        umpire_scored_read(argv[optind], &sf, err) != 0) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
         return 1;
     }
+    FILE *msg = strcmp(out, "-") ? stdout : stderr; /* -o -: the map on stdout, nothing else */
     int rc = 1, e = estimator_index(&sf, estimator);
     double *score = malloc(sf.n * sizeof *score), *p = malloc(sf.n * sizeof *p);
     int *wrong = malloc(sf.n * sizeof *wrong), *held = calloc(sf.n, sizeof *held);
@@ -178,11 +183,11 @@ static int calibrate_fit(int argc, char **argv) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
         goto done;
     }
-    printf("%s map of '%s' fitted on %zu labelled items -> %s\n", umpire_calibration_method_name(method),
+    fprintf(msg, "%s map of '%s' fitted on %zu labelled items -> %s\n", umpire_calibration_method_name(method),
            estimator, cal.n, out);
     for (size_t i = 0; i < m; i++)
         p[i] = umpire_calibration_apply(&cal, score[i]);
-    report("fitting set (in-sample):", p, wrong, m);
+    report(msg, "fitting set (in-sample):", p, wrong, m);
     if (holdout > 0) {
         size_t h = 0;
         for (size_t i = 0; i < sf.n; i++)
@@ -191,16 +196,16 @@ static int calibrate_fit(int argc, char **argv) {
                 p[h] = umpire_calibration_apply(&cal, s);
                 wrong[h++] = !sf.correct[i];
             }
-        report("held-out:", p, wrong, h);
+        report(msg, "held-out:", p, wrong, h);
     }
     if (!isnan(risk)) {
         if (cal.n_answered == 0)
-            printf("  risk control: no threshold keeps the error rate <= %.3g with confidence %.3g:"
-                   " escalate everything\n", risk, 1 - delta);
+            fprintf(msg, "  risk control: no threshold keeps the error rate <= %.3g with confidence %.3g:"
+                         " escalate everything\n", risk, 1 - delta);
         else
-            printf("  risk control: answer when %s <= %.6g: %zu of %zu answered (%.1f%%), error rate"
-                   " <= %.4f with confidence %.3g\n", estimator, cal.threshold, cal.n_answered, m,
-                   100.0 * (double)cal.n_answered / (double)m, cal.risk_bound, 1 - delta);
+            fprintf(msg, "  risk control: answer when %s <= %.6g: %zu of %zu answered (%.1f%%), error rate"
+                         " <= %.4f with confidence %.3g\n", estimator, cal.threshold, cal.n_answered, m,
+                    100.0 * (double)cal.n_answered / (double)m, cal.risk_bound, 1 - delta);
     }
     rc = 0;
 done:
@@ -231,7 +236,7 @@ static int output_only(int argc, char **argv, const char **out) {
 }
 
 static int calibrate_apply(int argc, char **argv) {
-    const char *out = NULL;
+    const char *out = "-";
     int done = output_only(argc, argv, &out);
     if (done >= 0)
         return done;
@@ -242,7 +247,8 @@ static int calibrate_apply(int argc, char **argv) {
     char err[UMPIRE_ERR_LEN];
     struct umpire_calibration cal;
     struct umpire_scored_file sf;
-    if (umpire_calibration_load(argv[optind], &cal, err) != 0) {
+    if (umpire_output_check(out, argv[optind], err) != 0 || umpire_output_check(out, argv[optind + 1], err) != 0 ||
+        umpire_calibration_load(argv[optind], &cal, err) != 0) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
         return 1;
     }
@@ -254,7 +260,7 @@ static int calibrate_apply(int argc, char **argv) {
     int rc = 1, e = estimator_index(&sf, cal.estimator);
     int other = e >= 0 && (cal.def.known || sf.def.known) &&
                 umpire_score_def_compare(cal.estimator, &cal.def, &sf.def, err) != 0;
-    FILE *f = e < 0 || other ? NULL : out ? fopen(out, "w") : stdout;
+    struct umpire_output o;
     if (e < 0) {
         fprintf(stderr, "umpire calibrate: %s: no estimator '%s' (the one %s was fitted on)\n", argv[optind + 1],
                 cal.estimator, argv[optind]);
@@ -262,41 +268,33 @@ static int calibrate_apply(int argc, char **argv) {
         fprintf(stderr, "umpire calibrate: %s scores '%s' otherwise than %s was fitted on (%s): score these items "
                         "as the calibration's were (umpire score --alpha ... --probs ...)\n",
                 argv[optind + 1], cal.estimator, argv[optind], err);
-    } else if (!f) {
-        fprintf(stderr, "umpire calibrate: %s: cannot open for writing\n", out);
+    } else if (umpire_output_open(&o, out, err) != 0) {
+        fprintf(stderr, "umpire calibrate: %s\n", err);
     } else {
         size_t answered = 0, escalated = 0;
-        for (size_t i = 0; i < sf.n; i++) {
+        int wrc = UMPIRE_OK;
+        for (size_t i = 0; i < sf.n && wrc == UMPIRE_OK; i++) {
             double s = sf.scores[i * sf.n_estimators + (size_t)e], p = umpire_calibration_apply(&cal, s);
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", sf.ids[i]);
-            cJSON_AddItemToObject(o, "score", isfinite(s) ? cJSON_CreateNumber(s) : cJSON_CreateNull());
-            cJSON_AddItemToObject(o, "p_error", isfinite(p) ? cJSON_CreateNumber(p) : cJSON_CreateNull());
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "id", sf.ids[i]);
+            cJSON_AddItemToObject(x, "score", isfinite(s) ? cJSON_CreateNumber(s) : cJSON_CreateNull());
+            cJSON_AddItemToObject(x, "p_error", isfinite(p) ? cJSON_CreateNumber(p) : cJSON_CreateNull());
             if (!isnan(cal.threshold)) {
                 int answer = isfinite(s) && s <= cal.threshold; /* no score: escalate */
-                cJSON_AddStringToObject(o, "verdict", answer ? "answer" : "escalate");
+                cJSON_AddStringToObject(x, "verdict", answer ? "answer" : "escalate");
                 answered += (size_t)answer;
                 escalated += (size_t)!answer;
             }
-            char *line = cJSON_PrintUnformatted(o);
-            cJSON_Delete(o);
-            if (line) {
-                fprintf(f, "%s\n", line);
-                free(line);
-            }
+            wrc = umpire_put_json(o.f, x, 1, err);
+            cJSON_Delete(x);
         }
-        rc = ferror(f) ? 1 : 0;
-        if (out && fclose(f) != 0)
-            rc = 1;
-        if (rc)
-            fprintf(stderr, "umpire calibrate: %s: write failed\n", out ? out : "stdout");
+        if ((wrc = umpire_output_close(&o, wrc, err)) != UMPIRE_OK)
+            fprintf(stderr, "umpire calibrate: %s\n", err);
         else if (!isnan(cal.threshold))
             fprintf(stderr, "%zu items: %zu answer, %zu escalate (%s <= %.6g)\n", sf.n, answered, escalated,
                     cal.estimator, cal.threshold);
-        f = NULL;
+        rc = wrc != UMPIRE_OK;
     }
-    if (f && f != stdout)
-        fclose(f);
     umpire_scored_free(&sf);
     umpire_calibration_free(&cal);
     return rc;
@@ -366,7 +364,10 @@ static int calibrate_temperature(int argc, char **argv) {
     }
     char err[UMPIRE_ERR_LEN];
     struct logits L = {.path = argv[optind], .err = err};
-    int rc = umpire_jsonl_each(argv[optind], add_logits, &L, NULL, err);
+    int rc = out ? umpire_output_check(out, argv[optind], err) : 0;
+    if (rc == 0)
+        rc = umpire_jsonl_each(argv[optind], add_logits, &L, NULL, err);
+    FILE *msg = out && !strcmp(out, "-") ? stderr : stdout; /* -o -: the result alone on stdout */
     double t = NAN, *p = NULL;
     int *wrong = NULL;
     if (rc == 0 && L.n == 0)
@@ -378,20 +379,20 @@ static int calibrate_temperature(int argc, char **argv) {
     if (rc != 0) {
         fprintf(stderr, "umpire calibrate: %s\n", err);
     } else {
-        printf("temperature T = %.6g over %zu items with %zu options\n", t, L.n, L.c);
+        fprintf(msg, "temperature T = %.6g over %zu items with %zu options\n", t, L.n, L.c);
         top_option(&L, 1.0, p, wrong);
-        printf("  T = 1:       NLL %.4f   ECE %.4f\n", umpire_temperature_nll(L.z, L.label, L.n, L.c, 1.0),
-               umpire_ece(p, wrong, L.n, 10, 0));
+        fprintf(msg, "  T = 1:       NLL %.4f   ECE %.4f\n", umpire_temperature_nll(L.z, L.label, L.n, L.c, 1.0),
+                umpire_ece(p, wrong, L.n, 10, 0));
         top_option(&L, t, p, wrong);
-        printf("  T = %-8.4g NLL %.4f   ECE %.4f\n", t, umpire_temperature_nll(L.z, L.label, L.n, L.c, t),
-               umpire_ece(p, wrong, L.n, 10, 0));
-        if (out) {
-            FILE *f = fopen(out, "w");
-            if (!f || fprintf(f, "{\"temperature\": %.17g, \"n\": %zu}\n", t, L.n) < 0 || fclose(f) != 0) {
-                fprintf(stderr, "umpire calibrate: %s: write failed\n", out);
-                rc = 1;
-            }
+        fprintf(msg, "  T = %-8.4g NLL %.4f   ECE %.4f\n", t, umpire_temperature_nll(L.z, L.label, L.n, L.c, t),
+                umpire_ece(p, wrong, L.n, 10, 0));
+        struct umpire_output o;
+        if (out && (rc = umpire_output_open(&o, out, err)) == 0) {
+            fprintf(o.f, "{\"temperature\": %.17g, \"n\": %zu}\n", t, L.n);
+            rc = umpire_output_close(&o, 0, err);
         }
+        if (rc != 0)
+            fprintf(stderr, "umpire calibrate: %s\n", err);
     }
     free(L.z);
     free(L.label);

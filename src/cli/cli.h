@@ -26,7 +26,8 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
                    const char *group_by, const char *data);
 /* temperature_run.c: `umpire calibrate temperature --from RUN_DIR ...` */
 int cli_calibrate_temperature_from(int argc, char **argv);
-/* The seed a run directory was made with (its config.json); -1 (reported) when it has none. */
+/* The seed a run directory was made with (its config.json); 0, with a note on stderr, when it
+ * records none. Returns 0. */
 int cli_run_seed(const char *dir, uint64_t *seed);
 /* parse.c: strict number parsing for options; print "umpire CMD: OPT: ..." on error */
 int cli_parse_double(const char *cmd, const char *opt, const char *v, double *out);

@@ -9,7 +9,8 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: umpire convert FORMAT INPUT -o DATASET.jsonl [options]\n\n"
-               "Turn a dataset in a format users already have into umpire's dataset JSONL.\n\n"
+               "Turn a dataset in a format users already have into umpire's dataset JSONL (-o -: on\n"
+               "standard output, but for MMBench with images). The output may not be an input.\n\n"
                "formats:\n"
                "  vqa          VQAv2 / OK-VQA / AdVQA questions JSON, with --annotations FILE; an answer\n"
                "               counts when 3 of the 10 annotators gave it (and the consensus answer)\n"
@@ -62,6 +63,6 @@ int cmd_convert(int argc, char **argv) {
         fprintf(stderr, "umpire convert: %s\n", err);
         return 1;
     }
-    printf("%zu questions -> %s\n", n, p.output);
+    fprintf(strcmp(p.output, "-") ? stdout : stderr, "%zu questions -> %s\n", n, p.output);
     return 0;
 }

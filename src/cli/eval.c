@@ -125,15 +125,12 @@ int cli_run_seed(const char *dir, uint64_t *seed) {
     int rc = 0;
     cJSON *cfg = umpire_read_json(path, err, &rc);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(cfg, "seed");
-    if (!cJSON_IsNumber(s) || s->valuedouble < 0 || s->valuedouble != floor(s->valuedouble)) {
-        if (cfg)
-            fprintf(stderr, "umpire: %s records no seed; give --seed\n", path);
-        else
-            fprintf(stderr, "umpire: %s: not a run directory of umpire eval (%s)\n", dir, err);
-        cJSON_Delete(cfg);
-        return -1;
-    }
-    *seed = (uint64_t)s->valuedouble;
+    *seed = 0;
+    if (cJSON_IsNumber(s) && s->valuedouble >= 0 && s->valuedouble == floor(s->valuedouble))
+        *seed = (uint64_t)s->valuedouble;
+    else /* a run put together by hand: say which seed the splits and the bootstrap take */
+        fprintf(stderr, "umpire: note: %s records no seed: the splits and the bootstrap take seed 0 (--seed S to "
+                        "choose)\n", cfg ? path : err);
     cJSON_Delete(cfg);
     return 0;
 }
@@ -144,7 +141,8 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
     struct umpire_sampleset set;
     struct umpire_scores scores;
     struct umpire_evaluation ev;
-    if (umpire_eval_summarise(dir, sp, mp, &set, &scores, &ev, err) != 0) {
+    if ((data && umpire_eval_check_input(dir, data, err) != 0) ||
+        umpire_eval_summarise(dir, sp, mp, &set, &scores, &ev, err) != 0) {
         fprintf(stderr, "umpire: %s\n", err);
         return 1;
     }

@@ -10,7 +10,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: umpire merge OUT_DIR RUN_DIR... [--seed S] [--bootstrap N]\n\n"
                "Merge the shards of one evaluation (umpire eval --shard 1/n ... n/n, the same options\n"
                "otherwise) into OUT_DIR, and print its results (splits and bootstrap seeded with the\n"
-               "runs' own seed unless --seed is given). Every shard must be there once.\n\n"
+               "runs' own seed unless --seed is given). Every shard must be there once, and OUT_DIR\n"
+               "be none of them.\n\n"
                "example:\n"
                "  umpire merge runs/vqa runs/vqa-1 runs/vqa-2 runs/vqa-3\n");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/output.h"
 #include "io/scores_json.h"
 
 static void usage(FILE *f) {
@@ -18,8 +19,8 @@ static void usage(FILE *f) {
             "see DESIGN.md) with UMPIRE and the baselines. Higher = more likely wrong. With labels\n"
             "(`correct`), print and save AUROC, PRR, CPC, ECE, ... with bootstrap 95%% intervals.\n\n"
             "options:\n"
-            "  -o, --output FILE       scored items, one a line (default: none)\n"
-            "  --summary FILE          run summary JSON: n, accuracy, alpha, metrics\n"
+            "  -o, --output FILE       scored items, one a line (default: none; -: standard output)\n"
+            "  --summary FILE          run summary JSON: n, accuracy, alpha, metrics (-: standard output)\n"
             "  --alpha auto|X          UMPIRE's weight of incoherence (default auto: |median U / median Q|\n"
             "                          on an unlabelled dev split)\n"
             "  --dev-fraction F        share of items for adaptive alpha (default 0.1, at least 1 item)\n"
@@ -29,7 +30,9 @@ static void usage(FILE *f) {
             "  --estimators LIST       comma-separated subset (default: all)\n"
             "  --bootstrap N           resamples for the intervals (default 1000; 0 = none)\n");
     cli_score_options_help(f);
-    fprintf(f, "  -q, --quiet             no table\n\n"
+    fprintf(f, "  -q, --quiet             no table (with an output on standard output, the table goes to\n"
+               "                          standard error)\n"
+               "Neither output may be the input, nor the other output.\n\n"
                "estimators:\n");
     for (size_t e = 0; e < ne; e++)
         fprintf(f, "  %-22s %s%s\n", reg[e].name, reg[e].formula,
@@ -150,7 +153,14 @@ int cmd_score(int argc, char **argv) {
     struct umpire_sampleset set;
     struct umpire_scores scores;
     int rc = 1;
-    if (umpire_sampleset_read(argv[optind], &set, err) != 0) {
+    if (output && summary && (umpire_same_file(output, summary) || !strcmp(output, summary))) {
+        fprintf(stderr, "umpire score: -o and --summary are the same file (%s)\n", output);
+        free(selected);
+        return 2;
+    }
+    if ((output && umpire_output_check(output, argv[optind], err) != 0) ||
+        (summary && umpire_output_check(summary, argv[optind], err) != 0) ||
+        umpire_sampleset_read(argv[optind], &set, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         free(selected);
         return 1;
@@ -187,18 +197,19 @@ int cmd_score(int argc, char **argv) {
         goto out_metrics;
     }
     if (!quiet) {
-        printf("%zu items, k = %zu, alpha = %.4g (%s, %zu dev items), %s log-probs\n", set.n, set.items[0].k,
-               scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev, umpire_probs_name(scores.probs));
+        FILE *f = (output && !strcmp(output, "-")) || (summary && !strcmp(summary, "-")) ? stderr : stdout;
+        fprintf(f, "%zu items, k = %zu, alpha = %.4g (%s, %zu dev items), %s log-probs\n", set.n, set.items[0].k,
+                scores.alpha, sp.alpha < 0 ? "adaptive" : "given", scores.n_dev, umpire_probs_name(scores.probs));
         if (n_lab) {
-            printf("accuracy %.3f (%zu of %zu labelled answers right)\n\n", accuracy, n_right, n_lab);
-            cli_print_table(stdout, names, rp, ne);
+            fprintf(f, "accuracy %.3f (%zu of %zu labelled answers right)\n\n", accuracy, n_right, n_lab);
+            cli_print_table(f, names, rp, ne);
         } else {
-            printf("no labels (`correct`): scores only, no metrics\n");
+            fprintf(f, "no labels (`correct`): scores only, no metrics\n");
         }
         if (output)
-            printf("scored items: %s\n", output);
+            fprintf(f, "scored items: %s\n", output);
         if (summary)
-            printf("summary: %s\n", summary);
+            fprintf(f, "summary: %s\n", summary);
     }
     rc = 0;
 out_metrics:

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "io/atomic.h"
 #include "io/jsonl.h"
+#include "io/output.h"
 
 struct mc {
     const char *dir, *path;
@@ -127,7 +128,9 @@ static int from_run(const char *dir, double holdout, uint64_t seed, int grid, co
     char err[UMPIRE_ERR_LEN], path[4200];
     snprintf(path, sizeof path, "%s/items.jsonl", dir);
     struct mc m = {.dir = dir, .path = path, .err = err};
-    int rc = umpire_jsonl_each(path, add_item, &m, NULL, err);
+    int rc = out ? umpire_output_check(out, path, err) : 0;
+    if (rc == 0)
+        rc = umpire_jsonl_each(path, add_item, &m, NULL, err);
     size_t *fit = malloc((m.n ? m.n : 1) * sizeof *fit), *held = malloc((m.n ? m.n : 1) * sizeof *held);
     size_t *idx = malloc((m.n ? m.n : 1) * sizeof *idx), n_fit = 0, n_held = 0, n_idx = 0;
     if (rc == 0 && (!fit || !held || !idx))

@@ -24,6 +24,7 @@
 #include "io/atomic.h"
 #include "io/item_json.h"
 #include "io/jsonl.h"
+#include "io/output.h"
 #include "io/report.h"
 #include "io/scores_json.h"
 
@@ -171,10 +172,10 @@ static int write_logits(const char *run_dir, const char *id, const float *z, siz
         return umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", dir, strerror(errno));
     snprintf(name, 64, "choice_logits/%016llx.f32", (unsigned long long)h);
     snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    struct umpire_atomic_file a;
-    int rc = umpire_atomic_open(&a, path, err);
+    struct umpire_output o;
+    int rc = umpire_output_open(&o, path, err);
     if (rc == UMPIRE_OK) /* float32 as the machine stores it: little-endian on every machine llama.cpp runs on */
-        rc = umpire_atomic_close(&a, path, fwrite(z, sizeof *z, n, a.f) == n ? UMPIRE_OK : UMPIRE_EIO, err);
+        rc = umpire_output_close(&o, fwrite(z, sizeof *z, n, o.f) == n ? UMPIRE_OK : UMPIRE_EIO, err);
     return rc;
 }
 
@@ -282,9 +283,25 @@ static int lock_run(const char *run_dir, char *err, int *rc) {
     return fd;
 }
 
+int umpire_eval_check_input(const char *run_dir, const char *path, char *err) {
+    static const char *const files[] = {"items.jsonl", "config.json", "scored.jsonl", "summary.json",
+                                        "report.html", "groups.json", "lock"};
+    char out[4200];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(out, sizeof out, "%s/%s", run_dir, files[i]);
+        if (umpire_same_file(out, path))
+            return umpire_fail(err, UMPIRE_EINVAL, "%s is %s, which the run writes; give a file outside the run directory",
+                               path, out);
+    }
+    return UMPIRE_OK;
+}
+
 int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err) {
     struct umpire_dataset data;
-    int rc = umpire_dataset_read(p->data_path, &data, err);
+    int rc = umpire_eval_check_input(p->run_dir, p->data_path, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    rc = umpire_dataset_read(p->data_path, &data, err);
     if (rc != UMPIRE_OK)
         return rc;
     char digest[17], items_path[4200];
@@ -455,10 +472,22 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     for (size_t i = 0; rc == UMPIRE_OK && i < shards; i++)
         if (!seen[i])
             rc = umpire_fail(err, UMPIRE_EINVAL, "shard %zu/%zu is missing", i + 1, shards);
+    /* the merged run goes elsewhere: into a shard's directory it would write over that shard */
+    for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
+        char in[4200];
+        if (umpire_same_file(out_dir, runs[r]))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s is the shard %s; merge into a new directory", out_dir, runs[r]);
+        snprintf(in, sizeof in, "%s/items.jsonl", runs[r]);
+        if (rc == UMPIRE_OK)
+            rc = umpire_eval_check_input(out_dir, in, err);
+        snprintf(in, sizeof in, "%s/config.json", runs[r]);
+        if (rc == UMPIRE_OK)
+            rc = umpire_eval_check_input(out_dir, in, err);
+    }
     if (rc == UMPIRE_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", out_dir, strerror(errno));
     char path[4200];
-    struct umpire_atomic_file items;
+    struct umpire_output items;
     snprintf(path, sizeof path, "%s/items.jsonl", out_dir);
     struct done ids = {0};
     struct shard_lines *sl = calloc(shards ? shards : 1, sizeof *sl);
@@ -471,7 +500,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
         rc = umpire_jsonl_each(in, keep_line, &sl[i], NULL, err);
     }
     /* shard i holds items i, i + n, i + 2n, ... in order: round-robin restores the dataset's */
-    if (rc == UMPIRE_OK && (rc = umpire_atomic_open(&items, path, err)) == UMPIRE_OK) {
+    if (rc == UMPIRE_OK && (rc = umpire_output_open(&items, path, err)) == UMPIRE_OK) {
         for (size_t j = 0, left = 1; left; j++) {
             left = 0;
             for (size_t i = 0; i < shards; i++)
@@ -481,7 +510,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
                     left = 1;
                 }
         }
-        rc = umpire_atomic_close(&items, path, rc, err);
+        rc = umpire_output_close(&items, rc, err);
     }
     for (size_t i = 0; sl && i < shards; i++) {
         for (size_t j = 0; j < sl[i].n; j++)

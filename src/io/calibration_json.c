@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "io/atomic.h"
 #include "io/scores_json.h"
+#include "io/output.h"
 #include "umpire.h"
 
 static cJSON *number_array(const double *v, size_t n) {

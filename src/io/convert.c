@@ -23,6 +23,7 @@
 #include "core/status.h"
 #include "io/atomic.h"
 #include "io/convert.h"
+#include "io/output.h"
 
 static int emit(FILE *out, cJSON *item) {
     char *s = cJSON_PrintUnformatted(item);
@@ -251,6 +252,9 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
                          p->inputs[0]);
     char dir[4200];
     snprintf(dir, sizeof dir, "%s-images", p->output);
+    if (rc == UMPIRE_OK && cimg >= 0 && !strcmp(p->output, "-"))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: the images go beside the dataset (DATASET.jsonl-images/): give it"
+                         " a file name, not -", p->inputs[0]);
     if (rc == UMPIRE_OK && cimg >= 0 && mkdir(dir, 0777) != 0 && errno != EEXIST)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create", dir);
     for (size_t r = 1; r < t.n_rows && rc == UMPIRE_OK; r++) {
@@ -295,13 +299,21 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
                 break;
             }
             const char *ext = bytes[0] == 0x89 && bytes[1] == 'P' ? "png" : bytes[0] == 0xff && bytes[1] == 0xd8 ? "jpg" : "img";
+            const char *id = cell(&t, r, ci);
             char file[4400], rel[4400];
-            snprintf(file, sizeof file, "%s/%s.%s", dir, cell(&t, r, ci), ext);
+            snprintf(file, sizeof file, "%s/%s.%s", dir, id, ext);
             const char *slash = strrchr(dir, '/');
-            snprintf(rel, sizeof rel, "%s/%s.%s", slash ? slash + 1 : dir, cell(&t, r, ci), ext);
-            FILE *f = fopen(file, "wb");
-            if (!f || fwrite(bytes, 1, (size_t)nb, f) != (size_t)nb || fclose(f) != 0)
-                rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", file);
+            snprintf(rel, sizeof rel, "%s/%s.%s", slash ? slash + 1 : dir, id, ext);
+            struct umpire_output o;
+            if (!id[0] || strchr(id, '/') || strlen(id) > 200) /* the image's file name, inside dir */
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: index: '%.60s' cannot name an image file", p->inputs[0],
+                                 r + 1, id);
+            else if ((rc = umpire_output_check(file, p->inputs[0], err)) == UMPIRE_OK &&
+                     (rc = umpire_output_open(&o, file, err)) == UMPIRE_OK) {
+                if (fwrite(bytes, 1, (size_t)nb, o.f) != (size_t)nb)
+                    rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed (%s)", file, strerror(errno));
+                rc = umpire_output_close(&o, rc, err);
+            }
             free(bytes);
             cJSON_AddStringToObject(item, "image", rel); /* relative to the output file */
         }
@@ -423,7 +435,11 @@ int umpire_convert(const struct umpire_convert_params *p, size_t *n_items, char 
     if (f == 4)
         return umpire_fail(err, UMPIRE_EINVAL, "'%s' is not a format umpire converts (vqa, mmbench, truthfulqa, sciq)",
                            p->format);
-    struct umpire_atomic_file out;
-    int rc = umpire_atomic_open(&out, p->output, err);
-    return rc ? rc : umpire_atomic_close(&out, p->output, formats[f].run(p, out.f, n_items, err), err);
+    int rc = umpire_output_check(p->output, p->inputs[0], err);
+    if (rc == UMPIRE_OK && p->annotations)
+        rc = umpire_output_check(p->output, p->annotations, err);
+    struct umpire_output out;
+    if (rc == UMPIRE_OK)
+        rc = umpire_output_open(&out, p->output, err);
+    return rc ? rc : umpire_output_close(&out, formats[f].run(p, out.f, n_items, err), err);
 }

@@ -14,7 +14,7 @@
 
 #include "core/stats.h"
 #include "core/status.h"
-#include "io/atomic.h"
+#include "io/output.h"
 #include "io/jsonl.h"
 #include "io/report.h"
 
@@ -243,8 +243,8 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
         return rc;
     }
     snprintf(path, sizeof path, "%s/report.html", run_dir);
-    struct umpire_atomic_file af;
-    if ((rc = umpire_atomic_open(&af, path, err)) != UMPIRE_OK) {
+    struct umpire_output af;
+    if ((rc = umpire_output_open(&af, path, err)) != UMPIRE_OK) {
         meta_free(&m);
         return rc;
     }
@@ -337,5 +337,5 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
     free(idx);
     free(o);
     meta_free(&m);
-    return umpire_atomic_close(&af, path, UMPIRE_OK, err);
+    return umpire_output_close(&af, UMPIRE_OK, err);
 }

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "core/status.h"
-#include "io/atomic.h"
 #include "io/item_json.h"
+#include "io/output.h"
 #include "io/jsonl.h"
 
 static cJSON *number_or_null(double v) { return umpire_json_number(v); }
@@ -58,8 +58,8 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
                               const struct umpire_score_def *def, const int *selected, char *err) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
-    struct umpire_atomic_file a;
-    int rc = umpire_atomic_open(&a, path, err);
+    struct umpire_output a;
+    int rc = umpire_output_open(&a, path, err);
     if (rc != UMPIRE_OK)
         return rc;
     for (size_t i = 0; i < set->n && rc == UMPIRE_OK; i++) {
@@ -75,7 +75,7 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
         rc = umpire_put_json(a.f, o, 1, err);
         cJSON_Delete(o);
     }
-    return umpire_atomic_close(&a, path, rc, err);
+    return umpire_output_close(&a, rc, err);
 }
 
 /* "metrics": {estimator: {"n", each metric, each metric's "_ci"}} for the selected reports */

@@ -15,7 +15,7 @@
 
 #include "core/status.h"
 #include "corpus.h"
-#include "io/atomic.h"
+#include "io/output.h"
 #include "model.h"
 #include "train.h"
 #include "vocab.h"
@@ -193,21 +193,23 @@ static uint64_t settings_key(const struct options *o) {
     return h;
 }
 
-/* Copy a file into place atomically (io/atomic.h). */
+/* Copy a file into place (io/output.h). */
 static int copy_file(const char *from, const char *to, char *err) {
+    int rc = umpire_output_check(to, from, err);
+    if (rc != UMPIRE_OK)
+        return rc;
     FILE *in = fopen(from, "rb");
     if (!in)
         return umpire_fail(err, UMPIRE_EIO, "%s: cannot open (%s)", from, strerror(errno));
-    struct umpire_atomic_file a;
-    int rc = umpire_atomic_open(&a, to, err);
-    if (rc == UMPIRE_OK) {
+    struct umpire_output a;
+    if ((rc = umpire_output_open(&a, to, err)) == UMPIRE_OK) {
         char buf[1 << 16];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, in)) > 0 && fwrite(buf, 1, n, a.f) == n)
             ;
         if (ferror(in) || ferror(a.f))
             rc = umpire_fail(err, UMPIRE_EIO, "cannot copy %s to %s (%s)", from, to, strerror(errno));
-        rc = umpire_atomic_close(&a, to, rc, err);
+        rc = umpire_output_close(&a, rc, err);
     }
     fclose(in);
     return rc;
@@ -270,19 +272,23 @@ static int train(const struct options *o, const struct world *w, const char path
                 n_params / 1e6, o->s.n_embd, o->s.n_layer, v.n, n_tokens, o->w.epochs, n_seqs[0], o->threads);
         struct train_params t = o->t;
         t.progress = stderr;
-        t.curve = fopen(curve_path, "w");
-        if (t.curve)
+        struct umpire_output curve; /* put in place with the model, or not at all */
+        char err[UMPIRE_ERR_LEN];
+        if (umpire_output_open(&curve, curve_path, err) != UMPIRE_OK) {
+            fprintf(stderr, "organism: %s\n", err);
+            rc = -1;
+        } else {
+            t.curve = curve.f;
             fputs("step\tlr\tloss\n", t.curve);
-        double loss = train_run(&m, &t, epochs, n_seqs, o->w.epochs);
-        if (t.curve)
-            fclose(t.curve);
-        char name[128];
-        snprintf(name, sizeof name, "umpire organism (seed %llu)", (unsigned long long)o->w.seed);
-        if (loss < 0)
-            rc = -1;
-        else if (model_write_gguf(&m, &v, path, name) != 0) {
-            fprintf(stderr, "organism: cannot write %s: %s\n", path, strerror(errno));
-            rc = -1;
+            double loss = train_run(&m, &t, epochs, n_seqs, o->w.epochs);
+            char name[128];
+            snprintf(name, sizeof name, "umpire organism (seed %llu)", (unsigned long long)o->w.seed);
+            if (loss < 0)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "training failed");
+            else
+                rc = model_write_gguf(&m, &v, path, name, err);
+            if ((rc = umpire_output_close(&curve, rc, err)) != UMPIRE_OK)
+                fprintf(stderr, "organism: %s\n", err);
         }
         model_free(&m);
     }

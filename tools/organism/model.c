@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <ggml-alloc.h>
 #include <ggml-cpu.h>
 #include <gguf.h>
 
 #include "core/rng.h"
+#include "core/status.h"
+#include "io/output.h"
 
 static struct ggml_tensor *weight(struct organism_model *m, const char *name, int64_t ne0, int64_t ne1) {
     struct ggml_tensor *t = ne1 ? ggml_new_tensor_2d(m->ctx, GGML_TYPE_F32, ne0, ne1)
@@ -168,7 +169,8 @@ int model_logprobs(const struct organism_model *m, const int32_t *tok, int n, fl
     return rc;
 }
 
-int model_write_gguf(const struct organism_model *m, const struct vocab *v, const char *path, const char *name) {
+int model_write_gguf(const struct organism_model *m, const struct vocab *v, const char *path, const char *name,
+                     char *err) {
     size_t bytes = 0;
     for (int i = 0; i < m->n_all; i++)
         bytes += ggml_nbytes(m->all[i]) + 256;
@@ -180,7 +182,7 @@ int model_write_gguf(const struct organism_model *m, const struct vocab *v, cons
             ggml_free(host);
         if (g)
             gguf_free(g);
-        return -1;
+        return umpire_fail(err, UMPIRE_ENOMEM, "%s: out of memory", path);
     }
     llama_gguf_set_hparams(g, name, m->s, m->n_vocab);
     vocab_write_gguf(v, g);
@@ -190,16 +192,11 @@ int model_write_gguf(const struct organism_model *m, const struct vocab *v, cons
         ggml_backend_tensor_get(m->all[i], t->data, 0, ggml_nbytes(t));
         gguf_add_tensor(g, t);
     }
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    int rc = -1;
-    if (tmp) {
-        snprintf(tmp, len, "%s.tmp%ld", path, (long)getpid());
-        if (gguf_write_to_file(g, tmp, false) && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            remove(tmp);
-        free(tmp);
+    struct umpire_output o;
+    int rc = umpire_output_open(&o, path, err);
+    if (rc == UMPIRE_OK) {
+        int ok = gguf_write_to_file(g, umpire_output_file(&o), false);
+        rc = umpire_output_close(&o, ok ? UMPIRE_OK : umpire_fail(err, UMPIRE_EIO, "%s: write failed", path), err);
     }
     gguf_free(g);
     ggml_free(host);

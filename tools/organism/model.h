@@ -49,7 +49,9 @@ struct ggml_tensor *model_forward(struct ggml_context *ctx, const struct organis
  * + v] = log p(v | tok[0..i]). The training graph, evaluated without gradients. */
 int model_logprobs(const struct organism_model *m, const int32_t *tok, int n, float *out);
 
-/* Save as a llama-architecture GGUF with the vocabulary (atomically: temp file + rename). */
-int model_write_gguf(const struct organism_model *m, const struct vocab *v, const char *path, const char *name);
+/* Save as a llama-architecture GGUF with the vocabulary, through io/output.h (whole or not at
+ * all). Returns 0, or a negative status with err naming the file. */
+int model_write_gguf(const struct organism_model *m, const struct vocab *v, const char *path, const char *name,
+                     char *err);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
-#include "io/atomic.h"
+#include "io/output.h"
 #include "umpire.h"
 
 /* Names are made of syllables, one first name and one surname per person, never shared:
@@ -410,8 +410,8 @@ int world_write_datasets(const struct world *w, const char *dir, char *err) {
     for (size_t fi = 0; fi < sizeof files / sizeof *files && rc == UMPIRE_OK; fi++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
-        struct umpire_atomic_file a;
-        if ((rc = umpire_atomic_open(&a, path, err)) != UMPIRE_OK)
+        struct umpire_output a;
+        if ((rc = umpire_output_open(&a, path, err)) != UMPIRE_OK)
             break;
         if (fi < 3)
             rc = closed_book(a.f, w, (int)fi, 0, 1, 0, err);
@@ -426,7 +426,7 @@ int world_write_datasets(const struct world *w, const char *dir, char *err) {
             rc = write_facts(a.f, w, err);
         if (fi == 8)
             rc = write_corpus(a.f, w, err);
-        rc = umpire_atomic_close(&a, path, rc, err);
+        rc = umpire_output_close(&a, rc, err);
     }
     return rc;
 }
