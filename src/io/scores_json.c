@@ -13,7 +13,21 @@
 #include "io/atomic.h"
 #include "io/jsonl.h"
 
-static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+/* A finite number as the shortest decimal that reads back as the same double, or null. (cJSON's
+ * own printing stops at 15 digits whenever those come within an ulp: scores that differ only in
+ * rounding became ties in scored.jsonl, and `umpire metrics` could rank them otherwise than
+ * `umpire score` did.) */
+static cJSON *number_or_null(double v) {
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(text);
+}
 
 int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
                               const struct umpire_scores *s, const int *selected, char *err) {
