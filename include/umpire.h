@@ -37,14 +37,6 @@ const char *umpire_llama_tag(void);
 /* The version of the ggml linked in ("0.25.1"); a static string. */
 const char *umpire_ggml_version(void);
 
-/* ------------------------------------------------------------------ threads */
-
-/* Set OpenBLAS's thread count for the whole process. umpire's matrices are at most k x k
- * (k <= 64): one thread is fastest, and in a process that also runs llama.cpp, BLAS threads
- * competing with ggml's made scoring 14x slower (bench/bench_generate_vs_score.c). The umpire
- * CLI sets 1; a program embedding libumpire decides for itself. */
-void umpire_set_blas_threads(int n);
-
 /* ------------------------------------------------------------------ sample sets
  * The one shape of data everything meets at (DESIGN.md): per question, k sampled answers with
  * their token log-probabilities, hidden-state embedding phi and token entropies. */

@@ -459,7 +459,6 @@ int main(int argc, char **argv) {
     }
     models_dir = argv[1];
     work_dir = argv[2];
-    umpire_set_blas_threads(1);
     text_engine = open_engine("tiny.gguf", NULL, 2048, 8);
     if (!text_engine)
         return 1;
