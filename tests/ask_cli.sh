@@ -90,7 +90,7 @@ expect "too long for the context" 1 "do not fit the context of 256 tokens" -m "$
 expect "bad number" 2 "--temp: 'hot' is not a number" -m "$m" --temp hot "What?"
 expect "missing responses" 1 "none.txt: cannot open" -m "$m" --responses "$dir/none.txt" "What?"
 expect "one option" 2 "--option: give 2..26 options, got 1" -m "$m" --option Paris "What?"
-expect "bad calibration" 1 "responses.txt: not a JSON object" -m "$m" --calibration "$dir/responses.txt" "What?"
+expect "bad calibration" 1 "responses.txt:1: json: malformed JSON near column 1" -m "$m" --calibration "$dir/responses.txt" "What?"
 
 echo "$fails failed"
 [ $fails -eq 0 ]

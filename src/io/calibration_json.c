@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "core/utf8.h"
 #include "io/atomic.h"
+#include "io/jsonl.h"
 #include "umpire.h"
 
 static cJSON *number_array(const double *v, size_t n) {
@@ -117,17 +119,24 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     c->threshold = NAN;
     c->risk_bound = NAN;
     int rc = UMPIRE_OK;
-    cJSON *o = umpire_read_json(path, err, &rc);
+    size_t len;
+    char *text = umpire_read_file(path, &len, err, &rc);
+    cJSON *o = text ? umpire_json_parse(text, len, path, 0, err, &rc) : NULL;
+    free(text);
+    if (!o)
+        return rc;
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        return o || rc == UMPIRE_EINVAL ? umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path) : rc;
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path);
     }
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(o, "estimator");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");
     const cJSON *range = cJSON_GetObjectItemCaseSensitive(o, "score_range");
     double n = 0;
-    if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator)
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short string", path);
+    if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator ||
+        !umpire_utf8_valid(est->valuestring, NULL))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short UTF-8 string",
+                         path);
     else if (!cJSON_IsString(method) || umpire_calibration_method_parse(method->valuestring, &c->method))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: method: one of minmax, platt, isotonic, histogram", path);
     else if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
