@@ -70,11 +70,16 @@ enum umpire_extra { UMPIRE_HAS_P_TRUE = 1, UMPIRE_HAS_VERBALISED = 2, UMPIRE_HAS
 struct umpire_sampleset {
     struct umpire_item *items;
     size_t n;
+    size_t n_warnings;            /* what was read but repaired, for the caller to show */
+    char warning[UMPIRE_ERR_LEN]; /* the first: "FILE:LINE: field: what was done" */
 };
 
 /* Read a JSONL sample-set file (one item a line; DESIGN.md). Returns 0 and fills *out (free
- * with umpire_sampleset_free), or UMPIRE_EINVAL / UMPIRE_EIO with "FILE:LINE: field: problem"
- * in err. Items need k >= 2 samples; NaN / Inf and ragged embeddings are refused. */
+ * with umpire_sampleset_free), or UMPIRE_EINVAL / UMPIRE_EIO / UMPIRE_ENOMEM with
+ * "FILE:LINE: field: problem" in err. Items need k >= 2 samples; NaN / Inf, values beyond
+ * float32's range and ragged embeddings are refused, and so are ids that are not well-formed
+ * UTF-8 or hold a NUL. A text with ill-formed UTF-8 (an answer cut inside a character) gets
+ * U+FFFD in its place, counted in n_warnings. */
 int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err);
 void umpire_sampleset_free(struct umpire_sampleset *set);
 /* Free what an item owns (not the item itself) and zero it. */
@@ -265,6 +270,13 @@ int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpi
                            const int *selected, const size_t *idx, size_t n_idx,
                            const struct umpire_metric_params *p, struct umpire_evaluation *out, char *err);
 void umpire_evaluation_free(struct umpire_evaluation *ev);
+
+/* How many items score NaN with estimator e of the registry although they carry everything it
+ * needs: the score is undefined there (UMPIRE and the semantic volume of an item with an
+ * embedding of zero norm, which has no direction), written as null and left out of the
+ * metrics. Callers show the count; *first (may be NULL) receives the first such item. */
+size_t umpire_scores_undefined(const struct umpire_sampleset *set, const struct umpire_scores *s,
+                               size_t e, size_t *first);
 
 /* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
 double umpire_auroc(const double *score, const int *wrong, size_t n);

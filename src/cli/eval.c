@@ -127,9 +127,11 @@ int cli_report_run(const char *dir, uint64_t seed, const struct umpire_metric_pa
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     const char **names = calloc(ne, sizeof *names);
     const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
-    for (size_t e = 0; names && rp && e < ne; e++) {
+    cli_warn_read("eval", &set);
+    for (size_t e = 0; names && rp && e < ne; e++) { /* an undefined estimator keeps its row */
         names[e] = reg[e].name;
-        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
+        size_t undefined = cli_warn_undefined("eval", &set, &scores, e);
+        rp[e] = ev.reports[e].n || undefined ? &ev.reports[e] : NULL;
     }
     printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g\n\n", dir, set.n, ev.accuracy, ev.n_right,
            scores.alpha);

@@ -12,7 +12,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: umpire metrics SCORED.jsonl [--labels LABELS.jsonl] [--seed S] [--bootstrap N]\n\n"
                "Recompute AUROC, AUPRC, PRR, AURAC, TPR@10%%FPR, CPC, ECE, calibrated ECE and Brier\n"
                "(with bootstrap 95%% intervals) for every score in scored items (umpire score -o).\n"
-               "Labels come from each item's `correct`, or from LABELS.jsonl lines {\"id\", \"correct\"}.\n\n"
+               "Labels come from each item's `correct`, or from LABELS.jsonl lines {\"id\", \"correct\"}\n"
+               "(an id may come again with the same label; with the other one it is an error).\n\n"
                "example:\n"
                "  umpire metrics scored.jsonl --labels judged.jsonl\n");
 }

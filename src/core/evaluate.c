@@ -1,5 +1,6 @@
 /* evaluate.c - how well every estimator of a scored sample set detects the wrong answers:
- * the labelled items' accuracy and each estimator's metric report. */
+ * the labelled items' accuracy and each estimator's metric report; and which scores are
+ * undefined although the item has what the estimator needs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,4 +53,39 @@ int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpi
     if (rc != UMPIRE_OK)
         umpire_evaluation_free(out);
     return rc;
+}
+
+/* The item carries what an estimator with these needs reads (as estimators.c asks for it). */
+static int has_inputs(const struct umpire_item *it, unsigned needs) {
+    if (needs & UMPIRE_NEEDS_EMBEDDING) {
+        if (!it->dim)
+            return 0;
+        for (size_t i = 0; i < it->k; i++)
+            if (!it->samples[i].embedding)
+                return 0;
+    }
+    if ((needs & UMPIRE_NEEDS_GREEDY) && !it->greedy.logprobs)
+        return 0;
+    if (needs & UMPIRE_NEEDS_ENTROPIES) {
+        int any = it->greedy.entropies != NULL;
+        for (size_t i = 0; i < it->k; i++)
+            any |= it->samples[i].entropies != NULL;
+        if (!any)
+            return 0;
+    }
+    return !((needs & UMPIRE_NEEDS_P_TRUE) && !(it->extras & UMPIRE_HAS_P_TRUE)) &&
+           !((needs & UMPIRE_NEEDS_VERBALISED) && !(it->extras & UMPIRE_HAS_VERBALISED)) &&
+           !((needs & UMPIRE_NEEDS_ENTAILMENT) &&
+             !((it->extras & UMPIRE_HAS_ENTAILMENT) && it->entailment));
+}
+
+size_t umpire_scores_undefined(const struct umpire_sampleset *set, const struct umpire_scores *s,
+                               size_t e, size_t *first) {
+    size_t ne, n = 0;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    for (size_t i = 0; e < ne && e < s->n_estimators && i < set->n && i < s->n; i++)
+        if (isnan(s->scores[i * s->n_estimators + e]) && has_inputs(&set->items[i], reg[e].needs) &&
+            !n++ && first)
+            *first = i;
+    return n;
 }

@@ -478,7 +478,9 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         for (size_t e = 0; rc == UMPIRE_OK && e < ne; e++) {
             all[e] = 1;
-            rp[e] = ev->reports[e].n ? &ev->reports[e] : NULL;
+            rp[e] = ev->reports[e].n || umpire_scores_undefined(set, scores, e, NULL)
+                        ? &ev->reports[e]
+                        : NULL;
         }
         snprintf(path, sizeof path, "%s/scored.jsonl", run_dir);
         if (rc == UMPIRE_OK)

@@ -8,9 +8,10 @@
 int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set,
                               const struct umpire_scores *s, const int *selected, char *err);
 
-/* A summary: n, accuracy (when labelled), alpha, alpha_dev_ids and, per estimator,
- * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}. reports[e] is NULL for estimators not
- * evaluated. */
+/* A summary: n, accuracy (when labelled), alpha, alpha_dev_ids, per estimator
+ * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}, and undefined.<name>: how many items
+ * had its inputs but no defined score (umpire_scores_undefined; only names with some).
+ * reports[e] is NULL for estimators not evaluated. */
 int umpire_summary_write(const char *path, const struct umpire_sampleset *set,
                          const struct umpire_scores *s, const int *selected,
                          const struct umpire_metric_report *const *reports, double accuracy,
