@@ -50,6 +50,8 @@ expect_file() { # NAME EXPECTED: the file is already there
     echo "FAIL $1: exit $rc, got: $out (wanted: $2)"; fails=$((fails + 1))
 }
 expect_file nul_raw_id "$dir/nul_raw_id.jsonl:1: id: a NUL character (a 0 byte at column 9)"
+printf '{"id":"a","samples":[%s]} \0\n' "$two" > "$dir/nul_outside.jsonl"
+expect_file nul_outside "$dir/nul_outside.jsonl:1: json: a 0 byte at column 122 (not JSON text)"
 expect nul_text "nul_text.jsonl:1: samples[1].text: a NUL character" '{"id":"a","samples":[{"text":"x","logprobs":[-0.1]},{"text":"y\u0000z","logprobs":[-0.2]}]}'
 expect nul_key "nul_key.jsonl:1: samples[0]: a key: a NUL character" '{"id":"a","samples":[{"te\u0000xt":"x","logprobs":[-0.1]},{"text":"y","logprobs":[-0.2]}]}'
 expect nul_escaped_backslash "nul_escaped_backslash.jsonl:1: samples: k = 1" '{"id":"a\\u0000b","samples":[{"text":"x","logprobs":[-0.1]}]}'

@@ -13,8 +13,8 @@
 #include "core/status.h"
 
 /* The field whose string holds byte `at` of a JSON text ("samples[1].text"), from the keys
- * and indices of the containers around it; "json" when `at` is not in a string. */
-static void field_at(const char *s, size_t at, char *out, size_t cap) {
+ * and indices of the containers around it. Returns 0 when `at` is not in a string. */
+static int field_at(const char *s, size_t at, char *out, size_t cap) {
     enum { SHOWN = 16 };
     struct {
         char open;
@@ -60,10 +60,8 @@ static void field_at(const char *s, size_t at, char *out, size_t cap) {
     }
     size_t len = 0;
     out[0] = '\0';
-    if (!in_string) {
-        snprintf(out, cap, "json");
-        return;
-    }
+    if (!in_string)
+        return 0;
     for (size_t d = 0; d < depth && d < SHOWN && len < cap; d++) {
         if (fr[d].open == '[')
             len += (size_t)snprintf(out + len, cap - len, "[%zu]", fr[d].index);
@@ -77,6 +75,7 @@ static void field_at(const char *s, size_t at, char *out, size_t cap) {
         snprintf(out + len, cap - len, "%sa key", out[0] ? ": " : "");
     else if (!out[0])
         snprintf(out, cap, "json");
+    return 1;
 }
 
 /* The first NUL character in a JSON text: a raw 0 byte, or a \u0000 escape in a string. */
@@ -151,14 +150,16 @@ cJSON *umpire_json_parse(const char *text, size_t len, const char *path, size_t 
                 where++, line_start = p + 1;
     }
     long col = (long)(at - line_start) + 1;
-    if (nul) {
-        char field[160];
-        field_at(text, (size_t)(nul - text), field, sizeof field);
+    char field[160];
+    if (nul && field_at(text, (size_t)(nul - text), field, sizeof field)) {
         *rc =
             umpire_fail(err, UMPIRE_EINVAL,
                         "%s:%zu: %s: a NUL character (%s at column %ld) would cut the string short",
                         path, where, field, *nul ? "\\u0000" : "a 0 byte", col);
-    } else if ((*at == '[' || *at == '{') &&
+    } else if (nul) {
+        *rc = umpire_fail(err, UMPIRE_EINVAL,
+                          "%s:%zu: json: a 0 byte at column %ld (not JSON text)", path, where, col);
+    } else if (at < text + len && (*at == '[' || *at == '{') &&
                depth_at(text, (size_t)(at - text)) >= CJSON_NESTING_LIMIT) {
         *rc = umpire_fail(err, UMPIRE_EINVAL,
                           "%s:%zu: json: nested more than %d levels deep at column %ld", path,
