@@ -193,6 +193,8 @@ static int check_finished(const char *path, const struct umpire_dataset *data, s
     struct finished *f = malloc(set.n * sizeof *f);
     if (!known || !f || !(d->ids = calloc(set.n, sizeof *d->ids)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    else
+        d->cap = set.n;
     for (size_t i = 0; rc == UMPIRE_OK && i < data->n; i++)
         known[i] = data->items[i].id;
     if (rc == UMPIRE_OK)
