@@ -43,7 +43,7 @@ static double run(int k, int with_greedy, int score, uint64_t seed) {
         exit(1);
     }
     if (score) {
-        struct umpire_sampleset set = {&it, 1};
+        struct umpire_sampleset set = {.items = &it, .n = 1};
         struct umpire_score_params p = umpire_score_default_params();
         p.alpha = 1.0;
         struct umpire_scores s;
@@ -68,7 +68,7 @@ static double score_only(int k, uint64_t seed) {
     char err[UMPIRE_ERR_LEN];
     if (umpire_engine_ask(engine, &query, &sp, &it, err) != 0)
         exit(1);
-    struct umpire_sampleset set = {&it, 1};
+    struct umpire_sampleset set = {.items = &it, .n = 1};
     struct umpire_score_params p = umpire_score_default_params();
     p.alpha = 1.0;
     struct umpire_scores s;
@@ -92,7 +92,6 @@ int main(int argc, char **argv) {
     for (int i = 0; i < words; i++)
         strcat(context, i % 7 ? "facts " : "about ");
     query.system = words ? context : NULL;
-    umpire_set_blas_threads(1); /* as the CLI does */
     struct umpire_engine_params ep = umpire_engine_default_params();
     ep.model_path = argv[1];
     ep.k_max = 10;

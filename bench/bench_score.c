@@ -39,7 +39,6 @@ int main(int argc, char **argv) {
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     struct umpire_score_params p = umpire_score_default_params();
     unsigned seed = 1;
-    umpire_set_blas_threads(1); /* as the CLI does: see umpire.h */
     printf("%-6s %-6s %-22s %12s %14s\n", "k", "d", "estimators", "items/s", "ms/item");
     for (size_t kk = 0; kk < 2; kk++) {
         size_t k = ks[kk];
@@ -52,7 +51,7 @@ int main(int argc, char **argv) {
             sink += umpire_score_item(&items[i], 0, 1.0, &p);
         double dt = now() - t0;
         printf("%-6zu %-6zu %-22s %12.1f %14.3f\n", k, d, reg[0].name, (double)n / dt, 1e3 * dt / (double)n);
-        struct umpire_sampleset set = {items, n};
+        struct umpire_sampleset set = {.items = items, .n = n};
         struct umpire_scores scores;
         t0 = now();
         if (umpire_score_set(&set, &p, &scores, NULL) != 0)

@@ -37,14 +37,6 @@ const char *umpire_llama_tag(void);
 /* The version of the ggml linked in ("0.25.1"); a static string. */
 const char *umpire_ggml_version(void);
 
-/* ------------------------------------------------------------------ threads */
-
-/* Set OpenBLAS's thread count for the whole process. umpire's matrices are at most k x k
- * (k <= 64): one thread is fastest, and in a process that also runs llama.cpp, BLAS threads
- * competing with ggml's made scoring 14x slower (bench/bench_generate_vs_score.c). The umpire
- * CLI sets 1; a program embedding libumpire decides for itself. */
-void umpire_set_blas_threads(int n);
-
 /* ------------------------------------------------------------------ sample sets
  * The one shape of data everything meets at (DESIGN.md): per question, k sampled answers with
  * their token log-probabilities, hidden-state embedding phi and token entropies. */
@@ -123,11 +115,16 @@ enum umpire_extra {
 struct umpire_sampleset {
     struct umpire_item *items;
     size_t n;
+    size_t n_warnings;            /* what was read but repaired, for the caller to show */
+    char warning[UMPIRE_ERR_LEN]; /* the first: "FILE:LINE: field: what was done" */
 };
 
 /* Read a JSONL sample-set file (one item a line; DESIGN.md). Returns 0 and fills *out (free
- * with umpire_sampleset_free), or UMPIRE_EINVAL / UMPIRE_EIO with "FILE:LINE: field: problem"
- * in err. Items need k >= 2 samples; NaN / Inf and ragged embeddings are refused. */
+ * with umpire_sampleset_free), or UMPIRE_EINVAL / UMPIRE_EIO / UMPIRE_ENOMEM with
+ * "FILE:LINE: field: problem" in err. Items need k >= 2 samples; NaN / Inf, values beyond
+ * float32's range and ragged embeddings are refused, and so are ids that are not well-formed
+ * UTF-8 or hold a NUL. A text with ill-formed UTF-8 (an answer cut inside a character) gets
+ * U+FFFD in its place, counted in n_warnings. */
 int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err);
 void umpire_sampleset_free(struct umpire_sampleset *set);
 /* Free what an item owns (not the item itself) and zero it. */
@@ -269,6 +266,10 @@ struct umpire_score_params umpire_score_def_params(const struct umpire_score_def
 int umpire_score_def_compare(const char *name, const struct umpire_score_def *a, const struct umpire_score_def *b,
                              char *err);
 
+/* 1 when the item carries what estimator e reads, scored from log-probs of kind `probs` (an
+ * estimator that applies may still be undefined on an item: a zero embedding has no direction). */
+int umpire_estimator_applies(const struct umpire_item *item, size_t e, enum umpire_probs probs);
+
 /* Score one item (k >= 2) with estimator index e of the registry; alpha is V's weight.
  * Returns the score, or NaN when the item lacks what the estimator needs. */
 double umpire_score_item(const struct umpire_item *item, size_t e, double alpha,
@@ -371,6 +372,12 @@ void umpire_evaluation_free(struct umpire_evaluation *ev);
 /* cECE's calibration split of n labelled answers (ascending indices into idx, n slots; its
  * size in *m), as umpire_metrics_compute draws it. Returns 0, or a negative status. */
 int umpire_metrics_cece_split(size_t n, const struct umpire_metric_params *p, size_t *idx, size_t *m, char *err);
+/* How many items score NaN with estimator e of the registry although they carry everything it
+ * needs: the score is undefined there (UMPIRE and the semantic volume of an item with an
+ * embedding of zero norm, which has no direction), written as null and left out of the
+ * metrics. Callers show the count; *first (may be NULL) receives the first such item. */
+size_t umpire_scores_undefined(const struct umpire_sampleset *set, const struct umpire_scores *s,
+                               size_t e, size_t *first);
 
 /* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
 double umpire_auroc(const double *score, const int *wrong, size_t n);

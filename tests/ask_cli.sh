@@ -149,7 +149,7 @@ expect "too long for the context" 1 "do not fit the context of 256 tokens" -m "$
 expect "bad number" 2 "--temp: 'hot' is not a number" -m "$m" --temp hot "What?"
 expect "missing responses" 1 "none.txt: cannot open" -m "$m" --responses "$dir/none.txt" "What?"
 expect "one option" 2 "--option: give 2..26 options, got 1" -m "$m" --option Paris "What?"
-expect "bad calibration" 1 "responses.txt: not a JSON object" -m "$m" --calibration "$dir/responses.txt" "What?"
+expect "bad calibration" 1 "responses.txt:1: json: malformed JSON near column 1" -m "$m" --calibration "$dir/responses.txt" "What?"
 expect "negative alpha" 2 "--alpha: needs a number >= 0, got -1" -m "$m" --alpha -1 "What?"
 expect "unknown prompt style" 2 "--prompt-style: 'odd' is not suffix or reference" -m "$m" --prompt-style odd "What?"
 

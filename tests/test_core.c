@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "core/baselines.h"
+#include "core/linalg.h"
+#include "core/utf8.h"
 #include "umpire.h"
 
 #define CLOSE(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
@@ -358,6 +360,121 @@ static void test_correctness(void **state) {
     assert_int_equal(umpire_judge_parse("gpt", &j), -1);
 }
 
+/* Unicode's table 3-7, at its edges: what is well-formed, and how long each ill-formed part is
+ * (one U+FFFD per maximal part, as the Unicode and WHATWG decoders count them) */
+static void test_utf8(void **state) {
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t len; /* of the first character, 0: ill-formed */
+    } cases[] = {
+        {"A", 1},
+        {"\xc2\x80", 2},         /* U+0080, the first 2-byte */
+        {"\xdf\xbf", 2},         /* U+07FF */
+        {"\xe0\xa0\x80", 3},     /* U+0800 */
+        {"\xed\x9f\xbf", 3},     /* U+D7FF, just below the surrogates */
+        {"\xee\x80\x80", 3},     /* U+E000, just above */
+        {"\xef\xbf\xbd", 3},     /* U+FFFD */
+        {"\xf0\x90\x80\x80", 4}, /* U+10000 */
+        {"\xf0\x9f\x98\x80", 4}, /* U+1F600, an emoji */
+        {"\xf4\x8f\xbf\xbf", 4}, /* U+10FFFF, the last */
+        {"\xc0\xaf", 0},         /* overlong '/' */
+        {"\xc1\xbf", 0},         /* overlong U+007F */
+        {"\xe0\x80\xaf", 0},     /* overlong '/' in 3 bytes */
+        {"\xe0\x9f\xbf", 0},     /* overlong U+07FF */
+        {"\xf0\x80\x80\xaf", 0}, /* overlong '/' in 4 bytes */
+        {"\xf0\x8f\xbf\xbf", 0}, /* overlong U+FFFF */
+        {"\xed\xa0\x80", 0},     /* U+D800, a surrogate */
+        {"\xed\xbf\xbf", 0},     /* U+DFFF */
+        {"\xf4\x90\x80\x80", 0}, /* U+110000 */
+        {"\xf5\x80\x80\x80", 0}, /* beyond */
+        {"\xff", 0},
+        {"\x80", 0},      /* a stray continuation byte */
+        {"\xe2\x82", 0},  /* truncated (the euro sign's first 2 bytes) */
+        {"\342\202A", 0}, /* the same, then a letter */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const unsigned char *u = (const unsigned char *)cases[i].s;
+        size_t n = umpire_utf8_char(u, strlen(cases[i].s)), bad = 99;
+        if (n != cases[i].len)
+            fail_msg("case %zu: length %zu, expected %zu", i, n, cases[i].len);
+        assert_int_equal(umpire_utf8_valid(cases[i].s, &bad), cases[i].len == strlen(cases[i].s));
+        if (!cases[i].len)
+            assert_int_equal(bad, 0);
+    }
+    size_t bad = 99;
+    assert_false(umpire_utf8_valid("ok \xe2\x82\xac then \xed\xa0\x80", &bad));
+    /* the surrogate's first byte: 3 + 3 (the euro sign) + 6 bytes before it */
+    assert_int_equal(bad, 12);
+    assert_true(umpire_utf8_valid("", NULL));
+    /* repair: a maximal ill-formed part is one U+FFFD; a bad second byte starts anew */
+    static const struct {
+        const char *in, *out;
+        size_t n_bad;
+    } fix[] = {
+        {"caf\xc3\xa9", "caf\xc3\xa9", 0},
+        {"a\xe2\x82", "a\xef\xbf\xbd", 1}, /* cut inside the euro sign */
+        {"\342\202A", "\357\277\275A", 1},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd", 2},                   /* C0 is never a lead byte */
+        {"\xed\xa0\x80x", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx", 3}, /* A0 is not after ED */
+        {"\xf0\x9f\x98", "\xef\xbf\xbd", 1},                           /* an emoji cut short */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 4},
+    };
+    for (size_t i = 0; i < sizeof fix / sizeof fix[0]; i++) {
+        size_t n_bad = 99;
+        char *o = umpire_utf8_repair(fix[i].in, strlen(fix[i].in), &n_bad);
+        assert_non_null(o);
+        assert_string_equal(o, fix[i].out);
+        assert_int_equal(n_bad, fix[i].n_bad);
+        assert_true(umpire_utf8_valid(o, NULL));
+        free(o);
+    }
+}
+
+/* The k x k linear algebra against values worked out by hand */
+static void test_linalg(void **state) {
+    (void)state;
+    /* [[2, 1], [1, 2]]: eigenvalues 1 and 3, eigenvectors (1, -1) / sqrt 2 and (1, 1) / sqrt 2 */
+    double a[4] = {2, 1, 1, 2}, w[3], v[9];
+    assert_int_equal(umpire_eigh(a, 2, w, v), 0);
+    CLOSE(w[0], 1.0, 1e-14);
+    CLOSE(w[1], 3.0, 1e-14);
+    CLOSE(fabs(v[0 * 2 + 0]), sqrt(0.5), 1e-14); /* column 0 */
+    CLOSE(v[0 * 2 + 0], -v[1 * 2 + 0], 1e-14);
+    CLOSE(v[0 * 2 + 1], v[1 * 2 + 1], 1e-14); /* column 1 */
+    /* a 3 x 3 path-graph Laplacian [[1,-1,0],[-1,2,-1],[0,-1,1]]: 0, 1, 3; A v = lambda v */
+    double l[9] = {1, -1, 0, -1, 2, -1, 0, -1, 1};
+    assert_int_equal(umpire_eigh(l, 3, w, v), 0);
+    CLOSE(w[0], 0.0, 1e-14);
+    CLOSE(w[1], 1.0, 1e-14);
+    CLOSE(w[2], 3.0, 1e-14);
+    for (size_t c = 0; c < 3; c++)
+        for (size_t i = 0; i < 3; i++)
+            CLOSE(l[i * 3] * v[c] + l[i * 3 + 1] * v[3 + c] + l[i * 3 + 2] * v[6 + c],
+                  w[c] * v[i * 3 + c], 1e-13);
+    double diag[9] = {5, 0, 0, 0, -1, 0, 0, 0, 2}; /* already diagonal: sorted, not rotated */
+    assert_int_equal(umpire_eigh(diag, 3, w, NULL), 0);
+    CLOSE(w[0], -1.0, 0);
+    CLOSE(w[1], 2.0, 0);
+    CLOSE(w[2], 5.0, 0);
+    double nan_m[4] = {1, NAN, NAN, 1};
+    assert_int_equal(umpire_eigh(nan_m, 2, w, NULL), -1);
+    /* log det([[4, 2], [2, 3]] + 0 I) = log 8 by Cholesky; the all-ones matrix is singular and
+     * goes to the eigenvalues: log(2 + j) + log(j) */
+    double b[4] = {4, 2, 2, 3}, ones[4] = {1, 1, 1, 1}, logdet;
+    assert_int_equal(umpire_logdet_psd(b, 2, 1e-300, &logdet), 0);
+    CLOSE(logdet, log(8.0), 1e-14);
+    assert_int_equal(umpire_logdet_psd(ones, 2, 1e-20, &logdet), 0);
+    CLOSE(logdet, log(2.0) + log(1e-20), 1e-9);
+    /* Gram: rows (1, 2, 3) and (4, 5, 6): 14, 32, 77 */
+    double x[6] = {1, 2, 3, 4, 5, 6}, g[4];
+    umpire_gram(x, 2, 3, g);
+    CLOSE(g[0], 14, 0);
+    CLOSE(g[1], 32, 0);
+    CLOSE(g[2], 32, 0);
+    CLOSE(g[3], 77, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_volume_identical_samples),
@@ -377,6 +494,8 @@ int main(void) {
         cmocka_unit_test(test_mean_token_entropy),
         cmocka_unit_test(test_parse_confidence),
         cmocka_unit_test(test_correctness),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_linalg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "engine/engine.h"
 #include "umpire.h"
 
 #define CLOSE_TO(a, b) assert_true(fabs((a) - (b)) < 1e-12)
@@ -739,6 +740,37 @@ static void test_bad_input(void **state) {
     assert_null(e);
 }
 
+/* The engine's text cleaner, which every answer passes (a token can end inside a character):
+ * white space trimmed; overlongs, surrogates, code points above U+10FFFF and cut sequences
+ * replaced by U+FFFD (one per maximal ill-formed part), well-formed 4-byte characters kept */
+static void test_clean_text(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"  Paris \n", "Paris"},
+        {"\xf0\x9f\x98\x80 ok", "\xf0\x9f\x98\x80 ok"},           /* U+1F600 kept */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},                 /* U+10FFFF kept */
+        {"a\300\257b", "a\357\277\275\357\277\275b"},             /* overlong '/' */
+        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong, 3 bytes */
+        {"\xf0\x80\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"x\xed\xa0\x80", "x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},               /* U+D800 */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* U+110000 */
+        {"caf\xc3", "caf\xef\xbf\xbd"},   /* cut at the end */
+        {"\xe2\x82 x", "\xef\xbf\xbd x"}, /* cut, then more */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = umpire_clean_text(cases[i].in);
+        assert_non_null(t);
+        if (strcmp(t, cases[i].out))
+            fail_msg("case %zu: got \"%s\"", i, t);
+        free(t);
+    }
+    char *t = umpire_clean_text(NULL);
+    assert_string_equal(t, "");
+    free(t);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: test_engine MODELS_DIR WORK_DIR\n");
@@ -746,7 +778,6 @@ int main(int argc, char **argv) {
     }
     models_dir = argv[1];
     work_dir = argv[2];
-    umpire_set_blas_threads(1);
     text_engine = open_engine("tiny.gguf", NULL, 2048, 8);
     if (!text_engine)
         return 1;
@@ -759,6 +790,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_clean_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     umpire_engine_close(text_engine);

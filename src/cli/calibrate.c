@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/status.h"
+#include "io/item_json.h"
 #include "io/jsonl.h"
 #include "io/output.h"
 #include "io/scores_json.h"
@@ -277,8 +278,8 @@ static int calibrate_apply(int argc, char **argv) {
             double s = sf.scores[i * sf.n_estimators + (size_t)e], p = umpire_calibration_apply(&cal, s);
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "id", sf.ids[i]);
-            cJSON_AddItemToObject(x, "score", isfinite(s) ? cJSON_CreateNumber(s) : cJSON_CreateNull());
-            cJSON_AddItemToObject(x, "p_error", isfinite(p) ? cJSON_CreateNumber(p) : cJSON_CreateNull());
+            cJSON_AddItemToObject(x, "score", umpire_json_number(s));
+            cJSON_AddItemToObject(x, "p_error", umpire_json_number(p));
             if (!isnan(cal.threshold)) {
                 int answer = isfinite(s) && s <= cal.threshold; /* no score: escalate */
                 cJSON_AddStringToObject(x, "verdict", answer ? "answer" : "escalate");

@@ -20,6 +20,12 @@ int cmd_convert(int argc, char **argv);
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
                      size_t n);
+/* warn.c: on stderr, what a sample set's reader repaired (set->warning, counted); and, when
+ * estimator e is undefined for items that have its inputs, how many and the first (returns
+ * how many: its row stays in the table) */
+void cli_warn_read(const char *cmd, const struct umpire_sampleset *set);
+size_t cli_warn_undefined(const char *cmd, const struct umpire_sampleset *set,
+                          const struct umpire_scores *s, size_t e);
 /* eval.c: score, evaluate and print a run directory (summary.json, scored.jsonl, a table) */
 /* group_by: also the per-group table for the dataset's field (data: NULL for the run's own). */
 int cli_report_run(const char *dir, const struct umpire_score_params *sp, const struct umpire_metric_params *mp,

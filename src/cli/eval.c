@@ -17,10 +17,13 @@ static void usage(FILE *f) {
             "For every question of DATA: the low-temperature answer, k samples from one prefill, the\n"
             "extra passes asked for, and whether the answer is right; each finished item is appended to\n"
             "RUN_DIR/items.jsonl at once. Interrupted? Run the same command again: finished items are\n"
-            "kept. At the end: UMPIRE's alpha fitted over the run, every estimator's AUROC, PRR, CPC,\n"
+            "kept (a run directory whose config.json is missing or damaged, or whose items.jsonl holds\n"
+            "a line that is not a finished item of this run, or one twice, is refused before anything\n"
+            "runs). At the end: UMPIRE's alpha fitted over the run, every estimator's AUROC, PRR, CPC,\n"
             "ECE, ... with 95%% intervals, in RUN_DIR/summary.json and a table.\n\n"
             "DATA lines: {\"id\", \"question\", \"image\"?, \"audio\"?, \"answers\": [...], \"choices\"?:\n"
-            "{\"A\": ..}, \"answerable\"?: false}; media paths relative to DATA.\n\n"
+            "{\"A\": ..}, \"answerable\"?: false}; media paths relative to DATA; every string\n"
+            "well-formed UTF-8 without NUL characters.\n\n"
             "options:\n"
             "  --data FILE  --out DIR    the dataset and the run directory\n"
             "  --from DIR                recompute the results of a run, without the model\n"
@@ -150,9 +153,11 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     const char **names = calloc(ne, sizeof *names);
     const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
-    for (size_t e = 0; names && rp && e < ne; e++) {
+    cli_warn_read("eval", &set);
+    for (size_t e = 0; names && rp && e < ne; e++) { /* an undefined estimator keeps its row */
         names[e] = reg[e].name;
-        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
+        size_t undefined = cli_warn_undefined("eval", &set, &scores, e);
+        rp[e] = ev.reports[e].n || undefined ? &ev.reports[e] : NULL;
     }
     printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g, %s log-probs\n\n", dir, set.n, ev.accuracy,
            ev.n_right, scores.alpha, umpire_probs_name(scores.probs));

@@ -46,7 +46,6 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(name, "--version") || !strcmp(name, "-V"))
         name = "version";
-    umpire_set_blas_threads(1); /* see umpire.h: small matrices, cores left to llama.cpp */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(name, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -17,7 +17,10 @@ static void usage(FILE *f) {
             "usage: umpire score IN.jsonl [-o OUT.jsonl] [--summary SUMMARY.json] [options]\n\n"
             "Score sample sets (one item a line: k sampled answers with log-probs and embeddings;\n"
             "see DESIGN.md) with UMPIRE and the baselines. Higher = more likely wrong. With labels\n"
-            "(`correct`), print and save AUROC, PRR, CPC, ECE, ... with bootstrap 95%% intervals.\n\n"
+            "(`correct`), print and save AUROC, PRR, CPC, ECE, ... with bootstrap 95%% intervals.\n"
+            "Ids must be well-formed UTF-8; a text that is not (an answer cut inside a character)\n"
+            "gets U+FFFD in its place, with a warning. An item whose embeddings include one of zero\n"
+            "norm has no UMPIRE or semantic volume: null, counted in a warning and summary.json.\n\n"
             "options:\n"
             "  -o, --output FILE       scored items, one a line (default: none; -: standard output)\n"
             "  --summary FILE          run summary JSON: n, accuracy, alpha, metrics (-: standard output)\n"
@@ -165,10 +168,14 @@ int cmd_score(int argc, char **argv) {
         free(selected);
         return 1;
     }
+    cli_warn_read("score", &set);
     if (umpire_score_set(&set, &sp, &scores, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         goto out_set;
     }
+    size_t *undefined = calloc(ne, sizeof *undefined);
+    for (size_t e = 0; undefined && e < ne; e++)
+        undefined[e] = selected[e] ? cli_warn_undefined("score", &set, &scores, e) : 0;
     struct umpire_score_def def = umpire_score_def_of(&sp, &scores);
     if (output && umpire_scores_write_jsonl(output, &set, &scores, &def, selected, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
@@ -179,15 +186,16 @@ int cmd_score(int argc, char **argv) {
     struct umpire_evaluation ev;
     const struct umpire_metric_report **rp = calloc(ne, sizeof *rp);
     const char **names = calloc(ne, sizeof *names);
-    if (!rp || !names || umpire_evaluate(&set, &scores, selected, &mp, &ev, err) != 0) {
-        fprintf(stderr, "umpire score: %s\n", rp && names ? err : "out of memory");
+    if (!rp || !names || !undefined ||
+        umpire_evaluate(&set, &scores, selected, &mp, &ev, err) != 0) {
+        fprintf(stderr, "umpire score: %s\n", rp && names && undefined ? err : "out of memory");
         free(rp);
         free(names);
         goto out_scores;
     }
-    for (size_t e = 0; e < ne; e++) {
+    for (size_t e = 0; e < ne; e++) { /* an undefined estimator keeps its row: n shows how many */
         names[e] = reg[e].name;
-        rp[e] = ev.reports[e].n ? &ev.reports[e] : NULL;
+        rp[e] = ev.reports[e].n || undefined[e] ? &ev.reports[e] : NULL;
     }
     size_t n_lab = ev.n_labelled, n_right = ev.n_right;
     double accuracy = ev.accuracy;
@@ -217,6 +225,7 @@ out_metrics:
     free(rp);
     free(names);
 out_scores:
+    free(undefined);
     umpire_scores_free(&scores);
 out_set:
     umpire_sampleset_free(&set);

@@ -244,26 +244,40 @@ static int has(const struct umpire_item *it, unsigned needs) {
     return 1;
 }
 
-static double score_cached(const struct umpire_item *it, size_t e, double alpha,
-                           const struct umpire_score_params *p, struct item_cache *c) {
-    const size_t k = it->k;
+int umpire_estimator_applies(const struct umpire_item *it, size_t e, enum umpire_probs probs) {
     if (e >= E_COUNT || !has(it, registry[e].needs))
-        return NAN;
+        return 0;
     /* no samples (ask -k 0): only what the low-temperature answer and the extra passes tell */
     static const unsigned char one_answer[E_COUNT] = {[E_SEQPROB] = 1, [E_PPL] = 1, [E_MTE] = 1, [E_SEQPROB_RAW] = 1,
                                                       [E_PPL_RAW] = 1, [E_MTE_RAW] = 1, [E_PTRUE] = 1,
                                                       [E_VERBAL] = 1, [E_CHOICE] = 1};
-    if (k == 0 && !one_answer[e])
+    if (it->k == 0 && !one_answer[e])
+        return 0;
+    /* the *_raw estimators read the raw model's log-probs beside the sampler's: none where the
+     * estimators read raw ones already */
+    if ((registry[e].needs & UMPIRE_NEEDS_RAW) && (probs == UMPIRE_PROBS_RAW || it->probs != UMPIRE_PROBS_SAMPLER))
+        return 0;
+    if (registry[e].needs & UMPIRE_NEEDS_ENTROPIES) { /* the greedy answer's, else a sample's */
+        int raw = (registry[e].needs & UMPIRE_NEEDS_RAW) || (probs == UMPIRE_PROBS_RAW && it->probs == UMPIRE_PROBS_SAMPLER);
+        int any = (raw ? it->greedy.raw_entropies : it->greedy.entropies) != NULL;
+        for (size_t i = 0; i < it->k; i++)
+            any |= (raw ? it->samples[i].raw_entropies : it->samples[i].entropies) != NULL;
+        if (!any)
+            return 0;
+    }
+    return 1;
+}
+
+static double score_cached(const struct umpire_item *it, size_t e, double alpha,
+                           const struct umpire_score_params *p, struct item_cache *c) {
+    const size_t k = it->k;
+    enum umpire_probs used = p->probs == UMPIRE_PROBS_RAW ? UMPIRE_PROBS_RAW : it->probs;
+    if (!umpire_estimator_applies(it, e, used))
         return NAN;
-    /* which log-probs: the *_raw estimators read the raw model's beside the sampler's (and are
-     * undefined where the estimators read raw ones already); the others those asked for */
+    /* which log-probs: the *_raw estimators the raw model's; the others those asked for */
     int raw_column = (registry[e].needs & UMPIRE_NEEDS_RAW) != 0;
-    if (raw_column && (p->probs == UMPIRE_PROBS_RAW || it->probs != UMPIRE_PROBS_SAMPLER))
-        return NAN;
     const struct umpire_answer *g, *s = answers(it, raw_column || p->probs == UMPIRE_PROBS_RAW, c, &g);
     if (!s)
-        return NAN;
-    if ((registry[e].needs & UMPIRE_NEEDS_ENTROPIES) && !g->entropies && !s[0].entropies)
         return NAN;
     switch (e) {
     case E_PTRUE: return 1.0 - it->p_true;

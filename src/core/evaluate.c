@@ -1,5 +1,6 @@
 /* evaluate.c - how well every estimator of a scored sample set detects the wrong answers:
- * the labelled items' accuracy and each estimator's metric report. */
+ * the labelled items' accuracy and each estimator's metric report; and which scores are
+ * undefined although the item has what the estimator needs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,4 +53,15 @@ int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpi
     if (rc != UMPIRE_OK)
         umpire_evaluation_free(out);
     return rc;
+}
+
+size_t umpire_scores_undefined(const struct umpire_sampleset *set, const struct umpire_scores *s,
+                               size_t e, size_t *first) {
+    size_t ne, n = 0;
+    umpire_estimators(&ne);
+    for (size_t i = 0; e < ne && e < s->n_estimators && i < set->n && i < s->n; i++)
+        if (isnan(s->scores[i * s->n_estimators + e]) && umpire_estimator_applies(&set->items[i], e, s->probs) &&
+            !n++ && first)
+            *first = i;
+    return n;
 }

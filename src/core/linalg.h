@@ -1,4 +1,4 @@
-/* linalg.h - the few dense linear-algebra steps the estimators need, on LAPACKE / CBLAS. */
+/* linalg.h - the few dense linear-algebra steps the estimators need, on k x k matrices. */
 #ifndef UMPIRE_CORE_LINALG_H
 #define UMPIRE_CORE_LINALG_H
 
@@ -13,13 +13,14 @@ size_t umpire_rows_normalise(const float *e, size_t k, size_t d, double *out, do
 void umpire_gram(const double *x, size_t n, size_t d, double *g);
 
 /* log det(A + jitter I) of a symmetric positive semi-definite n x n matrix A (row-major, not
- * modified). Cholesky (dpotrf) first; when A + jitter I is not numerically positive definite,
- * the eigenvalues (dsyevd) clamped below at jitter. jitter > 0. Returns 0, or -1 when LAPACK
- * fails or memory runs out. */
+ * modified). Cholesky first; when A + jitter I is not numerically positive definite, the
+ * eigenvalues (umpire_eigh) clamped below at jitter. jitter > 0. Returns 0, or -1 when the
+ * eigenvalues do not converge or memory runs out. */
 int umpire_logdet_psd(const double *a, size_t n, double jitter, double *logdet);
 
-/* Eigenvalues (ascending) of the symmetric n x n matrix A, and its eigenvectors when vecs is
- * not NULL (column j of the row-major vecs is eigenvector j). Returns 0, or -1. */
+/* Eigenvalues (ascending) of the symmetric n x n matrix A (cyclic Jacobi), and its
+ * eigenvectors when vecs is not NULL (column j of the row-major vecs is eigenvector j).
+ * Returns 0, or -1 when A is not finite, memory runs out or the sweeps do not converge. */
 int umpire_eigh(const double *a, size_t n, double *values, double *vecs);
 
 #endif

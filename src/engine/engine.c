@@ -11,6 +11,7 @@
 #include <mtmd-helper.h>
 
 #include "core/status.h"
+#include "core/utf8.h"
 #include "engine/log.h"
 
 struct umpire_engine_params umpire_engine_default_params(void) {
@@ -269,36 +270,10 @@ void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, 
     *entropy = logz - s / z; /* -sum p log p with log p = d - log z */
 }
 
-/* Length of the valid UTF-8 character at s (1-4), or 0 when the bytes are not one. */
-static size_t utf8_len(const unsigned char *s, size_t left) {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (n == 0 || n > left || (n == 2 && s[0] < 0xc2))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 char *umpire_clean_text(const char *t) {
     t = t ? t : "";
     size_t a = strspn(t, " \t\r\n"), b = strlen(t);
     while (b > a && strchr(" \t\r\n", t[b - 1]))
         b--;
-    char *out = malloc(3 * (b - a) + 1), *o = out;
-    for (size_t i = a; out && i < b;) {
-        size_t n = utf8_len((const unsigned char *)t + i, b - i);
-        if (n) {
-            memcpy(o, t + i, n);
-            o += n;
-            i += n;
-        } else {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        }
-    }
-    if (out)
-        *o = '\0';
-    return out;
+    return umpire_utf8_repair(t + a, b - a, NULL);
 }

@@ -74,8 +74,10 @@ char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_que
 void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob,
                              double *entropy);
 
-/* An answer's text without surrounding white space, as a new string; bytes that are not
- * valid UTF-8 (a token cut inside a character) become U+FFFD, so every output is valid JSON. */
+/* An answer's text without surrounding white space, as a new string in which every ill-formed
+ * UTF-8 part (a token cut inside a character; an overlong, a surrogate, a code point above
+ * U+10FFFF) became U+FFFD, so that every output is valid JSON for strict decoders. NULL when
+ * out of memory. */
 char *umpire_clean_text(const char *t);
 
 #endif

@@ -34,7 +34,8 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* FNV-1a of a file's bytes, as 16 hex digits: a resume must read the same data. */
+/* FNV-1a of a file's bytes, as 16 hex digits: a resume must read the same data. -1 when the
+ * file cannot be read to its end. */
 static int file_digest(const char *path, char out[17]) {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -43,9 +44,10 @@ static int file_digest(const char *path, char out[17]) {
     int c;
     while ((c = getc(f)) != EOF)
         h = (h ^ (uint64_t)c) * 1099511628211ULL;
+    int bad = ferror(f);
     fclose(f);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eval_params *p, const char *digest) {
@@ -82,33 +84,69 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
     return o;
 }
 
-/* Write the run's configuration, or check a resumed run's against it. */
-static int check_config(const char *run_dir, cJSON *cfg, char *err) {
+/* cJSON's type of a value, true and false as one */
+static int json_kind(const cJSON *v) { return cJSON_IsBool(v) ? cJSON_True : v->type & 0xff; }
+
+static void append_name(char *list, size_t cap, const char *name) {
+    size_t n = strlen(list);
+    snprintf(list + n, cap - n, "%s%s", n ? ", " : "", name);
+}
+
+/* Write the run's configuration, or check a resumed run's against it. A run directory whose
+ * config.json is missing (while items.jsonl holds items), unreadable, or not a configuration
+ * umpire wrote is refused as damaged; one with other values as another configuration. */
+static int check_config(const char *run_dir, const char *items_path, cJSON *cfg, char *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", run_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        if (stat(items_path, &st) == 0 && st.st_size > 0)
+            return umpire_fail(err, UMPIRE_EINVAL,
+                               "%s: missing, but %s holds finished items of an unknown "
+                               "configuration; restore it, or choose another --out",
+                               path, items_path);
         return umpire_write_json(path, cfg, err);
-    fclose(f);
+    }
     int rc = UMPIRE_OK;
-    cJSON *old = umpire_read_json(path, err, &rc);
-    if (!old)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON; this is not a run directory umpire wrote", path);
+    size_t len;
+    char *text = umpire_read_file(path, &len, err, &rc);
+    cJSON *old = text ? umpire_json_parse(text, len, path, 0, err, &rc) : NULL;
+    free(text);
+    if (!old) {
+        char inner[UMPIRE_ERR_LEN];
+        snprintf(inner, sizeof inner, "%s", err);
+        return umpire_fail(
+            err, rc, "%s; the run's configuration is damaged: restore it, or choose another --out",
+            inner);
+    }
     char diff[UMPIRE_ERR_LEN] = "";
     const cJSON *x;
+    if (!cJSON_IsObject(old))
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: not a JSON object; not a configuration umpire wrote", path);
     cJSON_ArrayForEach(x, cfg) {
-        const cJSON *y = cJSON_GetObjectItemCaseSensitive(old, x->string);
-        if (!y || !cJSON_Compare(x, y, true)) {
-            size_t len = strlen(diff);
-            snprintf(diff + len, sizeof diff - len, "%s%s", len ? ", " : "", x->string);
-        }
+        const cJSON *y = rc == UMPIRE_OK ? cJSON_GetObjectItemCaseSensitive(old, x->string) : NULL;
+        int optional = !strcmp(x->string, "shard"); /* only a shard's configuration has it */
+        if (rc == UMPIRE_OK && ((!y && !optional) || (y && json_kind(y) != json_kind(x))))
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: %s: %s; the file is damaged or not umpire's: "
+                             "restore it, or choose another --out",
+                             path, x->string, y ? "not of the type umpire writes" : "missing");
+        else if (rc == UMPIRE_OK && !cJSON_Compare(x, y, true))
+            append_name(diff, sizeof diff, x->string);
     }
+    if (rc == UMPIRE_OK)
+        cJSON_ArrayForEach(x, old) /* "shard", when this run is not a shard */
+            if (!cJSON_GetObjectItemCaseSensitive(cfg, x->string))
+                append_name(diff, sizeof diff, x->string);
     cJSON_Delete(old);
-    if (diff[0])
-        return umpire_fail(err, UMPIRE_EINVAL,
-                           "%s holds a run with another configuration (%s differ); resume with the same options,"
-                           " or choose another --out", run_dir, diff);
-    return UMPIRE_OK;
+    if (rc == UMPIRE_OK && diff[0])
+        rc = umpire_fail(
+            err, UMPIRE_EINVAL,
+            "%s holds a run with another configuration (%s differ); resume with the same options,"
+            " or choose another --out",
+            run_dir, diff);
+    return rc;
 }
 
 struct done {
@@ -135,28 +173,95 @@ static int remember(const cJSON *o, size_t line, void *ctx) {
 
 static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The ids already in items.jsonl (sorted); a last line without its newline (a kill in the
- * middle of a write) is cut off first. */
-static int finished_items(const char *path, struct done *d, char *err) {
+struct finished {
+    const char *id;
+    size_t line;
+};
+
+static int by_id_line(const void *a, const void *b) {
+    const struct finished *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Every item of a resumed items.jsonl, checked as the summary will read it, before anything
+ * runs: a sample-set item of the run's k, labelled, from the dataset, there once. Fills *d
+ * with the ids (sorted). */
+static int check_finished(const char *path, const struct umpire_dataset *data, size_t k,
+                          struct done *d, char *err) {
+    struct umpire_sampleset set;
+    int rc = umpire_sampleset_read(path, &set, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    const char **known = malloc((data->n ? data->n : 1) * sizeof *known);
+    struct finished *f = malloc(set.n * sizeof *f);
+    if (!known || !f || !(d->ids = calloc(set.n, sizeof *d->ids)))
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    else
+        d->cap = set.n;
+    for (size_t i = 0; rc == UMPIRE_OK && i < data->n; i++)
+        known[i] = data->items[i].id;
+    if (rc == UMPIRE_OK)
+        qsort(known, data->n, sizeof *known, by_str);
+    for (size_t i = 0; rc == UMPIRE_OK && i < set.n; i++) {
+        const struct umpire_item *it = &set.items[i];
+        f[i] = (struct finished){it->id, it->line};
+        if (it->k != k)
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s:%zu: samples: %zu answers, but this run's k is %zu", path,
+                             it->line, it->k, k);
+        else if (it->correct < 0)
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s:%zu: correct: missing (umpire eval writes it for every item)",
+                             path, it->line);
+        else if (!bsearch(&it->id, known, data->n, sizeof *known, by_str))
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: id: '%.60s' is not in the dataset", path,
+                             it->line, it->id);
+    }
+    if (rc == UMPIRE_OK)
+        qsort(f, set.n, sizeof *f, by_id_line);
+    for (size_t i = 0; rc == UMPIRE_OK && i < set.n; i++) {
+        if (i > 0 && !strcmp(f[i].id, f[i - 1].id))
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s:%zu: id: '%.60s' again (line %zu has it); it would count twice",
+                             path, f[i].line, f[i].id, f[i - 1].line);
+        else if (!(d->ids[d->n++] = strdup(f[i].id)))
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    free(known);
+    free(f);
+    umpire_sampleset_free(&set);
+    return rc;
+}
+
+/* The ids already in items.jsonl (sorted), each line checked (check_finished); a last line
+ * without its newline (a kill in the middle of a write) is cut off first. */
+static int finished_items(const char *path, const struct umpire_dataset *data, size_t k,
+                          struct done *d, char *err) {
     FILE *f = fopen(path, "rb+");
     if (!f)
         return errno == ENOENT ? UMPIRE_OK : umpire_fail(err, UMPIRE_EIO, "%s: cannot open", path);
-    fseek(f, 0, SEEK_END);
-    long end = ftell(f), keep = end;
-    while (keep > 0) {
-        fseek(f, keep - 1, SEEK_SET);
-        if (getc(f) == '\n')
+    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1, keep = end;
+    int bad = end < 0;
+    while (!bad && keep > 0) {
+        int c = fseek(f, keep - 1, SEEK_SET) == 0 ? getc(f) : EOF;
+        if (c == '\n')
             break;
-        keep--;
+        bad = c == EOF;
+        keep -= !bad;
     }
     fclose(f);
+    if (bad)
+        return umpire_fail(err, UMPIRE_EIO, "%s: read error", path);
     if (keep < end && truncate(path, keep) != 0)
         return umpire_fail(err, UMPIRE_EIO, "%s: cannot cut the unfinished last line", path);
-    int rc = umpire_jsonl_each(path, remember, d, NULL, err);
-    if (rc > 0)
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: a line without an id; not a run file umpire wrote", path);
-    if (rc == UMPIRE_OK)
-        qsort(d->ids, d->n, sizeof *d->ids, by_str);
+    int rc = keep > 0 ? check_finished(path, data, k, d, err) : UMPIRE_OK;
+    if (rc != UMPIRE_OK) {
+        char inner[UMPIRE_ERR_LEN];
+        snprintf(inner, sizeof inner, "%s", err);
+        rc = umpire_fail(
+            err, rc, "%s; cannot resume: mend or remove that line, or choose another --out", inner);
+    }
     return rc;
 }
 
@@ -319,9 +424,9 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     if (rc == UMPIRE_OK && !(cfg = config_json(e, p, digest)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     if (rc == UMPIRE_OK)
-        rc = check_config(p->run_dir, cfg, err);
+        rc = check_config(p->run_dir, items_path, cfg, err);
     if (rc == UMPIRE_OK)
-        rc = finished_items(items_path, &done, err);
+        rc = finished_items(items_path, &data, (size_t)p->sample.k, &done, err);
     if (rc == UMPIRE_OK && !(out = fopen(items_path, "ab")))
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for appending", items_path);
     size_t upto = p->limit && p->limit < data.n ? p->limit : data.n, shards = p->shards > 1 ? p->shards : 1;
@@ -551,7 +656,9 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         for (size_t e = 0; rc == UMPIRE_OK && e < ne; e++) {
             all[e] = 1;
-            rp[e] = ev->reports[e].n ? &ev->reports[e] : NULL;
+            rp[e] = ev->reports[e].n || umpire_scores_undefined(set, scores, e, NULL)
+                        ? &ev->reports[e]
+                        : NULL;
         }
         struct umpire_score_def def = umpire_score_def_of(sp, scores);
         snprintf(path, sizeof path, "%s/scored.jsonl", run_dir);
@@ -612,8 +719,12 @@ int umpire_eval_groups(const char *run_dir, const char *data, const char *field,
     if (!data) { /* the dataset the run was made from */
         snprintf(path, sizeof path, "%s/config.json", run_dir);
         const cJSON *d;
-        if (!(cfg = umpire_read_json(path, err, &rc)))
-            return rc ? rc : umpire_fail(err, UMPIRE_EINVAL, "%s: not JSON", path);
+        size_t len;
+        char *text = umpire_read_file(path, &len, err, &rc);
+        cfg = text ? umpire_json_parse(text, len, path, 0, err, &rc) : NULL;
+        free(text);
+        if (!cfg)
+            return rc;
         if (!cJSON_IsString(d = cJSON_GetObjectItemCaseSensitive(cfg, "data"))) {
             cJSON_Delete(cfg);
             return umpire_fail(err, UMPIRE_EINVAL, "%s: data: missing; give the dataset", path);

@@ -14,15 +14,18 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "core/utf8.h"
 #include "io/atomic.h"
 #include "io/scores_json.h"
+#include "io/item_json.h"
 #include "io/output.h"
+#include "io/jsonl.h"
 #include "umpire.h"
 
 static cJSON *number_array(const double *v, size_t n) {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+        cJSON_AddItemToArray(a, umpire_json_number(v[i]));
     return a;
 }
 
@@ -37,8 +40,8 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
     cJSON_AddItemToObject(o, "score_range", number_array(range, 2));
     if (c->method == UMPIRE_CAL_PLATT) {
         cJSON *p = cJSON_AddObjectToObject(o, "platt");
-        cJSON_AddNumberToObject(p, "a", c->a);
-        cJSON_AddNumberToObject(p, "b", c->b);
+        cJSON_AddItemToObject(p, "a", umpire_json_number(c->a));
+        cJSON_AddItemToObject(p, "b", umpire_json_number(c->b));
     } else if (c->method == UMPIRE_CAL_ISOTONIC || c->method == UMPIRE_CAL_HISTOGRAM) {
         cJSON *p = cJSON_AddObjectToObject(o, "points");
         cJSON_AddItemToObject(p, "x", number_array(c->x, c->n_points));
@@ -46,14 +49,14 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
     }
     if (!isnan(c->threshold)) {
         cJSON *r = cJSON_AddObjectToObject(o, "risk_control");
-        cJSON_AddNumberToObject(r, "risk", c->risk);
-        cJSON_AddNumberToObject(r, "delta", c->delta);
+        cJSON_AddItemToObject(r, "risk", umpire_json_number(c->risk));
+        cJSON_AddItemToObject(r, "delta", umpire_json_number(c->delta));
         if (isfinite(c->threshold))
-            cJSON_AddNumberToObject(r, "threshold", c->threshold);
+            cJSON_AddItemToObject(r, "threshold", umpire_json_number(c->threshold));
         else
             cJSON_AddNullToObject(r, "threshold");
         if (isfinite(c->risk_bound))
-            cJSON_AddNumberToObject(r, "risk_bound", c->risk_bound);
+            cJSON_AddItemToObject(r, "risk_bound", umpire_json_number(c->risk_bound));
         else
             cJSON_AddNullToObject(r, "risk_bound");
         cJSON_AddNumberToObject(r, "answered", (double)c->n_answered);
@@ -122,17 +125,24 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     c->threshold = NAN;
     c->risk_bound = NAN;
     int rc = UMPIRE_OK;
-    cJSON *o = umpire_read_json(path, err, &rc);
+    size_t len;
+    char *text = umpire_read_file(path, &len, err, &rc);
+    cJSON *o = text ? umpire_json_parse(text, len, path, 0, err, &rc) : NULL;
+    free(text);
+    if (!o)
+        return rc;
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        return o || rc == UMPIRE_EINVAL ? umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path) : rc;
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: not a JSON object", path);
     }
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(o, "estimator");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");
     const cJSON *range = cJSON_GetObjectItemCaseSensitive(o, "score_range");
     double n = 0;
-    if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator)
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short string", path);
+    if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator ||
+        !umpire_utf8_valid(est->valuestring, NULL))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short UTF-8 string",
+                         path);
     else if (!cJSON_IsString(method) || umpire_calibration_method_parse(method->valuestring, &c->method))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: method: one of minmax, platt, isotonic, histogram", path);
     else if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||

@@ -1,13 +1,16 @@
 /* dataset.c - read an evaluation dataset (DESIGN.md): one question a line,
  *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths],
  *    "answers": [accepted answers], "choices"?: {"A": "...", "B": "..."}, "answerable"?: bool}
- * with media paths relative to the dataset file. Problems are "FILE:LINE: field: problem". */
+ * with media paths relative to the dataset file. Problems are "FILE:LINE: field: problem".
+ * Every string must be well-formed UTF-8: a dataset is what the model is asked and what the
+ * run's files repeat, so an ill-formed one is refused rather than guessed at. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "core/utf8.h"
 #include "io/jsonl.h"
 #include "umpire.h"
 
@@ -23,6 +26,19 @@ static int fail(struct load *l, size_t line, const char *field, const char *what
     return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: %s: %s", l->path, line, field, what);
 }
 
+static int oom(struct load *l, size_t line) {
+    return umpire_fail(l->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", l->path, line);
+}
+
+/* 0 for a well-formed UTF-8 string, or the error naming the field */
+static int utf8(struct load *l, size_t line, const char *field, const char *s) {
+    size_t bad;
+    if (umpire_utf8_valid(s, &bad))
+        return 0;
+    return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: %s: not valid UTF-8 (byte %zu)", l->path,
+                       line, field, bad);
+}
+
 /* A string or an array of strings into a new array (paths made relative to the file's dir). */
 static int strings(struct load *l, size_t line, const cJSON *v, const char *field, int is_path, char ***out, size_t *n) {
     *out = NULL;
@@ -34,15 +50,20 @@ static int strings(struct load *l, size_t line, const cJSON *v, const char *fiel
         return fail(l, line, field, "expected a string or an array of strings");
     *out = calloc(m ? m : 1, sizeof **out);
     if (!*out)
-        return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+        return oom(l, line);
     for (size_t i = 0; i < m; i++) {
         const cJSON *x = cJSON_IsString(v) ? v : cJSON_GetArrayItem(v, (int)i);
         if (!cJSON_IsString(x))
             return fail(l, line, field, "every element must be a string");
         const char *s = x->valuestring;
+        char where[48];
+        snprintf(where, sizeof where, cJSON_IsString(v) ? "%s" : "%s[%zu]", field, i);
+        int rc = utf8(l, line, where, s);
+        if (rc)
+            return rc;
         size_t len = strlen(s) + (is_path && s[0] != '/' ? strlen(l->dir) + 2 : 1);
         if (!((*out)[i] = malloc(len)))
-            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+            return oom(l, line);
         if (is_path && s[0] != '/')
             snprintf((*out)[i], len, "%s/%s", l->dir, s);
         else
@@ -61,7 +82,7 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         l->alloc = l->alloc ? 2 * l->alloc : 64;
         struct umpire_dataset_item *g = realloc(d->items, l->alloc * sizeof *g);
         if (!g)
-            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+            return oom(l, line);
         d->items = g;
     }
     struct umpire_dataset_item *it = &d->items[d->n++];
@@ -78,9 +99,16 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         snprintf(buf, sizeof buf, "line%zu", line), it->id = strdup(buf);
     else
         return fail(l, line, "id", "expected a non-empty string or a number");
+    if (!it->id)
+        return oom(l, line);
+    int rc;
+    if ((rc = utf8(l, line, "id", it->id)))
+        return rc;
     const cJSON *g = l->group_field ? cJSON_GetObjectItemCaseSensitive(o, l->group_field) : NULL;
     if (g && !cJSON_IsNull(g)) {
         if (cJSON_IsString(g)) {
+            if ((rc = utf8(l, line, l->group_field, g->valuestring)))
+                return rc;
             it->group = strdup(g->valuestring);
         } else if (cJSON_IsBool(g)) {
             it->group = strdup(cJSON_IsTrue(g) ? "true" : "false");
@@ -91,13 +119,15 @@ static int add(const cJSON *o, size_t line, void *ctx) {
             return fail(l, line, l->group_field, "expected a string, a number or true/false to group by");
         }
         if (!it->group)
-            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+            return oom(l, line);
     }
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "question");
     if (!cJSON_IsString(q) || !q->valuestring[q ? strspn(q->valuestring, " \t\r\n") : 0])
         return fail(l, line, "question", q ? "expected a non-empty string" : "missing");
-    it->question = strdup(q->valuestring);
-    int rc;
+    if ((rc = utf8(l, line, "question", q->valuestring)))
+        return rc;
+    if (!(it->question = strdup(q->valuestring)))
+        return oom(l, line);
     if ((rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "image"), "image", 1, &it->images, &it->n_images)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "audio"), "audio", 1, &it->audio, &it->n_audio)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "answers"), "answers", 0, &it->answers, &it->n_answers)))
@@ -116,16 +146,17 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         if (m < 2 || m > 26)
             return fail(l, line, "choices", "expected an object of 2..26 options {\"A\": \"...\", \"B\": \"...\"}");
         if (!(it->choices = calloc(m, sizeof *it->choices)))
-            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+            return oom(l, line);
         for (size_t i = 0; i < m; i++) {
-            char key[2] = {(char)('A' + i), '\0'};
+            char key[2] = {(char)('A' + i), '\0'}, field[32];
             const cJSON *opt = cJSON_GetObjectItemCaseSensitive(ch, key);
-            if (!cJSON_IsString(opt)) {
-                char field[32];
-                snprintf(field, sizeof field, "choices.%s", key);
+            snprintf(field, sizeof field, "choices.%s", key);
+            if (!cJSON_IsString(opt))
                 return fail(l, line, field, "missing: options are labelled A, B, C, ... in order");
-            }
-            it->choices[it->n_choices++] = strdup(opt->valuestring);
+            if ((rc = utf8(l, line, field, opt->valuestring)))
+                return rc;
+            if (!(it->choices[it->n_choices++] = strdup(opt->valuestring)))
+                return oom(l, line);
         }
     }
     for (size_t i = 0; i + 1 < d->n; i++) /* ids name items in a run: they must be unique */

@@ -3,6 +3,7 @@
  * correctness label. Every problem is reported as "FILE:LINE: field: problem". */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "core/utf8.h"
 #include "io/jsonl.h"
 #include "io/npy.h"
 #include "umpire.h"
@@ -27,6 +29,8 @@ struct reader {
         char *path;
         struct umpire_npy a;
     } npy[8];
+    size_t n_repaired;                  /* texts with ill-formed UTF-8, now with U+FFFD */
+    char repaired[UMPIRE_ERR_LEN - 64]; /* the first of them: "FILE:LINE: field" */
 };
 
 #if defined(__GNUC__)
@@ -41,6 +45,10 @@ static int fail_at(struct reader *r, const char *field, const char *fmt, ...) {
     return umpire_fail(r->err, UMPIRE_EINVAL, "%s:%zu: %s: %s", r->path, r->line, field, msg);
 }
 
+static int oom(struct reader *r) {
+    return umpire_fail(r->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", r->path, r->line);
+}
+
 /* A JSON array of finite numbers into a new double array; *n receives the length. */
 static int read_numbers(struct reader *r, const cJSON *a, const char *field, double **out, size_t *n) {
     if (!cJSON_IsArray(a))
@@ -48,7 +56,7 @@ static int read_numbers(struct reader *r, const cJSON *a, const char *field, dou
     size_t m = (size_t)cJSON_GetArraySize(a), i = 0;
     double *v = malloc((m ? m : 1) * sizeof *v);
     if (!v)
-        return umpire_fail(r->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", r->path, r->line);
+        return oom(r);
     const cJSON *x;
     cJSON_ArrayForEach(x, a) {
         if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
@@ -105,10 +113,16 @@ static int read_state(struct reader *r, const cJSON *v, const char *field, size_
     *dim = m;
     if (!(*out = malloc(m * sizeof **out))) {
         free(x);
-        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+        return oom(r);
     }
-    for (size_t j = 0; j < m; j++)
+    for (size_t j = 0; j < m; j++) {
+        if (fabs(x[j]) > FLT_MAX) { /* stored as float32, as the engine's states are */
+            rc = fail_at(r, field, "element %zu is %g, beyond float32's range (+-%g)", j, x[j], FLT_MAX);
+            free(x);
+            return rc;
+        }
         (*out)[j] = (float)x[j];
+    }
     free(x);
     return 0;
 }
@@ -122,8 +136,12 @@ static int read_answer(struct reader *r, const cJSON *o, const char *where, stru
     snprintf(field, sizeof field, "%s.text", where);
     if (!cJSON_IsString(text))
         return fail_at(r, field, text ? "expected a string" : "missing");
-    if (!(a->text = strdup(text->valuestring)))
-        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+    /* a model's answer cut at the token limit can end inside a character: repaired, counted */
+    size_t n_bad;
+    if (!(a->text = umpire_utf8_repair(text->valuestring, strlen(text->valuestring), &n_bad)))
+        return oom(r);
+    if (n_bad && !r->n_repaired++)
+        snprintf(r->repaired, sizeof r->repaired, "%s:%zu: %s", r->path, r->line, field);
     snprintf(field, sizeof field, "%s.logprobs", where);
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "logprobs");
     if (!lp)
@@ -240,7 +258,7 @@ static int read_npy_embeddings(struct reader *r, const cJSON *spec, struct umpir
                         file->valuestring, a->rows);
         float *e = malloc(a->cols * sizeof *e);
         if (!e)
-            return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+            return oom(r);
         memcpy(e, a->data + (size_t)v * a->cols, a->cols * sizeof *e);
         it->samples[i++].embedding = e;
     }
@@ -270,7 +288,7 @@ static int read_extras(struct reader *r, const cJSON *o, struct umpire_item *it)
     if (!cJSON_IsArray(m) || (size_t)cJSON_GetArraySize(m) != it->k)
         return fail_at(r, "entailment", "expected %zu rows (one per sample)", it->k);
     if (!(it->entailment = malloc(it->k * it->k * sizeof *it->entailment)))
-        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+        return oom(r);
     size_t i = 0;
     const cJSON *row;
     cJSON_ArrayForEach(row, m) {
@@ -365,7 +383,12 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
     else
         return fail_at(r, "id", "expected a string or a number");
     if (!it->id)
-        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+        return oom(r);
+    size_t bad;
+    if (!umpire_utf8_valid(it->id, &bad)) /* ids are keys: repairing one could merge two */
+        return fail_at(
+            r, "id",
+            "not valid UTF-8 (byte %zu); an id must be kept exactly, so it is not repaired", bad);
     const cJSON *samples = cJSON_GetObjectItemCaseSensitive(o, "samples");
     if (!cJSON_IsArray(samples))
         return fail_at(r, "samples", samples ? "expected an array" : "missing");
@@ -374,7 +397,7 @@ static int read_item(struct reader *r, const cJSON *o, struct umpire_item *it) {
         return fail_at(r, "samples", "k = %zu; UMPIRE and the baselines need at least 2 samples", it->k);
     it->samples = calloc(it->k, sizeof *it->samples);
     if (!it->samples)
-        return umpire_fail(r->err, UMPIRE_ENOMEM, "out of memory");
+        return oom(r);
     const cJSON *probs = cJSON_GetObjectItemCaseSensitive(o, "probs");
     if (probs && !cJSON_IsNull(probs) &&
         (!cJSON_IsString(probs) || umpire_probs_parse(probs->valuestring, &it->probs) != 0 ||
@@ -502,7 +525,12 @@ int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *
     }
     if (rc == UMPIRE_OK && out->n == 0)
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no items (the file is empty)", path);
-    if (rc != UMPIRE_OK)
+    if (rc != UMPIRE_OK) {
         umpire_sampleset_free(out);
+    } else if (l.r.n_repaired) {
+        out->n_warnings = l.r.n_repaired;
+        snprintf(out->warning, sizeof out->warning, "%s: ill-formed UTF-8 replaced by U+FFFD",
+                 l.r.repaired);
+    }
     return rc;
 }

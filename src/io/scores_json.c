@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "core/utf8.h"
 #include "io/item_json.h"
 #include "io/output.h"
 #include "io/jsonl.h"
@@ -168,6 +169,13 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set, c
         return rc;
     }
     add_metrics(o, selected, reports);
+    /* per estimator, the items that had its inputs and still no score: never left out unseen */
+    cJSON *undefined = cJSON_AddObjectToObject(o, "undefined");
+    for (size_t e = 0; e < ne; e++) {
+        size_t n_undefined = selected[e] ? umpire_scores_undefined(set, s, e, NULL) : 0;
+        if (n_undefined)
+            cJSON_AddNumberToObject(undefined, reg[e].name, (double)n_undefined);
+    }
     /* every estimator with a defined AUROC, best first (ties: registry order) */
     cJSON *ranking = cJSON_AddArrayToObject(o, "ranking");
     const struct umpire_metric_report **rp = calloc(ne ? ne : 1, sizeof *rp);
@@ -213,8 +221,12 @@ static int add_scored(const cJSON *o, size_t line, void *ctx) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "scores");
     const cJSON *cor = cJSON_GetObjectItemCaseSensitive(o, "correct");
+    size_t bad;
     if (!cJSON_IsString(id))
         return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: id: missing or not a string", l->path, line);
+    if (!umpire_utf8_valid(id->valuestring, &bad))
+        return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: id: not valid UTF-8 (byte %zu)", l->path,
+                           line, bad);
     if (!cJSON_IsObject(sc))
         return umpire_fail(l->err, UMPIRE_EINVAL, "%s:%zu: scores: missing or not an object", l->path, line);
     if (out->n == 0) { /* the first item fixes the estimator set */
@@ -222,9 +234,16 @@ static int add_scored(const cJSON *o, size_t line, void *ctx) {
         out->n_estimators = (size_t)cJSON_GetArraySize(sc);
         out->names = calloc(out->n_estimators ? out->n_estimators : 1, sizeof *out->names);
         if (!out->names)
-            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", l->path, line);
         size_t e = 0;
-        cJSON_ArrayForEach(x, sc) out->names[e++] = strdup(x->string);
+        cJSON_ArrayForEach(x, sc) {
+            if (!umpire_utf8_valid(x->string, &bad))
+                return umpire_fail(l->err, UMPIRE_EINVAL,
+                                   "%s:%zu: scores: estimator name %zu is not valid UTF-8", l->path,
+                                   line, e + 1);
+            if (!(out->names[e++] = strdup(x->string)))
+                return umpire_fail(l->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", l->path, line);
+        }
     }
     if (out->n == l->alloc) {
         l->alloc = l->alloc ? 2 * l->alloc : 64;
@@ -238,7 +257,7 @@ static int add_scored(const cJSON *o, size_t line, void *ctx) {
         if (correct)
             out->correct = correct;
         if (!ids || !scores || !correct)
-            return umpire_fail(l->err, UMPIRE_ENOMEM, "out of memory");
+            return umpire_fail(l->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", l->path, line);
     }
     for (size_t e = 0; e < out->n_estimators; e++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(sc, out->names[e]);
@@ -266,7 +285,9 @@ static int add_scored(const cJSON *o, size_t line, void *ctx) {
                            l->path, line, why);
     }
     out->correct[out->n] = cJSON_IsBool(cor) ? cJSON_IsTrue(cor) : -1;
-    out->ids[out->n++] = strdup(id->valuestring);
+    if (!(out->ids[out->n] = strdup(id->valuestring)))
+        return umpire_fail(l->err, UMPIRE_ENOMEM, "%s:%zu: out of memory", l->path, line);
+    out->n++;
     return 0;
 }
 

@@ -17,9 +17,10 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
                               const struct umpire_score_def *def, const int *selected, char *err);
 
 /* A summary: n, accuracy (when labelled), alpha, the score definition, the splits (how drawn,
- * and the ids of alpha's dev split and cECE's calibration split) and, per estimator,
- * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}. reports[e] is NULL for estimators not
- * evaluated. */
+ * and the ids of alpha's dev split and cECE's calibration split), per estimator
+ * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}, and undefined.<name>: how many items had
+ * its inputs but no defined score (umpire_scores_undefined; only names with some). reports[e] is
+ * NULL for estimators not evaluated. */
 int umpire_summary_write(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
                          const struct umpire_score_def *def, const struct umpire_score_params *sp,
                          const struct umpire_metric_params *mp, const int *selected,
