@@ -245,10 +245,11 @@ static void add_encoder_block(struct writer *w, const char *prefix, int il, int 
 #undef T
 }
 
-/* A llava-style vision projector (PROJECTOR_TYPE_MLP): a small ViT over 14x14 patches of a
- * 28x28 image and a two-layer MLP into the text model's embedding space. */
-static int write_mmproj(const char *out, int n_embd_text) {
-    const int n_embd = 32, n_head = 2, n_ff = 64, n_layer = 2, patch = 14, image = 28;
+/* A llava-style vision projector (PROJECTOR_TYPE_MLP): a small ViT over 14x14 patches of an
+ * image x image picture ((image / 14)^2 tokens in the prompt) and a two-layer MLP into the text
+ * model's embedding space. */
+static int write_mmproj(const char *out, int n_embd_text, int image) {
+    const int n_embd = 32, n_head = 2, n_ff = 64, n_layer = 2, patch = 14;
     const int n_pos = (image / patch) * (image / patch) + 1; /* + class token */
     struct writer w;
     if (writer_open(&w, 16 * 1024 * 1024 + (size_t)n_embd_text * n_ff * 8) != 0)
@@ -365,6 +366,8 @@ static void usage(FILE *f) {
             "  --letter-bias X    make the letters A..D likely (it answers multiple choice); e.g. 4\n"
             "  --quantize FILE    also write a Q4_K_M copy to FILE\n"
             "  --mmproj FILE      also write a matching vision projector (llava MLP) to FILE\n"
+            "  --image-size N     its images' side in pixels, a multiple of 14: (N/14)^2 image tokens\n"
+            "                     (default 28: 4 tokens; 336: 576, as llava-1.5)\n"
             "  --mmproj-audio FILE  also write a matching audio projector (Qwen2-Audio) to FILE\n\n"
             "example:\n"
             "  mkmodel -o tiny.gguf --mmproj tiny-mmproj.gguf\n"
@@ -386,7 +389,7 @@ static int parse_int(const char *flag, const char *v, int *out) {
 int main(int argc, char **argv) {
     const char *vocab = UMPIRE_DEFAULT_VOCAB, *out = NULL, *qout = NULL, *mmproj = NULL, *audio = NULL;
     struct llama_shape s = presets[0].s;
-    int seed = 1;
+    int seed = 1, image_size = 28;
     double eos_bias = 0, letter_bias = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -435,6 +438,8 @@ int main(int argc, char **argv) {
             target = &s.n_ctx;
         } else if (!strcmp(a, "--seed")) {
             target = &seed;
+        } else if (!strcmp(a, "--image-size")) {
+            target = &image_size;
         } else {
             fprintf(stderr, "mkmodel: unknown or incomplete option '%s'\n", a);
             usage(stderr);
@@ -452,10 +457,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "mkmodel: n_embd must be a multiple of n_head, n_head of n_head_kv, head size even\n");
         return 2;
     }
+    if (image_size < 14 || image_size > 1008 || image_size % 14) {
+        fprintf(stderr, "mkmodel: --image-size must be a multiple of 14 in [14, 1008], got %d\n", image_size);
+        return 2;
+    }
     umpire_rng_seed(&rng, (uint64_t)seed);
     if (write_text_model(vocab, out, s, (float)eos_bias, (float)letter_bias) != 0)
         return 1;
-    if (mmproj && write_mmproj(mmproj, s.n_embd) != 0)
+    if (mmproj && write_mmproj(mmproj, s.n_embd, image_size) != 0)
         return 1;
     if (audio && write_audio_mmproj(audio, s.n_embd) != 0)
         return 1;

@@ -255,7 +255,7 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
 }
 
 
-void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob, double *entropy) {
+void umpire_logits_stats(const float *logits, int n_vocab, struct umpire_logits_stats *st) {
     double mx = logits[0];
     for (int v = 1; v < n_vocab; v++)
         mx = logits[v] > mx ? logits[v] : mx;
@@ -265,9 +265,16 @@ void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, 
         z += ex;
         s += ex * d;
     }
-    double logz = log(z);
-    *logprob = logits[tok] - mx - logz;
-    *entropy = logz - s / z; /* -sum p log p with log p = d - log z */
+    st->max = mx;
+    st->logz = log(z);
+    st->entropy = st->logz - s / z; /* -sum p log p with log p = d - log z */
+}
+
+void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob, double *entropy) {
+    struct umpire_logits_stats st;
+    umpire_logits_stats(logits, n_vocab, &st);
+    *logprob = logits[tok] - st.max - st.logz;
+    *entropy = st.entropy;
 }
 
 char *umpire_clean_text(const char *t) {

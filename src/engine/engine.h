@@ -70,6 +70,12 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
  * memory. */
 char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media);
 
+/* softmax(logits) in one pass: log p(v) = logits[v] - max - logz; entropy = -sum p log p. */
+struct umpire_logits_stats {
+    double max, logz, entropy;
+};
+void umpire_logits_stats(const float *logits, int n_vocab, struct umpire_logits_stats *st);
+
 /* Log-probability of tok and the entropy of the full distribution softmax(logits). */
 void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob,
                              double *entropy);

@@ -186,10 +186,10 @@ static void seq_free(struct seq *s) {
         llama_sampler_free(s->chain);
 }
 
-/* Draw the sequence's next token from the output at (logits, phi, mid), and end the answer when
- * it ends there. Returns 0, or UMPIRE_ENOMEM. */
-static int step_seq(struct umpire_engine *e, struct seq *sq, const float *logits, const float *phi, const float *mid,
-                    llama_token_data *cand, const struct umpire_sample_params *p) {
+/* Draw the sequence's next token from the output at (logits, phi, mid), whose full softmax is
+ * raw, and end the answer when it ends there. Returns 0, or UMPIRE_ENOMEM. */
+static int step_seq(struct umpire_engine *e, struct seq *sq, const float *logits, const struct umpire_logits_stats *raw,
+                    const float *phi, const float *mid, llama_token_data *cand, const struct umpire_sample_params *p) {
     const int n_vocab = e->n_vocab;
     const size_t d = (size_t)e->n_embd, t = sq->a.n_tokens;
     for (int v = 0; v < n_vocab; v++)
@@ -198,7 +198,8 @@ static int step_seq(struct umpire_engine *e, struct seq *sq, const float *logits
     llama_sampler_apply(sq->chain, &arr);
     llama_token tok = arr.data[arr.selected].id;
     llama_sampler_accept(sq->chain, tok);
-    umpire_next_token_stats(logits, n_vocab, tok, &sq->lp_raw[t], &sq->ent_raw[t]);
+    sq->lp_raw[t] = logits[tok] - raw->max - raw->logz;
+    sq->ent_raw[t] = raw->entropy;
     double lp = 0.0, ent = 0.0; /* the distribution the token was drawn from (argmax: certain) */
     if (!sq->argmax) {
         lp = log(arr.data[arr.selected].p);
@@ -298,9 +299,14 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
     struct seq *seqs = calloc((size_t)n_seq, sizeof *seqs);
     int *prev = malloc((size_t)n_seq * sizeof *prev);
     llama_token_data *cand = malloc((size_t)e->n_vocab * sizeof *cand);
+    /* each output row's full softmax, once per step however many answers share the row */
+    struct umpire_logits_stats *raw = malloc(((size_t)n_seq + 1) * sizeof *raw);
+    int *raw_step = malloc(((size_t)n_seq + 1) * sizeof *raw_step);
     struct llama_batch batch = llama_batch_init(n_seq, 0, 1);
-    if (!seqs || !cand || !prev)
+    if (!seqs || !cand || !prev || !raw || !raw_step)
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (int r = 0; raw_step && r <= n_seq; r++)
+        raw_step[r] = -1;
     for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
         float temp = s < p->k ? p->temp : p->greedy_temp;
         seqs[s].rep = 0; /* before the first token every answer is the same: the prompt, in every sequence */
@@ -321,7 +327,12 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
             int row = step == 0 ? -1 : sq->batch_idx;
             const float *phi = step == 0 ? e->prompt_phi : llama_get_embeddings_ith(e->ctx, row);
             const float *mid = !p->middle ? NULL : step == 0 ? e->prompt_mid : e->middle.rows + (size_t)row * d;
-            if (step_seq(e, sq, llama_get_logits_ith(e->ctx, row), phi, mid, cand, p) != 0)
+            const float *logits = llama_get_logits_ith(e->ctx, row);
+            if (raw_step[row + 1] != step) { /* row -1 (the prompt's) in slot 0 */
+                umpire_logits_stats(logits, e->n_vocab, &raw[row + 1]);
+                raw_step[row + 1] = step;
+            }
+            if (step_seq(e, sq, logits, &raw[row + 1], phi, mid, cand, p) != 0)
                 rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
             live -= sq->done;
         }
@@ -358,6 +369,8 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
     }
     llama_batch_free(batch);
     free(cand);
+    free(raw);
+    free(raw_step);
     free(seqs);
     free(prev);
     return rc;
