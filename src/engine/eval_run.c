@@ -274,7 +274,7 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
         if (i % shards != p->shard)
             continue;
         const struct umpire_dataset_item *di = &data.items[i];
-        if (umpire_idset_has(&done, di->id)) {
+        if (umpire_idset_has(&done, di->id, NULL)) {
             pr.resumed++;
             continue;
         }

@@ -56,8 +56,11 @@ int umpire_idset_add(struct umpire_idset *s, const char *id, size_t line, size_t
     return 0;
 }
 
-int umpire_idset_has(const struct umpire_idset *s, const char *id) {
-    return s->cap && find(s->slots, s->cap, id)->id != NULL;
+int umpire_idset_has(const struct umpire_idset *s, const char *id, size_t *line) {
+    const struct umpire_idset_slot *slot = s->cap ? find(s->slots, s->cap, id) : NULL;
+    if (slot && slot->id && line)
+        *line = slot->line;
+    return slot && slot->id;
 }
 
 void umpire_idset_free(struct umpire_idset *s) {

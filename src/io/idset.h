@@ -20,8 +20,8 @@ struct umpire_idset {
  * (*first, when not NULL, receives the line it was added with), or UMPIRE_ENOMEM (the set
  * is unchanged). A zeroed struct is an empty set. */
 int umpire_idset_add(struct umpire_idset *s, const char *id, size_t line, size_t *first);
-/* Whether id is in the set. */
-int umpire_idset_has(const struct umpire_idset *s, const char *id);
+/* Whether id is in the set; *line (when not NULL) receives the line it was added with. */
+int umpire_idset_has(const struct umpire_idset *s, const char *id, size_t *line);
 void umpire_idset_free(struct umpire_idset *s);
 
 #endif
