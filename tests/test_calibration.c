@@ -242,6 +242,47 @@ static void test_save_load_roundtrip(void **state) {
     fclose(f);
     assert_int_equal(umpire_calibration_load(path, &d, err), UMPIRE_EINVAL);
     assert_non_null(strstr(err, "method: one of"));
+    /* found by fuzz_calibration: a count of 1e300 (no size_t holds it), a range upside down */
+    const char *bad[][2] = {
+        {"\"n\": 1e300, \"score_range\": [0, 1]", "n: needs a whole number >= 0"},
+        {"\"n\": 2.5, \"score_range\": [0, 1]", "n: needs a whole number >= 0"},
+        {"\"n\": 2, \"score_range\": [1, 0]", "score_range: needs [min, max], finite, min <= max"},
+        {"\"n\": 2, \"score_range\": [0, 1e999]", "score_range: needs [min, max], finite, min <= max"},
+        {"\"n\": 2, \"score_range\": [0, 1], \"risk_control\": {\"risk\": 0.1, \"delta\": 0.1, \"threshold\": 0.5,"
+         " \"answered\": -1e300}",
+         "answered: needs a whole number >= 0"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        f = fopen(path, "w");
+        fprintf(f, "{\"estimator\": \"umpire\", \"method\": \"minmax\", %s}", bad[i][0]);
+        fclose(f);
+        assert_int_equal(umpire_calibration_load(path, &d, err), UMPIRE_EINVAL);
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+    close(fd);
+    remove(path);
+}
+
+/* Found by fuzz_calibration: cJSON writes a double with 15 digits when they agree with it to
+ * within an epsilon, so isotonic points 1 ulp apart were saved equal and the map no longer
+ * loaded ("x must increase"); every number is now written to read back exactly. */
+static void test_save_load_exact(void **state) {
+    (void)state;
+    double x0 = 0.8888888888888888, x1 = nextafter(x0, 1.0), y1 = nextafter(0.5, 1.0);
+    struct umpire_calibration c = {.method = UMPIRE_CAL_ISOTONIC, .n = 4, .lo = x0, .hi = x1, .n_points = 2,
+                                   .threshold = NAN, .risk_bound = NAN};
+    double xs[2] = {x0, x1}, ys[2] = {0.5, y1};
+    c.x = xs;
+    c.y = ys;
+    snprintf(c.estimator, sizeof c.estimator, "umpire");
+    char path[] = "/tmp/umpire-cal-XXXXXX", err[UMPIRE_ERR_LEN];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(umpire_calibration_save(path, &c, err), 0);
+    struct umpire_calibration d;
+    assert_int_equal(umpire_calibration_load(path, &d, err), 0);
+    assert_int_equal(d.n_points, 2);
+    assert_true(d.x[0] == x0 && d.x[1] == x1 && d.y[0] == 0.5 && d.y[1] == y1 && d.lo == x0 && d.hi == x1);
+    umpire_calibration_free(&d);
     close(fd);
     remove(path);
 }
@@ -253,6 +294,7 @@ int main(void) {
         cmocka_unit_test(test_risk_threshold),    cmocka_unit_test(test_temperature),
         cmocka_unit_test(test_temperature_extremes),
         cmocka_unit_test(test_save_load_roundtrip),
+        cmocka_unit_test(test_save_load_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,10 +16,23 @@
 #include "io/atomic.h"
 #include "umpire.h"
 
+/* A finite number written with 17 significant digits, so that it reads back as the same double
+ * (cJSON prints 15 when they agree to within an epsilon: isotonic points 1 ulp apart were
+ * saved equal, and the map no longer loaded). */
+static cJSON *exact_number(double v) {
+    if (!isfinite(v)) /* as cJSON writes them */
+        return cJSON_CreateNull();
+    char s[32];
+    snprintf(s, sizeof s, "%.17g", v);
+    return cJSON_CreateRaw(s);
+}
+
+static void add_number(cJSON *o, const char *name, double v) { cJSON_AddItemToObject(o, name, exact_number(v)); }
+
 static cJSON *number_array(const double *v, size_t n) {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+        cJSON_AddItemToArray(a, exact_number(v[i]));
     return a;
 }
 
@@ -27,13 +40,13 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "estimator", c->estimator);
     cJSON_AddStringToObject(o, "method", umpire_calibration_method_name(c->method));
-    cJSON_AddNumberToObject(o, "n", (double)c->n);
+    add_number(o, "n", (double)c->n);
     double range[2] = {c->lo, c->hi};
     cJSON_AddItemToObject(o, "score_range", number_array(range, 2));
     if (c->method == UMPIRE_CAL_PLATT) {
         cJSON *p = cJSON_AddObjectToObject(o, "platt");
-        cJSON_AddNumberToObject(p, "a", c->a);
-        cJSON_AddNumberToObject(p, "b", c->b);
+        add_number(p, "a", c->a);
+        add_number(p, "b", c->b);
     } else if (c->method == UMPIRE_CAL_ISOTONIC || c->method == UMPIRE_CAL_HISTOGRAM) {
         cJSON *p = cJSON_AddObjectToObject(o, "points");
         cJSON_AddItemToObject(p, "x", number_array(c->x, c->n_points));
@@ -41,17 +54,17 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
     }
     if (!isnan(c->threshold)) {
         cJSON *r = cJSON_AddObjectToObject(o, "risk_control");
-        cJSON_AddNumberToObject(r, "risk", c->risk);
-        cJSON_AddNumberToObject(r, "delta", c->delta);
+        add_number(r, "risk", c->risk);
+        add_number(r, "delta", c->delta);
         if (isfinite(c->threshold))
-            cJSON_AddNumberToObject(r, "threshold", c->threshold);
+            add_number(r, "threshold", c->threshold);
         else
             cJSON_AddNullToObject(r, "threshold");
         if (isfinite(c->risk_bound))
-            cJSON_AddNumberToObject(r, "risk_bound", c->risk_bound);
+            add_number(r, "risk_bound", c->risk_bound);
         else
             cJSON_AddNullToObject(r, "risk_bound");
-        cJSON_AddNumberToObject(r, "answered", (double)c->n_answered);
+        add_number(r, "answered", (double)c->n_answered);
     }
     int rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
@@ -65,6 +78,18 @@ static int get_number(const char *path, const cJSON *o, const char *name, double
         return umpire_fail(err, UMPIRE_EINVAL, "%s: %s: %s", path, name, x ? "not a finite number" : "missing");
     *v = x->valuedouble;
     return 0;
+}
+
+/* A count field of o: a whole number 0..2^53 (a larger double is no exact count, and does not
+ * convert to size_t). */
+static int get_count(const char *path, const cJSON *o, const char *name, size_t *v, char *err) {
+    double x = 0;
+    int rc = get_number(path, o, name, &x, err);
+    if (rc == 0 && !(x >= 0 && x <= 9007199254740992.0 && x == floor(x)))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: %s: needs a whole number >= 0", path, name);
+    if (rc == 0)
+        *v = (size_t)x;
+    return rc;
 }
 
 static int read_points(const char *path, const cJSON *o, struct umpire_calibration *c, char *err) {
@@ -94,10 +119,9 @@ static int read_points(const char *path, const cJSON *o, struct umpire_calibrati
 }
 
 static int read_risk(const char *path, const cJSON *r, struct umpire_calibration *c, char *err) {
-    double answered = 0;
     int rc;
     if ((rc = get_number(path, r, "risk", &c->risk, err)) || (rc = get_number(path, r, "delta", &c->delta, err)) ||
-        (rc = get_number(path, r, "answered", &answered, err)))
+        (rc = get_count(path, r, "answered", &c->n_answered, err)))
         return rc;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "threshold");
     if (cJSON_IsNull(t))
@@ -108,7 +132,6 @@ static int read_risk(const char *path, const cJSON *r, struct umpire_calibration
         return umpire_fail(err, UMPIRE_EINVAL, "%s: risk_control.threshold: a number, or null to escalate all", path);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(r, "risk_bound");
     c->risk_bound = cJSON_IsNumber(b) ? b->valuedouble : NAN;
-    c->n_answered = answered >= 0 ? (size_t)answered : 0;
     return 0;
 }
 
@@ -125,19 +148,20 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(o, "estimator");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");
     const cJSON *range = cJSON_GetObjectItemCaseSensitive(o, "score_range");
-    double n = 0;
     if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator)
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short string", path);
     else if (!cJSON_IsString(method) || umpire_calibration_method_parse(method->valuestring, &c->method))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: method: one of minmax, platt, isotonic, histogram", path);
     else if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
-             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)))
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: score_range: needs [min, max]", path);
+             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)) ||
+             !isfinite(cJSON_GetArrayItem(range, 0)->valuedouble) ||
+             !(cJSON_GetArrayItem(range, 0)->valuedouble <= cJSON_GetArrayItem(range, 1)->valuedouble) ||
+             !isfinite(cJSON_GetArrayItem(range, 1)->valuedouble))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: score_range: needs [min, max], finite, min <= max", path);
     else
-        rc = get_number(path, o, "n", &n, err);
+        rc = get_count(path, o, "n", &c->n, err);
     if (rc == UMPIRE_OK) {
         snprintf(c->estimator, sizeof c->estimator, "%s", est->valuestring);
-        c->n = (size_t)n;
         c->lo = cJSON_GetArrayItem(range, 0)->valuedouble;
         c->hi = cJSON_GetArrayItem(range, 1)->valuedouble;
         if (c->method == UMPIRE_CAL_PLATT) {

@@ -17,7 +17,7 @@
  * (JSON): text that is not UTF-8 or holds a NUL byte, a row with another number of fields than
  * the header, a quoted field left open, an empty question, an answer that is not one of the
  * options, options that repeat, an id that is not a whole number or not a safe file name, an
- * id twice. Blank lines of a TSV or CSV are not rows and are passed over.
+ * id twice, no question at all. Blank lines of a TSV or CSV are not rows and are passed over.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "io/convert.h"
@@ -747,5 +747,10 @@ int umpire_convert(const struct umpire_convert_params *p, size_t *n_items, char 
                            p->format);
     struct umpire_atomic_file out;
     int rc = umpire_atomic_open(&out, p->output, err);
-    return rc ? rc : umpire_atomic_close(&out, p->output, formats[f].run(p, out.f, n_items, err), err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    rc = formats[f].run(p, out.f, n_items, err);
+    if (rc == UMPIRE_OK && *n_items == 0) /* a dataset has at least one question */
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no questions in it", p->inputs[0]);
+    return umpire_atomic_close(&out, p->output, rc, err);
 }
