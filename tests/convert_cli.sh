@@ -201,6 +201,7 @@ va no_answer "no_answer_a.json: annotations[0]: no answer: no multiple_choice_an
 va ann_qid_string "ann_qid_string_a.json: annotations[0]: question_id: needs a whole number >= 0"
 va latin1 "latin1_q.json:3: a byte that is not UTF-8 at byte 67: not UTF-8 text"
 mm() { bad "mmbench $1" 1 "$1.tsv:$2" mmbench "$dir/$1.tsv"; }
+rm -f "$dir/../x.png" # where '../../x' would land, from the images folder
 mm escape "3: index: '../../x' is not a safe file name"
 [ ! -e "$dir/../x.png" ] && [ ! -e "$dir/x.png" ] || { echo "FAIL mmbench index ../../x wrote outside"; fails=$((fails + 1)); }
 mm slash "3: index: 'a/b' is not a safe file name"
@@ -241,6 +242,24 @@ sq sciq_missing "distractor3: needs a non-empty string"
 sq sciq_empty "question: needs a non-empty string"
 sq sciq_number "distractor1: needs a non-empty string"
 sq sciq_string "correct_answer: needs a non-empty string"
+# size: 100k questions (the annotation lookup was a scan per question: 5e9 comparisons) and an
+# annotation of 200k answers (each was counted against all: 4e10); seconds now
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d, n = sys.argv[1], 100000
+ann = [{"question_id": i, "multiple_choice_answer": "yes", "answers": [{"answer": "yes"}]} for i in range(n)]
+ann[7]["answers"] = [{"answer": "a%d" % (i % 50000)} for i in range(200000)]
+json.dump({"questions": [{"question_id": i, "image_id": i, "question": "Is it?"} for i in range(n)][::-1],
+           "annotations": ann}, open(f"{d}/big.json", "w"))
+PY
+if timeout 60 "$umpire" convert vqa "$dir/big.json" --annotations "$dir/big.json" -o "$dir/big.jsonl" > "$dir/big.out" 2>&1 &&
+    /usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open('$dir/big.jsonl')]
+a = rows[100000 - 1 - 7]
+sys.exit(0 if len(rows) == 100000 and a['id'] == '7' and len(a['answers']) == 50001 and a['answers'][:3] == ['yes', 'a0', 'a1'] else 1)"; then
+    echo "ok   vqa: 100k questions, an annotation of 200k answers"
+else echo "FAIL vqa at size: $(cat "$dir/big.out")"; fails=$((fails + 1)); fi
 # found by the fuzzers: a file with no question converted to an empty dataset, which no reader takes
 printf '%s\n' "$(head -1 "$dir/mmbench.tsv")" > "$dir/header_only.tsv"
 bad "mmbench header only" 1 "header_only.tsv: no questions in it" mmbench "$dir/header_only.tsv"

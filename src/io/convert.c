@@ -165,38 +165,78 @@ static int index_annotations(const char *path, const cJSON *aa, struct annotatio
     return UMPIRE_OK;
 }
 
-/* The accepted answers of annotation number ai: the consensus, and every answer given by at
- * least 3 annotators. */
+static int by_string(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* How many of the n sorted strings equal s (two binary searches). */
+static size_t count_sorted(const char *const *sorted, size_t n, const char *s) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first >= s */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sorted[mid], s) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t first = lo;
+    hi = n;
+    while (lo < hi) { /* the first > s */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sorted[mid], s) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - first;
+}
+
+/* The accepted answers of annotation number ai: the consensus, then in their order every
+ * other answer given by at least 3 annotators (counted on a sorted copy: n log n however many
+ * answers an annotation holds). */
 static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *answers, char *err) {
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(ann, "multiple_choice_answer");
     if (mc && !cJSON_IsString(mc))
         return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: multiple_choice_answer: not a string", path, ai);
-    if (mc && mc->valuestring[0])
-        cJSON_AddItemToArray(answers, cJSON_CreateString(mc->valuestring));
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ann, "answers"), *x, *y;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ann, "answers"), *x;
     if (list && !cJSON_IsArray(list))
         return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: answers: not an array", path, ai);
-    size_t j = 0;
+    size_t n = list ? (size_t)cJSON_GetArraySize(list) : 0, j = 0;
+    const char **given = malloc((n ? n : 1) * sizeof *given), **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    struct umpire_idset listed = {0};
+    int rc = given && sorted ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     cJSON_ArrayForEach(x, list) {
         const cJSON *ax = cJSON_GetObjectItemCaseSensitive(x, "answer");
+        if (rc != UMPIRE_OK)
+            break;
         if (!cJSON_IsString(ax))
-            return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu].answers[%zu]: answer: not a string", path, ai,
-                               j);
-        j++;
-        int count = 0, listed = 0;
-        cJSON_ArrayForEach(y, list) {
-            const cJSON *ay = cJSON_GetObjectItemCaseSensitive(y, "answer");
-            count += cJSON_IsString(ay) && !strcmp(ay->valuestring, ax->valuestring);
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu].answers[%zu]: answer: not a string", path, ai, j);
+        else {
+            given[j] = sorted[j] = ax->valuestring;
+            j++;
         }
-        cJSON_ArrayForEach(y, answers) listed |= !strcmp(y->valuestring, ax->valuestring);
-        if (count >= 3 && !listed && ax->valuestring[0])
-            cJSON_AddItemToArray(answers, cJSON_CreateString(ax->valuestring));
     }
-    if (cJSON_GetArraySize(answers) == 0)
-        return umpire_fail(err, UMPIRE_EINVAL,
-                           "%s: annotations[%zu]: no answer: no multiple_choice_answer and none given by 3 annotators",
-                           path, ai);
-    return UMPIRE_OK;
+    if (rc == UMPIRE_OK) {
+        qsort(sorted, n, sizeof *sorted, by_string);
+        if (mc && mc->valuestring[0]) {
+            cJSON_AddItemToArray(answers, cJSON_CreateString(mc->valuestring));
+            if (umpire_idset_add(&listed, mc->valuestring, 0, NULL) < 0)
+                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        }
+    }
+    for (j = 0; j < n && rc == UMPIRE_OK; j++) {
+        if (!given[j][0] || umpire_idset_has(&listed, given[j], NULL) || count_sorted(sorted, n, given[j]) < 3)
+            continue;
+        cJSON_AddItemToArray(answers, cJSON_CreateString(given[j]));
+        if (umpire_idset_add(&listed, given[j], j, NULL) < 0)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    umpire_idset_free(&listed);
+    free(given);
+    free(sorted);
+    if (rc == UMPIRE_OK && cJSON_GetArraySize(answers) == 0)
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: annotations[%zu]: no answer: no multiple_choice_answer and none given by 3 annotators",
+                         path, ai);
+    return rc;
 }
 
 static int vqa(const struct umpire_convert_params *p, FILE *out, size_t *n_out, char *err) {
