@@ -162,7 +162,8 @@ static void test_temperature_extremes(void **state) {
     double t_unit, t;
     double unit[8] = {0, 1, 0, 1, 0, 1, 0, 1};
     assert_int_equal(umpire_temperature_fit(unit, y, 4, 2, &t_unit, NULL), 0);
-    const double scales[] = {1e300, -1e300 /* the logits flipped: labels flipped below */, 1e-300, 1e150, 1.7e308};
+    const double scales[] = {1e300, -1e300 /* the logits flipped: labels flipped below */, 1e-300,
+                             1e150, 1.7e308};
     for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
         double z[8], s = fabs(scales[k]);
         int yk[4];
@@ -247,8 +248,10 @@ static void test_save_load_roundtrip(void **state) {
         {"\"n\": 1e300, \"score_range\": [0, 1]", "n: needs a whole number >= 0"},
         {"\"n\": 2.5, \"score_range\": [0, 1]", "n: needs a whole number >= 0"},
         {"\"n\": 2, \"score_range\": [1, 0]", "score_range: needs [min, max], finite, min <= max"},
-        {"\"n\": 2, \"score_range\": [0, 1e999]", "score_range: needs [min, max], finite, min <= max"},
-        {"\"n\": 2, \"score_range\": [0, 1], \"risk_control\": {\"risk\": 0.1, \"delta\": 0.1, \"threshold\": 0.5,"
+        {"\"n\": 2, \"score_range\": [0, 1e999]",
+         "score_range: needs [min, max], finite, min <= max"},
+        {"\"n\": 2, \"score_range\": [0, 1], \"risk_control\": {\"risk\": 0.1, \"delta\": 0.1, "
+         "\"threshold\": 0.5,"
          " \"answered\": -1e300}",
          "answered: needs a whole number >= 0"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -268,8 +271,13 @@ static void test_save_load_roundtrip(void **state) {
 static void test_save_load_exact(void **state) {
     (void)state;
     double x0 = 0.8888888888888888, x1 = nextafter(x0, 1.0), y1 = nextafter(0.5, 1.0);
-    struct umpire_calibration c = {.method = UMPIRE_CAL_ISOTONIC, .n = 4, .lo = x0, .hi = x1, .n_points = 2,
-                                   .threshold = NAN, .risk_bound = NAN};
+    struct umpire_calibration c = {.method = UMPIRE_CAL_ISOTONIC,
+                                   .n = 4,
+                                   .lo = x0,
+                                   .hi = x1,
+                                   .n_points = 2,
+                                   .threshold = NAN,
+                                   .risk_bound = NAN};
     double xs[2] = {x0, x1}, ys[2] = {0.5, y1};
     c.x = xs;
     c.y = ys;
@@ -281,7 +289,8 @@ static void test_save_load_exact(void **state) {
     struct umpire_calibration d;
     assert_int_equal(umpire_calibration_load(path, &d, err), 0);
     assert_int_equal(d.n_points, 2);
-    assert_true(d.x[0] == x0 && d.x[1] == x1 && d.y[0] == 0.5 && d.y[1] == y1 && d.lo == x0 && d.hi == x1);
+    assert_true(d.x[0] == x0 && d.x[1] == x1 && d.y[0] == 0.5 && d.y[1] == y1 && d.lo == x0 &&
+                d.hi == x1);
     umpire_calibration_free(&d);
     close(fd);
     remove(path);
@@ -289,11 +298,10 @@ static void test_save_load_exact(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_isotonic_pav),      cmocka_unit_test(test_platt_optimality),
+        cmocka_unit_test(test_isotonic_pav),         cmocka_unit_test(test_platt_optimality),
         cmocka_unit_test(test_histogram_and_minmax), cmocka_unit_test(test_clopper_pearson),
-        cmocka_unit_test(test_risk_threshold),    cmocka_unit_test(test_temperature),
-        cmocka_unit_test(test_temperature_extremes),
-        cmocka_unit_test(test_save_load_roundtrip),
+        cmocka_unit_test(test_risk_threshold),       cmocka_unit_test(test_temperature),
+        cmocka_unit_test(test_temperature_extremes), cmocka_unit_test(test_save_load_roundtrip),
         cmocka_unit_test(test_save_load_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

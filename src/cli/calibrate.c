@@ -361,11 +361,12 @@ static int calibrate_temperature(int argc, char **argv) {
     } else {
         printf("temperature T = %.6g over %zu items with %zu options\n", t, L.n, L.c);
         top_option(&L, 1.0, p, wrong);
-        printf("  T = 1:       NLL %.4g   ECE %.4f\n", umpire_temperature_nll(L.z, L.label, L.n, L.c, 1.0),
+        printf("  T = 1:       NLL %.4g   ECE %.4f\n",
+               umpire_temperature_nll(L.z, L.label, L.n, L.c, 1.0),
                umpire_ece(p, wrong, L.n, 10, 0));
         top_option(&L, t, p, wrong);
-        printf("  T = %-8.4g NLL %.4g   ECE %.4f\n", t, umpire_temperature_nll(L.z, L.label, L.n, L.c, t),
-               umpire_ece(p, wrong, L.n, 10, 0));
+        printf("  T = %-8.4g NLL %.4g   ECE %.4f\n", t,
+               umpire_temperature_nll(L.z, L.label, L.n, L.c, t), umpire_ece(p, wrong, L.n, 10, 0));
         if (out) {
             FILE *f = fopen(out, "w");
             if (!f || fprintf(f, "{\"temperature\": %.17g, \"n\": %zu}\n", t, L.n) < 0 || fclose(f) != 0) {

@@ -256,7 +256,8 @@ double umpire_calibration_apply(const struct umpire_calibration *c, double s) {
 /* d NLL / d beta at logits z / scale: mean_i (E_{p_beta}[z_i] - z_i,y_i), non-decreasing in
  * beta. Each logit is divided by scale before any difference is taken, so that logits near
  * +-DBL_MAX do not overflow. */
-static double nll_slope(const double *z, const int *label, size_t n, size_t c, double scale, double beta) {
+static double nll_slope(const double *z, const int *label, size_t n, size_t c, double scale,
+                        double beta) {
     double g = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double *zi = z + i * c;
@@ -312,7 +313,8 @@ int umpire_temperature_fit(const double *z, const int *label, size_t n, size_t c
             return umpire_fail(err, UMPIRE_EINVAL, "item %zu: label %d is not one of %zu options", i, label[i], c);
         for (size_t j = 0; j < c; j++) {
             if (!isfinite(z[i * c + j]))
-                return umpire_fail(err, UMPIRE_EINVAL, "item %zu: logit %zu is not a finite number", i, j);
+                return umpire_fail(err, UMPIRE_EINVAL, "item %zu: logit %zu is not a finite number",
+                                   i, j);
             scale = fmax(scale, fabs(z[i * c + j]));
         }
     }
@@ -347,7 +349,8 @@ int umpire_temperature_fit(const double *z, const int *label, size_t n, size_t c
     }
     *t = scale * (2.0 / (lo + hi));
     if (!(*t > 0) || !isfinite(*t))
-        return umpire_fail(err, UMPIRE_EINVAL, "the fitted temperature (%g x %g) is not a finite positive number",
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "the fitted temperature (%g x %g) is not a finite positive number",
                            scale, 2.0 / (lo + hi));
     return UMPIRE_OK;
 }

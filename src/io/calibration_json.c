@@ -27,7 +27,9 @@ static cJSON *exact_number(double v) {
     return cJSON_CreateRaw(s);
 }
 
-static void add_number(cJSON *o, const char *name, double v) { cJSON_AddItemToObject(o, name, exact_number(v)); }
+static void add_number(cJSON *o, const char *name, double v) {
+    cJSON_AddItemToObject(o, name, exact_number(v));
+}
 
 static cJSON *number_array(const double *v, size_t n) {
     cJSON *a = cJSON_CreateArray();
@@ -120,7 +122,8 @@ static int read_points(const char *path, const cJSON *o, struct umpire_calibrati
 
 static int read_risk(const char *path, const cJSON *r, struct umpire_calibration *c, char *err) {
     int rc;
-    if ((rc = get_number(path, r, "risk", &c->risk, err)) || (rc = get_number(path, r, "delta", &c->delta, err)) ||
+    if ((rc = get_number(path, r, "risk", &c->risk, err)) ||
+        (rc = get_number(path, r, "delta", &c->delta, err)) ||
         (rc = get_count(path, r, "answered", &c->n_answered, err)))
         return rc;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "threshold");
@@ -153,11 +156,14 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     else if (!cJSON_IsString(method) || umpire_calibration_method_parse(method->valuestring, &c->method))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: method: one of minmax, platt, isotonic, histogram", path);
     else if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
-             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)) ||
+             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) ||
+             !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)) ||
              !isfinite(cJSON_GetArrayItem(range, 0)->valuedouble) ||
-             !(cJSON_GetArrayItem(range, 0)->valuedouble <= cJSON_GetArrayItem(range, 1)->valuedouble) ||
+             !(cJSON_GetArrayItem(range, 0)->valuedouble <=
+               cJSON_GetArrayItem(range, 1)->valuedouble) ||
              !isfinite(cJSON_GetArrayItem(range, 1)->valuedouble))
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: score_range: needs [min, max], finite, min <= max", path);
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: score_range: needs [min, max], finite, min <= max", path);
     else
         rc = get_count(path, o, "n", &c->n, err);
     if (rc == UMPIRE_OK) {

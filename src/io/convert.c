@@ -55,12 +55,15 @@ static size_t line_of(const char *text, const char *at) {
 static int utf8_length(const unsigned char *p) {
     if (p[0] < 0x80)
         return 1;
-    int n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    int n = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+            : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+            : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                           : 0;
     for (int i = 1; i < n; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
-        (p[0] == 0xf4 && p[1] > 0x8f))
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
         return 0; /* overlong, a surrogate, or above U+10FFFF */
     return n;
 }
@@ -78,8 +81,9 @@ static char *read_text(const char *path, char *err, int *rc) {
     while (p < text + len && *p && (n = utf8_length((const unsigned char *)p)) > 0)
         p += n;
     if (p < text + len) {
-        *rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s at byte %zu: not UTF-8 text", path, line_of(text, p),
-                          *p ? "a byte that is not UTF-8" : "a NUL byte", (size_t)(p - text));
+        *rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s at byte %zu: not UTF-8 text", path,
+                          line_of(text, p), *p ? "a byte that is not UTF-8" : "a NUL byte",
+                          (size_t)(p - text));
         free(text);
         return NULL;
     }
@@ -118,14 +122,18 @@ int umpire_image_name(const char *pattern, uint64_t id, char *out, size_t len, c
             used = (int)(end + 1 - open);
         }
     }
-    if (!used || strchr(open + used, '{') || strchr(open + used, '}') || memchr(pattern, '}', (size_t)(open - pattern)))
+    if (!used || strchr(open + used, '{') || strchr(open + used, '}') ||
+        memchr(pattern, '}', (size_t)(open - pattern)))
         return umpire_fail(err, UMPIRE_EINVAL,
-                           "--image-pattern '%s': needs exactly one {id} or {id:0N} (N digits, zero-padded, N <= 20), "
+                           "--image-pattern '%s': needs exactly one {id} or {id:0N} (N digits, "
+                           "zero-padded, N <= 20), "
                            "and no other braces",
                            pattern);
-    int n = snprintf(out, len, "%.*s%0*" PRIu64 "%s", (int)(open - pattern), pattern, width, id, open + used);
+    int n = snprintf(out, len, "%.*s%0*" PRIu64 "%s", (int)(open - pattern), pattern, width, id,
+                     open + used);
     if (n < 0 || (size_t)n >= len)
-        return umpire_fail(err, UMPIRE_EINVAL, "--image-pattern '%s': the file name is too long", pattern);
+        return umpire_fail(err, UMPIRE_EINVAL, "--image-pattern '%s': the file name is too long",
+                           pattern);
     return UMPIRE_OK;
 }
 
@@ -136,13 +144,15 @@ struct annotation {
 };
 
 static int by_question_id(const void *a, const void *b) {
-    uint64_t x = ((const struct annotation *)a)->question_id, y = ((const struct annotation *)b)->question_id;
+    uint64_t x = ((const struct annotation *)a)->question_id,
+             y = ((const struct annotation *)b)->question_id;
     return (x > y) - (x < y);
 }
 
 /* The annotations sorted by question_id (the lookup is n log n, not n^2), each checked: a
  * whole question_id, once. */
-static int index_annotations(const char *path, const cJSON *aa, struct annotation **sorted, size_t *n, char *err) {
+static int index_annotations(const char *path, const cJSON *aa, struct annotation **sorted,
+                             size_t *n, char *err) {
     *n = (size_t)cJSON_GetArraySize(aa);
     if (!(*sorted = malloc((*n ? *n : 1) * sizeof **sorted)))
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
@@ -151,7 +161,8 @@ static int index_annotations(const char *path, const cJSON *aa, struct annotatio
     cJSON_ArrayForEach(a, aa) {
         struct annotation *x = &(*sorted)[i];
         if (id_number(cJSON_GetObjectItemCaseSensitive(a, "question_id"), &x->question_id) != 0)
-            return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: question_id: needs a whole number >= 0", path,
+            return umpire_fail(err, UMPIRE_EINVAL,
+                               "%s: annotations[%zu]: question_id: needs a whole number >= 0", path,
                                i);
         x->pos = i++;
         x->a = a;
@@ -159,13 +170,16 @@ static int index_annotations(const char *path, const cJSON *aa, struct annotatio
     qsort(*sorted, *n, sizeof **sorted, by_question_id);
     for (i = 1; i < *n; i++)
         if ((*sorted)[i - 1].question_id == (*sorted)[i].question_id)
-            return umpire_fail(err, UMPIRE_EINVAL,
-                               "%s: annotations[%zu]: question_id: %" PRIu64 " again (annotations[%zu] has it)", path,
-                               (*sorted)[i].pos, (*sorted)[i].question_id, (*sorted)[i - 1].pos);
+            return umpire_fail(
+                err, UMPIRE_EINVAL,
+                "%s: annotations[%zu]: question_id: %" PRIu64 " again (annotations[%zu] has it)",
+                path, (*sorted)[i].pos, (*sorted)[i].question_id, (*sorted)[i - 1].pos);
     return UMPIRE_OK;
 }
 
-static int by_string(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int by_string(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* How many of the n sorted strings equal s (two binary searches). */
 static size_t count_sorted(const char *const *sorted, size_t n, const char *s) {
@@ -195,12 +209,15 @@ static size_t count_sorted(const char *const *sorted, size_t n, const char *s) {
 static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *answers, char *err) {
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(ann, "multiple_choice_answer");
     if (mc && !cJSON_IsString(mc))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: multiple_choice_answer: not a string", path, ai);
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s: annotations[%zu]: multiple_choice_answer: not a string", path, ai);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(ann, "answers"), *x;
     if (list && !cJSON_IsArray(list))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: answers: not an array", path, ai);
+        return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: answers: not an array", path,
+                           ai);
     size_t n = list ? (size_t)cJSON_GetArraySize(list) : 0, j = 0;
-    const char **given = malloc((n ? n : 1) * sizeof *given), **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    const char **given = malloc((n ? n : 1) * sizeof *given),
+               **sorted = malloc((n ? n : 1) * sizeof *sorted);
     struct umpire_idset listed = {0};
     int rc = given && sorted ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     cJSON_ArrayForEach(x, list) {
@@ -208,7 +225,9 @@ static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *ans
         if (rc != UMPIRE_OK)
             break;
         if (!cJSON_IsString(ax))
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu].answers[%zu]: answer: not a string", path, ai, j);
+            rc =
+                umpire_fail(err, UMPIRE_EINVAL,
+                            "%s: annotations[%zu].answers[%zu]: answer: not a string", path, ai, j);
         else {
             given[j] = sorted[j] = ax->valuestring;
             j++;
@@ -223,7 +242,8 @@ static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *ans
         }
     }
     for (j = 0; j < n && rc == UMPIRE_OK; j++) {
-        if (!given[j][0] || umpire_idset_has(&listed, given[j], NULL) || count_sorted(sorted, n, given[j]) < 3)
+        if (!given[j][0] || umpire_idset_has(&listed, given[j], NULL) ||
+            count_sorted(sorted, n, given[j]) < 3)
             continue;
         cJSON_AddItemToArray(answers, cJSON_CreateString(given[j]));
         if (umpire_idset_add(&listed, given[j], j, NULL) < 0)
@@ -234,7 +254,8 @@ static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *ans
     free(sorted);
     if (rc == UMPIRE_OK && cJSON_GetArraySize(answers) == 0)
         rc = umpire_fail(err, UMPIRE_EINVAL,
-                         "%s: annotations[%zu]: no answer: no multiple_choice_answer and none given by 3 annotators",
+                         "%s: annotations[%zu]: no answer: no multiple_choice_answer and none "
+                         "given by 3 annotators",
                          path, ai);
     return rc;
 }
@@ -247,7 +268,8 @@ static int vqa(const struct umpire_convert_params *p, FILE *out, size_t *n_out, 
     char file[512], path[1100];
     if ((rc = umpire_image_name(pattern, 0, file, sizeof file, err)) != UMPIRE_OK)
         return rc;
-    cJSON *qs = read_json(p->inputs[0], err, &rc), *as = qs ? read_json(p->annotations, err, &rc) : NULL;
+    cJSON *qs = read_json(p->inputs[0], err, &rc),
+          *as = qs ? read_json(p->annotations, err, &rc) : NULL;
     const cJSON *qa = cJSON_GetObjectItemCaseSensitive(qs, "questions");
     const cJSON *aa = cJSON_GetObjectItemCaseSensitive(as, "annotations");
     if (rc == UMPIRE_OK && !cJSON_IsArray(qa))
@@ -269,35 +291,42 @@ static int vqa(const struct umpire_convert_params *p, FILE *out, size_t *n_out, 
         size_t first;
         char id[32];
         if (id_number(cJSON_GetObjectItemCaseSensitive(q, "question_id"), &qid) != 0) {
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: questions[%zu]: question_id: needs a whole number >= 0",
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: questions[%zu]: question_id: needs a whole number >= 0",
                              p->inputs[0], i);
             break;
         }
         snprintf(id, sizeof id, "%" PRIu64, qid);
         if (id_number(cJSON_GetObjectItemCaseSensitive(q, "image_id"), &img) != 0)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: questions[%zu]: image_id: needs a whole number >= 0",
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: questions[%zu]: image_id: needs a whole number >= 0",
                              p->inputs[0], i);
         else if (!cJSON_IsString(text) || !text->valuestring[strspn(text->valuestring, " \t\r\n")])
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: questions[%zu]: question: needs a non-empty string",
-                             p->inputs[0], i);
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: questions[%zu]: question: needs a non-empty string", p->inputs[0],
+                             i);
         else if ((rc = umpire_idset_add(&ids, id, i, &first)) == 1)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: questions[%zu]: question_id: %s again (questions[%zu] has it)",
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: questions[%zu]: question_id: %s again (questions[%zu] has it)",
                              p->inputs[0], i, id, first);
         else if (rc < 0)
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         if (rc != UMPIRE_OK)
             break;
         struct annotation key = {.question_id = qid};
-        const struct annotation *found = bsearch(&key, sorted, n_ann, sizeof *sorted, by_question_id);
+        const struct annotation *found =
+            bsearch(&key, sorted, n_ann, sizeof *sorted, by_question_id);
         if (!found) {
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no annotation for question_id %s (questions[%zu] of %s)",
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: no annotation for question_id %s (questions[%zu] of %s)",
                              p->annotations, id, i, p->inputs[0]);
             break;
         }
         cJSON *item = cJSON_CreateObject(), *answers = cJSON_CreateArray();
         if ((rc = vqa_answers(p->annotations, found->pos, found->a, answers, err)) == UMPIRE_OK &&
             (rc = umpire_image_name(pattern, img, file, sizeof file, err)) == UMPIRE_OK) {
-            snprintf(path, sizeof path, "%s%s%s", p->image_dir ? p->image_dir : "", p->image_dir ? "/" : "", file);
+            snprintf(path, sizeof path, "%s%s%s", p->image_dir ? p->image_dir : "",
+                     p->image_dir ? "/" : "", file);
             cJSON_AddStringToObject(item, "id", id);
             cJSON_AddStringToObject(item, "question", text->valuestring);
             cJSON_AddStringToObject(item, "image", path);
@@ -349,7 +378,8 @@ static int table_push(struct table *t, size_t *cap, char **fields, size_t nf, si
     return 0;
 }
 
-static int split_table(const char *path, char *text, char sep, int quotes, struct table *t, char *err) {
+static int split_table(const char *path, char *text, char sep, int quotes, struct table *t,
+                       char *err) {
     size_t cap = 0, line = 1;
     char *p = text;
     memset(t, 0, sizeof *t);
@@ -380,16 +410,18 @@ static int split_table(const char *path, char *text, char sep, int quotes, struc
                 }
                 if (!*p) {
                     free(fields);
-                    return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: field %zu: a quote opened here is never closed",
+                    return umpire_fail(err, UMPIRE_EINVAL,
+                                       "%s:%zu: field %zu: a quote opened here is never closed",
                                        path, opened, nf);
                 }
                 p++;
                 if (*p && *p != sep && *p != '\n' && *p != '\r') {
                     free(fields);
-                    return umpire_fail(err, UMPIRE_EINVAL,
-                                       "%s:%zu: field %zu: text after the closing quote (quote the whole field,"
-                                       " and double the quotes inside)",
-                                       path, line, nf);
+                    return umpire_fail(
+                        err, UMPIRE_EINVAL,
+                        "%s:%zu: field %zu: text after the closing quote (quote the whole field,"
+                        " and double the quotes inside)",
+                        path, line, nf);
                 }
             } else {
                 while (*p && *p != sep && *p != '\n' && *p != '\r')
@@ -440,7 +472,9 @@ static const char *cell(const struct table *t, size_t row, int col) {
     return col >= 0 && (size_t)col < t->n_fields[row] ? t->rows[row][col] : "";
 }
 
-static int blank_row(const struct table *t, size_t r) { return t->n_fields[r] == 1 && !t->rows[r][0][0]; }
+static int blank_row(const struct table *t, size_t r) {
+    return t->n_fields[r] == 1 && !t->rows[r][0][0];
+}
 
 /* Read a TSV or CSV file into a table, and check that every row has the header's fields. */
 static int read_table(const char *path, char sep, char **text, struct table *t, char *err) {
@@ -454,8 +488,8 @@ static int read_table(const char *path, char sep, char **text, struct table *t, 
         return umpire_fail(err, UMPIRE_EINVAL, "%s: empty (no header)", path);
     for (size_t r = 1; r < t->n_rows; r++)
         if (!blank_row(t, r) && t->n_fields[r] != t->n_fields[0])
-            return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %zu fields, the header has %zu", path, t->line[r],
-                               t->n_fields[r], t->n_fields[0]);
+            return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %zu fields, the header has %zu", path,
+                               t->line[r], t->n_fields[r], t->n_fields[0]);
     return UMPIRE_OK;
 }
 
@@ -494,21 +528,26 @@ static int is_nan_cell(const char *v) { return !v[0] || !strcmp(v, "nan"); }
 
 /* An image cell of up to 64 digits is, as in VLMEvalKit, the index of another row whose
  * image this row shares. */
-static int image_reference(const char *v) { return v[0] && strlen(v) <= 64 && strspn(v, "0123456789") == strlen(v); }
+static int image_reference(const char *v) {
+    return v[0] && strlen(v) <= 64 && strspn(v, "0123456789") == strlen(v);
+}
 
 /* Decode row r's image into DIR/INDEX.EXT; *rel receives its path relative to the output. */
-static int write_image(const char *path, const struct table *t, size_t r, const char *img, const char *dir,
-                       const char *index, char *rel, size_t rel_len, char *err) {
+static int write_image(const char *path, const struct table *t, size_t r, const char *img,
+                       const char *dir, const char *index, char *rel, size_t rel_len, char *err) {
     unsigned char *bytes = malloc(strlen(img) * 3 / 4 + 4);
     if (!bytes)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     long nb = b64_decode(img, bytes);
     if (nb < 4) {
         free(bytes);
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: image: not base64 image data (nor the index of another row)",
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s:%zu: image: not base64 image data (nor the index of another row)",
                            path, t->line[r]);
     }
-    const char *ext = bytes[0] == 0x89 && bytes[1] == 'P' ? "png" : bytes[0] == 0xff && bytes[1] == 0xd8 ? "jpg" : "img";
+    const char *ext = bytes[0] == 0x89 && bytes[1] == 'P'    ? "png"
+                      : bytes[0] == 0xff && bytes[1] == 0xd8 ? "jpg"
+                                                             : "img";
     char file[4400];
     const char *slash = strrchr(dir, '/');
     snprintf(file, sizeof file, "%s/%s.%s", dir, index, ext);
@@ -525,9 +564,11 @@ static int write_image(const char *path, const struct table *t, size_t r, const 
 
 /* Row r as a multiple-choice item: hint + question, options A.. (the first empty one ends
  * them), the answer one of their letters. */
-static int mmbench_item(const char *path, const struct table *t, size_t r, const int *col, cJSON *item, char *err) {
+static int mmbench_item(const char *path, const struct table *t, size_t r, const int *col,
+                        cJSON *item, char *err) {
     enum { I, Q, H, ANS };
-    const char *question = cell(t, r, col[Q]), *hint = cell(t, r, col[H]), *answer = cell(t, r, col[ANS]);
+    const char *question = cell(t, r, col[Q]), *hint = cell(t, r, col[H]),
+               *answer = cell(t, r, col[ANS]);
     if (!question[strspn(question, " \t")])
         return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: question: empty", path, t->line[r]);
     int has_hint = !is_nan_cell(hint);
@@ -545,23 +586,26 @@ static int mmbench_item(const char *path, const struct table *t, size_t r, const
         int c = column(t, name);
         const char *v = cell(t, r, c);
         if (c >= 0 && !is_nan_cell(v) && n_opt < L - 'A')
-            return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: an option after the empty %c", path, t->line[r], name,
-                               (char)('A' + n_opt));
+            return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: an option after the empty %c", path,
+                               t->line[r], name, (char)('A' + n_opt));
         if (c < 0 || is_nan_cell(v))
             continue;
         const cJSON *x;
         cJSON_ArrayForEach(x, choices) {
             if (!strcmp(x->valuestring, v))
-                return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: the same text as option %s ('%.40s')", path,
+                return umpire_fail(err, UMPIRE_EINVAL,
+                                   "%s:%zu: %s: the same text as option %s ('%.40s')", path,
                                    t->line[r], name, x->string, v);
         }
         cJSON_AddStringToObject(choices, name, v);
         n_opt++;
     }
     if (n_opt < 2)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: A, B: fewer than two options", path, t->line[r]);
+        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: A, B: fewer than two options", path,
+                           t->line[r]);
     if (strlen(answer) != 1 || answer[0] < 'A' || answer[0] >= 'A' + n_opt)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: answer: '%.40s' is not one of the options A..%c", path,
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s:%zu: answer: '%.40s' is not one of the options A..%c", path,
                            t->line[r], answer, (char)('A' + n_opt - 1));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(item, "answers"), cJSON_CreateString(answer));
     return UMPIRE_OK;
@@ -569,18 +613,21 @@ static int mmbench_item(const char *path, const struct table *t, size_t r, const
 
 /* Row r's image: its own (base64), or that of the row whose index it holds (*from = that
  * row); checked before any file is written. */
-static int mmbench_image(const char *path, const struct table *t, size_t r, int cimg, const struct umpire_idset *ids,
-                         size_t *from, char *err) {
+static int mmbench_image(const char *path, const struct table *t, size_t r, int cimg,
+                         const struct umpire_idset *ids, size_t *from, char *err) {
     const char *img = cell(t, r, cimg);
     *from = r;
     if (image_reference(img) && !umpire_idset_has(ids, img, from))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: image: index %s is not in the file", path, t->line[r], img);
+        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: image: index %s is not in the file", path,
+                           t->line[r], img);
     const char *data = cell(t, *from, cimg);
     if (*from != r && (!data[0] || image_reference(data)))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: image: the row of index %s has no image data of its own", path,
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s:%zu: image: the row of index %s has no image data of its own", path,
                            t->line[r], img);
     if (data[0] && b64_decode(data, NULL) < 4)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: image: not base64 image data (nor the index of another row)",
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s:%zu: image: not base64 image data (nor the index of another row)",
                            path, t->line[*from]);
     return UMPIRE_OK;
 }
@@ -589,12 +636,16 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
     const char *path = p->inputs[0];
     char *text = NULL;
     struct table t;
-    int rc = read_table(path, '\t', &text, &t, err); /* pandas quotes fields with quotes or newlines */
-    int col[4] = {column(&t, "index"), column(&t, "question"), column(&t, "hint"), column(&t, "answer")};
+    int rc =
+        read_table(path, '\t', &text, &t, err); /* pandas quotes fields with quotes or newlines */
+    int col[4] = {column(&t, "index"), column(&t, "question"), column(&t, "hint"),
+                  column(&t, "answer")};
     int cimg = column(&t, "image");
-    if (rc == UMPIRE_OK && (col[0] < 0 || col[1] < 0 || col[3] < 0 || column(&t, "A") < 0 || column(&t, "B") < 0))
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s:1: header: needs the columns index, question, A, B, answer (MMBench TSV)",
-                         path);
+    if (rc == UMPIRE_OK &&
+        (col[0] < 0 || col[1] < 0 || col[3] < 0 || column(&t, "A") < 0 || column(&t, "B") < 0))
+        rc = umpire_fail(
+            err, UMPIRE_EINVAL,
+            "%s:1: header: needs the columns index, question, A, B, answer (MMBench TSV)", path);
     char dir[4200];
     int len = snprintf(dir, sizeof dir, "%s-images", p->output);
     if (rc == UMPIRE_OK && (len < 0 || (size_t)len >= sizeof dir))
@@ -610,12 +661,13 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
             continue;
         if (!umpire_safe_file_name(index))
             rc = umpire_fail(err, UMPIRE_EINVAL,
-                             "%s:%zu: index: '%.40s' is not a safe file name (1..128 letters, digits, '.', '_', '-';"
+                             "%s:%zu: index: '%.40s' is not a safe file name (1..128 letters, "
+                             "digits, '.', '_', '-';"
                              " not starting with '.')",
                              path, t.line[r], index);
         else if ((added = umpire_idset_add(&ids, index, r, &first)) == 1)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: index: %s again (line %zu has it)", path, t.line[r], index,
-                             t.line[first]);
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: index: %s again (line %zu has it)", path,
+                             t.line[r], index, t.line[first]);
         else if (added < 0)
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
@@ -641,8 +693,8 @@ static int mmbench(const struct umpire_convert_params *p, FILE *out, size_t *n_o
     for (size_t r = 1; r < t.n_rows && rc == UMPIRE_OK; r++) {
         char rel[4400];
         if (items[r] && image_row[r] == r && cell(&t, r, cimg)[0] &&
-            (rc = write_image(path, &t, r, cell(&t, r, cimg), dir, cell(&t, r, col[0]), rel, sizeof rel, err)) ==
-                UMPIRE_OK)
+            (rc = write_image(path, &t, r, cell(&t, r, cimg), dir, cell(&t, r, col[0]), rel,
+                              sizeof rel, err)) == UMPIRE_OK)
             cJSON_AddStringToObject(items[r], "image", rel); /* relative to the output file */
     }
     for (size_t r = 1; r < t.n_rows && rc == UMPIRE_OK; r++) {
@@ -675,8 +727,9 @@ static int truthfulqa(const struct umpire_convert_params *p, FILE *out, size_t *
     int rc = read_table(path, ',', &text, &t, err);
     int cq = column(&t, "Question"), cb = column(&t, "Best Answer"), cc = column(&t, "Correct Answers");
     if (rc == UMPIRE_OK && (cq < 0 || cb < 0))
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s:1: header: needs the columns Question and Best Answer (TruthfulQA CSV)",
-                         path);
+        rc = umpire_fail(
+            err, UMPIRE_EINVAL,
+            "%s:1: header: needs the columns Question and Best Answer (TruthfulQA CSV)", path);
     for (size_t r = 1; r < t.n_rows && rc == UMPIRE_OK; r++) {
         if (blank_row(&t, r))
             continue;
@@ -733,15 +786,18 @@ static int sciq(const struct umpire_convert_params *p, FILE *out, size_t *n_out,
     cJSON_ArrayForEach(q, arr) {
         if (rc != UMPIRE_OK)
             break;
-        const char *names[5] = {"correct_answer", "distractor1", "distractor2", "distractor3", "question"};
+        const char *names[5] = {"correct_answer", "distractor1", "distractor2", "distractor3",
+                                "question"};
         const cJSON *v[5];
         for (int k = 0; k < 5 && rc == UMPIRE_OK; k++) {
             v[k] = cJSON_GetObjectItemCaseSensitive(q, names[k]);
             if (!cJSON_IsString(v[k]) || !v[k]->valuestring[strspn(v[k]->valuestring, " \t\r\n")])
-                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: [%zu]: %s: needs a non-empty string", path, i, names[k]);
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: [%zu]: %s: needs a non-empty string",
+                                 path, i, names[k]);
             for (int j = 0; j < k && k < 4 && rc == UMPIRE_OK; j++)
                 if (!strcmp(v[j]->valuestring, v[k]->valuestring))
-                    rc = umpire_fail(err, UMPIRE_EINVAL, "%s: [%zu]: %s: the same text as %s ('%.40s')", path, i,
+                    rc = umpire_fail(err, UMPIRE_EINVAL,
+                                     "%s: [%zu]: %s: the same text as %s ('%.40s')", path, i,
                                      names[k], names[j], v[k]->valuestring);
         }
         if (rc != UMPIRE_OK)

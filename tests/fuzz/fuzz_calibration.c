@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         return 0;
     }
-    const double probes[] = {-INFINITY, -1e300, -1, 0, 1e-300, 0.25, 0.5, 1, 3, 1e300, INFINITY, NAN};
+    const double probes[] = {-INFINITY, -1e300, -1, 0,     1e-300,   0.25,
+                             0.5,       1,      3,  1e300, INFINITY, NAN};
     const size_t n_probes = sizeof probes / sizeof *probes;
     double p[sizeof probes / sizeof *probes];
     for (size_t i = 0; i < n_probes; i++) {
@@ -56,9 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fprintf(stderr, "saved, but does not load back: %s\n", err);
             abort();
         }
-        if (again.method != cal.method || strcmp(again.estimator, cal.estimator) || again.n != cal.n ||
-            again.n_points != cal.n_points || !same(again.threshold, cal.threshold) ||
-            again.n_answered != cal.n_answered)
+        if (again.method != cal.method || strcmp(again.estimator, cal.estimator) ||
+            again.n != cal.n || again.n_points != cal.n_points ||
+            !same(again.threshold, cal.threshold) || again.n_answered != cal.n_answered)
             abort();
         for (size_t i = 0; i < n_probes; i++)
             if (!same(umpire_calibration_apply(&again, probes[i]), p[i]))
