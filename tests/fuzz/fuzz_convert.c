@@ -3,7 +3,8 @@
  * both the questions and the annotations file: one JSON object may hold both arrays) must give
  * either a clean error message and no output file, or a dataset that umpire's dataset reader
  * takes whole, one item a converted question; never a crash, a leak, undefined behaviour or a
- * file written outside the output's images folder.
+ * file written outside the output's images folder (the output lies three folders down, and
+ * nothing may appear anywhere under the fuzzer's own folder).
  * Built with clang -fsanitize=fuzzer by tests/CMakeLists.txt; run briefly by ctest. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -21,7 +22,27 @@
 #error "build with -DFUZZ_FORMAT=\"vqa\" (or mmbench, truthfulqa, sciq)"
 #endif
 
-static char dir[64], in[128], out[128], images[160];
+static char dir[64], in[128], out[160], images[192];
+
+/* Abort when anything but folders is left under path (the input excepted): a file written
+ * outside the images folder, which is emptied first. */
+static void only_folders(const char *path) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[512];
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        if (strcmp(p, in) && (lstat(p, &st) != 0 || !S_ISDIR(st.st_mode)))
+            abort();
+        if (strcmp(p, in))
+            only_folders(p);
+    }
+    if (d)
+        closedir(d);
+}
 
 /* Remove everything convert may have written, and fail when it wrote anything else. */
 static void clean(void) {
@@ -39,20 +60,25 @@ static void clean(void) {
         closedir(d);
     rmdir(images);
     unlink(out);
-    d = opendir(dir);
-    while (d && (e = readdir(d))) /* only the input may be left */
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "in"))
-            abort();
-    if (d)
-        closedir(d);
+    only_folders(dir);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!dir[0]) {
+        /* the output three folders down: an index of ../../x would still land under dir */
         snprintf(dir, sizeof dir, "/tmp/umpire-fuzz-convert-%ld", (long)getpid());
-        mkdir(dir, 0777);
         snprintf(in, sizeof in, "%s/in", dir);
-        snprintf(out, sizeof out, "%s/out.jsonl", dir);
+        snprintf(out, sizeof out, "%s/a/b/c", dir);
+        mkdir(dir, 0777);
+        for (char *slash = strchr(out + strlen(dir) + 1, '/');; slash = strchr(slash + 1, '/')) {
+            if (slash)
+                *slash = '\0';
+            mkdir(out, 0777);
+            if (!slash)
+                break;
+            *slash = '/';
+        }
+        strcat(out, "/out.jsonl");
         snprintf(images, sizeof images, "%s-images", out);
     }
     FILE *f = fopen(in, "wb");
