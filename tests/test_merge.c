@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -61,9 +62,19 @@ static int exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+/* Remove what an earlier run merged into WORK_DIR/name. */
+static void fresh(const char *name) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s/items.jsonl", work_dir, name);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s/config.json", work_dir, name);
+    unlink(path);
+}
+
 static void test_merge_400k_linear(void **state) {
     (void)state;
     const size_t n = 4, total = 400000;
+    fresh("big");
     const char *runs[4];
     char shard[16];
     for (size_t i = 1; i <= n; i++) {
@@ -100,6 +111,7 @@ static void test_merge_400k_linear(void **state) {
 static void test_merge_refuses_an_id_in_two_shards(void **state) {
     (void)state;
     const char *runs[3] = {in_work("dup1"), in_work("dup2"), in_work("dup3")};
+    fresh("dup");
     write_shard(runs[0], "1/3", 1, 3, 3000, -1);
     write_shard(runs[1], "2/3", 2, 3, 3000, -1);
     write_shard(runs[2], "3/3", 3, 3, 3000, 1500); /* q1500 is shard 1's 501st item */
@@ -120,6 +132,7 @@ static void test_merge_refuses_an_id_in_two_shards(void **state) {
 static void test_merge_refuses_missing_and_repeated_shards(void **state) {
     (void)state;
     const char *runs[3] = {in_work("s1"), in_work("s2"), in_work("s3")};
+    fresh("s");
     write_shard(runs[0], "1/3", 1, 3, 30, -1);
     write_shard(runs[1], "3/3", 3, 3, 30, -1);
     char err[UMPIRE_ERR_LEN];
