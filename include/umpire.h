@@ -602,7 +602,9 @@ int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q,
 int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_query *q, const char *answer,
                                 const char *const *accepted, size_t n_accepted, double *p_yes, char *err);
 
-/* A number in [0, 1] from a model's reply ("0.85", "85%", "about .9"); NaN when there is none. */
+/* A number in [0, 1] from a model's reply: its first number, a percentage when followed by "%"
+ * or an integer 2..100 ("85%", "85"), else a probability ("0.85", "about .9"); NaN when there is
+ * none or it is neither ("1.5", "150", "-0.2", "1e-3"). */
 double umpire_parse_confidence(const char *reply);
 
 /* Multiple choice, as Calibration-MLLM's TS.py reads it: the question with its options on lines

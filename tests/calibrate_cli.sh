@@ -51,6 +51,18 @@ printf '{"logits":[0,1],"label":1}\n{"logits":[0,1],"label":1}\n{"logits":[0,1],
 out=$("$umpire" calibrate temperature "$dir/logits.jsonl" 2>&1)
 case "$out" in *"temperature T = 0.910239 over 4 items with 2 options"*) check "temperature" 0 "" ;; *) check "temperature" 1 "$out" ;; esac
 
+# the same logits scaled by 1e300 and 1e-300: T scales with them (the fit once gave 3e60 for
+# 1e300; T depends on z / T only)
+for scale in 1e300 1e-300; do
+    printf '{"logits":[0,%s],"label":1}\n{"logits":[0,%s],"label":1}\n{"logits":[0,%s],"label":1}\n{"logits":[0,%s],"label":0}\n' \
+        $scale $scale $scale $scale > "$dir/logits-$scale.jsonl"
+    want="temperature T = 9.10239e+299 over 4 items"
+    [ $scale = 1e-300 ] && want="temperature T = 9.10239e-301 over 4 items"
+    out=$("$umpire" calibrate temperature "$dir/logits-$scale.jsonl" -o "$dir/t-$scale.json" 2>&1); rc=$?
+    case "$out" in *"$want"*) [ $rc -eq 0 ]; check "temperature of logits x $scale" $? "$out" ;;
+    *) check "temperature of logits x $scale" 1 "$out" ;; esac
+done
+
 # bad input
 expect() { # NAME EXIT WANTED-FRAGMENT COMMAND...
     name=$1 want_rc=$2 want=$3
@@ -67,6 +79,10 @@ printf '{"logits":[0,1],"label":1}\n{"logits":[0,1,2],"label":1}\n' > "$dir/ragg
 expect "ragged logits" 1 "ragged.jsonl:2: logits: 3 options, earlier lines have 2" "$umpire" calibrate temperature "$dir/ragged.jsonl"
 printf '{"logits":[0,1],"label":2}\n' > "$dir/badlabel.jsonl"
 expect "label out of range" 1 "badlabel.jsonl:1: label: needs the index" "$umpire" calibrate temperature "$dir/badlabel.jsonl"
+printf '{"logits":[0,1e999],"label":1}\n' > "$dir/inflogit.jsonl"
+expect "infinite logit" 1 "inflogit.jsonl:1: logits[1]: not a finite number" "$umpire" calibrate temperature "$dir/inflogit.jsonl"
+printf '{"logits":[1,0],"label":0}\n{"logits":[1,1],"label":1}\n' > "$dir/tiedfirst.jsonl"
+expect "labels first or tied first" 1 "the logits rank every label first: T -> 0" "$umpire" calibrate temperature "$dir/tiedfirst.jsonl"
 expect "missing calibration" 1 "nope.json: cannot open" "$umpire" calibrate apply "$dir/nope.json" "$scored"
 expect "unknown mode" 2 "'tune' is not fit, apply or temperature" "$umpire" calibrate tune
 

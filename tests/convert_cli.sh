@@ -87,13 +87,195 @@ PY
     --out "$dir/run" -k 2 -n 4 --bootstrap 0 > /dev/null 2> "$dir/eval.err"
 if [ $? -eq 0 ] && [ "$(wc -l < "$dir/run/items.jsonl")" -eq 2 ]; then echo "ok   mmbench dataset evaluates"; else
     echo "FAIL mmbench dataset evaluates: $(tail -2 "$dir/eval.err")"; fails=$((fails + 1)); fi
-# bad input
-out=$("$umpire" convert vqa "$dir/vqa_q.json" -o "$dir/x.jsonl" 2>&1); rc=$?
-case "$out" in *"needs --annotations"*) [ $rc -eq 1 ] && echo "ok   vqa without annotations" || fails=$((fails + 1)) ;; *) echo "FAIL vqa without annotations: $out"; fails=$((fails + 1)) ;; esac
-printf 'index\tquestion\n1\tq\n' > "$dir/bad.tsv"
-out=$("$umpire" convert mmbench "$dir/bad.tsv" -o "$dir/x.jsonl" 2>&1); rc=$?
-case "$out" in *"bad.tsv:1: header"*) [ $rc -eq 1 ] && [ ! -e "$dir/x.jsonl" ] && echo "ok   mmbench bad header, nothing written" || fails=$((fails + 1)) ;; *) echo "FAIL mmbench bad header: $out"; fails=$((fails + 1)) ;; esac
-out=$("$umpire" convert parquet "$dir/bad.tsv" -o "$dir/x.jsonl" 2>&1); rc=$?
-case "$out" in *"'parquet' is not a format"*) [ $rc -eq 1 ] && echo "ok   unknown format" || fails=$((fails + 1)) ;; *) echo "FAIL unknown format: $out"; fails=$((fails + 1)) ;; esac
+# bad input: exit 1 (2 for a bad option), "FILE:LINE: field: problem", nothing written
+bad() { # NAME EXIT WANTED-FRAGMENT ARGS... (the output is $dir/bad.jsonl)
+    name=$1 want_rc=$2 want=$3
+    shift 3
+    rm -rf "$dir/bad.jsonl" "$dir/bad.jsonl-images"
+    out=$("$umpire" convert "$@" -o "$dir/bad.jsonl" 2>&1)
+    rc=$?
+    case "$out" in
+    *"$want"*)
+        if [ $rc -eq "$want_rc" ] && [ ! -e "$dir/bad.jsonl" ] && [ -z "$(ls "$dir/bad.jsonl-images" 2>/dev/null)" ]; then
+            echo "ok   $name"
+        else
+            echo "FAIL $name: exit $rc, or something was written: $out"; fails=$((fails + 1))
+        fi ;;
+    *) echo "FAIL $name (exit $rc): $out"; fails=$((fails + 1)) ;;
+    esac
+}
+bad "vqa without annotations" 1 "needs --annotations" vqa "$dir/vqa_q.json"
+bad "unknown format" 1 "'parquet' is not a format" parquet "$dir/vqa_q.json"
+printf 'index\tquestion\n1\tq\n' > "$dir/nohead.tsv"
+bad "mmbench bad header" 1 "nohead.tsv:1: header" mmbench "$dir/nohead.tsv"
+# --image-pattern: a template with one {id}, never a printf format
+for pat in '%s' '%lld_%lld' 'COCO_%012lld.jpg' 'a{id}{id}.jpg' '{id:0}.jpg' '{id:021}.jpg' '{ID}.jpg' 'x}{id}.jpg'; do
+    bad "--image-pattern '$pat'" 2 "--image-pattern '$pat': needs exactly one {id} or {id:0N}" \
+        vqa "$dir/vqa_q.json" --annotations "$dir/vqa_a.json" --image-pattern "$pat"
+done
+"$umpire" convert vqa "$dir/vqa_q.json" --annotations "$dir/vqa_a.json" --image-pattern 'img_{id:06}.png' -o "$dir/pat6.jsonl" > /dev/null &&
+"$umpire" convert vqa "$dir/vqa_q.json" --annotations "$dir/vqa_a.json" --image-pattern 'train/{id}.jpg' --image-dir coco -o "$dir/pat.jsonl" > /dev/null &&
+/usr/bin/python3 -c "
+import json, sys
+a = [json.loads(l)['image'] for l in open('$dir/pat6.jsonl')]; b = [json.loads(l)['image'] for l in open('$dir/pat.jsonl')]
+sys.exit(0 if a == ['img_000042.png', 'img_000007.png'] and b == ['coco/train/42.jpg', 'coco/train/7.jpg'] else 1)"
+[ $? -eq 0 ] && echo "ok   --image-pattern {id:06} and {id}" || { echo "FAIL --image-pattern {id:06} and {id}"; fails=$((fails + 1)); }
+# hostile files, written byte by byte
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+ann = lambda qid, answers, mc="x": {"question_id": qid, "multiple_choice_answer": mc, "answers": [{"answer": a} for a in answers]}
+good_a = {"annotations": [ann(1, ["x"] * 10), ann(2, ["y"] * 10)]}
+def vqa(name, questions, annotations=good_a):
+    json.dump({"questions": questions}, open(f"{d}/{name}_q.json", "w"))
+    json.dump(annotations, open(f"{d}/{name}_a.json", "w"))
+q = lambda qid, img=5, text="Why?": {"question_id": qid, "image_id": img, "question": text}
+vqa("qid_fraction", [q(1), q(1.5)])
+vqa("qid_huge", [q(1e300)])
+vqa("img_negative", [q(1), q(2, img=-3)])
+vqa("img_huge", [q(1, img=1e300)])
+vqa("qid_twice", [q(1), q(2), q(1)])
+vqa("empty_question", [q(1), q(2, text=" ")])
+vqa("no_annotation", [q(1), q(7)])
+vqa("ann_twice", [q(1)], {"annotations": [ann(1, ["x"] * 10), ann(2, ["y"] * 10), ann(1, ["z"] * 10)]})
+vqa("ann_not_string", [q(1)], {"annotations": [{"question_id": 1, "answers": [{"answer": "a"}, {"answer": "a"}, {"answer": 7}]}]})
+vqa("no_answer", [q(1)], {"annotations": [ann(1, ["a", "b", "c", "d"], mc="")]})
+vqa("ann_qid_string", [q(1)], {"annotations": [{"question_id": "1", "answers": []}]})
+open(f"{d}/latin1_q.json", "wb").write(b'{"questions": [\n{"question_id": 1, "image_id": 5,\n "question": "caf\xe9?"}]}')
+json.dump(good_a, open(f"{d}/latin1_a.json", "w"))
+# MMBench: one good row, then the hostile one (line 3)
+head = "index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\timage"
+png = open(f"{d}/mmbench.tsv").read().split("\n")[1].split("\t")[-1]
+row = lambda i, q="Which?", opts=("a", "b", "c", "d"), ans="A", img=png, hint="nan": "\t".join([i, q, hint, *opts, ans, "cat", img])
+def tsv(name, *rows):
+    open(f"{d}/{name}.tsv", "w").write("\n".join([head, row("17"), *rows]) + "\n")
+tsv("escape", row("../../x"))
+tsv("slash", row("a/b"))
+tsv("hidden", row(".x"))
+tsv("empty_index", row(""))
+tsv("index_twice", row("18"), row("17"))
+tsv("answer_e", row("18", ans="E"))
+tsv("answer_c", row("18", opts=("a", "b", "nan", "nan"), ans="C"))
+tsv("answer_word", row("18", ans="Paris"))
+tsv("option_gap", row("18", opts=("a", "b", "nan", "d")))
+tsv("option_twice", row("18", opts=("a", "a", "c", "d")))
+tsv("one_option", row("18", opts=("a", "nan", "nan", "nan")))
+tsv("empty_question", row("18", q="  "))
+tsv("short_row", "18\tWhich?\tnan")
+tsv("open_quote", row("18", q='"Which one?'))
+tsv("after_quote", row("18", q='"Which" one?'))
+tsv("bad_base64", row("18", img="@@@@not-base64@@@@"))
+tsv("ref_missing", row("18", img="99"))
+tsv("ref_no_data", row("18", img="19"), row("19", img=""))
+open(f"{d}/nul.tsv", "wb").write(("\n".join([head, row("17")]) + "\n").encode() + b"18\tWh\x00y?\n")
+# line numbers count the newlines inside quoted fields: the bad row is on line 5
+tsv("multiline", row("18", q='"Which\nof these?"'), row("19", ans="F"))
+# fine: a blank line is not a row; an image cell with another row's index shares its image
+open(f"{d}/fine.tsv", "w").write("\n".join([head, row("17"), "", row("18", img="17"), row("0019", img="17")]) + "\n")
+# TruthfulQA
+th = "Type,Category,Question,Best Answer,Correct Answers,Incorrect Answers,Source"
+tq = lambda name, *rows: open(f"{d}/{name}.csv", "w").write("\n".join([th, "A,B,Why?,Because,Because,No,src", *rows]) + "\n")
+tq("tqa_empty_question", "A,B,,Because,Because,No,src")
+tq("tqa_empty_best", "A,B,Why not?,,x,No,src")
+tq("tqa_short", "A,B,Why not?,Because")
+tq("tqa_open_quote", 'A,B,"Why not?,Because,x,No,src')
+# SciQ
+sq = lambda **k: {"question": "What?", "correct_answer": "a", "distractor1": "b", "distractor2": "c", "distractor3": "d", **k}
+json.dump([sq(), sq(distractor2="a")], open(f"{d}/sciq_same.json", "w"))
+json.dump([sq(), {k: v for k, v in sq().items() if k != "distractor3"}], open(f"{d}/sciq_missing.json", "w"))
+json.dump([sq(), sq(question="")], open(f"{d}/sciq_empty.json", "w"))
+json.dump([sq(), sq(distractor1=5)], open(f"{d}/sciq_number.json", "w"))
+json.dump([sq(), "What?"], open(f"{d}/sciq_string.json", "w"))
+PY
+va() { bad "vqa $1" 1 "$2" vqa "$dir/$1_q.json" --annotations "$dir/$1_a.json"; }
+va qid_fraction "qid_fraction_q.json: questions[1]: question_id: needs a whole number >= 0"
+va qid_huge "qid_huge_q.json: questions[0]: question_id: needs a whole number >= 0"
+va img_negative "img_negative_q.json: questions[1]: image_id: needs a whole number >= 0"
+va img_huge "img_huge_q.json: questions[0]: image_id: needs a whole number >= 0"
+va qid_twice "qid_twice_q.json: questions[2]: question_id: 1 again (questions[0] has it)"
+va empty_question "empty_question_q.json: questions[1]: question: needs a non-empty string"
+va no_annotation "no_annotation_a.json: no annotation for question_id 7 (questions[1] of"
+va ann_twice "ann_twice_a.json: annotations[2]: question_id: 1 again (annotations[0] has it)"
+va ann_not_string "ann_not_string_a.json: annotations[0].answers[2]: answer: not a string"
+va no_answer "no_answer_a.json: annotations[0]: no answer: no multiple_choice_answer and none given by 3 annotators"
+va ann_qid_string "ann_qid_string_a.json: annotations[0]: question_id: needs a whole number >= 0"
+va latin1 "latin1_q.json:3: a byte that is not UTF-8 at byte 67: not UTF-8 text"
+mm() { bad "mmbench $1" 1 "$1.tsv:$2" mmbench "$dir/$1.tsv"; }
+rm -f "$dir/../x.png" # where '../../x' would land, from the images folder
+mm escape "3: index: '../../x' is not a safe file name"
+[ ! -e "$dir/../x.png" ] && [ ! -e "$dir/x.png" ] || { echo "FAIL mmbench index ../../x wrote outside"; fails=$((fails + 1)); }
+mm slash "3: index: 'a/b' is not a safe file name"
+mm hidden "3: index: '.x' is not a safe file name"
+mm empty_index "3: index: '' is not a safe file name"
+mm index_twice "4: index: 17 again (line 2 has it)"
+mm answer_e "3: answer: 'E' is not one of the options A..D"
+mm answer_c "3: answer: 'C' is not one of the options A..B"
+mm answer_word "3: answer: 'Paris' is not one of the options A..D"
+mm option_gap "3: D: an option after the empty C"
+mm option_twice "3: B: the same text as option A ('a')"
+mm one_option "3: A, B: fewer than two options"
+mm empty_question "3: question: empty"
+mm short_row "3: 3 fields, the header has 10"
+mm open_quote "3: field 2: a quote opened here is never closed"
+mm after_quote "3: field 2: text after the closing quote"
+mm bad_base64 "3: image: not base64 image data"
+mm ref_missing "3: image: index 99 is not in the file"
+mm ref_no_data "3: image: the row of index 19 has no image data of its own"
+mm nul "3: a NUL byte at byte"
+mm multiline "5: answer: 'F' is not one of the options A..D"
+if "$umpire" convert mmbench "$dir/fine.tsv" -o "$dir/fine.jsonl" > "$dir/fine.out" 2>&1 && grep -q "^3 questions" "$dir/fine.out" &&
+    /usr/bin/python3 -c "
+import json, sys
+m = [json.loads(l) for l in open('$dir/fine.jsonl')]
+sys.exit(0 if [x['id'] for x in m] == ['17', '18', '0019'] and len({x['image'] for x in m}) == 1 else 1)" &&
+    [ "$(ls "$dir/fine.jsonl-images")" = "17.png" ]; then
+    echo "ok   mmbench: a blank line passed over; rows sharing an image by index; one file"
+else echo "FAIL mmbench blank line and shared image: $(cat "$dir/fine.out")"; fails=$((fails + 1)); fi
+tq() { bad "truthfulqa $1" 1 "$1.csv:$2" truthfulqa "$dir/$1.csv"; }
+tq tqa_empty_question "3: Question: empty"
+tq tqa_empty_best "3: Best Answer: empty"
+tq tqa_short "3: 4 fields, the header has 7"
+tq tqa_open_quote "3: field 3: a quote opened here is never closed"
+sq() { bad "sciq $1" 1 "$1.json: [1]: $2" sciq "$dir/$1.json"; }
+sq sciq_same "distractor2: the same text as correct_answer ('a')"
+sq sciq_missing "distractor3: needs a non-empty string"
+sq sciq_empty "question: needs a non-empty string"
+sq sciq_number "distractor1: needs a non-empty string"
+sq sciq_string "correct_answer: needs a non-empty string"
+# size: 100k questions (the annotation lookup was a scan per question: 5e9 comparisons) and an
+# annotation of 200k answers (each was counted against all: 4e10); seconds now
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d, n = sys.argv[1], 100000
+ann = [{"question_id": i, "multiple_choice_answer": "yes", "answers": [{"answer": "yes"}]} for i in range(n)]
+ann[7]["answers"] = [{"answer": "a%d" % (i % 50000)} for i in range(200000)]
+json.dump({"questions": [{"question_id": i, "image_id": i, "question": "Is it?"} for i in range(n)][::-1],
+           "annotations": ann}, open(f"{d}/big.json", "w"))
+PY
+# CPU seconds, not wall time (a shared machine); under ASan fast unwinding on malloc (no llama.cpp
+# runs here, whose leak suppressions need the slow one); a wall limit only as a backstop
+cpu=$(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=1" /usr/bin/python3 -c "
+import resource, subprocess, sys
+rc = subprocess.run(['timeout', '600'] + sys.argv[1:], stdout=open(sys.argv[-1] + '.out', 'w'), stderr=subprocess.STDOUT).returncode
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print('%.0f' % (r.ru_utime + r.ru_stime) if rc == 0 else 'failed')" "$umpire" convert vqa "$dir/big.json" --annotations "$dir/big.json" -o "$dir/big.jsonl")
+cp "$dir/big.jsonl.out" "$dir/big.out" 2>/dev/null
+echo "vqa at size: $cpu s of CPU"
+if [ "$cpu" != failed ] && [ "$cpu" -le 30 ] &&
+    /usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open('$dir/big.jsonl')]
+a = rows[100000 - 1 - 7]
+sys.exit(0 if len(rows) == 100000 and a['id'] == '7' and len(a['answers']) == 50001 and a['answers'][:3] == ['yes', 'a0', 'a1'] else 1)"; then
+    echo "ok   vqa: 100k questions, an annotation of 200k answers"
+else echo "FAIL vqa at size: $(cat "$dir/big.out")"; fails=$((fails + 1)); fi
+# found by the fuzzers: a file with no question converted to an empty dataset, which no reader takes
+printf '%s\n' "$(head -1 "$dir/mmbench.tsv")" > "$dir/header_only.tsv"
+bad "mmbench header only" 1 "header_only.tsv: no questions in it" mmbench "$dir/header_only.tsv"
+printf '[]' > "$dir/sciq_none.json"
+bad "sciq empty array" 1 "sciq_none.json: no questions in it" sciq "$dir/sciq_none.json"
+mkfifo "$dir/fifo.json"
+bad "a FIFO as input" 1 "fifo.json: not a regular file" sciq "$dir/fifo.json"
+bad "a folder as input" 1 "is a directory, not an input file" sciq "$dir"
 echo "$fails failed"
 [ $fails -eq 0 ]

@@ -153,6 +153,58 @@ static void test_temperature(void **state) {
     assert_int_equal(umpire_temperature_fit(z, bad, 4, 2, &t, err), UMPIRE_EINVAL);
 }
 
+/* The NLL depends on z / T only: logits scaled by s give T scaled by s, at any finite
+ * magnitude (the fit once returned 3e60 for logits of +-1e300, its bisection stopped at 200
+ * halvings of beta); a label tied first everywhere has no optimum either. */
+static void test_temperature_extremes(void **state) {
+    (void)state;
+    int y[4] = {1, 1, 1, 0};
+    double t_unit, t;
+    double unit[8] = {0, 1, 0, 1, 0, 1, 0, 1};
+    assert_int_equal(umpire_temperature_fit(unit, y, 4, 2, &t_unit, NULL), 0);
+    const double scales[] = {1e300, -1e300 /* the logits flipped: labels flipped below */, 1e-300,
+                             1e150, 1.7e308};
+    for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
+        double z[8], s = fabs(scales[k]);
+        int yk[4];
+        for (int i = 0; i < 4; i++) {
+            z[2 * i] = scales[k] < 0 ? s : 0; /* (s, 0) with the labels swapped is (0, s) */
+            z[2 * i + 1] = scales[k] < 0 ? 0 : s;
+            yk[i] = scales[k] < 0 ? 1 - y[i] : y[i];
+        }
+        assert_int_equal(umpire_temperature_fit(z, yk, 4, 2, &t, NULL), 0);
+        CLOSE(t / s, t_unit, 1e-9 * t_unit);
+    }
+    /* logits of +-1e300 in three options */
+    double big[9] = {1e300, -1e300, 0, -1e300, 1e300, 0, 1e300, 0, -1e300};
+    int yb[3] = {0, 1, 1};
+    assert_int_equal(umpire_temperature_fit(big, yb, 3, 3, &t, NULL), 0);
+    double small[9];
+    for (int i = 0; i < 9; i++)
+        small[i] = big[i] / 1e300;
+    double t_small;
+    assert_int_equal(umpire_temperature_fit(small, yb, 3, 3, &t_small, NULL), 0);
+    CLOSE(t / 1e300, t_small, 1e-9 * t_small);
+    /* the fitted T is a stationary point of the NLL: the NLL is higher on both sides */
+    double nll = umpire_temperature_nll(big, yb, 3, 3, t);
+    assert_true(nll < umpire_temperature_nll(big, yb, 3, 3, t * 1.001));
+    assert_true(nll < umpire_temperature_nll(big, yb, 3, 3, t / 1.001));
+    char err[UMPIRE_ERR_LEN];
+    /* the label tied first in one row and strictly first in the others: T -> 0, no optimum */
+    double tied[6] = {1, 1, 0, 1, 0, 1};
+    int yt[3] = {0, 1, 1};
+    assert_int_equal(umpire_temperature_fit(tied, yt, 3, 2, &t, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "T -> 0"));
+    double inf[2] = {0, INFINITY};
+    int y1[1] = {1};
+    assert_int_equal(umpire_temperature_fit(inf, y1, 1, 2, &t, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "item 0: logit 1 is not a finite number"));
+    double zero[4] = {0, 0, 0, 0};
+    int y2[2] = {0, 1};
+    assert_int_equal(umpire_temperature_fit(zero, y2, 2, 2, &t, err), UMPIRE_EINVAL);
+    assert_non_null(strstr(err, "do not beat a uniform guess"));
+}
+
 static void test_save_load_roundtrip(void **state) {
     (void)state;
     double s[] = {0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.3, 0.05};
@@ -191,16 +243,66 @@ static void test_save_load_roundtrip(void **state) {
     fclose(f);
     assert_int_equal(umpire_calibration_load(path, &d, err), UMPIRE_EINVAL);
     assert_non_null(strstr(err, "method: one of"));
+    /* found by fuzz_calibration: a count of 1e300 (no size_t holds it), a range upside down */
+    const char *bad[][2] = {
+        {"\"n\": 1e300, \"score_range\": [0, 1]", "n: needs a whole number >= 0"},
+        {"\"n\": 2.5, \"score_range\": [0, 1]", "n: needs a whole number >= 0"},
+        {"\"n\": 2, \"score_range\": [1, 0]", "score_range: needs [min, max], finite, min <= max"},
+        {"\"n\": 2, \"score_range\": [0, 1e999]",
+         "score_range: needs [min, max], finite, min <= max"},
+        {"\"n\": 2, \"score_range\": [0, 1], \"risk_control\": {\"risk\": 0.1, \"delta\": 0.1, "
+         "\"threshold\": 0.5,"
+         " \"answered\": -1e300}",
+         "answered: needs a whole number >= 0"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        f = fopen(path, "w");
+        fprintf(f, "{\"estimator\": \"umpire\", \"method\": \"minmax\", %s}", bad[i][0]);
+        fclose(f);
+        assert_int_equal(umpire_calibration_load(path, &d, err), UMPIRE_EINVAL);
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+    close(fd);
+    remove(path);
+}
+
+/* Found by fuzz_calibration: cJSON writes a double with 15 digits when they agree with it to
+ * within an epsilon, so isotonic points 1 ulp apart were saved equal and the map no longer
+ * loaded ("x must increase"); every number is now written to read back exactly. */
+static void test_save_load_exact(void **state) {
+    (void)state;
+    double x0 = 0.8888888888888888, x1 = nextafter(x0, 1.0), y1 = nextafter(0.5, 1.0);
+    struct umpire_calibration c = {.method = UMPIRE_CAL_ISOTONIC,
+                                   .n = 4,
+                                   .lo = x0,
+                                   .hi = x1,
+                                   .n_points = 2,
+                                   .threshold = NAN,
+                                   .risk_bound = NAN};
+    double xs[2] = {x0, x1}, ys[2] = {0.5, y1};
+    c.x = xs;
+    c.y = ys;
+    snprintf(c.estimator, sizeof c.estimator, "umpire");
+    char path[] = "/tmp/umpire-cal-XXXXXX", err[UMPIRE_ERR_LEN];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(umpire_calibration_save(path, &c, err), 0);
+    struct umpire_calibration d;
+    assert_int_equal(umpire_calibration_load(path, &d, err), 0);
+    assert_int_equal(d.n_points, 2);
+    assert_true(d.x[0] == x0 && d.x[1] == x1 && d.y[0] == 0.5 && d.y[1] == y1 && d.lo == x0 &&
+                d.hi == x1);
+    umpire_calibration_free(&d);
     close(fd);
     remove(path);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_isotonic_pav),      cmocka_unit_test(test_platt_optimality),
+        cmocka_unit_test(test_isotonic_pav),         cmocka_unit_test(test_platt_optimality),
         cmocka_unit_test(test_histogram_and_minmax), cmocka_unit_test(test_clopper_pearson),
-        cmocka_unit_test(test_risk_threshold),    cmocka_unit_test(test_temperature),
-        cmocka_unit_test(test_save_load_roundtrip),
+        cmocka_unit_test(test_risk_threshold),       cmocka_unit_test(test_temperature),
+        cmocka_unit_test(test_temperature_extremes), cmocka_unit_test(test_save_load_roundtrip),
+        cmocka_unit_test(test_save_load_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -318,6 +318,19 @@ static void test_parse_confidence(void **state) {
     assert_true(isnan(umpire_parse_confidence("very likely")));
     assert_true(isnan(umpire_parse_confidence("250")));
     assert_true(isnan(umpire_parse_confidence("")));
+    /* numbers above 1 are percentages only with "%" or as integers 2..100 (see verbal.c) */
+    assert_true(isnan(umpire_parse_confidence("1.5")));  /* not 0.015 */
+    assert_true(isnan(umpire_parse_confidence("85.5"))); /* a decimal above 1 needs its "%" */
+    CLOSE(umpire_parse_confidence("85.5 %"), 0.855, 1e-12);
+    CLOSE(umpire_parse_confidence("Confidence: 1.5%."), 0.015, 1e-12);
+    CLOSE(umpire_parse_confidence("2"), 0.02, 1e-12);
+    CLOSE(umpire_parse_confidence("1.0"), 1.0, 0);
+    CLOSE(umpire_parse_confidence("0.85."), 0.85, 1e-12);
+    CLOSE(umpire_parse_confidence("I'm 90% sure, 0.3"), 0.9, 1e-12); /* the first number */
+    assert_true(isnan(umpire_parse_confidence("100.5")));
+    assert_true(isnan(umpire_parse_confidence("101%")));
+    assert_true(isnan(umpire_parse_confidence("-0.2")));
+    assert_true(isnan(umpire_parse_confidence("1e-3"))); /* not 1 */
 }
 
 static void norm_is(const char *in, const char *want) {

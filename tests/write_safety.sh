@@ -337,25 +337,16 @@ for w in $W1 $WD; do
     done
 done
 
-# a FIFO as input: convert holds its temporary file while it waits for the data; no shim
+# a FIFO as input is refused before anything is written (a reader would wait on it forever)
 d=$(fresh convert.fifo-in convert)
 mkfifo "$d/in.csv"
 echo old > "$d/out.jsonl"
 s0=$(snap "$d")
-(exec env --default-signal=TERM "$umpire" convert truthfulqa "$d/in.csv" -o "$d/out.jsonl") > "$log" 2>&1 &
-pid=$!
-i=0
-while [ -z "$(debris "$d")" ] && [ $i -lt 600 ] && kill -0 $pid 2> /dev/null; do
-    sleep 0.05
-    i=$((i + 1))
-done
-held=$(debris "$d")
-kill -TERM $pid
-wait $pid
+timeout 20 "$umpire" convert truthfulqa "$d/in.csv" -o "$d/out.jsonl" > "$log" 2>&1
 rc=$?
-[ -n "$held" ] && [ $rc -eq 143 ] && [ "$(snap "$d")" = "$s0" ]
-check "convert: SIGTERM while it reads a FIFO into its temporary file: exit $rc, old file, no temporary" $? \
-    "temporary seen: ${held:-none}; $(ls -A "$d" | tr '\n' ' ') $(tail -2 "$log")"
+[ $rc -eq 1 ] && grep -q "not a regular file" "$log" && [ "$(snap "$d")" = "$s0" ]
+check "convert: a FIFO as input: exit $rc, refused, old file, no temporary" $? \
+    "$(ls -A "$d" | tr '\n' ' ') $(tail -2 "$log")"
 
 # two writers of one file at once: each its own temporary file; the last rename wins whole
 d=$(fresh collide score_o)
@@ -427,7 +418,7 @@ d=$(fresh mmbench convert)
 check "convert mmbench: the image written beside the dataset" $? "$(tail -2 "$log")"
 "$umpire" convert mmbench "$in/mm-escape.tsv" -o "$d/sub.jsonl" > "$log" 2>&1
 rc=$?
-[ $rc -ne 0 ] && grep -q "cannot name an image file" "$log" && [ ! -e "$work/escape.png" ] && [ ! -e "$d/escape.png" ]
+[ $rc -ne 0 ] && grep -q "not a safe file name" "$log" && [ ! -e "$work/escape.png" ] && [ ! -e "$d/escape.png" ]
 check "convert mmbench: an index with a / does not write outside the images' folder" $? "exit $rc: $(tail -2 "$log")"
 "$umpire" convert mmbench "$in/mm.tsv" -o - > "$log" 2>&1
 rc=$?

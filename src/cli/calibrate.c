@@ -382,10 +382,10 @@ static int calibrate_temperature(int argc, char **argv) {
     } else {
         fprintf(msg, "temperature T = %.6g over %zu items with %zu options\n", t, L.n, L.c);
         top_option(&L, 1.0, p, wrong);
-        fprintf(msg, "  T = 1:       NLL %.4f   ECE %.4f\n", umpire_temperature_nll(L.z, L.label, L.n, L.c, 1.0),
+        fprintf(msg, "  T = 1:       NLL %.4g   ECE %.4f\n", umpire_temperature_nll(L.z, L.label, L.n, L.c, 1.0),
                 umpire_ece(p, wrong, L.n, 10, 0));
         top_option(&L, t, p, wrong);
-        fprintf(msg, "  T = %-8.4g NLL %.4f   ECE %.4f\n", t, umpire_temperature_nll(L.z, L.label, L.n, L.c, t),
+        fprintf(msg, "  T = %-8.4g NLL %.4g   ECE %.4f\n", t, umpire_temperature_nll(L.z, L.label, L.n, L.c, t),
                 umpire_ece(p, wrong, L.n, 10, 0));
         struct umpire_output o;
         if (out && (rc = umpire_output_open(&o, out, err)) == 0) {

@@ -8,20 +8,35 @@
 #include "io/convert.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: umpire convert FORMAT INPUT -o DATASET.jsonl [options]\n\n"
-               "Turn a dataset in a format users already have into umpire's dataset JSONL (-o -: on\n"
-               "standard output, but for MMBench with images). The output may not be an input.\n\n"
-               "formats:\n"
-               "  vqa          VQAv2 / OK-VQA / AdVQA questions JSON, with --annotations FILE; an answer\n"
-               "               counts when 3 of the 10 annotators gave it (and the consensus answer)\n"
-               "               --image-dir DIR --image-pattern PAT (default COCO_val2014_%%012lld.jpg)\n"
-               "  mmbench      MMBench TSV (base64 images are written to DATASET.jsonl-images/)\n"
-               "  truthfulqa   TruthfulQA CSV (Best Answer and Correct Answers are accepted)\n"
-               "  sciq         SciQ JSON, as multiple choice (--seed S orders the options; default 0)\n\n"
-               "examples:\n"
-               "  umpire convert vqa v2_OpenEnded_mscoco_val2014_questions.json \\\n"
-               "      --annotations v2_mscoco_val2014_annotations.json --image-dir val2014 -o vqa.jsonl\n"
-               "  umpire convert mmbench mmbench_dev_en.tsv -o mmbench.jsonl\n");
+    fprintf(
+        f,
+        "usage: umpire convert FORMAT INPUT -o DATASET.jsonl [options]\n\n"
+        "Turn a dataset in a format users already have into umpire's dataset JSONL (-o -: on\n"
+        "standard output, but for MMBench with images). The output may not be an input.\n\n"
+        "formats:\n"
+        "  vqa          VQAv2 / OK-VQA / AdVQA questions JSON, with --annotations FILE; an answer\n"
+        "               counts when 3 of the 10 annotators gave it (and the consensus answer)\n"
+        "               --image-dir DIR --image-pattern PAT: an image's file name, with one {id}\n"
+        "               (the image_id) or {id:0N} (zero-padded to N digits); default\n"
+        "               " UMPIRE_VQA_IMAGE_PATTERN "\n"
+        "  mmbench      MMBench TSV (base64 images are written to DATASET.jsonl-images/INDEX.png;\n"
+        "               an image cell holding another row's index shares that row's image)\n"
+        "  truthfulqa   TruthfulQA CSV (Best Answer and Correct Answers are accepted)\n"
+        "  sciq         SciQ JSON, as multiple choice (--seed S orders the options; default 0)\n\n"
+        "Every row becomes a question or stops the conversion with FILE:LINE: field: problem\n"
+        "(JSON: FILE: questions[i]: field: problem), exit 1, and nothing written: text that is\n"
+        "not UTF-8, a row with another number of fields than the header, an open quote, an\n"
+        "empty question or answer, an answer that is not one of the options, repeated options,\n"
+        "an id that is not a whole number (VQA) or a safe file name (MMBench index: letters,\n"
+        "digits, '.', '_', '-'), an id twice, a question without annotation. Blank lines are\n"
+        "not rows and are passed over. Bad options exit 2.\n\n"
+        "examples:\n"
+        "  umpire convert vqa v2_OpenEnded_mscoco_val2014_questions.json \\\n"
+        "      --annotations v2_mscoco_val2014_annotations.json --image-dir val2014 -o vqa.jsonl\n"
+        "  umpire convert vqa OpenEnded_mscoco_train2014_questions.json --annotations \\\n"
+        "      mscoco_train2014_annotations.json --image-pattern 'COCO_train2014_{id:012}.jpg' \\\n"
+        "      -o okvqa.jsonl\n"
+        "  umpire convert mmbench mmbench_dev_en.tsv -o mmbench.jsonl\n");
 }
 
 int cmd_convert(int argc, char **argv) {
@@ -54,10 +69,14 @@ int cmd_convert(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    char name[512], err[UMPIRE_ERR_LEN];
+    if (p.image_pattern && umpire_image_name(p.image_pattern, 0, name, sizeof name, err) != 0) {
+        fprintf(stderr, "umpire convert: %s\n", err);
+        return 2;
+    }
     p.format = argv[optind];
     p.inputs = (const char *const *)argv + optind + 1;
     p.n_inputs = 1;
-    char err[UMPIRE_ERR_LEN];
     size_t n;
     if (umpire_convert(&p, &n, err) != 0) {
         fprintf(stderr, "umpire convert: %s\n", err);

@@ -253,21 +253,24 @@ double umpire_calibration_apply(const struct umpire_calibration *c, double s) {
     return NAN;
 }
 
-/* d NLL / d beta = mean_i (E_{p_beta}[z_i] - z_i,y_i), non-decreasing in beta. */
-static double nll_slope(const double *z, const int *label, size_t n, size_t c, double beta) {
+/* d NLL / d beta at logits z / scale: mean_i (E_{p_beta}[z_i] - z_i,y_i), non-decreasing in
+ * beta. Each logit is divided by scale before any difference is taken, so that logits near
+ * +-DBL_MAX do not overflow. */
+static double nll_slope(const double *z, const int *label, size_t n, size_t c, double scale,
+                        double beta) {
     double g = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double *zi = z + i * c;
-        double mx = zi[0];
+        double mx = zi[0] / scale;
         for (size_t j = 1; j < c; j++)
-            mx = fmax(mx, zi[j]);
+            mx = fmax(mx, zi[j] / scale);
         double den = 0, num = 0;
         for (size_t j = 0; j < c; j++) {
-            double e = exp(beta * (zi[j] - mx));
+            double e = exp(beta * (zi[j] / scale - mx));
             den += e;
-            num += e * zi[j];
+            num += e * (zi[j] / scale);
         }
-        g += num / den - zi[label[i]];
+        g += num / den - zi[label[i]] / scale;
     }
     return g / (double)n;
 }
@@ -302,36 +305,52 @@ int umpire_temperature_fit(const double *z, const int *label, size_t n, size_t c
                            char *err) {
     if (n == 0 || c < 2)
         return umpire_fail(err, UMPIRE_EINVAL, "temperature scaling needs items with >= 2 logits");
-    for (size_t i = 0; i < n; i++)
+    /* the NLL depends on z / T only: fit beta' = scale / T on z / scale, the largest |z| 1, so
+     * that logits of any finite magnitude (1e300 or 1e-300) give the same beta' */
+    double scale = 0.0;
+    for (size_t i = 0; i < n; i++) {
         if (label[i] < 0 || (size_t)label[i] >= c)
             return umpire_fail(err, UMPIRE_EINVAL, "item %zu: label %d is not one of %zu options", i, label[i], c);
+        for (size_t j = 0; j < c; j++) {
+            if (!isfinite(z[i * c + j]))
+                return umpire_fail(err, UMPIRE_EINVAL, "item %zu: logit %zu is not a finite number",
+                                   i, j);
+            scale = fmax(scale, fabs(z[i * c + j]));
+        }
+    }
     /* the slope at beta = 0 is >= 0 when the logits are no better than uniform: T -> inf */
-    if (nll_slope(z, label, n, c, 0.0) >= 0)
+    if (scale == 0.0 || nll_slope(z, label, n, c, scale, 0.0) >= 0)
         return umpire_fail(err, UMPIRE_EINVAL, "the logits do not beat a uniform guess: no finite temperature");
-    /* the slope stays < 0 for every beta exactly when each label is its row's strict maximum:
-     * the NLL then falls towards 0 as T -> 0 and has no minimum */
-    size_t strict = 0;
+    /* the slope stays < 0 for every beta exactly when each label is first (or tied first) in
+     * its row: the NLL then keeps falling as T -> 0 and has no minimum */
+    size_t first = 0;
     for (size_t i = 0; i < n; i++) {
         const double *zi = z + i * c;
         size_t j = 0;
-        while (j < c && ((int)j == label[i] || zi[j] < zi[label[i]]))
+        while (j < c && zi[j] <= zi[label[i]])
             j++;
-        strict += j == c;
+        first += j == c;
     }
-    if (strict == n)
-        return umpire_fail(err, UMPIRE_EINVAL, "the logits rank every label strictly first: T -> 0");
+    if (first == n)
+        return umpire_fail(err, UMPIRE_EINVAL, "the logits rank every label first: T -> 0");
+    /* some label is below its row's maximum: the slope tends to a positive limit, so a finite
+     * beta' with slope >= 0 exists; bracket it by doubling, then bisect to 1e-12 */
     double lo = 0.0, hi = 1.0;
-    while (nll_slope(z, label, n, c, hi) < 0 && hi < 1e12) {
+    while (nll_slope(z, label, n, c, scale, hi) < 0 && hi < 1e300) {
         lo = hi;
         hi *= 2;
     }
-    for (int it = 0; it < 200 && hi - lo > 1e-12 * hi; it++) {
+    for (int it = 0; it < 2000 && hi - lo > 1e-12 * hi; it++) {
         double mid = 0.5 * (lo + hi);
-        if (nll_slope(z, label, n, c, mid) < 0)
+        if (nll_slope(z, label, n, c, scale, mid) < 0)
             lo = mid;
         else
             hi = mid;
     }
-    *t = 2.0 / (lo + hi);
+    *t = scale * (2.0 / (lo + hi));
+    if (!(*t > 0) || !isfinite(*t))
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "the fitted temperature (%g x %g) is not a finite positive number",
+                           scale, 2.0 / (lo + hi));
     return UMPIRE_OK;
 }

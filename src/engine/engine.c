@@ -12,7 +12,9 @@
 
 #include "core/status.h"
 #include "core/utf8.h"
+#include "engine/gguf_check.h"
 #include "engine/log.h"
+#include "io/path.h"
 
 struct umpire_engine_params umpire_engine_default_params(void) {
     return (struct umpire_engine_params){.model_path = NULL,
@@ -75,15 +77,11 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
         return umpire_fail(err, UMPIRE_EINVAL, "no model given");
     if (p->k_max < 1 || p->k_max > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k_max must be in 1..%d", UMPIRE_K_MAX);
-    FILE *f = fopen(p->model_path, "rb");
-    if (!f)
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open model file", p->model_path);
-    fclose(f);
-    if (p->mmproj_path && !(f = fopen(p->mmproj_path, "rb")))
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open projector file", p->mmproj_path);
-    if (p->mmproj_path)
-        fclose(f);
-    umpire_set_verbose(p->verbose);
+    umpire_set_verbose(p->verbose); /* routes the logs of the checks too */
+    int rc = umpire_gguf_check_model(p->model_path, err);
+    if (rc != UMPIRE_OK ||
+        (p->mmproj_path && (rc = umpire_gguf_check_projector(p->mmproj_path, err)) != UMPIRE_OK))
+        return rc;
     umpire_log_clear();
     llama_backend_init();
     struct umpire_engine *e = calloc(1, sizeof *e);
@@ -234,10 +232,9 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
         const char *const *files = kind ? q->audio : q->images;
         size_t count = kind ? q->n_audio : q->n_images;
         for (size_t i = 0; i < count; i++) {
-            FILE *f = fopen(files[i], "rb");
-            if (!f)
-                return umpire_fail(err, UMPIRE_EIO, "%s: cannot open %s file", files[i], kind ? "audio" : "image");
-            fclose(f);
+            int rc = umpire_regular_file(files[i], kind ? "audio" : "image", err);
+            if (rc != UMPIRE_OK)
+                return rc;
             umpire_log_clear();
             struct mtmd_helper_bitmap_wrapper w =
                 mtmd_helper_bitmap_init_from_file(e->mctx, files[i], false, mtmd_helper_init_opt_default());

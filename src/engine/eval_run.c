@@ -22,6 +22,7 @@
 #include "core/status.h"
 #include "engine/engine.h"
 #include "io/atomic.h"
+#include "io/idset.h"
 #include "io/item_json.h"
 #include "io/jsonl.h"
 #include "io/output.h"
@@ -149,63 +150,23 @@ static int check_config(const char *run_dir, const char *items_path, cJSON *cfg,
     return rc;
 }
 
-struct done {
-    char **ids;
-    size_t n, cap;
-};
-
-static int remember(const cJSON *o, size_t line, void *ctx) {
-    struct done *d = ctx;
-    (void)line;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-    if (!cJSON_IsString(id))
-        return 1;
-    if (d->n == d->cap) {
-        d->cap = d->cap ? 2 * d->cap : 64;
-        char **g = realloc(d->ids, d->cap * sizeof *g);
-        if (!g)
-            return 1;
-        d->ids = g;
-    }
-    d->ids[d->n++] = strdup(id->valuestring);
-    return 0;
-}
-
-static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-struct finished {
-    const char *id;
-    size_t line;
-};
-
-static int by_id_line(const void *a, const void *b) {
-    const struct finished *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c ? c : (x->line > y->line) - (x->line < y->line);
-}
-
 /* Every item of a resumed items.jsonl, checked as the summary will read it, before anything
- * runs: a sample-set item of the run's k, labelled, from the dataset, there once. Fills *d
- * with the ids (sorted). */
+ * runs: a sample-set item of the run's k, labelled, from the dataset, there once. Adds the ids
+ * to *done. */
 static int check_finished(const char *path, const struct umpire_dataset *data, size_t k,
-                          struct done *d, char *err) {
+                          struct umpire_idset *done, char *err) {
     struct umpire_sampleset set;
     int rc = umpire_sampleset_read(path, &set, err);
     if (rc != UMPIRE_OK)
         return rc;
-    const char **known = malloc((data->n ? data->n : 1) * sizeof *known);
-    struct finished *f = malloc(set.n * sizeof *f);
-    if (!known || !f || !(d->ids = calloc(set.n, sizeof *d->ids)))
-        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    else
-        d->cap = set.n;
+    struct umpire_idset known = {0};
     for (size_t i = 0; rc == UMPIRE_OK && i < data->n; i++)
-        known[i] = data->items[i].id;
-    if (rc == UMPIRE_OK)
-        qsort(known, data->n, sizeof *known, by_str);
+        if (umpire_idset_add(&known, data->items[i].id, i + 1, NULL) < 0)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (size_t i = 0; rc == UMPIRE_OK && i < set.n; i++) {
         const struct umpire_item *it = &set.items[i];
-        f[i] = (struct finished){it->id, it->line};
+        size_t first = 0;
+        int added;
         if (it->k != k)
             rc = umpire_fail(err, UMPIRE_EINVAL,
                              "%s:%zu: samples: %zu answers, but this run's k is %zu", path,
@@ -214,30 +175,25 @@ static int check_finished(const char *path, const struct umpire_dataset *data, s
             rc = umpire_fail(err, UMPIRE_EINVAL,
                              "%s:%zu: correct: missing (umpire eval writes it for every item)",
                              path, it->line);
-        else if (!bsearch(&it->id, known, data->n, sizeof *known, by_str))
+        else if (!umpire_idset_has(&known, it->id, NULL))
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: id: '%.60s' is not in the dataset", path,
                              it->line, it->id);
-    }
-    if (rc == UMPIRE_OK)
-        qsort(f, set.n, sizeof *f, by_id_line);
-    for (size_t i = 0; rc == UMPIRE_OK && i < set.n; i++) {
-        if (i > 0 && !strcmp(f[i].id, f[i - 1].id))
+        else if ((added = umpire_idset_add(done, it->id, it->line, &first)) < 0)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        else if (added == 1)
             rc = umpire_fail(err, UMPIRE_EINVAL,
                              "%s:%zu: id: '%.60s' again (line %zu has it); it would count twice",
-                             path, f[i].line, f[i].id, f[i - 1].line);
-        else if (!(d->ids[d->n++] = strdup(f[i].id)))
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+                             path, it->line, it->id, first);
     }
-    free(known);
-    free(f);
+    umpire_idset_free(&known);
     umpire_sampleset_free(&set);
     return rc;
 }
 
-/* The ids already in items.jsonl (sorted), each line checked (check_finished); a last line
- * without its newline (a kill in the middle of a write) is cut off first. */
+/* The ids already in items.jsonl, each line checked (check_finished); a last line without its
+ * newline (a kill in the middle of a write) is cut off first. */
 static int finished_items(const char *path, const struct umpire_dataset *data, size_t k,
-                          struct done *d, char *err) {
+                          struct umpire_idset *d, char *err) {
     FILE *f = fopen(path, "rb+");
     if (!f)
         return errno == ENOENT ? UMPIRE_OK : umpire_fail(err, UMPIRE_EIO, "%s: cannot open", path);
@@ -416,7 +372,7 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     }
     snprintf(items_path, sizeof items_path, "%s/items.jsonl", p->run_dir);
     cJSON *cfg = NULL;
-    struct done done = {0};
+    struct umpire_idset done = {0};
     FILE *out = NULL;
     int lock = lock_run(p->run_dir, err, &rc);
     if (rc == UMPIRE_OK && file_digest(p->data_path, digest) != 0)
@@ -446,8 +402,7 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
         if (i % shards != p->shard)
             continue;
         const struct umpire_dataset_item *di = &data.items[i];
-        const char *key = di->id;
-        if (done.n && bsearch(&key, done.ids, done.n, sizeof *done.ids, by_str)) {
+        if (umpire_idset_has(&done, di->id, NULL)) {
             pr.resumed++;
             continue;
         }
@@ -488,9 +443,7 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     }
     if (out && fclose(out) != 0 && rc == UMPIRE_OK)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: write failed", items_path);
-    for (size_t i = 0; i < done.n; i++)
-        free(done.ids[i]);
-    free(done.ids);
+    umpire_idset_free(&done);
     free(us);
     free(qs);
     free(wrong);
@@ -505,7 +458,7 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
 struct shard_lines {
     char **lines;
     size_t n, cap;
-    struct done *ids; /* all ids seen, across shards */
+    struct umpire_idset *ids; /* all ids seen, across shards */
     const char *path;
     char *err;
 };
@@ -515,36 +468,46 @@ static int keep_line(const cJSON *o, size_t line, void *vctx) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (!cJSON_IsString(id))
         return umpire_fail(s->err, UMPIRE_EINVAL, "%s:%zu: id: missing", s->path, line);
-    for (size_t i = 0; i < s->ids->n; i++) /* shards split the ids: none may come twice */
-        if (!strcmp(s->ids->ids[i], id->valuestring))
-            return umpire_fail(s->err, UMPIRE_EINVAL, "%s:%zu: id %s is in two shards", s->path, line,
-                               id->valuestring);
-    if (remember(o, line, s->ids) != 0)
+    size_t first = 0;
+    int added = umpire_idset_add(s->ids, id->valuestring, line, &first);
+    if (added < 0)
         return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+    if (added == 1) /* shards split the ids: none may come twice */
+        return umpire_fail(s->err, UMPIRE_EINVAL,
+                           "%s:%zu: id: %s is in two shards (it was on line %zu of one)", s->path,
+                           line, id->valuestring, first);
     if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 64;
-        char **g = realloc(s->lines, s->cap * sizeof *g);
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        char **g = realloc(s->lines, cap * sizeof *g);
         if (!g)
             return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
         s->lines = g;
+        s->cap = cap;
     }
     cJSON *copy = cJSON_Duplicate(o, 1); /* printed as umpire prints it: the same bytes as read */
     umpire_json_exact(copy);
     s->lines[s->n] = copy ? cJSON_PrintUnformatted(copy) : NULL;
     cJSON_Delete(copy);
-    if (!s->lines[s->n++])
+    if (!s->lines[s->n])
         return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+    s->n++;
     return 0;
 }
 
-int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err) {
-    if (n < 1)
-        return umpire_fail(err, UMPIRE_EINVAL, "no run directories to merge");
+static int by_shard(const void *a, const void *b) {
+    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Read every run's config.json: each must be shard i/n of one configuration, every i once.
+ * Returns the shared configuration (without "shard") in *first, and run_of[i - 1] = the run
+ * holding shard i. */
+static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON **first,
+                        char *err) {
     int rc = UMPIRE_OK;
-    cJSON *first = NULL;
-    size_t shards = 0;
-    int *seen = NULL;
-    size_t *run_of = calloc(n, sizeof *run_of); /* shard index -> run */
+    unsigned long *shard = calloc(n, sizeof *shard), shards = 0;
+    if (!shard)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/config.json", runs[r]);
@@ -556,30 +519,48 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
         if (!cJSON_IsString(sh) || sscanf(sh->valuestring, "%lu/%lu", &a, &b) != 2 || a < 1 || a > b)
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard: not a shard of a run (umpire eval --shard i/n)", path);
         else if (shards && b != shards)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s, but the others are of %zu", path, sh->valuestring,
-                             shards);
-        if (rc == UMPIRE_OK && !shards) {
-            shards = b;
-            seen = calloc(shards, sizeof *seen);
-        }
-        if (rc == UMPIRE_OK && seen && seen[a - 1]++)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s is given twice", path, sh->valuestring);
-        if (rc == UMPIRE_OK && run_of && a - 1 < n)
-            run_of[a - 1] = r;
+            rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s, but the others are of %lu", path,
+                             sh->valuestring, shards);
+        for (size_t q = 0; q < r && rc == UMPIRE_OK; q++) /* n is the number of directories given */
+            if (shard[q] == a)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s is given twice", path,
+                                 sh->valuestring);
+        shards = b;
+        shard[r] = a;
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, "shard");
-        if (rc == UMPIRE_OK && first && !cJSON_Compare(first, cfg, true))
+        if (rc == UMPIRE_OK && *first && !cJSON_Compare(*first, cfg, true))
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s: configured differently from %s/config.json", path, runs[0]);
-        if (rc == UMPIRE_OK && !first)
-            first = cfg;
+        if (rc == UMPIRE_OK && !*first)
+            *first = cfg;
         else
             cJSON_Delete(cfg);
     }
-    for (size_t i = 0; rc == UMPIRE_OK && i < shards; i++)
-        if (!seen[i])
-            rc = umpire_fail(err, UMPIRE_EINVAL, "shard %zu/%zu is missing", i + 1, shards);
+    if (rc == UMPIRE_OK) {
+        for (size_t r = 0; r < n; r++)
+            if (shard[r] <= n) /* the shards are distinct and at most n of them are <= n */
+                run_of[shard[r] - 1] = r;
+        qsort(shard, n, sizeof *shard, by_shard);
+        unsigned long missing = 1; /* the first number not among the sorted, distinct shards */
+        for (size_t r = 0; r < n && shard[r] == missing; r++)
+            missing++;
+        if (missing <= shards)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "shard %lu/%lu is missing", missing, shards);
+    }
+    free(shard);
+    return rc;
+}
+
+int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err) {
+    if (n < 1)
+        return umpire_fail(err, UMPIRE_EINVAL, "no run directories to merge");
+    cJSON *first = NULL;
+    size_t *run_of = calloc(n, sizeof *run_of); /* shard index -> run */
+    struct shard_lines *sl = calloc(n, sizeof *sl);
+    int rc = run_of && sl ? check_shards(runs, n, run_of, &first, err)
+                          : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    char path[4200], in[4200];
     /* the merged run goes elsewhere: into a shard's directory it would write over that shard */
     for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
-        char in[4200];
         if (umpire_same_file(out_dir, runs[r]))
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s is the shard %s; merge into a new directory", out_dir, runs[r]);
         snprintf(in, sizeof in, "%s/items.jsonl", runs[r]);
@@ -591,15 +572,10 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     }
     if (rc == UMPIRE_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", out_dir, strerror(errno));
-    char path[4200];
     struct umpire_output items;
     snprintf(path, sizeof path, "%s/items.jsonl", out_dir);
-    struct done ids = {0};
-    struct shard_lines *sl = calloc(shards ? shards : 1, sizeof *sl);
-    if (rc == UMPIRE_OK && (!sl || !run_of))
-        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    char in[4200];
-    for (size_t i = 0; i < shards && rc == UMPIRE_OK; i++) {
+    struct umpire_idset ids = {0};
+    for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
         snprintf(in, sizeof in, "%s/items.jsonl", runs[run_of[i]]);
         sl[i] = (struct shard_lines){.ids = &ids, .path = in, .err = err};
         rc = umpire_jsonl_each(in, keep_line, &sl[i], NULL, err);
@@ -608,7 +584,7 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     if (rc == UMPIRE_OK && (rc = umpire_output_open(&items, path, err)) == UMPIRE_OK) {
         for (size_t j = 0, left = 1; left; j++) {
             left = 0;
-            for (size_t i = 0; i < shards; i++)
+            for (size_t i = 0; i < n; i++)
                 if (j < sl[i].n) {
                     fputs(sl[i].lines[j], items.f);
                     fputc('\n', items.f);
@@ -617,20 +593,17 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
         }
         rc = umpire_output_close(&items, rc, err);
     }
-    for (size_t i = 0; sl && i < shards; i++) {
+    for (size_t i = 0; sl && i < n; i++) {
         for (size_t j = 0; j < sl[i].n; j++)
             free(sl[i].lines[j]);
         free(sl[i].lines);
     }
     free(sl);
-    for (size_t i = 0; i < ids.n; i++)
-        free(ids.ids[i]);
-    free(ids.ids);
+    umpire_idset_free(&ids);
     snprintf(path, sizeof path, "%s/config.json", out_dir);
     if (rc == UMPIRE_OK)
         rc = umpire_write_json(path, first, err);
     cJSON_Delete(first);
-    free(seen);
     free(run_of);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* log.c - route llama.cpp's and libmtmd's log lines: silent by default (the library never
- * prints), the last error line kept so that a failed load can say why. */
+ * prints), the first error line since the last clear kept so that a failed load can say
+ * why (the lines after it are its consequences: "failed to load model"). */
 #include "engine/log.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@ static void sink(enum ggml_log_level level, const char *text, void *user) {
     (void)user;
     if (verbose)
         fputs(text, stderr);
-    if (level == GGML_LOG_LEVEL_ERROR) {
+    if (level == GGML_LOG_LEVEL_ERROR && !last_error[0]) {
         snprintf(last_error, sizeof last_error, "%s", text);
         size_t n = strlen(last_error);
         while (n && (last_error[n - 1] == '\n' || last_error[n - 1] == ' '))

@@ -6,17 +6,18 @@
 #include <mtmd.h>
 
 #include "core/status.h"
+#include "engine/gguf_check.h"
 #include "engine/log.h"
 
 int umpire_model_info(const char *model_path, const char *mmproj_path,
                       struct umpire_model_info *out, char *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(model_path, "rb");
-    if (!f)
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open model file", model_path);
-    fclose(f);
     umpire_log_install();
     umpire_log_clear();
+    int rc = umpire_gguf_check_model(model_path, err);
+    if (rc != UMPIRE_OK ||
+        (mmproj_path && (rc = umpire_gguf_check_projector(mmproj_path, err)) != UMPIRE_OK))
+        return rc;
     llama_backend_init();
     struct llama_model_params mp = llama_model_default_params();
     mp.vocab_only = false;
@@ -33,7 +34,6 @@ int umpire_model_info(const char *model_path, const char *mmproj_path,
     out->n_ctx_train = llama_model_n_ctx_train(m);
     out->n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(m));
     out->has_chat_template = llama_model_chat_template(m, NULL) != NULL;
-    int rc = UMPIRE_OK;
     if (mmproj_path) {
         struct mtmd_context_params cp = mtmd_context_params_default();
         cp.use_gpu = false;

@@ -22,6 +22,13 @@
 #include "io/jsonl.h"
 #include "umpire.h"
 
+/* Numbers as umpire_json_number writes them: the shortest text that reads back as the same
+ * double (cJSON prints 15 digits when they agree to within an epsilon: isotonic points 1 ulp
+ * apart were saved equal, and the map no longer loaded). */
+static void add_number(cJSON *o, const char *name, double v) {
+    cJSON_AddItemToObject(o, name, umpire_json_number(v));
+}
+
 static cJSON *number_array(const double *v, size_t n) {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++)
@@ -35,7 +42,7 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
     if (c->def.known)
         cJSON_AddItemToObject(o, "score", umpire_score_def_to_json(&c->def));
     cJSON_AddStringToObject(o, "method", umpire_calibration_method_name(c->method));
-    cJSON_AddNumberToObject(o, "n", (double)c->n);
+    add_number(o, "n", (double)c->n);
     double range[2] = {c->lo, c->hi};
     cJSON_AddItemToObject(o, "score_range", number_array(range, 2));
     if (c->method == UMPIRE_CAL_PLATT) {
@@ -59,7 +66,7 @@ int umpire_calibration_save(const char *path, const struct umpire_calibration *c
             cJSON_AddItemToObject(r, "risk_bound", umpire_json_number(c->risk_bound));
         else
             cJSON_AddNullToObject(r, "risk_bound");
-        cJSON_AddNumberToObject(r, "answered", (double)c->n_answered);
+        add_number(r, "answered", (double)c->n_answered);
     }
     int rc = umpire_write_json(path, o, err);
     cJSON_Delete(o);
@@ -73,6 +80,18 @@ static int get_number(const char *path, const cJSON *o, const char *name, double
         return umpire_fail(err, UMPIRE_EINVAL, "%s: %s: %s", path, name, x ? "not a finite number" : "missing");
     *v = x->valuedouble;
     return 0;
+}
+
+/* A count field of o: a whole number 0..2^53 (a larger double is no exact count, and does not
+ * convert to size_t). */
+static int get_count(const char *path, const cJSON *o, const char *name, size_t *v, char *err) {
+    double x = 0;
+    int rc = get_number(path, o, name, &x, err);
+    if (rc == 0 && !(x >= 0 && x <= 9007199254740992.0 && x == floor(x)))
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: %s: needs a whole number >= 0", path, name);
+    if (rc == 0)
+        *v = (size_t)x;
+    return rc;
 }
 
 static int read_points(const char *path, const cJSON *o, struct umpire_calibration *c, char *err) {
@@ -102,10 +121,10 @@ static int read_points(const char *path, const cJSON *o, struct umpire_calibrati
 }
 
 static int read_risk(const char *path, const cJSON *r, struct umpire_calibration *c, char *err) {
-    double answered = 0;
     int rc;
-    if ((rc = get_number(path, r, "risk", &c->risk, err)) || (rc = get_number(path, r, "delta", &c->delta, err)) ||
-        (rc = get_number(path, r, "answered", &answered, err)))
+    if ((rc = get_number(path, r, "risk", &c->risk, err)) ||
+        (rc = get_number(path, r, "delta", &c->delta, err)) ||
+        (rc = get_count(path, r, "answered", &c->n_answered, err)))
         return rc;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "threshold");
     if (cJSON_IsNull(t))
@@ -116,7 +135,6 @@ static int read_risk(const char *path, const cJSON *r, struct umpire_calibration
         return umpire_fail(err, UMPIRE_EINVAL, "%s: risk_control.threshold: a number, or null to escalate all", path);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(r, "risk_bound");
     c->risk_bound = cJSON_IsNumber(b) ? b->valuedouble : NAN;
-    c->n_answered = answered >= 0 ? (size_t)answered : 0;
     return 0;
 }
 
@@ -138,7 +156,6 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(o, "estimator");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");
     const cJSON *range = cJSON_GetObjectItemCaseSensitive(o, "score_range");
-    double n = 0;
     if (!cJSON_IsString(est) || strlen(est->valuestring) >= sizeof c->estimator ||
         !umpire_utf8_valid(est->valuestring, NULL))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: estimator: missing or not a short UTF-8 string",
@@ -146,13 +163,18 @@ int umpire_calibration_load(const char *path, struct umpire_calibration *c, char
     else if (!cJSON_IsString(method) || umpire_calibration_method_parse(method->valuestring, &c->method))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: method: one of minmax, platt, isotonic, histogram", path);
     else if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 ||
-             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)))
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: score_range: needs [min, max]", path);
+             !cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) ||
+             !cJSON_IsNumber(cJSON_GetArrayItem(range, 1)) ||
+             !isfinite(cJSON_GetArrayItem(range, 0)->valuedouble) ||
+             !(cJSON_GetArrayItem(range, 0)->valuedouble <=
+               cJSON_GetArrayItem(range, 1)->valuedouble) ||
+             !isfinite(cJSON_GetArrayItem(range, 1)->valuedouble))
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: score_range: needs [min, max], finite, min <= max", path);
     else
-        rc = get_number(path, o, "n", &n, err);
+        rc = get_count(path, o, "n", &c->n, err);
     if (rc == UMPIRE_OK) {
         snprintf(c->estimator, sizeof c->estimator, "%s", est->valuestring);
-        c->n = (size_t)n;
         c->lo = cJSON_GetArrayItem(range, 0)->valuedouble;
         c->hi = cJSON_GetArrayItem(range, 1)->valuedouble;
         if (c->method == UMPIRE_CAL_PLATT) {

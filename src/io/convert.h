@@ -11,10 +11,20 @@ struct umpire_convert_params {
     size_t n_inputs;
     const char *annotations;   /* vqa: the annotations JSON */
     const char *image_dir;     /* vqa: folder of the images, as the dataset will name it */
-    const char *image_pattern; /* vqa: printf pattern of an image's file name from its id */
+    const char *image_pattern; /* vqa: an image's file name from its id, with one {id} or
+                                  {id:0N} (N digits, zero-padded): UMPIRE_VQA_IMAGE_PATTERN */
     const char *output;        /* the dataset JSONL to write (mmbench: images in OUTPUT-images/) */
     uint64_t seed;             /* sciq: the options' order */
 };
+
+/* COCO's image names, as VQAv2 and OK-VQA use them */
+#define UMPIRE_VQA_IMAGE_PATTERN "COCO_val2014_{id:012}.jpg"
+
+/* The image file name for id from pattern: its one placeholder {id} (the id in decimal) or
+ * {id:0N} (zero-padded to N digits, N <= 20) replaced; no other braces. Returns 0, or
+ * UMPIRE_EINVAL with "--image-pattern 'PAT': ..." in err (no placeholder, two, a printf
+ * pattern, a name longer than len). */
+int umpire_image_name(const char *pattern, uint64_t id, char *out, size_t len, char *err);
 
 /* Convert; *n_items receives how many questions were written. Returns 0, or a negative status
  * with "FILE:LINE: field: problem" in err; the output is only written whole. */

@@ -21,8 +21,9 @@
 #include "vocab.h"
 #include "world.h"
 
-/* bump when the world, the tokenization or the training changes what a seed produces */
-#define ORGANISM_FORMAT 3
+/* ORGANISM_SOURCE_KEY: a hash of the sources that decide what a seed produces (the world, the
+ * tokenization, the training) and the llama.cpp tag, made by cmake/organism_key.cmake */
+#include "organism_key.h"
 
 static const char *usage =
     "usage: organism [options]\n"
@@ -176,17 +177,21 @@ static int mkdirs(const char *path) {
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* FNV-1a over everything that decides the trained model's bytes. Not the thread count: every
- * output element of ggml's CPU ops is computed by one thread in a fixed order, and 1 and 2
- * threads were measured (and are tested) to write the same bytes. */
+/* FNV-1a over everything that decides the trained model's bytes: the sources that produced the
+ * trainer (ORGANISM_SOURCE_KEY), the prompt's instruction, the settings. Not the thread count:
+ * every output element of ggml's CPU ops is computed by one thread in a fixed order, and 1 and
+ * 2 threads were measured (and are tested) to write the same bytes. */
 static uint64_t settings_key(const struct options *o) {
     char s[1024];
-    snprintf(s, sizeof s, "format=%d seed=%llu people=%d ctx_people=%d pf=%g pr=%g copies=%d rare=%d ctx=%d shape=%d,%d,%d,%d,%d,%d "
+    snprintf(s, sizeof s,
+             "source=%s instruction=%s seed=%llu people=%d ctx_people=%d pf=%g pr=%g copies=%d "
+             "rare=%d ctx=%d shape=%d,%d,%d,%d,%d,%d "
              "epochs=%d rows=%d len=%d lr=%g lrmin=%g warm=%g b=%g,%g wd=%g",
-             ORGANISM_FORMAT, (unsigned long long)o->w.seed, o->w.n_people, o->w.n_ctx_people, o->w.p_frequent,
-             o->w.p_rare, o->w.frequent_copies, o->w.rare_epochs, o->w.ctx_examples, o->s.n_embd, o->s.n_layer, o->s.n_head,
-             o->s.n_head_kv, o->s.n_ff, o->s.n_ctx, o->w.epochs, o->t.rows, o->t.row_len, o->t.lr, o->t.lr_min,
-             o->t.warmup, o->t.beta1, o->t.beta2, o->t.wd);
+             ORGANISM_SOURCE_KEY, UMPIRE_DEFAULT_INSTRUCTION, (unsigned long long)o->w.seed,
+             o->w.n_people, o->w.n_ctx_people, o->w.p_frequent, o->w.p_rare, o->w.frequent_copies,
+             o->w.rare_epochs, o->w.ctx_examples, o->s.n_embd, o->s.n_layer, o->s.n_head,
+             o->s.n_head_kv, o->s.n_ff, o->s.n_ctx, o->w.epochs, o->t.rows, o->t.row_len, o->t.lr,
+             o->t.lr_min, o->t.warmup, o->t.beta1, o->t.beta2, o->t.wd);
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const char *p = s; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
