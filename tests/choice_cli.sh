@@ -106,6 +106,26 @@ sys.exit(0 if not bad else 1)
 PY
 check "T, NLL and ECE against numpy" $? ""
 
+# two shards merged: their logits files come along, and the fit is the unsharded run's
+for i in 1 2; do
+    "$umpire" eval -m "$models/mc.gguf" --data "$dir/mc.jsonl" --out "$dir/shard$i" -k 3 -n 4 --seed 1 \
+        --choice-logits --shard $i/2 --bootstrap 0 > /dev/null 2>&1
+done
+"$umpire" merge "$dir/merged" "$dir/shard1" "$dir/shard2" --bootstrap 0 > "$dir/merge.out" 2>&1
+check "merge of two shards with --choice-logits" $? "$(tail -3 "$dir/merge.out")"
+"$umpire" calibrate temperature --from "$dir/merged" --holdout 0 -o "$dir/tm.json" > "$dir/tm.out" 2>&1
+$py -c "
+import json, sys
+a, b = json.load(open('$dir/t.json')), json.load(open('$dir/tm.json'))
+sys.exit(0 if a['temperature'] == b['temperature'] else 1)"
+check "calibrate temperature --from the merged run: the same T" $? "$(cat "$dir/tm.out")"
+sed 's/"logits":"choice_logits\/[0-9a-f]*/"logits":"choice_logits\/..\/..\/x/' "$dir/shard1/items.jsonl" > "$dir/evil.jsonl"
+mkdir -p "$dir/evil" && cp "$dir/evil.jsonl" "$dir/evil/items.jsonl" && cp "$dir/shard1/config.json" "$dir/evil/"
+out=$("$umpire" merge "$dir/merged-evil" "$dir/evil" "$dir/shard2" 2>&1); rc=$?
+case "$out" in *"choice.logits: not a file umpire eval names"*) [ $rc -eq 1 ] && [ ! -e "$dir/merged-evil/items.jsonl" ]
+    check "merge refuses a logits name outside choice_logits/" $? "exit $rc" ;;
+*) check "merge refuses a logits name outside choice_logits/" 1 "$out" ;; esac
+
 # a run without multiple-choice logits: a clear message
 "$umpire" eval -m "$models/mc.gguf" --data "$dir/mc.jsonl" --out "$dir/plain" -k 2 -n 2 --limit 3 --bootstrap 0 > /dev/null 2>&1
 out=$("$umpire" calibrate temperature --from "$dir/plain" 2>&1); rc=$?

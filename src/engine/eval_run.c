@@ -236,7 +236,9 @@ static int write_logits(const char *run_dir, const char *id, const float *z, siz
     struct umpire_output o;
     int rc = umpire_output_open(&o, path, err);
     if (rc == UMPIRE_OK) /* float32 as the machine stores it: little-endian on every machine llama.cpp runs on */
-        rc = umpire_output_close(&o, fwrite(z, sizeof *z, n, o.f) == n ? UMPIRE_OK : UMPIRE_EIO, err);
+        rc = umpire_output_close(&o, fwrite(z, sizeof *z, n, o.f) == n ? UMPIRE_OK
+                                     : umpire_fail(err, UMPIRE_EIO, "%s: write failed (%s)", path, strerror(errno)),
+                                 err);
     return rc;
 }
 
@@ -454,10 +456,12 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     return rc;
 }
 
-/* One shard's lines, kept in memory for the merge. */
+/* One shard's lines, kept in memory for the merge, and the letter-step logits files they name. */
 struct shard_lines {
     char **lines;
     size_t n, cap;
+    char **logits; /* "choice_logits/<16 hex>.f32", relative to the shard's directory */
+    size_t n_logits;
     struct umpire_idset *ids; /* all ids seen, across shards */
     const char *path;
     char *err;
@@ -483,6 +487,21 @@ static int keep_line(const cJSON *o, size_t line, void *vctx) {
             return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
         s->lines = g;
         s->cap = cap;
+        if (!(g = realloc(s->logits, cap * sizeof *g)))
+            return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+        s->logits = g;
+    }
+    const cJSON *lf = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "choice"), "logits");
+    if (lf) { /* only a name umpire eval writes: a file in the run's choice_logits/ */
+        const char *v = cJSON_IsString(lf) ? lf->valuestring : "";
+        if (strlen(v) != 34 || strncmp(v, "choice_logits/", 14) || strspn(v + 14, "0123456789abcdef") != 16 ||
+            strcmp(v + 30, ".f32"))
+            return umpire_fail(s->err, UMPIRE_EINVAL,
+                               "%s:%zu: choice.logits: not a file umpire eval names (choice_logits/<16 hex digits>.f32)",
+                               s->path, line);
+        if (!(s->logits[s->n_logits] = strdup(v)))
+            return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+        s->n_logits++;
     }
     cJSON *copy = cJSON_Duplicate(o, 1); /* printed as umpire prints it: the same bytes as read */
     umpire_json_exact(copy);
@@ -492,6 +511,26 @@ static int keep_line(const cJSON *o, size_t line, void *vctx) {
         return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
     s->n++;
     return 0;
+}
+
+/* FROM_DIR/name copied to TO_DIR/name (its folder created). */
+static int copy_file(const char *from_dir, const char *to_dir, const char *name, char *err) {
+    char from[4300], to[4300];
+    snprintf(from, sizeof from, "%s/%s", from_dir, name);
+    snprintf(to, sizeof to, "%s/%.*s", to_dir, (int)(strchr(name, '/') - name), name);
+    if (mkdir(to, 0777) != 0 && errno != EEXIST)
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", to, strerror(errno));
+    snprintf(to, sizeof to, "%s/%s", to_dir, name);
+    size_t len = 0;
+    int rc = UMPIRE_OK;
+    char *data = umpire_read_file(from, &len, err, &rc);
+    struct umpire_output o;
+    if (data && (rc = umpire_output_open(&o, to, err)) == UMPIRE_OK)
+        rc = umpire_output_close(&o, fwrite(data, 1, len, o.f) == len ? UMPIRE_OK
+                                     : umpire_fail(err, UMPIRE_EIO, "%s: write failed (%s)", to, strerror(errno)),
+                                 err);
+    free(data);
+    return rc;
 }
 
 static int by_shard(const void *a, const void *b) {
@@ -580,6 +619,10 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
         sl[i] = (struct shard_lines){.ids = &ids, .path = in, .err = err};
         rc = umpire_jsonl_each(in, keep_line, &sl[i], NULL, err);
     }
+    /* the letter-step logits the items name, copied beside them before the items are written */
+    for (size_t i = 0; i < n && rc == UMPIRE_OK; i++)
+        for (size_t j = 0; j < sl[i].n_logits && rc == UMPIRE_OK; j++)
+            rc = copy_file(runs[run_of[i]], out_dir, sl[i].logits[j], err);
     /* shard i holds items i, i + n, i + 2n, ... in order: round-robin restores the dataset's */
     if (rc == UMPIRE_OK && (rc = umpire_output_open(&items, path, err)) == UMPIRE_OK) {
         for (size_t j = 0, left = 1; left; j++) {
@@ -596,7 +639,10 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     for (size_t i = 0; sl && i < n; i++) {
         for (size_t j = 0; j < sl[i].n; j++)
             free(sl[i].lines[j]);
+        for (size_t j = 0; j < sl[i].n_logits; j++)
+            free(sl[i].logits[j]);
         free(sl[i].lines);
+        free(sl[i].logits);
     }
     free(sl);
     umpire_idset_free(&ids);

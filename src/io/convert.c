@@ -2,9 +2,10 @@
  *
  *   vqa         VQAv2 / OK-VQA / AdVQA: questions JSON {"questions": [{"question_id",
  *               "image_id", "question"}]} and annotations JSON {"annotations": [{"question_id",
- *               "answers": [{"answer"} x 10], "multiple_choice_answer"}]}; an answer is accepted
- *               when at least 3 of the annotators gave it (VQA accuracy 1), and the consensus
- *               answer always; images named by a template with one {id} (COCO's by default)
+ *               "answers": [{"answer"} x 10], "multiple_choice_answer"}]}; the answers are every
+ *               annotator's, repeats kept (UMPIRE's preprocessing; the judges count or match
+ *               them); images named by a template with one {id} (by default COCO's,
+ *               COCO_<data_subtype>_{id:012}.jpg, as UMPIRE names them)
  *   mmbench     MMBench TSV: index, question, hint, A..D, answer, image (base64, or as in
  *               VLMEvalKit the index of another row with the same image): multiple choice;
  *               the images are decoded into files beside the output, named by the index
@@ -179,35 +180,10 @@ static int index_annotations(const char *path, const cJSON *aa, struct annotatio
     return UMPIRE_OK;
 }
 
-static int by_string(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* How many of the n sorted strings equal s (two binary searches). */
-static size_t count_sorted(const char *const *sorted, size_t n, const char *s) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) { /* the first >= s */
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(sorted[mid], s) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t first = lo;
-    hi = n;
-    while (lo < hi) { /* the first > s */
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(sorted[mid], s) <= 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo - first;
-}
-
-/* The accepted answers of annotation number ai: the consensus, then in their order every
- * other answer given by at least 3 annotators (counted on a sorted copy: n log n however many
- * answers an annotation holds). */
+/* The answers of annotation number ai: every annotator's, in their order, repeats kept, as
+ * UMPIRE's preprocessing (vqa_preprocess_data.py) keeps them: the `vqa` judge counts them
+ * (soft accuracy), `rouge` and `exact` accept any of them. Without annotators' answers, the
+ * consensus (multiple_choice_answer). */
 static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *answers, char *err) {
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(ann, "multiple_choice_answer");
     if (mc && !cJSON_IsString(mc))
@@ -217,61 +193,44 @@ static int vqa_answers(const char *path, size_t ai, const cJSON *ann, cJSON *ans
     if (list && !cJSON_IsArray(list))
         return umpire_fail(err, UMPIRE_EINVAL, "%s: annotations[%zu]: answers: not an array", path,
                            ai);
-    size_t n = list ? (size_t)cJSON_GetArraySize(list) : 0, j = 0;
-    const char **given = malloc((n ? n : 1) * sizeof *given),
-               **sorted = malloc((n ? n : 1) * sizeof *sorted);
-    struct umpire_idset listed = {0};
-    int rc = given && sorted ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    size_t j = 0;
     cJSON_ArrayForEach(x, list) {
         const cJSON *ax = cJSON_GetObjectItemCaseSensitive(x, "answer");
-        if (rc != UMPIRE_OK)
-            break;
         if (!cJSON_IsString(ax))
-            rc =
-                umpire_fail(err, UMPIRE_EINVAL,
-                            "%s: annotations[%zu].answers[%zu]: answer: not a string", path, ai, j);
-        else {
-            given[j] = sorted[j] = ax->valuestring;
-            j++;
-        }
+            return umpire_fail(err, UMPIRE_EINVAL,
+                               "%s: annotations[%zu].answers[%zu]: answer: not a string", path, ai, j);
+        if (ax->valuestring[0] && !cJSON_AddItemToArray(answers, cJSON_CreateString(ax->valuestring)))
+            return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        j++;
     }
-    if (rc == UMPIRE_OK) {
-        qsort(sorted, n, sizeof *sorted, by_string);
-        if (mc && mc->valuestring[0]) {
-            cJSON_AddItemToArray(answers, cJSON_CreateString(mc->valuestring));
-            if (umpire_idset_add(&listed, mc->valuestring, 0, NULL) < 0)
-                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-        }
-    }
-    for (j = 0; j < n && rc == UMPIRE_OK; j++) {
-        if (!given[j][0] || umpire_idset_has(&listed, given[j], NULL) ||
-            count_sorted(sorted, n, given[j]) < 3)
-            continue;
-        cJSON_AddItemToArray(answers, cJSON_CreateString(given[j]));
-        if (umpire_idset_add(&listed, given[j], j, NULL) < 0)
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    }
-    umpire_idset_free(&listed);
-    free(given);
-    free(sorted);
-    if (rc == UMPIRE_OK && cJSON_GetArraySize(answers) == 0)
-        rc = umpire_fail(err, UMPIRE_EINVAL,
-                         "%s: annotations[%zu]: no answer: no multiple_choice_answer and none "
-                         "given by 3 annotators",
-                         path, ai);
-    return rc;
+    if (cJSON_GetArraySize(answers) == 0 && mc && mc->valuestring[0] &&
+        !cJSON_AddItemToArray(answers, cJSON_CreateString(mc->valuestring)))
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (cJSON_GetArraySize(answers) == 0)
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s: annotations[%zu]: no answer: no annotator's answer and no "
+                           "multiple_choice_answer",
+                           path, ai);
+    return UMPIRE_OK;
 }
 
 static int vqa(const struct umpire_convert_params *p, FILE *out, size_t *n_out, char *err) {
     int rc = UMPIRE_OK;
     if (!p->annotations)
         return umpire_fail(err, UMPIRE_EINVAL, "vqa needs --annotations FILE as well as the questions");
+    char file[512], path[1100], pattern_buf[256];
     const char *pattern = p->image_pattern ? p->image_pattern : UMPIRE_VQA_IMAGE_PATTERN;
-    char file[512], path[1100];
     if ((rc = umpire_image_name(pattern, 0, file, sizeof file, err)) != UMPIRE_OK)
         return rc;
     cJSON *qs = read_json(p->inputs[0], err, &rc),
           *as = qs ? read_json(p->annotations, err, &rc) : NULL;
+    /* as UMPIRE's preprocessing names COCO images: COCO_<the file's data_subtype>_<12 digits> */
+    const cJSON *subtype = cJSON_GetObjectItemCaseSensitive(qs, "data_subtype");
+    if (!p->image_pattern && cJSON_IsString(subtype) && umpire_safe_file_name(subtype->valuestring) &&
+        strlen(subtype->valuestring) < 64) {
+        snprintf(pattern_buf, sizeof pattern_buf, "COCO_%s_{id:012}.jpg", subtype->valuestring);
+        pattern = pattern_buf;
+    }
     const cJSON *qa = cJSON_GetObjectItemCaseSensitive(qs, "questions");
     const cJSON *aa = cJSON_GetObjectItemCaseSensitive(as, "annotations");
     if (rc == UMPIRE_OK && !cJSON_IsArray(qa))
