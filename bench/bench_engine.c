@@ -82,6 +82,7 @@ static double score_only(int k, uint64_t seed) {
 }
 
 int main(int argc, char **argv) {
+    umpire_set_llama_log(UMPIRE_LLAMA_LOG_CAPTURE);
     if (argc < 2) {
         fprintf(stderr, "usage: bench_engine MODEL.gguf [LEN] [REPS]\n");
         return 2;

@@ -81,6 +81,7 @@ static double answer(struct umpire_engine *e, const struct question *q, int k, i
 }
 
 int main(int argc, char **argv) {
+    umpire_set_llama_log(UMPIRE_LLAMA_LOG_CAPTURE);
     if (argc < 6) {
         fprintf(stderr, "usage: bench_regimes MODEL.gguf MMPROJ|- QUESTIONS.jsonl K MAX_TOKENS [THREADS]\n");
         return 2;

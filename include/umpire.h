@@ -4,9 +4,29 @@
  * (UMPIRE's incoherence-adjusted semantic volume and the standard baselines), calibrates the
  * score into an error probability, and measures how well scores detect wrong answers.
  *
- * Conventions: every exported name starts with umpire_; functions that can fail return 0 on
- * success and a negative umpire_status on error, with a message in the caller's `err` buffer
- * (UMPIRE_ERR_LEN bytes) when one is given. The library never exits and never prints.
+ * Failures. A function that can fail returns 0 (UMPIRE_OK) or a negative umpire_status, and
+ * writes a message of at most UMPIRE_ERR_LEN bytes into the caller's `err` (it may be NULL),
+ * naming the file, line and field where there is one ("data.jsonl:12: samples: ..."). On failure
+ * its outputs hold nothing to free. Functions returning a value report "undefined" as NaN
+ * (a metric on one class) and "out of memory" as NaN or NULL, as each says. The library never
+ * exits, never aborts on bad input, and never prints (llama.cpp's own log: umpire_set_llama_log).
+ *
+ * Memory. What a function fills is freed with the matching *_free; strings it hands over with
+ * umpire_free. Parameter structs come from their *_default_params() (a zeroed struct is not a
+ * valid configuration), so that fields added later get their defaults.
+ *
+ * Files. Every file umpire writes goes to a temporary file in the same folder, renamed into
+ * place when complete; for signals whose action is still the default (SIGINT, SIGTERM, ...),
+ * umpire installs a handler that removes its temporary files and re-raises the signal (a host's
+ * own handlers are left alone: with one of those, a temporary .umpire-* file may stay behind
+ * after a signal).
+ *
+ * Threads. Everything but the engine and umpire_set_llama_log is reentrant: different threads
+ * may score, evaluate, calibrate and read files at once, on different objects. An engine is
+ * used by one thread at a time (a mutex around it, or one engine per thread; engines share
+ * nothing but the process-wide llama.cpp backend, initialised on first open).
+ *
+ * Exports: every exported name starts with umpire_, and libumpire exports nothing else.
  */
 #ifndef UMPIRE_H
 #define UMPIRE_H
@@ -16,6 +36,21 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* This header's version; umpire_version() is the library's (they agree when the header and the
+ * library come from one build). 0.x: any minor release may change the ABI (the soname carries
+ * the minor: libumpire.so.0.2). */
+#define UMPIRE_VERSION_MAJOR 0
+#define UMPIRE_VERSION_MINOR 2
+#define UMPIRE_VERSION_PATCH 0
+
+/* What libumpire exports: these declarations and nothing else (compiled with hidden visibility;
+ * llama.cpp and ggml inside it are not re-exported). */
+#if defined(__GNUC__) || defined(__clang__)
+#define UMPIRE_API __attribute__((visibility("default")))
+#else
+#define UMPIRE_API
 #endif
 
 #define UMPIRE_ERR_LEN 256
@@ -31,11 +66,11 @@ enum umpire_status {
 /* ------------------------------------------------------------------ version */
 
 /* umpire's version ("0.1.0"); a static string. */
-const char *umpire_version(void);
+UMPIRE_API const char *umpire_version(void);
 /* The llama.cpp release tag umpire was built against ("v0.5.0"); a static string. */
-const char *umpire_llama_tag(void);
+UMPIRE_API const char *umpire_llama_tag(void);
 /* The version of the ggml linked in ("0.25.1"); a static string. */
-const char *umpire_ggml_version(void);
+UMPIRE_API const char *umpire_ggml_version(void);
 
 /* ------------------------------------------------------------------ sample sets
  * The one shape of data everything meets at (DESIGN.md): per question, k sampled answers with
@@ -50,9 +85,9 @@ enum umpire_probs {
                                  HF compute_transition_scores) */
 };
 /* "unspecified", "raw", "sampler"; a static string. */
-const char *umpire_probs_name(enum umpire_probs p);
+UMPIRE_API const char *umpire_probs_name(enum umpire_probs p);
 /* The name -> *p; 0, or -1 for an unknown name. */
-int umpire_probs_parse(const char *name, enum umpire_probs *p);
+UMPIRE_API int umpire_probs_parse(const char *name, enum umpire_probs *p);
 
 /* Why an answer ended. */
 enum umpire_finish {
@@ -61,7 +96,7 @@ enum umpire_finish {
     UMPIRE_FINISH_STOP,   /* a stop string: none of its tokens is kept */
     UMPIRE_FINISH_LENGTH, /* max_tokens */
 };
-const char *umpire_finish_name(enum umpire_finish f); /* "", "eos", "stop", "length" */
+UMPIRE_API const char *umpire_finish_name(enum umpire_finish f); /* "", "eos", "stop", "length" */
 
 struct umpire_answer {
     char *text;
@@ -125,10 +160,19 @@ struct umpire_sampleset {
  * float32's range and ragged embeddings are refused, and so are ids that are not well-formed
  * UTF-8 or hold a NUL. A text with ill-formed UTF-8 (an answer cut inside a character) gets
  * U+FFFD in its place, counted in n_warnings. */
-int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err);
-void umpire_sampleset_free(struct umpire_sampleset *set);
+UMPIRE_API int umpire_sampleset_read(const char *path, struct umpire_sampleset *out, char *err);
+UMPIRE_API void umpire_sampleset_free(struct umpire_sampleset *set);
+/* The writer of the same format: an item as one JSONL line (no newline; a new string, free it
+ * with umpire_free; NULL when out of memory), and a whole sample set as a file that
+ * umpire_sampleset_read and `umpire score` read back (written to a temporary file and renamed
+ * into place; "-": standard output). Every number is written so that it reads back exactly.
+ * Returns 0, or a negative status with err. */
+UMPIRE_API char *umpire_item_to_jsonl(const struct umpire_item *item);
+UMPIRE_API int umpire_sampleset_write(const char *path, const struct umpire_sampleset *set, char *err);
+/* Free memory umpire allocated and handed over (umpire_item_to_jsonl's string). */
+UMPIRE_API void umpire_free(void *p);
 /* Free what an item owns (not the item itself) and zero it. */
-void umpire_item_free(struct umpire_item *item);
+UMPIRE_API void umpire_item_free(struct umpire_item *item);
 
 /* Evaluation datasets (DESIGN.md): one question a line with its accepted answers. */
 struct umpire_dataset_item {
@@ -148,11 +192,11 @@ struct umpire_dataset {
     size_t n;
 };
 /* Read a dataset JSONL; errors as "FILE:LINE: field: problem" (ids must be unique). */
-int umpire_dataset_read(const char *path, struct umpire_dataset *out, char *err);
+UMPIRE_API int umpire_dataset_read(const char *path, struct umpire_dataset *out, char *err);
 /* The same, keeping each item's FIELD (a string, number or true/false; absent: NULL) as its
  * group, e.g. "bucket" or "category". */
-int umpire_dataset_read_grouped(const char *path, const char *field, struct umpire_dataset *out, char *err);
-void umpire_dataset_free(struct umpire_dataset *d);
+UMPIRE_API int umpire_dataset_read_grouped(const char *path, const char *field, struct umpire_dataset *out, char *err);
+UMPIRE_API void umpire_dataset_free(struct umpire_dataset *d);
 
 /* ------------------------------------------------------------------ UMPIRE
  * Higher = more uncertain. Lau et al., "Uncertainty Quantification for Multimodal LLMs with
@@ -163,16 +207,16 @@ void umpire_dataset_free(struct umpire_dataset *d);
 /* Semantic volume U = logdet(Phi Phi^T + eps I) / (2k) over the k L2-normalised rows of the
  * k x d embeddings (rows of zero norm are refused). U <= 0 up to log(1 + eps) / 2 terms.
  * Returns 0, or a negative status with err filled. */
-int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double eps, double *u,
+UMPIRE_API int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double eps, double *u,
                            char *err);
 
 /* Incoherence Q = mean_i (1 - p_i), p_i = exp(sum of answer i's log-probs); with
  * length_normalised, p_i = exp(mean log-prob) instead. */
-double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised);
+UMPIRE_API double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised);
 
 /* alpha = |median(U) / median(Q)| over n values (falls back to the means when median(Q) is 0,
  * and to 0 when Q is 0 throughout). */
-double umpire_alpha(const double *u, const double *q, size_t n);
+UMPIRE_API double umpire_alpha(const double *u, const double *q, size_t n);
 
 /* How the random subsets are drawn (alpha's dev split, cECE's calibration split; split.c). */
 enum umpire_split {
@@ -180,14 +224,14 @@ enum umpire_split {
     UMPIRE_SPLIT_NUMPY,  /* UMPIRE's reference code: numpy's legacy RandomState(seed).permutation(n),
                             its first int(f n) items (pandas' df.sample); may be empty */
 };
-const char *umpire_split_name(enum umpire_split mode);
+UMPIRE_API const char *umpire_split_name(enum umpire_split mode);
 /* A random subset of the item indices 0..n-1, ascending, into idx (n slots); *m receives its
  * size. Returns 0, or UMPIRE_ENOMEM / UMPIRE_EINVAL (numpy mode: seed and n must be < 2^32). */
-int umpire_split_draw(size_t n, double fraction, uint64_t seed, enum umpire_split mode, size_t *idx, size_t *m,
+UMPIRE_API int umpire_split_draw(size_t n, double fraction, uint64_t seed, enum umpire_split mode, size_t *idx, size_t *m,
                       char *err);
 /* numpy.random.RandomState(seed).permutation(n) into perm (n slots). Returns 0, or
  * UMPIRE_ENOMEM, or UMPIRE_EINVAL for n >= 2^32. */
-int umpire_numpy_permutation(size_t n, uint32_t seed, size_t *perm);
+UMPIRE_API int umpire_numpy_permutation(size_t n, uint32_t seed, size_t *perm);
 
 /* ------------------------------------------------------------------ estimators */
 
@@ -210,9 +254,9 @@ struct umpire_estimator {
 };
 
 /* The registry: every estimator umpire computes, in report order; *n receives the count. */
-const struct umpire_estimator *umpire_estimators(size_t *n);
+UMPIRE_API const struct umpire_estimator *umpire_estimators(size_t *n);
 /* The registry index of an estimator's name, or -1. */
-int umpire_estimator_index(const char *name);
+UMPIRE_API int umpire_estimator_index(const char *name);
 
 struct umpire_score_params {
     double eps;               /* semantic volume jitter (default 1e-8) */
@@ -226,7 +270,7 @@ struct umpire_score_params {
     double cluster_threshold; /* similarity above which two answers share a meaning (0.5) */
     double kle_t;             /* heat-kernel time of kernel language entropy (default 0.3) */
 };
-struct umpire_score_params umpire_score_default_params(void);
+UMPIRE_API struct umpire_score_params umpire_score_default_params(void);
 
 /* Scores of a sample set: scores[i * n_estimators + e] for item i and estimator e of the
  * registry; NaN where the item lacks what e needs. */
@@ -242,9 +286,9 @@ struct umpire_scores {
 /* Score every item with every estimator. Returns 0, or a negative status with err naming the
  * item (items whose log-probs are of different distributions are refused). Free with
  * umpire_scores_free. */
-int umpire_score_set(const struct umpire_sampleset *set, const struct umpire_score_params *p,
+UMPIRE_API int umpire_score_set(const struct umpire_sampleset *set, const struct umpire_score_params *p,
                      struct umpire_scores *out, char *err);
-void umpire_scores_free(struct umpire_scores *s);
+UMPIRE_API void umpire_scores_free(struct umpire_scores *s);
 
 /* What a score means: the parameters it was computed with. Scored items and calibration files
  * record it, so that a calibration is only ever applied to the score it was fitted on. */
@@ -258,26 +302,26 @@ struct umpire_score_def {
     double kle_t;             /* kernel language entropy's heat-kernel time */
 };
 /* The definition of the scores s, computed with p. */
-struct umpire_score_def umpire_score_def_of(const struct umpire_score_params *p, const struct umpire_scores *s);
+UMPIRE_API struct umpire_score_def umpire_score_def_of(const struct umpire_score_params *p, const struct umpire_scores *s);
 /* Score params that compute scores of definition d (alpha fixed to d's). */
-struct umpire_score_params umpire_score_def_params(const struct umpire_score_def *d);
+UMPIRE_API struct umpire_score_params umpire_score_def_params(const struct umpire_score_def *d);
 /* 0 when estimator `name` means the same under a and b (alpha counts for "umpire" only);
  * else UMPIRE_EINVAL with the first difference ("alpha 0.31 vs 0.25") in err. */
-int umpire_score_def_compare(const char *name, const struct umpire_score_def *a, const struct umpire_score_def *b,
+UMPIRE_API int umpire_score_def_compare(const char *name, const struct umpire_score_def *a, const struct umpire_score_def *b,
                              char *err);
 
 /* 1 when the item carries what estimator e reads, scored from log-probs of kind `probs` (an
  * estimator that applies may still be undefined on an item: a zero embedding has no direction). */
-int umpire_estimator_applies(const struct umpire_item *item, size_t e, enum umpire_probs probs);
+UMPIRE_API int umpire_estimator_applies(const struct umpire_item *item, size_t e, enum umpire_probs probs);
 
 /* Score one item (k >= 2) with estimator index e of the registry; alpha is V's weight.
  * Returns the score, or NaN when the item lacks what the estimator needs. */
-double umpire_score_item(const struct umpire_item *item, size_t e, double alpha,
+UMPIRE_API double umpire_score_item(const struct umpire_item *item, size_t e, double alpha,
                          const struct umpire_score_params *p);
 
 /* ROUGE-L F-measure of two texts as rouge_score computes it (no stemmer): tokens are the runs
  * of [a-z0-9] after lower-casing; 0 when either has no token. In [0, 1]. */
-double umpire_rouge_l(const char *a, const char *b);
+UMPIRE_API double umpire_rouge_l(const char *a, const char *b);
 
 /* ------------------------------------------------------------------ correctness
  * Was an answer right? (correctness.c) */
@@ -292,24 +336,24 @@ enum umpire_judge {
     UMPIRE_JUDGE_VQA,   /* VQA's soft accuracy (umpire_vqa_accuracy) >= 0.5: at least two of
                            the annotators' answers (the accepted list, duplicates kept) match */
 };
-const char *umpire_judge_name(enum umpire_judge j);
-int umpire_judge_parse(const char *name, enum umpire_judge *j);
+UMPIRE_API const char *umpire_judge_name(enum umpire_judge j);
+UMPIRE_API int umpire_judge_parse(const char *name, enum umpire_judge *j);
 
 /* VQA-style normalisation into out (cap bytes): lower case, punctuation dropped (not a decimal
  * point), articles dropped, number words zero..twenty as digits, single spaces. */
-void umpire_normalise_answer(const char *in, char *out, size_t cap);
+UMPIRE_API void umpire_normalise_answer(const char *in, char *out, size_t cap);
 /* 1 when the answer declines to answer ("I don't know", "cannot be determined", ...). */
-int umpire_is_refusal(const char *answer);
+UMPIRE_API int umpire_is_refusal(const char *answer);
 /* 1 when the answer is right: for an unanswerable question, exactly when it declines; else
  * never when it declines, and otherwise by the judge against any accepted answer. */
-int umpire_judge_answer(const char *answer, const char *const *accepted, size_t n, int answerable,
+UMPIRE_API int umpire_judge_answer(const char *answer, const char *const *accepted, size_t n, int answerable,
                         enum umpire_judge judge);
 /* VQA's standard accuracy of an answer against the annotators' answers (duplicates count):
  * normalised as umpire_normalise_answer; mean over each annotator left out of
  * min(1, matches among the others / 3). NaN for n = 0. */
-double umpire_vqa_accuracy(const char *answer, const char *const *accepted, size_t n);
+UMPIRE_API double umpire_vqa_accuracy(const char *answer, const char *const *accepted, size_t n);
 /* 1 when the chosen option letter is one of the accepted ones (case-insensitive). */
-int umpire_judge_letter(char chosen, const char *const *accepted, size_t n);
+UMPIRE_API int umpire_judge_letter(char chosen, const char *const *accepted, size_t n);
 
 /* ------------------------------------------------------------------ metrics
  * Error detection: positive = wrong answer, score = uncertainty. NaN marks a metric that is
@@ -323,7 +367,7 @@ enum umpire_metric {
 };
 
 /* "auroc", "auprc", "prr", ... (the keys of summary.json); a static string. */
-const char *umpire_metric_name(int metric);
+UMPIRE_API const char *umpire_metric_name(int metric);
 
 struct umpire_metric_params {
     size_t ece_bins;         /* 10 */
@@ -336,23 +380,32 @@ struct umpire_metric_params {
     size_t bootstrap;        /* resamples for the intervals: 1000; 0 for none */
     double ci;               /* interval level: 0.95 */
 };
-struct umpire_metric_params umpire_metric_default_params(void);
+UMPIRE_API struct umpire_metric_params umpire_metric_default_params(void);
 
+/* How many metrics this library computes (UMPIRE_N_METRICS of its own header: a program built
+ * against an older header reads only the metrics it knows). */
+UMPIRE_API size_t umpire_metric_count(void);
+
+/* One estimator's metrics: value[m] (m an umpire_metric below n_metrics) and its bootstrap
+ * percentile interval [lo[m], hi[m]]; the arrays are the library's (umpire_metric_report_free,
+ * or umpire_evaluation_free for the reports of an evaluation). */
 struct umpire_metric_report {
-    double value[UMPIRE_N_METRICS];
-    double lo[UMPIRE_N_METRICS], hi[UMPIRE_N_METRICS]; /* bootstrap percentile interval */
-    size_t n, n_wrong;                                 /* answers with a finite score */
+    size_t n_metrics;        /* umpire_metric_count() */
+    double *value, *lo, *hi; /* NULL when not computed */
+    size_t n, n_wrong;       /* answers with a finite score */
 };
+UMPIRE_API void umpire_metric_report_free(struct umpire_metric_report *r);
 
 /* Every metric of scores against labels (wrong[i] != 0: answer i is wrong); answers whose
- * score is NaN are left out. Returns 0, or UMPIRE_ENOMEM. */
-int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
+ * score is NaN are left out. Fills *out (free with umpire_metric_report_free; on failure there
+ * is nothing to free). Returns 0, or UMPIRE_ENOMEM. */
+UMPIRE_API int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                            const struct umpire_metric_params *p, struct umpire_metric_report *out,
                            char *err);
 
 /* The reports r[0..n) with a defined AUROC (NULL entries skipped), best first, ties in index
  * order: their indices in order[0..*n_ranked). Returns 0, or UMPIRE_ENOMEM. */
-int umpire_order_by_auroc(const struct umpire_metric_report *const *r, size_t n, size_t *order, size_t *n_ranked);
+UMPIRE_API int umpire_order_by_auroc(const struct umpire_metric_report *const *r, size_t n, size_t *order, size_t *n_ranked);
 
 /* Every (selected, or all when NULL) estimator of a scored set against the items' labels. */
 struct umpire_evaluation {
@@ -360,38 +413,38 @@ struct umpire_evaluation {
     double accuracy;                      /* NaN without labels */
     struct umpire_metric_report *reports; /* n_estimators; report.n == 0: not evaluated */
 };
-int umpire_evaluate(const struct umpire_sampleset *set, const struct umpire_scores *scores,
+UMPIRE_API int umpire_evaluate(const struct umpire_sampleset *set, const struct umpire_scores *scores,
                     const int *selected, const struct umpire_metric_params *p,
                     struct umpire_evaluation *out, char *err);
 /* The same over the items idx[0..n_idx) only. */
-int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpire_scores *scores,
+UMPIRE_API int umpire_evaluate_subset(const struct umpire_sampleset *set, const struct umpire_scores *scores,
                            const int *selected, const size_t *idx, size_t n_idx,
                            const struct umpire_metric_params *p, struct umpire_evaluation *out, char *err);
-void umpire_evaluation_free(struct umpire_evaluation *ev);
+UMPIRE_API void umpire_evaluation_free(struct umpire_evaluation *ev);
 
 /* cECE's calibration split of n labelled answers (ascending indices into idx, n slots; its
  * size in *m), as umpire_metrics_compute draws it. Returns 0, or a negative status. */
-int umpire_metrics_cece_split(size_t n, const struct umpire_metric_params *p, size_t *idx, size_t *m, char *err);
+UMPIRE_API int umpire_metrics_cece_split(size_t n, const struct umpire_metric_params *p, size_t *idx, size_t *m, char *err);
 /* How many items score NaN with estimator e of the registry although they carry everything it
  * needs: the score is undefined there (UMPIRE and the semantic volume of an item with an
  * embedding of zero norm, which has no direction), written as null and left out of the
  * metrics. Callers show the count; *first (may be NULL) receives the first such item. */
-size_t umpire_scores_undefined(const struct umpire_sampleset *set, const struct umpire_scores *s,
+UMPIRE_API size_t umpire_scores_undefined(const struct umpire_sampleset *set, const struct umpire_scores *s,
                                size_t e, size_t *first);
 
 /* The single metrics, on n scores and labels (NaN when undefined). p: probabilities. */
-double umpire_auroc(const double *score, const int *wrong, size_t n);
-double umpire_auprc(const double *score, const int *wrong, size_t n);
+UMPIRE_API double umpire_auroc(const double *score, const int *wrong, size_t n);
+UMPIRE_API double umpire_auprc(const double *score, const int *wrong, size_t n);
 /* The reference's AURAC (see metrics.c). */
-double umpire_aurac(const double *score, const int *wrong, size_t n);
+UMPIRE_API double umpire_aurac(const double *score, const int *wrong, size_t n);
 /* TPR at an FPR: the reference's nearest ROC point, or (interpolated) the interpolated curve. */
-double umpire_tpr_at_fpr(const double *score, const int *wrong, size_t n, double fpr, int interpolated);
-double umpire_cpc(const double *score, const int *wrong, size_t n, size_t bins);
+UMPIRE_API double umpire_tpr_at_fpr(const double *score, const int *wrong, size_t n, double fpr, int interpolated);
+UMPIRE_API double umpire_cpc(const double *score, const int *wrong, size_t n, size_t bins);
 /* ECE of P(wrong) values p in [0, 1] (NaN when one is outside), equal-width or equal-mass bins. */
-double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass);
+UMPIRE_API double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass);
 /* uncertainty_metrics' ECE of binary probabilities q = P(right) (top label: max(q, 1 - q),
  * bins by np.digitize on b / bins): what the reference's cECE measures. */
-double umpire_ece_top_label(const double *q, const int *right, size_t n, size_t bins);
+UMPIRE_API double umpire_ece_top_label(const double *q, const int *right, size_t n, size_t bins);
 
 /* ------------------------------------------------------------------ calibration
  * A map from an uncertainty score to P(answer wrong), fitted on labelled scores, plus a
@@ -423,53 +476,53 @@ struct umpire_calibration {
 /* Fit a map on n scores and labels (wrong[i] != 0: answer i is wrong); NaN scores are left
  * out. bins: histogram bins (ignored otherwise). Returns 0, or a negative status; free the
  * map with umpire_calibration_free. */
-int umpire_calibration_fit(const double *score, const int *wrong, size_t n,
+UMPIRE_API int umpire_calibration_fit(const double *score, const int *wrong, size_t n,
                            enum umpire_calibration_method method, size_t bins,
                            struct umpire_calibration *out, char *err);
 /* P(wrong) for a score, in [0, 1]; NaN for a NaN score. */
-double umpire_calibration_apply(const struct umpire_calibration *c, double score);
-void umpire_calibration_free(struct umpire_calibration *c);
-const char *umpire_calibration_method_name(enum umpire_calibration_method m);
+UMPIRE_API double umpire_calibration_apply(const struct umpire_calibration *c, double score);
+UMPIRE_API void umpire_calibration_free(struct umpire_calibration *c);
+UMPIRE_API const char *umpire_calibration_method_name(enum umpire_calibration_method m);
 /* "minmax", "platt", "isotonic", "histogram" -> m; returns 0, or -1 for an unknown name. */
-int umpire_calibration_method_parse(const char *name, enum umpire_calibration_method *m);
+UMPIRE_API int umpire_calibration_method_parse(const char *name, enum umpire_calibration_method *m);
 
 /* The largest set of least-uncertain answers whose error rate is at most `risk` with
  * confidence 1 - delta (selection with guaranteed risk: binary search, Clopper-Pearson bounds
  * at delta / #tests); fills c's risk, delta, threshold, risk_bound (the bound of the chosen
  * set, at the per-test level) and n_answered. Returns 0, or UMPIRE_EINVAL / UMPIRE_ENOMEM. */
-int umpire_risk_threshold(const double *score, const int *wrong, size_t n, double risk,
+UMPIRE_API int umpire_risk_threshold(const double *score, const int *wrong, size_t n, double risk,
                           double delta, struct umpire_calibration *c, char *err);
 /* P(Binomial(m, p) <= e), and the one-sided upper 1 - delta Clopper-Pearson bound of e/m. */
-double umpire_binomial_cdf(size_t e, size_t m, double p);
-double umpire_clopper_pearson_upper(size_t e, size_t m, double delta);
+UMPIRE_API double umpire_binomial_cdf(size_t e, size_t m, double p);
+UMPIRE_API double umpire_clopper_pearson_upper(size_t e, size_t m, double delta);
 
 /* Write / read a calibration (map and threshold) as JSON. Return 0, or a negative status with
  * "FILE: field: problem" in err; a read map is freed with umpire_calibration_free. */
-int umpire_calibration_save(const char *path, const struct umpire_calibration *c, char *err);
-int umpire_calibration_load(const char *path, struct umpire_calibration *c, char *err);
+UMPIRE_API int umpire_calibration_save(const char *path, const struct umpire_calibration *c, char *err);
+UMPIRE_API int umpire_calibration_load(const char *path, struct umpire_calibration *c, char *err);
 
 /* Temperature scaling of n x c logits (row-major) with true labels: the T minimising the mean
  * NLL of softmax(z / T). Returns 0, or UMPIRE_EINVAL when no finite positive T is optimal. */
-int umpire_temperature_fit(const double *logits, const int *label, size_t n, size_t c, double *t,
+UMPIRE_API int umpire_temperature_fit(const double *logits, const int *label, size_t n, size_t c, double *t,
                            char *err);
 /* The largest probability of softmax(z / T) over c logits, and its index in *top (may be
  * NULL): the confidence of a multiple-choice answer at temperature T. */
-double umpire_softmax_top(const double *z, size_t c, double t, size_t *top);
+UMPIRE_API double umpire_softmax_top(const double *z, size_t c, double t, size_t *top);
 /* Mean NLL of softmax(z / T) at the true labels. */
-double umpire_temperature_nll(const double *logits, const int *label, size_t n, size_t c, double t);
+UMPIRE_API double umpire_temperature_nll(const double *logits, const int *label, size_t n, size_t c, double t);
 
 /* Temperature scaling over the full vocabulary, as Calibration-MLLM's TS.py does it
  * (temperature.c): rows[i] the n_vocab logits of item i's letter step, label[i] the right
  * letter's token. fit: the T minimising the mean NLL of softmax(z / T) (grid: the reference's
  * T = 0.01 .. 9.99 instead). Returns 0, or UMPIRE_EINVAL when no finite T is optimal. */
-int umpire_vocab_temperature_fit(const float *const *rows, const int32_t *label, size_t n, size_t n_vocab, int grid,
+UMPIRE_API int umpire_vocab_temperature_fit(const float *const *rows, const int32_t *label, size_t n, size_t n_vocab, int grid,
                                  double *t, char *err);
-double umpire_vocab_temperature_nll(const float *const *rows, const int32_t *label, size_t n, size_t n_vocab, double t);
+UMPIRE_API double umpire_vocab_temperature_nll(const float *const *rows, const int32_t *label, size_t n, size_t n_vocab, double t);
 /* The most probable token's probability at T (and its id in *top, may be NULL). */
-double umpire_vocab_top_probability(const float *z, size_t n_vocab, double t, size_t *top);
+UMPIRE_API double umpire_vocab_top_probability(const float *z, size_t n_vocab, double t, size_t *top);
 /* TS.py's ECE of confidences: 10 (bins) equal-width bins, min(int(conf bins), bins - 1);
  * right[i] != 0 when answer i is right. NaN for a confidence outside [0, 1]. */
-double umpire_ece_confidence(const double *conf, const int *right, size_t n, size_t bins);
+UMPIRE_API double umpire_ece_confidence(const double *conf, const int *right, size_t n, size_t bins);
 
 /* ------------------------------------------------------------------ engine
  * A GGUF model (and projector) on llama.cpp: k sampled answers and one low-temperature answer
@@ -489,16 +542,15 @@ struct umpire_engine_params {
     int reuse_prefix;        /* keep the previous prompt's KV and prefill only what differs (a
                                 shared system prompt, document or image): 1. The same numbers as a
                                 cold prefill: the same batches at the same positions and cells */
-    int verbose;             /* let llama.cpp's log through to stderr */
 };
-struct umpire_engine_params umpire_engine_default_params(void);
+UMPIRE_API struct umpire_engine_params umpire_engine_default_params(void);
 
 /* Load the model (and projector). Returns 0 and *out, or a negative status with a message
  * naming the file (missing, not a GGUF, projector of another model...). */
-int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engine **out, char *err);
-void umpire_engine_close(struct umpire_engine *e);
+UMPIRE_API int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engine **out, char *err);
+UMPIRE_API void umpire_engine_close(struct umpire_engine *e);
 /* Hidden-state width (the length of phi). */
-int umpire_engine_n_embd(const struct umpire_engine *e);
+UMPIRE_API int umpire_engine_n_embd(const struct umpire_engine *e);
 
 /* What the engine has done so far: prompt tokens (KV cells) asked for, and of them those the
  * prefix cache found in the KV already; answer tokens fed, and the rows they took (fewer when
@@ -507,7 +559,7 @@ struct umpire_engine_stats {
     uint64_t prompt_tokens, reused_tokens;
     uint64_t answer_tokens, decoded_rows; /* answers' tokens fed, and the batch rows that held them */
 };
-void umpire_engine_stats(const struct umpire_engine *e, struct umpire_engine_stats *out);
+UMPIRE_API void umpire_engine_stats(const struct umpire_engine *e, struct umpire_engine_stats *out);
 
 #define UMPIRE_DEFAULT_INSTRUCTION "Answer this question in only a word or a phrase."
 
@@ -518,8 +570,8 @@ enum umpire_prompt_style {
                                 (pipeline/generate_and_compute_emb_hf.py) */
 };
 /* "suffix", "reference"; parse: 0, or -1 for an unknown name. */
-const char *umpire_prompt_style_name(enum umpire_prompt_style s);
-int umpire_prompt_style_parse(const char *name, enum umpire_prompt_style *s);
+UMPIRE_API const char *umpire_prompt_style_name(enum umpire_prompt_style s);
+UMPIRE_API int umpire_prompt_style_parse(const char *name, enum umpire_prompt_style *s);
 
 struct umpire_query {
     const char *question;
@@ -556,32 +608,34 @@ struct umpire_sample_params {
                              numbers as decoding each alone in the batch; sample.c) */
     int with_greedy;      /* also decode the low-temperature answer (item->greedy): 1 */
 };
-struct umpire_sample_params umpire_sample_default_params(void);
+UMPIRE_API struct umpire_sample_params umpire_sample_default_params(void);
 
 /* Answer a query: fills item->samples (k), item->greedy, item->dim (and the middle states);
  * item->id stays NULL, correct -1. phi is the hidden state of the decode that drew the answer's
  * last kept token (sample.c). Free with umpire_item_free. Returns 0, or a negative status with
  * err. */
-int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q,
+UMPIRE_API int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q,
                       const struct umpire_sample_params *p, struct umpire_item *item, char *err);
 
-/* How answers given to the black-box proxy ended, and what to record. */
+/* How answers given to the black-box proxy ended, and what to record (defaults: every answer
+ * ended by itself, no middle states). */
 struct umpire_force_params {
     const enum umpire_finish *finish; /* per answer, or NULL: every answer ended by itself (an
                                          end-of-generation token is appended when it lacks one);
                                          STOP / LENGTH: cut there, forced as given */
     int middle;                       /* record the middle-layer states too */
 };
+UMPIRE_API struct umpire_force_params umpire_force_default_params(void);
 
 /* The black-box proxy: teacher-force n answers (token ids) through the model after the query's
  * prompt, in one batch; fills item->samples (n) with their log-probs and entropies of the raw
  * distribution (probs = raw) and phi as sampling takes it (the output that drew the last
  * token). fp may be NULL. */
-int umpire_engine_force_tokens(struct umpire_engine *e, const struct umpire_query *q,
+UMPIRE_API int umpire_engine_force_tokens(struct umpire_engine *e, const struct umpire_query *q,
                                const int32_t *const *tokens, const size_t *n_tokens, size_t n,
                                const struct umpire_force_params *fp, struct umpire_item *item, char *err);
 /* The same for answers given as text (tokenised without special tokens). */
-int umpire_engine_force_texts(struct umpire_engine *e, const struct umpire_query *q,
+UMPIRE_API int umpire_engine_force_texts(struct umpire_engine *e, const struct umpire_query *q,
                               const char *const *texts, size_t n, const struct umpire_force_params *fp,
                               struct umpire_item *item, char *err);
 
@@ -592,20 +646,22 @@ struct umpire_judge_params {
     int entailment; /* P(A entails B) for every ordered pair of samples: k (k - 1) passes, packed
                        into batches; enables the *_nli estimators (Kuhn et al. 2023) */
 };
+/* None of the passes. */
+UMPIRE_API struct umpire_judge_params umpire_judge_default_params(void);
 /* Run the requested passes for an item umpire_engine_ask (or force) filled for the query;
  * sets item->extras and the values. Returns 0, or a negative status with err. */
-int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q,
+UMPIRE_API int umpire_engine_judge(struct umpire_engine *e, const struct umpire_query *q,
                         const struct umpire_judge_params *p, struct umpire_item *item, char *err);
 
 /* The model as a correctness judge: shown the question, the accepted answers and an answer,
  * P(yes) to "is the answer correct?" in *p_yes. Returns 0, or a negative status. */
-int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_query *q, const char *answer,
+UMPIRE_API int umpire_engine_judge_correct(struct umpire_engine *e, const struct umpire_query *q, const char *answer,
                                 const char *const *accepted, size_t n_accepted, double *p_yes, char *err);
 
 /* A number in [0, 1] from a model's reply: its first number, a percentage when followed by "%"
  * or an integer 2..100 ("85%", "85"), else a probability ("0.85", "about .9"); NaN when there is
  * none or it is neither ("1.5", "150", "-0.2", "1e-3"). */
-double umpire_parse_confidence(const char *reply);
+UMPIRE_API double umpire_parse_confidence(const char *reply);
 
 /* Multiple choice, as Calibration-MLLM's TS.py reads it: the question with its options on lines
  * "A. ...", "B. ...", then UMPIRE_CHOICE_INSTRUCTION; the assistant turn opens with
@@ -616,79 +672,12 @@ double umpire_parse_confidence(const char *reply);
 #define UMPIRE_CHOICE_INSTRUCTION "Please provide the option letter directly."
 #define UMPIRE_CHOICE_PREFIX "Answer: ("
 #define UMPIRE_CHOICE_MAX_STEPS 20
-int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q,
+UMPIRE_API int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q,
                          const char *const *options, size_t n_options, double temp,
                          struct umpire_choice *out, float *logits, char *err);
 /* The question with its options and UMPIRE_CHOICE_INSTRUCTION, as umpire_engine_choose asks it
  * (the samples of a multiple-choice item are drawn from it too); a new string, or NULL. */
-char *umpire_choice_question(const char *question, const char *const *options, size_t n_options);
-
-/* ------------------------------------------------------------------ evaluation runs */
-
-struct umpire_eval_progress {
-    size_t done, total, resumed; /* answered in this session, in the run, found finished */
-    size_t right;                /* of done */
-    double elapsed_s;
-    double auroc_umpire;         /* of this session's items so far (NaN when undefined or not
-                                    recomputed for this item) */
-};
-
-struct umpire_eval_params {
-    const char *data_path;  /* dataset JSONL (umpire_dataset_read) */
-    const char *run_dir;    /* created if missing; resumed if it holds a run */
-    struct umpire_sample_params sample;
-    struct umpire_judge_params passes;
-    enum umpire_judge judge;
-    double choice_temp;     /* multiple-choice items: option probabilities' temperature (1) */
-    const char *system, *instruction;
-    enum umpire_prompt_style style;
-    struct umpire_score_params score; /* the running figures of the progress display */
-    int choice_logits;      /* multiple-choice items: keep the letter step's full-vocabulary
-                               logits, RUN_DIR/choice_logits/<FNV-1a of the id>.f32 (n_vocab
-                               float32, little-endian), for `calibrate temperature --from` */
-    size_t limit;           /* the first `limit` items only; 0 = all */
-    size_t shard, shards;   /* this process runs items i with i % shards == shard; shards 0
-                               or 1: all. RUN_DIRs of all shards merge with umpire_eval_merge */
-    void (*progress)(const struct umpire_eval_progress *, void *);
-    void *progress_ctx;
-};
-
-/* Answer, judge and score every dataset item not yet in RUN_DIR/items.jsonl, appending each
- * as soon as it is done (flushed, fsync'ed). RUN_DIR/config.json records the configuration; a
- * run directory with another one is refused. Returns 0, or a negative status with err naming
- * the dataset line. */
-int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err);
-
-/* Refuse an input that is one of the files a run writes in RUN_DIR (items.jsonl, config.json,
- * scored.jsonl, summary.json, report.html, groups.json, lock; the same file by device and
- * inode): returns 0, or UMPIRE_EINVAL with err naming both. umpire_eval_run and
- * umpire_eval_merge check their inputs with it. */
-int umpire_eval_check_input(const char *run_dir, const char *path, char *err);
-
-/* Merge the run directories of shards 1/n..n/n (same configuration but the shard, each shard
- * once, no id twice) into out_dir as one run. Returns 0, or a negative status with err. */
-int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err);
-
-/* Score RUN_DIR/items.jsonl (alpha fitted over the run), evaluate every estimator, and write
- * RUN_DIR/scored.jsonl and RUN_DIR/summary.json; the results stay in set / scores / ev for the
- * caller (free them). */
-int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params *sp,
-                          const struct umpire_metric_params *mp, struct umpire_sampleset *set,
-                          struct umpire_scores *scores, struct umpire_evaluation *ev, char *err);
-
-/* The run's items grouped by a dataset field (DATA: the dataset, NULL for the one in
- * RUN_DIR/config.json): each group's accuracy and every estimator's metrics, also written to
- * RUN_DIR/groups.json. Groups come in the order of their first item in the run; items without
- * the field form the group "(none)". Returns 0, or a negative status with err. */
-struct umpire_group_evaluation {
-    char *group;
-    size_t n;
-    struct umpire_evaluation ev;
-};
-int umpire_eval_groups(const char *run_dir, const char *data, const char *field, const struct umpire_sampleset *set,
-                       const struct umpire_scores *scores, const struct umpire_metric_params *mp,
-                       struct umpire_group_evaluation **out, size_t *n_out, char *err);
-void umpire_group_evaluations_free(struct umpire_group_evaluation *g, size_t n);
+UMPIRE_API char *umpire_choice_question(const char *question, const char *const *options, size_t n_options);
 
 /* ------------------------------------------------------------------ models */
 
@@ -704,11 +693,21 @@ struct umpire_model_info {
 
 /* Load MODEL (and the projector MMPROJ, or NULL) and describe them. Returns 0, or a negative
  * umpire_status with a message naming the file in err. Nothing is kept loaded. */
-int umpire_model_info(const char *model_path, const char *mmproj_path,
+UMPIRE_API int umpire_model_info(const char *model_path, const char *mmproj_path,
                       struct umpire_model_info *out, char *err);
 
-/* Let llama.cpp's and libmtmd's own log lines through to stderr (off by default). */
-void umpire_set_verbose(int on);
+/* llama.cpp's and libmtmd's log callback, a process-wide setting of theirs. */
+enum umpire_llama_log {
+    UMPIRE_LLAMA_LOG_HOST,    /* (default) umpire leaves it as the host program set it (llama.cpp's
+                                 own default prints to stderr); umpire's error messages then carry
+                                 no llama.cpp detail. Setting HOST after another mode puts the
+                                 host's llama.cpp callback back (and libmtmd's default) */
+    UMPIRE_LLAMA_LOG_CAPTURE, /* umpire's own: nothing printed; the first error line of a failed
+                                 load or decode goes into umpire's message (the CLI's choice) */
+    UMPIRE_LLAMA_LOG_STDERR,  /* the same, and every line to stderr */
+};
+/* Not thread-safe: call it before opening engines, from one thread. */
+UMPIRE_API void umpire_set_llama_log(enum umpire_llama_log mode);
 
 #ifdef __cplusplus
 }

@@ -188,6 +188,9 @@ static void test_rejection_metrics(void **state) {
     /* the reference's: those accuracies over x = 1/4 .. 4/4, trapezoids */
     CLOSE(r.value[UMPIRE_M_AURAC], 0.25 * ((0.5 + 2.0 / 3) / 2 + (2.0 / 3 + 1) / 2 + 1), 1e-12);
     CLOSE(umpire_aurac(s, w, 4), r.value[UMPIRE_M_AURAC], 0);
+    assert_int_equal(r.n_metrics, umpire_metric_count());
+    umpire_metric_report_free(&r);
+    assert_null(r.value);
     /* ties: the reference keeps item order within a tie (most uncertain first, stable) */
     double t[] = {0.5, 0.5, 0.1};
     int wt[] = {0, 1, 0}; /* order: right, wrong, right -> acc 2/3, 1/2, 1 */
@@ -195,11 +198,13 @@ static void test_rejection_metrics(void **state) {
     int rev[] = {0, 0, 1, 1}; /* the worst order: PRR < 0 */
     assert_int_equal(umpire_metrics_compute(s, rev, 4, &p, &r, NULL), 0);
     assert_true(r.value[UMPIRE_M_PRR] < 0);
+    umpire_metric_report_free(&r);
     double tied[] = {1, 1, 1, 1}; /* a constant score ranks and calibrates nothing: every metric undefined */
     assert_int_equal(umpire_metrics_compute(tied, w, 4, &p, &r, NULL), 0);
     for (int m = 0; m < UMPIRE_N_METRICS; m++)
         assert_true(isnan(r.value[m]));
     assert_int_equal(r.n, 4);
+    umpire_metric_report_free(&r);
 }
 
 static void test_cpc_and_ece(void **state) {

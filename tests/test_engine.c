@@ -59,6 +59,14 @@ static int same_answer(const struct umpire_answer *a, const struct umpire_answer
            !memcmp(a->embedding, b->embedding, dim * sizeof *a->embedding) && !strcmp(a->text, b->text);
 }
 
+/* The header's version macros are the library's version. */
+static void test_version(void **state) {
+    (void)state;
+    char v[32];
+    snprintf(v, sizeof v, "%d.%d.%d", UMPIRE_VERSION_MAJOR, UMPIRE_VERSION_MINOR, UMPIRE_VERSION_PATCH);
+    assert_string_equal(umpire_version(), v);
+}
+
 static void test_same_seed_same_output(void **state) {
     (void)state;
     struct umpire_query q = {.question = "What is the capital of France?"};
@@ -772,6 +780,7 @@ static void test_clean_text(void **state) {
 }
 
 int main(int argc, char **argv) {
+    umpire_set_llama_log(UMPIRE_LLAMA_LOG_CAPTURE);
     if (argc != 3) {
         fprintf(stderr, "usage: test_engine MODELS_DIR WORK_DIR\n");
         return 2;
@@ -782,6 +791,7 @@ int main(int argc, char **argv) {
     if (!text_engine)
         return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version),
         cmocka_unit_test(test_same_seed_same_output), cmocka_unit_test(test_seeds_give_distinct_samples),
         cmocka_unit_test(test_sample_contents),       cmocka_unit_test(test_proxy_reproduces_sampling),
         cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "run/run.h"
 #include "umpire.h"
 
 static const char *work_dir;

@@ -365,6 +365,7 @@ static void quiet(enum ggml_log_level level, const char *text, void *ud) {
 }
 
 int main(int argc, char **argv) {
+    umpire_set_llama_log(UMPIRE_LLAMA_LOG_CAPTURE);
     if (argc < 2) {
         fprintf(stderr, "usage: test_organism WORK_DIR\n");
         return 2;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "run/run.h"
 #include "io/atomic.h"
 
 static void usage(FILE *f) {
@@ -259,22 +260,23 @@ int cmd_eval(int argc, char **argv) {
     if (!from) {
         struct umpire_engine *e = NULL;
         struct progress_state st = {.tty = isatty(2), .last_print = -1e9};
-        struct umpire_eval_params p = {.data_path = data,
-                                       .run_dir = out,
-                                       .sample = ro.sample,
-                                       .passes = ro.passes,
-                                       .judge = judge,
-                                       .choice_temp = ro.choice_temp,
-                                       .system = ro.system,
-                                       .instruction = ro.instruction,
-                                       .style = ro.style,
-                                       .choice_logits = choice_logits,
-                                       .score = sp,
-                                       .limit = (size_t)limit,
-                                       .shard = shard - 1,
-                                       .shards = shards,
-                                       .progress = show_progress,
-                                       .progress_ctx = &st};
+        struct umpire_eval_params p = umpire_eval_default_params();
+        p.data_path = data;
+        p.run_dir = out;
+        p.sample = ro.sample;
+        p.passes = ro.passes;
+        p.judge = judge;
+        p.choice_temp = ro.choice_temp;
+        p.system = ro.system;
+        p.instruction = ro.instruction;
+        p.style = ro.style;
+        p.choice_logits = choice_logits;
+        p.score = sp;
+        p.limit = (size_t)limit;
+        p.shard = shard - 1;
+        p.shards = shards;
+        p.progress = show_progress;
+        p.progress_ctx = &st;
         ro.engine.k_max = ro.sample.k;
         if (umpire_engine_open(&ro.engine, &e, err) != 0 || umpire_eval_run(e, &p, err) != 0) {
             fprintf(stderr, "\numpire eval: %s\n", err);

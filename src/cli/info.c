@@ -26,7 +26,7 @@ int cmd_info(int argc, char **argv) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'p': mmproj = optarg; break;
-        case 'v': umpire_set_verbose(1); break;
+        case 'v': umpire_set_llama_log(UMPIRE_LLAMA_LOG_STDERR); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

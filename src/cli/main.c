@@ -35,6 +35,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    umpire_set_llama_log(UMPIRE_LLAMA_LOG_CAPTURE); /* llama.cpp's lines only in our messages (-v: all) */
     if (argc < 2) {
         usage(stderr);
         return 2;

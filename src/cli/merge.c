@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "run/run.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: umpire merge OUT_DIR RUN_DIR... [--seed S] [--bootstrap N]\n\n"

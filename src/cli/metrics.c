@@ -104,6 +104,8 @@ int cmd_metrics(int argc, char **argv) {
     }
     free(col);
     free(wrong);
+    for (size_t e = 0; reports && e < sf.n_estimators; e++)
+        umpire_metric_report_free(&reports[e]);
     free(reports);
     free(rp);
 out:

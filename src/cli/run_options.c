@@ -92,7 +92,7 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
             return -1;
         }
         return 0;
-    case 'v': o->engine.verbose = 1; return 0;
+    case 'v': umpire_set_llama_log(UMPIRE_LLAMA_LOG_STDERR); return 0;
     default: return 1; /* not one of ours */
     }
 }

@@ -8,6 +8,10 @@
 #include "core/status.h"
 
 void umpire_evaluation_free(struct umpire_evaluation *ev) {
+    size_t ne;
+    umpire_estimators(&ne);
+    for (size_t e = 0; ev->reports && e < ne; e++)
+        umpire_metric_report_free(&ev->reports[e]);
     free(ev->reports);
     memset(ev, 0, sizeof *ev);
 }

@@ -51,6 +51,13 @@ static const char *const names[UMPIRE_N_METRICS] = {
     [UMPIRE_M_NLL] = "nll",
 };
 
+size_t umpire_metric_count(void) { return UMPIRE_N_METRICS; }
+
+void umpire_metric_report_free(struct umpire_metric_report *r) {
+    free(r->value);
+    memset(r, 0, sizeof *r);
+}
+
 const char *umpire_metric_name(int m) { return m >= 0 && m < UMPIRE_N_METRICS ? names[m] : "?"; }
 
 struct umpire_metric_params umpire_metric_default_params(void) {
@@ -451,6 +458,11 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
                            const struct umpire_metric_params *mp, struct umpire_metric_report *out,
                            char *err) {
     memset(out, 0, sizeof *out);
+    if (!(out->value = malloc(3 * UMPIRE_N_METRICS * sizeof *out->value)))
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    out->n_metrics = UMPIRE_N_METRICS;
+    out->lo = out->value + UMPIRE_N_METRICS;
+    out->hi = out->lo + UMPIRE_N_METRICS;
     for (int m = 0; m < UMPIRE_N_METRICS; m++)
         out->value[m] = out->lo[m] = out->hi[m] = NAN;
     size_t cap = n ? n : 1;
@@ -517,9 +529,8 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
         free(rw);
         free(rcal);
     }
-    if (rc != UMPIRE_OK)
-        for (int k = 0; k < UMPIRE_N_METRICS; k++)
-            out->value[k] = out->lo[k] = out->hi[k] = NAN;
+    if (rc != UMPIRE_OK) /* nothing to free on failure */
+        umpire_metric_report_free(out);
     free(s);
     free(w);
     free(idx);

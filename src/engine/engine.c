@@ -24,8 +24,7 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .n_threads = 0,
                                          .n_gpu_layers = -1,
                                          .k_max = 16,
-                                         .reuse_prefix = 1,
-                                         .verbose = 0};
+                                         .reuse_prefix = 1};
 }
 
 /* ggml's graph callback: hands over the middle layer's output while the capture is on. */
@@ -77,7 +76,6 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
         return umpire_fail(err, UMPIRE_EINVAL, "no model given");
     if (p->k_max < 1 || p->k_max > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k_max must be in 1..%d", UMPIRE_K_MAX);
-    umpire_set_verbose(p->verbose); /* routes the logs of the checks too */
     int rc = umpire_gguf_check_model(p->model_path, err);
     if (rc != UMPIRE_OK ||
         (p->mmproj_path && (rc = umpire_gguf_check_projector(p->mmproj_path, err)) != UMPIRE_OK))

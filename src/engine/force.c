@@ -19,6 +19,10 @@
 #include "engine/engine.h"
 #include "engine/log.h"
 
+struct umpire_force_params umpire_force_default_params(void) {
+    return (struct umpire_force_params){.finish = NULL, .middle = 0};
+}
+
 static llama_token end_token(const struct llama_vocab *vocab) {
     llama_token t = llama_vocab_eot(vocab);
     return t != LLAMA_TOKEN_NULL ? t : llama_vocab_eos(vocab);

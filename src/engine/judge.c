@@ -37,6 +37,10 @@ struct word {
     int n;
 };
 
+struct umpire_judge_params umpire_judge_default_params(void) {
+    return (struct umpire_judge_params){.p_true = 0, .verbalised = 0, .entailment = 0};
+}
+
 static void word_add(struct word *w, llama_token t) {
     for (int i = 0; i < w->n; i++)
         if (w->tok[i] == t)

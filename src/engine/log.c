@@ -1,6 +1,7 @@
-/* log.c - route llama.cpp's and libmtmd's log lines: silent by default (the library never
- * prints), the first error line since the last clear kept so that a failed load can say
- * why (the lines after it are its consequences: "failed to load model"). */
+/* log.c - llama.cpp's and libmtmd's log lines. By default umpire leaves their callback as the
+ * host set it; asked to (umpire_set_llama_log), it installs its own, which keeps the first error
+ * line since the last clear so that a failed load can say why (the lines after it are its
+ * consequences: "failed to load model"), and prints nothing, or everything to stderr. */
 #include "engine/log.h"
 
 #include <stdio.h>
@@ -10,7 +11,9 @@
 #include <mtmd-helper.h>
 
 static char last_error[UMPIRE_ERR_LEN];
-static int verbose;
+static int verbose, installed;
+static ggml_log_callback host_cb; /* what the host had before umpire installed its own */
+static void *host_data;
 
 static void sink(enum ggml_log_level level, const char *text, void *user) {
     (void)user;
@@ -24,14 +27,22 @@ static void sink(enum ggml_log_level level, const char *text, void *user) {
     }
 }
 
-void umpire_log_install(void) {
-    llama_log_set(sink, NULL);
-    mtmd_helper_log_set(sink, NULL);
-}
-
-void umpire_set_verbose(int on) {
-    verbose = on;
-    umpire_log_install();
+void umpire_set_llama_log(enum umpire_llama_log mode) {
+    if (mode == UMPIRE_LLAMA_LOG_HOST) {
+        if (installed) {
+            llama_log_set(host_cb, host_data);
+            mtmd_helper_log_set(NULL, NULL); /* libmtmd's own default */
+            installed = 0;
+        }
+        return;
+    }
+    verbose = mode == UMPIRE_LLAMA_LOG_STDERR;
+    if (!installed) {
+        llama_log_get(&host_cb, &host_data);
+        llama_log_set(sink, NULL);
+        mtmd_helper_log_set(sink, NULL);
+        installed = 1;
+    }
 }
 
 const char *umpire_log_last_error(void) { return last_error[0] ? last_error : "no details"; }

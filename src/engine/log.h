@@ -4,7 +4,6 @@
 
 #include "umpire.h"
 
-void umpire_log_install(void);
 void umpire_log_clear(void);
 const char *umpire_log_last_error(void);
 

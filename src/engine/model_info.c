@@ -12,7 +12,6 @@
 int umpire_model_info(const char *model_path, const char *mmproj_path,
                       struct umpire_model_info *out, char *err) {
     memset(out, 0, sizeof *out);
-    umpire_log_install();
     umpire_log_clear();
     int rc = umpire_gguf_check_model(model_path, err);
     if (rc != UMPIRE_OK ||

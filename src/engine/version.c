@@ -3,7 +3,7 @@
 
 #include <ggml.h>
 
-const char *umpire_version(void) { return UMPIRE_VERSION; }
+const char *umpire_version(void) { return UMPIRE_VERSION_STRING; }
 
 const char *umpire_llama_tag(void) { return UMPIRE_LLAMA_TAG; }
 

@@ -101,8 +101,8 @@ static void add_metrics(cJSON *o, const int *selected, const struct umpire_metri
     }
 }
 
-int umpire_groups_write(const char *path, const char *field, const struct umpire_group_evaluation *g, size_t n,
-                        char *err) {
+int umpire_groups_write(const char *path, const char *field, const char *const *group, const size_t *n_items,
+                        const struct umpire_evaluation *const *ev, size_t n, char *err) {
     size_t ne;
     umpire_estimators(&ne);
     const struct umpire_metric_report **rp = malloc((ne ? ne : 1) * sizeof *rp);
@@ -116,12 +116,12 @@ int umpire_groups_write(const char *path, const char *field, const struct umpire
     cJSON *groups = cJSON_AddArrayToObject(o, "groups");
     for (size_t j = 0; j < n; j++) {
         cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "group", g[j].group);
-        cJSON_AddNumberToObject(x, "n", (double)g[j].n);
-        cJSON_AddNumberToObject(x, "n_labelled", (double)g[j].ev.n_labelled);
-        cJSON_AddItemToObject(x, "accuracy", number_or_null(g[j].ev.accuracy));
+        cJSON_AddStringToObject(x, "group", group[j]);
+        cJSON_AddNumberToObject(x, "n", (double)n_items[j]);
+        cJSON_AddNumberToObject(x, "n_labelled", (double)ev[j]->n_labelled);
+        cJSON_AddItemToObject(x, "accuracy", number_or_null(ev[j]->accuracy));
         for (size_t e = 0; e < ne; e++)
-            rp[e] = g[j].ev.reports && g[j].ev.reports[e].n ? &g[j].ev.reports[e] : NULL;
+            rp[e] = ev[j]->reports && ev[j]->reports[e].n ? &ev[j]->reports[e] : NULL;
         add_metrics(x, NULL, rp);
         cJSON_AddItemToArray(groups, x);
     }

@@ -27,9 +27,10 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set, c
                          const struct umpire_metric_report *const *reports, double accuracy, char *err);
 
 /* RUN_DIR/groups.json: {"field", "groups": [{"group", "n", "n_labelled", "accuracy",
- * "metrics": {estimator: {...}}}]} (the metrics as in summary.json). */
-int umpire_groups_write(const char *path, const char *field, const struct umpire_group_evaluation *g, size_t n,
-                        char *err);
+ * "metrics": {estimator: {...}}}]} (the metrics as in summary.json), for the n groups named
+ * group[j], of n_items[j] items, evaluated as ev[j]. */
+int umpire_groups_write(const char *path, const char *field, const char *const *group, const size_t *n_items,
+                        const struct umpire_evaluation *const *ev, size_t n, char *err);
 
 /* Scored items back (umpire metrics): ids, the estimator names found, scores (NaN for null),
  * and correct (-1 when absent). */
