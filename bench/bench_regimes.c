@@ -5,7 +5,7 @@
  * many of the answers' tokens shared a batch row (identical answers decoded once) and how many
  * prompt tokens the prefix cache found in the KV already.
  *
- * Usage: bench_regimes MODEL.gguf MMPROJ|- QUESTIONS.jsonl K MAX_TOKENS [THREADS]
+ * Usage: bench_regimes MODEL.gguf MMPROJ|- QUESTIONS.jsonl K MAX_TOKENS [THREADS [PREFILL_BLOCK]]
  * Prints one JSON object. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
@@ -83,7 +83,7 @@ static double answer(struct umpire_engine *e, const struct question *q, int k, i
 int main(int argc, char **argv) {
     umpire_set_llama_log(UMPIRE_LLAMA_LOG_CAPTURE);
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_regimes MODEL.gguf MMPROJ|- QUESTIONS.jsonl K MAX_TOKENS [THREADS]\n");
+        fprintf(stderr, "usage: bench_regimes MODEL.gguf MMPROJ|- QUESTIONS.jsonl K MAX_TOKENS [THREADS [PREFILL_BLOCK]]\n");
         return 2;
     }
     struct question *qs = NULL;
@@ -95,6 +95,8 @@ int main(int argc, char **argv) {
     ep.k_max = k > 0 ? k : 1;
     ep.n_ctx = 8192;
     ep.n_threads = argc > 6 ? atoi(argv[6]) : 2;
+    if (argc > 7)
+        ep.prefill_block = atoi(argv[7]);
     struct umpire_engine *e;
     char err[UMPIRE_ERR_LEN];
     if (n < 2 || umpire_engine_open(&ep, &e, err) != 0) {

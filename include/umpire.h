@@ -535,7 +535,10 @@ struct umpire_engine_params {
     const char *model_path;
     const char *mmproj_path; /* NULL: text only */
     int n_ctx;               /* context size shared by the prompt and all answers: 4096 */
-    int n_batch;             /* prefill batch: 512 */
+    int n_batch;             /* the largest batch llama.cpp decodes at once: 512 */
+    int prefill_block;       /* prompt text is prefilled in batches that start at multiples of
+                                this many positions (1..n_batch): the prefix cache re-decodes at
+                                most one block of a shared prompt. 64 (measured: bench/) */
     int n_threads;           /* 0: all cores */
     int n_gpu_layers;        /* layers offloaded when a GPU backend is built in: -1 = all */
     int k_max;               /* the largest k asked for later (sequences reserved): 16 */

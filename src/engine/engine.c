@@ -21,6 +21,7 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .mmproj_path = NULL,
                                          .n_ctx = 4096,
                                          .n_batch = 512,
+                                         .prefill_block = 64,
                                          .n_threads = 0,
                                          .n_gpu_layers = -1,
                                          .k_max = 16,
@@ -49,19 +50,25 @@ int umpire_engine_middle_layer(const struct umpire_engine *e) {
     return il < 0 ? 0 : il;
 }
 
+int umpire_engine_middle_reserve(struct umpire_engine *e, int rows, char *err) {
+    if ((size_t)rows <= e->middle.cap_rows)
+        return UMPIRE_OK;
+    float *g = realloc(e->middle.rows, (size_t)rows * (size_t)e->n_embd * sizeof *g);
+    if (!g)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    e->middle.rows = g;
+    e->middle.cap_rows = (size_t)rows;
+    return UMPIRE_OK;
+}
+
 int umpire_engine_middle_capture(struct umpire_engine *e, int on, int rows, char *err) {
     e->middle.on = 0;
     e->middle.n_rows = 0;
     e->middle.failed = 0;
     if (!on)
         return UMPIRE_OK;
-    if ((size_t)rows > e->middle.cap_rows) {
-        float *g = realloc(e->middle.rows, (size_t)rows * (size_t)e->n_embd * sizeof *g);
-        if (!g)
-            return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-        e->middle.rows = g;
-        e->middle.cap_rows = (size_t)rows;
-    }
+    if (umpire_engine_middle_reserve(e, rows, err) != UMPIRE_OK)
+        return UMPIRE_ENOMEM;
     if (!e->prompt_mid && !(e->prompt_mid = malloc((size_t)e->n_embd * sizeof *e->prompt_mid)))
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     e->middle.il = umpire_engine_middle_layer(e);
@@ -76,6 +83,9 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
         return umpire_fail(err, UMPIRE_EINVAL, "no model given");
     if (p->k_max < 1 || p->k_max > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k_max must be in 1..%d", UMPIRE_K_MAX);
+    if (p->n_batch < 1 || p->prefill_block < 1 || p->prefill_block > p->n_batch)
+        return umpire_fail(err, UMPIRE_EINVAL, "n_batch = %d, prefill_block = %d: need 1 <= prefill_block <= n_batch",
+                           p->n_batch, p->prefill_block);
     int rc = umpire_gguf_check_model(p->model_path, err);
     if (rc != UMPIRE_OK ||
         (p->mmproj_path && (rc = umpire_gguf_check_projector(p->mmproj_path, err)) != UMPIRE_OK))

@@ -51,6 +51,8 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
 /* INSIDE's middle layer of an n_layer model: HF's hidden_states[(n_layer + 1) / 2], the output
  * of block (n_layer + 1) / 2 - 1 (0-based). */
 int umpire_engine_middle_layer(const struct umpire_engine *e);
+/* Room for `rows` rows of middle-layer states. Returns 0, or UMPIRE_ENOMEM with err. */
+int umpire_engine_middle_reserve(struct umpire_engine *e, int rows, char *err);
 /* Capture the middle layer's rows on the following decodes (up to `rows` rows each), or stop.
  * Returns 0, or UMPIRE_ENOMEM. */
 int umpire_engine_middle_capture(struct umpire_engine *e, int on, int rows, char *err);

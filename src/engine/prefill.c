@@ -6,10 +6,11 @@
  * A prompt is a list of units: text tokens, and media chunks (an image or a clip, one unit,
  * known by the id libmtmd gives it, a hash of the file's bytes). It is decoded in steps: each
  * media chunk; text in batches whose bounds are the start of a text run and the multiples of
- * n_batch in position; the last token alone, with its logits, hidden state and (when asked)
- * the middle layer's. With the prefix cache, decoding restarts at the last step that begins
- * inside the common prefix, after removing every sequence's cells from there on: the same
- * batches at the same positions in the same KV cells as a cold prefill, so the same numbers.
+ * prefill_block (64) in position; the last step outputs the last token's logits, hidden state
+ * and (when asked) the middle layer's. With the prefix cache, decoding restarts at the last
+ * step that begins inside the common prefix, after removing every sequence's cells from there
+ * on: the same batches at the same positions in the same KV cells as a cold prefill, so the
+ * same numbers; at most a block and the new text are decoded again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -92,20 +93,20 @@ static int same_unit(const struct umpire_prompt_unit *a, const struct umpire_pro
 }
 
 /* The decode steps of a prompt of n units: [u0, u1) each; step_start[] receives each step's
- * first unit. Text steps end at a media unit, at a multiple of n_batch in position, and before
- * the last unit, which is a step of its own. Returns how many. */
-static size_t plan(const struct prompt *p, int n_batch, size_t *step_start) {
+ * first unit. Text steps end at a media unit and at a multiple of `block` in position; the
+ * last step ends with the prompt's last token, whose outputs are read. Returns how many. */
+static size_t plan(const struct prompt *p, int block, size_t *step_start) {
     size_t k = 0;
     llama_pos pos = 0;
     for (size_t i = 0; i < p->n;) {
         step_start[k++] = i;
-        if (p->u[i].media || i + 1 == p->n) {
+        if (p->u[i].media) {
             pos += p->u[i].n_pos;
             i++;
             continue;
         }
-        llama_pos bound = (pos / n_batch + 1) * n_batch; /* the next multiple of n_batch */
-        while (i + 1 < p->n && !p->u[i].media && pos < bound) {
+        llama_pos bound = (pos / block + 1) * block; /* the next multiple of block */
+        while (i < p->n && !p->u[i].media && pos < bound) {
             pos++;
             i++;
         }
@@ -167,7 +168,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     if (rc == UMPIRE_OK) {
         llama_memory_t mem = llama_get_memory(e->ctx);
-        size_t n_steps = plan(&p, e->params.n_batch, steps), first = 0, common = 0;
+        size_t n_steps = plan(&p, e->params.prefill_block, steps), first = 0, common = 0;
         /* the prefix the KV holds already: decoding restarts at the last step that starts in it */
         while (e->params.reuse_prefix && common < e->cache.n && common + 1 < p.n &&
                same_unit(&e->cache.u[common], &p.u[common]))
@@ -203,10 +204,14 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                     rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
                 continue;
             }
-            int last = u1 == p.n; /* the prompt's last token, alone: its logits and states */
+            int last = u1 == p.n; /* the step of the prompt's last token: its logits and states */
             if (last) {
                 llama_set_embeddings(e->ctx, true);
                 e->middle.on = middle;
+                if (middle && umpire_engine_middle_reserve(e, (int)(u1 - u0), err) != UMPIRE_OK) {
+                    rc = UMPIRE_ENOMEM;
+                    break;
+                }
             }
             b.n_tokens = 0;
             for (size_t i = u0; i < u1; i++) {
@@ -215,7 +220,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                 b.pos[j] = n_past++;
                 b.n_seq_id[j] = 1;
                 b.seq_id[j][0] = 0;
-                b.logits[j] = last;
+                b.logits[j] = last && i + 1 == u1;
             }
             if (llama_decode(e->ctx, b) != 0)
                 rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
@@ -223,11 +228,12 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
         llama_batch_free(b);
         if (rc == UMPIRE_OK) {
             memcpy(e->prompt_phi, llama_get_embeddings_ith(e->ctx, -1), (size_t)e->n_embd * sizeof(float));
-            if (middle && (e->middle.failed || e->middle.n_rows != 1))
+            if (middle && (e->middle.failed || e->middle.n_rows < 1))
                 rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no layer output named %s in the graph: the middle-layer "
                                  "state is not available for this model", e->params.model_path, e->middle.name);
-            else if (middle)
-                memcpy(e->prompt_mid, e->middle.rows, (size_t)e->n_embd * sizeof(float));
+            else if (middle) /* the last row: the prompt's last token */
+                memcpy(e->prompt_mid, e->middle.rows + (size_t)(e->middle.n_rows - 1) * (size_t)e->n_embd,
+                       (size_t)e->n_embd * sizeof(float));
         }
         llama_set_embeddings(e->ctx, false);
         e->middle.on = middle;
