@@ -3,7 +3,9 @@
  * the low-temperature answer from one prefill, every estimator scored), and each answered by the
  * low-temperature answer alone (-k 0): seconds per question, after a warm-up question; and how
  * many of the answers' tokens shared a batch row (identical answers decoded once) and how many
- * prompt tokens the prefix cache found in the KV already.
+ * prompt tokens the prefix cache found in the KV already. And the same questions as umpire
+ * answered them before issue 13 (no prefix cache, prefill batches of 512, identical answers
+ * decoded apart), interleaved question by question with today's.
  *
  * Usage: bench_regimes MODEL.gguf MMPROJ|- QUESTIONS.jsonl K MAX_TOKENS [THREADS [PREFILL_BLOCK]]
  * Prints one JSON object. */
@@ -53,14 +55,17 @@ static size_t read_questions(const char *path, struct question **out) {
     return n;
 }
 
-/* Seconds to answer question q as `umpire ask -k K` does (K = 0: the low-temperature answer only). */
-static double answer(struct umpire_engine *e, const struct question *q, int k, int max_tokens, uint64_t seed) {
+/* Seconds to answer question q as `umpire ask -k K` does (K = 0: the low-temperature answer only;
+ * dedup 0: every answer in its own batch row). */
+static double answer(struct umpire_engine *e, const struct question *q, int k, int max_tokens, uint64_t seed,
+                     int dedup) {
     const char *images[1] = {q->image};
     struct umpire_query query = {.question = q->text, .system = q->system, .images = images, .n_images = q->image != NULL};
     struct umpire_sample_params sp = umpire_sample_default_params();
     sp.k = k;
     sp.max_tokens = max_tokens;
     sp.seed = seed;
+    sp.dedup = dedup;
     struct umpire_item it;
     char err[UMPIRE_ERR_LEN];
     double t0 = now();
@@ -97,30 +102,36 @@ int main(int argc, char **argv) {
     ep.n_threads = argc > 6 ? atoi(argv[6]) : 2;
     if (argc > 7)
         ep.prefill_block = atoi(argv[7]);
-    struct umpire_engine *e;
+    struct umpire_engine *e, *before = NULL;
     char err[UMPIRE_ERR_LEN];
-    if (n < 2 || umpire_engine_open(&ep, &e, err) != 0) {
+    struct umpire_engine_params bp = ep;
+    bp.reuse_prefix = 0;
+    bp.prefill_block = bp.n_batch;
+    if (n < 2 || umpire_engine_open(&ep, &e, err) != 0 || umpire_engine_open(&bp, &before, err) != 0) {
         fprintf(stderr, "bench_regimes: %s\n", n < 2 ? "fewer than 2 questions" : err);
         return 1;
     }
-    answer(e, &qs[0], k, max_tokens, 1000); /* warm-up (not counted): weights paged in */
-    struct umpire_engine_stats s0, s1, s2;
+    answer(e, &qs[0], k, max_tokens, 1000, 1); /* warm-up (not counted): weights paged in */
+    answer(before, &qs[0], k, max_tokens, 1000, 0);
+    struct umpire_engine_stats s0, s1;
     umpire_engine_stats(e, &s0);
-    double full = 0, greedy = 0;
-    for (size_t i = 1; i < n; i++)
-        full += answer(e, &qs[i], k, max_tokens, i);
+    double full = 0, greedy = 0, base = 0;
+    for (size_t i = 1; i < n; i++) {
+        full += answer(e, &qs[i], k, max_tokens, i, 1);
+        base += answer(before, &qs[i], k, max_tokens, i, 0);
+    }
     umpire_engine_stats(e, &s1);
     for (size_t i = 1; i < n; i++)
-        greedy += answer(e, &qs[i], 0, max_tokens, i);
-    umpire_engine_stats(e, &s2);
+        greedy += answer(e, &qs[i], 0, max_tokens, i, 1);
     printf("{\"questions\": %zu, \"seconds_per_question\": %.6f, \"greedy_seconds_per_question\": %.6f, "
+           "\"before_seconds_per_question\": %.6f, "
            "\"answer_tokens\": %llu, \"decoded_rows\": %llu, \"prompt_tokens\": %llu, \"reused_tokens\": %llu}\n",
-           n - 1, full / (double)(n - 1), greedy / (double)(n - 1),
+           n - 1, full / (double)(n - 1), greedy / (double)(n - 1), base / (double)(n - 1),
            (unsigned long long)(s1.answer_tokens - s0.answer_tokens),
            (unsigned long long)(s1.decoded_rows - s0.decoded_rows),
            (unsigned long long)(s1.prompt_tokens - s0.prompt_tokens),
            (unsigned long long)(s1.reused_tokens - s0.reused_tokens));
-    (void)s2;
+    umpire_engine_close(before);
     umpire_engine_close(e);
     for (size_t i = 0; i < n; i++) {
         free(qs[i].system);

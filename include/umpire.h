@@ -165,7 +165,8 @@ UMPIRE_API void umpire_sampleset_free(struct umpire_sampleset *set);
 /* The writer of the same format: an item as one JSONL line (no newline; a new string, free it
  * with umpire_free; NULL when out of memory), and a whole sample set as a file that
  * umpire_sampleset_read and `umpire score` read back (written to a temporary file and renamed
- * into place; "-": standard output). Every number is written so that it reads back exactly.
+ * into place; "-": standard output). Every number is written so that it reads back exactly;
+ * the greedy answer's states are not written (no estimator reads them).
  * Returns 0, or a negative status with err. */
 UMPIRE_API char *umpire_item_to_jsonl(const struct umpire_item *item);
 UMPIRE_API int umpire_sampleset_write(const char *path, const struct umpire_sampleset *set, char *err);

@@ -1,11 +1,13 @@
 /* test_core.c - the core math against hand-worked values and properties a wrong
  * implementation would break. (The full estimator set is also checked against an
  * independent numpy reference: tests/ref/scores_ref.py.) */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -493,8 +495,80 @@ static void test_linalg(void **state) {
     CLOSE(g[3], 77, 0);
 }
 
+/* The public writer of the interchange format: what it writes, umpire_sampleset_read reads back
+ * exactly (numbers to the last bit, a UTF-8 id, the greedy answer, the label), and writing what
+ * was read gives the same bytes. */
+static void test_sampleset_write_roundtrip(void **state) {
+    (void)state;
+    enum { K = 3, T = 2, D = 4 };
+    struct umpire_answer a[K];
+    int32_t tok[K][T];
+    double lp[K][T], ent[K][T];
+    float emb[K][D];
+    for (int i = 0; i < K; i++) {
+        for (int t = 0; t < T; t++) {
+            tok[i][t] = 100 * i + t;
+            lp[i][t] = -0.1 * (i + 1) - 1e-17 * t - 1.0 / 3.0; /* digits cJSON's own printing would lose */
+            ent[i][t] = 0.7 + 0.01 * i + t / 7.0;
+        }
+        for (int j = 0; j < D; j++)
+            emb[i][j] = (float)((i + 1) * (j - 1.5)) / 3.0f;
+        a[i] = (struct umpire_answer){.text = i ? "Paris" : "paris, France", .tokens = tok[i], .logprobs = lp[i],
+                                      .n_tokens = T, .entropies = ent[i], .embedding = emb[i],
+                                      .finish = UMPIRE_FINISH_EOS};
+    }
+    struct umpire_item it = {.id = "q\xc3\xa9-1", .samples = a, .k = K, .dim = D, .probs = UMPIRE_PROBS_RAW,
+                             .greedy = a[1], .correct = 1, .middle_layer = -1};
+    struct umpire_sampleset set = {.items = &it, .n = 1};
+    char dir[] = "/tmp/umpire-write-XXXXXX", path[64], path2[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a.jsonl", dir);
+    snprintf(path2, sizeof path2, "%s/b.jsonl", dir);
+    char err[UMPIRE_ERR_LEN] = "";
+    assert_int_equal(umpire_sampleset_write(path, &set, err), 0);
+    struct umpire_sampleset back;
+    assert_int_equal(umpire_sampleset_read(path, &back, err), 0);
+    assert_int_equal(back.n, 1);
+    const struct umpire_item *b = &back.items[0];
+    assert_string_equal(b->id, it.id);
+    assert_int_equal(b->k, K);
+    assert_int_equal(b->dim, D);
+    assert_int_equal(b->correct, 1);
+    assert_int_equal(b->probs, UMPIRE_PROBS_RAW);
+    for (int i = 0; i < K; i++) {
+        assert_string_equal(b->samples[i].text, a[i].text);
+        assert_int_equal(b->samples[i].n_tokens, T);
+        assert_memory_equal(b->samples[i].tokens, tok[i], sizeof tok[i]);
+        assert_memory_equal(b->samples[i].logprobs, lp[i], sizeof lp[i]); /* bit for bit */
+        assert_memory_equal(b->samples[i].entropies, ent[i], sizeof ent[i]);
+        assert_memory_equal(b->samples[i].embedding, emb[i], sizeof emb[i]);
+    }
+    assert_string_equal(b->greedy.text, "Paris");
+    assert_memory_equal(b->greedy.logprobs, lp[1], sizeof lp[1]);
+    assert_int_equal(umpire_sampleset_write(path2, &back, err), 0);
+    FILE *f1 = fopen(path, "rb"), *f2 = fopen(path2, "rb");
+    char x[4096], y[4096];
+    size_t n1 = fread(x, 1, sizeof x, f1), n2 = fread(y, 1, sizeof y, f2);
+    fclose(f1);
+    fclose(f2);
+    if (n1 != n2 || memcmp(x, y, n1))
+        fprintf(stderr, "written:   %.*s\nrewritten: %.*s\n", (int)n1, x, (int)n2, y);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(x, y, n1);
+    char *line = umpire_item_to_jsonl(&it); /* the file's line, without its newline */
+    assert_non_null(line);
+    assert_int_equal(strlen(line) + 1, n1);
+    assert_memory_equal(line, x, n1 - 1);
+    umpire_free(line);
+    umpire_sampleset_free(&back);
+    remove(path);
+    remove(path2);
+    remove(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sampleset_write_roundtrip),
         cmocka_unit_test(test_volume_identical_samples),
         cmocka_unit_test(test_volume_eigen_fallback),
         cmocka_unit_test(test_volume_orthogonal_and_scale_invariant),

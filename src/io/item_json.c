@@ -99,8 +99,8 @@ cJSON *umpire_item_to_json(const struct umpire_item *it) {
     cJSON *s = cJSON_AddArrayToObject(o, "samples");
     for (size_t i = 0; i < it->k; i++)
         cJSON_AddItemToArray(s, answer_json(&it->samples[i], it->dim, it->dim_middle));
-    if (it->greedy.logprobs)
-        cJSON_AddItemToObject(o, "greedy", answer_json(&it->greedy, it->dim, 0));
+    if (it->greedy.logprobs) /* its text and numbers: no estimator reads a state of it */
+        cJSON_AddItemToObject(o, "greedy", answer_json(&it->greedy, 0, 0));
     if (it->correct >= 0)
         cJSON_AddBoolToObject(o, "correct", it->correct);
     if (it->extras & UMPIRE_HAS_P_TRUE)
