@@ -92,15 +92,17 @@ class Calibration:
     @classmethod
     def load(cls, path):
         """Read a calibration file (`umpire calibrate fit -o`, or save())."""
+        path = _path(path, "path")
         c = L.Calibration()
         err = L.err_buf()
-        L.check(L.lib().umpire_calibration_load(_path(path, "path"), byref(c), err), err)
+        L.check(L.lib().umpire_calibration_load(path, byref(c), err), err)
         return cls(c)
 
     def save(self, path):
         """Write the map and threshold as JSON (temporary file, renamed into place)."""
+        path = _path(path, "path")
         err = L.err_buf()
-        L.check(L.lib().umpire_calibration_save(_path(path, "path"), byref(self._c), err), err)
+        L.check(L.lib().umpire_calibration_save(path, byref(self._c), err), err)
 
     def apply(self, scores):
         """P(answer wrong) of each score (NaN for a NaN score); a float for a float."""

@@ -40,11 +40,11 @@ def set_llama_log(mode):
 def model_info(model, mmproj=None):
     """What a GGUF model (and projector) is: a dict of description, architecture, n_params,
     size_bytes, n_embd, n_layer, n_ctx_train, n_vocab, has_chat_template, vision, audio."""
+    paths = (_path(model, "model"), None if mmproj is None else _path(mmproj, "mmproj"))
     set_llama_log(_log_mode or "capture")
     info = L.ModelInfo()
     err = L.err_buf()
-    L.check(L.lib().umpire_model_info(_path(model, "model"), None if mmproj is None else _path(mmproj, "mmproj"),
-                                      byref(info), err), err)
+    L.check(L.lib().umpire_model_info(*paths, byref(info), err), err)
     out = {name: getattr(info, name) for name, _ in L.ModelInfo._fields_}
     for name in ("description", "architecture"):
         out[name] = out[name].decode("utf-8", "replace")
@@ -86,17 +86,18 @@ class Asked:
 
 class Engine:
     """A GGUF model (and projector, for images and audio) loaded once; ask() many questions.
-    One thread at a time uses it (calls are serialised); close() or `with` frees it."""
+    One thread at a time uses it (calls are serialised); close() or `with` frees it. log: llama.cpp's
+    log (set_llama_log; default: as set before, else "capture")."""
 
     def __init__(self, model, mmproj=None, *, ctx_size=4096, batch_size=512, threads=0, n_gpu_layers=-1,
-                 k_max=16, reuse_prefix=True, log="capture"):
+                 k_max=16, reuse_prefix=True, log=None):
         self._e = None
         self._lock = threading.Lock()
         self._keep = [_path(model, "model"), None if mmproj is None else _path(mmproj, "mmproj")]
         values = (_arrays.whole("ctx_size", ctx_size, 256, 1 << 24), _arrays.whole("batch_size", batch_size, 1, 1 << 24),
                   _arrays.whole("threads", threads, 0, 1024), _arrays.whole("n_gpu_layers", n_gpu_layers, -1, 1 << 16),
                   _arrays.whole("k_max", k_max, 1, 64))
-        set_llama_log(log)
+        set_llama_log(log or _log_mode or "capture")
         lib = L.lib()
         p = lib.umpire_engine_default_params()
         p.model_path, p.mmproj_path = self._keep

@@ -323,7 +323,10 @@ def _item_from_c(c):
 
 
 def _path(path, what):
-    p = os.fspath(path)
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise ValueError("%s: expected a path, got %s" % (what, type(path).__name__)) from None
     if isinstance(p, bytes):
         p = os.fsdecode(p)
     if "\0" in p:
@@ -334,9 +337,10 @@ def _path(path, what):
 def read_samples(path):
     """Read a sample-set JSONL file: a list of Items. Malformed input raises InvalidInputError
     ("FILE:LINE: field: problem"); repaired texts (ill-formed UTF-8) give an UmpireWarning."""
+    path = _path(path, "path")
     s = L.SampleSet()
     err = L.err_buf()
-    L.check(L.lib().umpire_sampleset_read(_path(path, "path"), byref(s), err), err)
+    L.check(L.lib().umpire_sampleset_read(path, byref(s), err), err)
     try:
         if s.n_warnings:
             warnings.warn("%s (%d texts repaired in all)" % (s.warning.decode("utf-8", "replace"), s.n_warnings),
@@ -350,10 +354,11 @@ def write_samples(path, items):
     """Write items as a sample-set JSONL file that `umpire score` reads (to a temporary file,
     renamed into place when complete; "-": standard output). Every item is checked first: a bad
     one raises ValueError naming it, and nothing is written."""
+    path = _path(path, "path")
     b = _Builder()
     s = b.sampleset(items)
     err = L.err_buf()
-    L.check(L.lib().umpire_sampleset_write(_path(path, "path"), byref(s), err), err)
+    L.check(L.lib().umpire_sampleset_write(path, byref(s), err), err)
 
 
 # ------------------------------------------------------------------ datasets
@@ -379,13 +384,15 @@ def _strings(ptr, n):
 def read_dataset(path, group=None):
     """Read a dataset JSONL (`umpire eval`'s input): a list of DatasetItems; group names a field
     (e.g. "category") kept as each item's group."""
+    path = _path(path, "path")
+    group = None if group is None else _text(group, "group")
     d = L.Dataset()
     err = L.err_buf()
     lib = L.lib()
     if group is None:
-        rc = lib.umpire_dataset_read(_path(path, "path"), byref(d), err)
+        rc = lib.umpire_dataset_read(path, byref(d), err)
     else:
-        rc = lib.umpire_dataset_read_grouped(_path(path, "path"), _text(group, "group"), byref(d), err)
+        rc = lib.umpire_dataset_read_grouped(path, group, byref(d), err)
     L.check(rc, err)
     try:
         out = []
