@@ -124,3 +124,25 @@ def test_one_question_with_a_given_alpha(cli, tmp_path):
     assert {k: v for k, v in line["scores"].items() if v is not None} == s.estimators
     assert (s.umpire, s.semantic_volume, s.incoherence) == tuple(line["scores"][k] for k in
                                                                  ("umpire", "semantic_volume", "incoherence"))
+
+
+def test_sampler_and_raw_log_probs(cli, tmp_path):
+    """Items that carry the sampler's and the raw model's log-probs (as umpire ask writes them):
+    the *_raw estimators by default, every estimator on the raw ones with probs="raw"."""
+    items = synthetic_items(12, seed=5)
+    rng = np.random.default_rng(6)
+    for it in items:
+        it.probs = "sampler"
+        for a in it.samples + [it.greedy]:
+            a.raw_logprobs = a.logprobs - rng.exponential(0.2, size=len(a.logprobs))
+            a.raw_entropies = None if a.entropies is None else a.entropies + 0.5
+    umpire.write_samples(tmp_path / "s.jsonl", items)
+    for probs, flags in ((None, []), ("raw", ["--probs", "raw"])):
+        run(cli, "score", tmp_path / "s.jsonl", "--alpha", 0.5, "-o", tmp_path / "o.jsonl", "-q", *flags)
+        lines = [json.loads(x) for x in open(tmp_path / "o.jsonl")]
+        ss = umpire.score_set(items, alpha=0.5, probs=probs)
+        assert ss.probs == (probs or "sampler") and ss.definition.probs == ss.probs
+        assert ("predictive_entropy_raw" in ss.scores) == (probs is None)
+        assert all(same(x["scores"][n], ss[n][i]) for i, x in enumerate(lines) for n in ss.scores)
+    with pytest.raises(umpire.InvalidInputError, match="sampler log-probabilities asked for"):
+        umpire.score_set(synthetic_items(3), probs="sampler")
