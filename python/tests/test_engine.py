@@ -86,7 +86,7 @@ def test_multiple_choice_and_image(cli, models, tmp_path):
     img.write_bytes(b"P6\n28 28\n255\n" + bytes((i * 7) % 256 for i in range(28 * 28 * 3)))
     tiny, proj = os.path.join(models, "tiny.gguf"), os.path.join(models, "tiny-mmproj.gguf")
     with umpire.Engine(tiny, proj, threads=1) as e:
-        b = e.ask("What is in the image?", images=[str(img)], k=2, seed=3, max_tokens=5)
+        b = e.ask("What is in the image?", images=img, k=2, seed=3, max_tokens=5)  # a path, or a list of them
         with pytest.raises(umpire.UmpireError, match="not-an-image.txt: "):
             (tmp_path / "not-an-image.txt").write_text("hello")
             e.ask("What?", images=[str(tmp_path / "not-an-image.txt")], k=2)

@@ -166,10 +166,11 @@ class Engine:
         if prompt_style not in L.PROMPT_STYLES:
             raise ValueError("prompt_style: expected one of %s, got %r" % (", ".join(L.PROMPT_STYLES), prompt_style))
         q.style = L.PROMPT_STYLES.index(prompt_style)
-        images = [images] if isinstance(images, str) else list(images)
-        audio = [audio] if isinstance(audio, str) else list(audio)
-        q.images, q.n_images = b.strings([os.fspath(x) for x in images], "images")
-        q.audio, q.n_audio = b.strings([os.fspath(x) for x in audio], "audio")
+        one = (str, bytes, os.PathLike)
+        images = [images] if isinstance(images, one) else list(images)
+        audio = [audio] if isinstance(audio, one) else list(audio)
+        q.images, q.n_images = b.strings([_media(x, "images[%d]" % i) for i, x in enumerate(images)], "images")
+        q.audio, q.n_audio = b.strings([_media(x, "audio[%d]" % i) for i, x in enumerate(audio)], "audio")
         k = _arrays.whole("k", k, 0, 64)
         seed = _arrays.whole("seed", seed, 0, 2 ** 64 - 1)
         max_tokens = _arrays.whole("max_tokens", max_tokens, 1, 1 << 16)
@@ -297,6 +298,11 @@ class Engine:
         toks = b.hold((POINTER(c_int32) * n)(*rows))
         lens = b.hold((c_size_t * n)(*[len(r) for r in responses]))
         return ("tokens", ctypes.cast(toks, POINTER(POINTER(c_int32))), ctypes.cast(lens, POINTER(c_size_t)), n, fin)
+
+
+def _media(path, what):
+    """A media path as str (from str, bytes or os.PathLike)."""
+    return os.fsdecode(_path(path, what))
 
 
 def _take_bytes(ptr):
