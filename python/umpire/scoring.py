@@ -137,8 +137,8 @@ def score_item(item, *, alpha=1.0, eps=1e-8, length_normalised=False, probs=None
         if name not in values and applies[e]:
             values[name] = lib.umpire_score_item(byref(c), e, p.alpha, byref(p))
     if c.dim and np.isnan(values["semantic_volume"]):
-        warnings.warn("item %s: an embedding of zero norm has no direction: UMPIRE and the semantic volume are "
-                      "undefined (NaN)" % (item.id or ""), UmpireWarning, stacklevel=2)
+        warnings.warn("item%s: an embedding of zero norm has no direction: UMPIRE and the semantic volume are "
+                      "undefined (NaN)" % (" " + item.id if item.id else ""), UmpireWarning, stacklevel=2)
     nan = float("nan")
     return Score(values.get("umpire", nan), values.get("semantic_volume", nan), values.get("incoherence", nan),
                  p.alpha, {name: values[name] for name in names if name in wanted})
