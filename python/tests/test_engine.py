@@ -58,6 +58,13 @@ def test_ask_equals_cli(cli, tiny, engine):
     check_same(c, cli_ask(cli, "-m", tiny, "-k", 4, "--seed", 2, "-n", 6, "--raw-probs", "--temp", 0.7,
                           "--top-p", 0.95, "--stop", "\n", "--alpha", 0.5, Q))
     assert c.item.probs == "raw" and c.alpha == 0.5
+    # one answer, or only the low-temperature one: the single-answer scores, no spread
+    for k in (1, 0):
+        one = engine.ask(Q, k=k, seed=1, max_tokens=6)
+        assert one.item.k == k
+        assert "sequence_probability" in one.scores and "perplexity_raw" in one.scores
+        assert not {"umpire", "semantic_volume", "lexical_similarity", "numsets_cos"} & set(one.scores)
+        assert math.isnan(one.umpire) and one.answer == one.item.greedy.text
 
 
 def test_black_box_proxy(cli, tiny, engine, tmp_path):

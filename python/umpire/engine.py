@@ -154,7 +154,8 @@ class Engine:
         elsewhere (texts, or token-id lists) teacher-forced instead of sampling (the black-box
         proxy; finish: how each ended). alpha: V's weight (default 1, or the calibration's).
         calibration: a Calibration (or its path): p_error and verdict, the score computed as it
-        was fitted. Returns an Asked."""
+        was fitted. k = 0 (the low-temperature answer only) or 1: the single-answer scores only.
+        Returns an Asked."""
         # every argument checked before the library is called
         b = _Builder()
         if not isinstance(question, str):
@@ -251,11 +252,16 @@ class Engine:
                 it = _item_from_c(item)
                 if id is not None:
                     it.id = str(id)
-                # every estimator, as umpire ask: those that apply to the item's log-probs
+                # every estimator, as umpire ask: those that apply to the item's log-probs; with one
+                # answer only those the library computes without samples (k = 0): a spread of one
+                # answer is no measurement (umpire ask prints them, with a note)
                 raw = L.PROBS.index("raw")
                 used = raw if p.probs == raw else item.probs
+                probe = L.Item.from_buffer_copy(item)
+                if probe.k < 2:
+                    probe.k = 0
                 scores = {r.name: lib.umpire_score_item(byref(item), ei, p.alpha, byref(p))
-                          for ei, r in enumerate(_registry()) if lib.umpire_estimator_applies(byref(item), ei, used)}
+                          for ei, r in enumerate(_registry()) if lib.umpire_estimator_applies(byref(probe), ei, used)}
             finally:
                 lib.umpire_item_free(byref(item))
         if n_options:
