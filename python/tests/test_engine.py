@@ -52,7 +52,12 @@ def test_ask_equals_cli(cli, tiny, engine):
     # the same call again: the same numbers (seeded; the prefix cache gives what a cold prefill gives)
     b = engine.ask(Q, k=3, seed=1, max_tokens=8)
     assert b.item.to_jsonl() == a.item.to_jsonl() and b.scores == a.scores
-    assert engine.stats()["reused_tokens"] > 0
+    # a question after another with the same long system prompt: its blocks of 64 are reused
+    doc = "The river runs north past the old mill. " * 20
+    before = engine.stats()["reused_tokens"]
+    engine.ask(Q, k=3, seed=1, max_tokens=8, system=doc)
+    engine.ask("What is by the mill?", k=3, seed=1, max_tokens=8, system=doc)
+    assert engine.stats()["reused_tokens"] - before >= 128
     # another seed, raw probabilities, a temperature, stop strings: passed through as the CLI's flags
     c = engine.ask(Q, k=4, seed=2, max_tokens=6, raw_probs=True, temp=0.7, top_p=0.95, stop=["\n"], alpha=0.5)
     check_same(c, cli_ask(cli, "-m", tiny, "-k", 4, "--seed", 2, "-n", 6, "--raw-probs", "--temp", 0.7,

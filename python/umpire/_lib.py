@@ -175,7 +175,7 @@ class Calibration(Structure):
 
 class EngineParams(Structure):
     _fields_ = [("model_path", c_char_p), ("mmproj_path", c_char_p), ("n_ctx", c_int), ("n_batch", c_int),
-                ("n_threads", c_int), ("n_gpu_layers", c_int), ("k_max", c_int), ("reuse_prefix", c_int)]
+                ("prefill_block", c_int), ("n_threads", c_int), ("n_gpu_layers", c_int), ("k_max", c_int), ("reuse_prefix", c_int)]
 
 
 class EngineStats(Structure):

@@ -89,8 +89,8 @@ class Engine:
     One thread at a time uses it (calls are serialised); close() or `with` frees it. log: llama.cpp's
     log (set_llama_log; default: as set before, else "capture")."""
 
-    def __init__(self, model, mmproj=None, *, ctx_size=4096, batch_size=512, threads=0, n_gpu_layers=-1,
-                 k_max=16, reuse_prefix=True, log=None):
+    def __init__(self, model, mmproj=None, *, ctx_size=4096, batch_size=512, prefill_block=None, threads=0,
+                 n_gpu_layers=-1, k_max=16, reuse_prefix=True, log=None):
         self._e = None
         self._lock = threading.Lock()
         self._keep = [_path(model, "model"), None if mmproj is None else _path(mmproj, "mmproj")]
@@ -102,6 +102,9 @@ class Engine:
         p = lib.umpire_engine_default_params()
         p.model_path, p.mmproj_path = self._keep
         p.n_ctx, p.n_batch, p.n_threads, p.n_gpu_layers, p.k_max = values
+        # the prefix cache's granularity (engine default 64), at most the batch
+        p.prefill_block = min(p.prefill_block, p.n_batch) if prefill_block is None else \
+            _arrays.whole("prefill_block", prefill_block, 1, p.n_batch)
         p.reuse_prefix = int(bool(reuse_prefix))
         self.model, self.mmproj, self.k_max = model, mmproj, p.k_max
         e = c_void_p()
