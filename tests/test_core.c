@@ -13,6 +13,7 @@
 
 #include "core/baselines.h"
 #include "core/linalg.h"
+#include "core/scorer.h"
 #include "core/utf8.h"
 #include "umpire.h"
 
@@ -292,6 +293,98 @@ static void test_score_item_needs(void **state) {
     }
 }
 
+/* The one entry point: hand-worked values on three answers whose embeddings point two ways
+ * (phi_0 and phi_1 along x, phi_2 along y), every estimator's score the same as when it is
+ * computed alone (sharing an intermediate changes no value), and the selection honoured. */
+static void test_score_item_all(void **state) {
+    (void)state;
+    double lp0[] = {-0.1, -0.2}, lp1[] = {-0.5}, lp2[] = {-0.05, -0.3, -0.4}, h[] = {0.3, 0.2, 0.1};
+    float e0[] = {1, 0, 0}, e1[] = {2, 0, 0}, e2[] = {0, 3, 0};
+    double ent[9] = {1, 0.9, 0.1, 0.8, 1, 0.2, 0.7, 0.3, 1};
+    struct umpire_answer s[3] = {
+        {.text = "the capital paris", .logprobs = lp0, .n_tokens = 2, .embedding = e0, .entropies = h},
+        {.text = "paris", .logprobs = lp1, .n_tokens = 1, .embedding = e1, .entropies = h},
+        {.text = "rome", .logprobs = lp2, .n_tokens = 3, .embedding = e2, .entropies = h}};
+    struct umpire_item it = {.id = "x", .samples = s, .k = 3, .dim = 3, .correct = -1,
+                             .greedy = {.text = "paris", .logprobs = lp0, .n_tokens = 2},
+                             .extras = UMPIRE_HAS_ENTAILMENT | UMPIRE_HAS_P_TRUE, .entailment = ent, .p_true = 0.75};
+    struct umpire_score_params p = umpire_score_default_params();
+    size_t ne;
+    umpire_estimators(&ne);
+    double *all = malloc(ne * sizeof *all), *some = malloc(ne * sizeof *some);
+    int *selected = calloc(ne, sizeof *selected);
+    assert_non_null(all);
+    assert_non_null(some);
+    assert_non_null(selected);
+    const double alpha = 0.7;
+    assert_int_equal(umpire_score_item_all(&it, &p, alpha, NULL, all, NULL), 0);
+#define SCORE(name) all[umpire_estimator_index(name)]
+    /* cosine W = [[1 1 0] [1 1 0] [0 0 1]]: eigenvalues of Phi Phi^T 2, 1, 0 */
+    double u = (log(2 + 1e-8) + log(1 + 1e-8) + log(1e-8)) / 6;
+    CLOSE(SCORE("semantic_volume"), u, 1e-8); /* the pivot (1 + eps) - 1 / (1 + eps) ~ 2 eps */
+    double q = (-expm1(-0.3) - expm1(-0.5) - expm1(-0.75)) / 3;
+    CLOSE(SCORE("incoherence"), q, 1e-15);
+    assert_true(SCORE("umpire") == SCORE("semantic_volume") + alpha * SCORE("incoherence"));
+    CLOSE(SCORE("numsets_cos"), 2, 0);
+    CLOSE(SCORE("semantic_entropy_cos"), -(2.0 / 3) * log(2.0 / 3) - (1.0 / 3) * log(1.0 / 3), 1e-15);
+    CLOSE(SCORE("degree_cos"), 4.0 / 9, 1e-15);
+    /* ROUGE-L: "the capital paris" ~ "paris" 2 (1/3) / (1 + 1/3) = 0.5, the others 0 */
+    CLOSE(SCORE("lexical_similarity"), 1 - 0.5 / 3, 1e-15);
+    CLOSE(SCORE("numsets_lex"), 3, 0); /* 0.5 is not above the threshold 0.5 */
+    CLOSE(SCORE("p_true"), 0.25, 0);
+    /* entailment (E + E^T) / 2: 0.85 between 0 and 1, 0.4 and 0.25 to 2: two clusters */
+    CLOSE(SCORE("numsets_nli"), 2, 0);
+    for (size_t e = 0; e < ne; e++) { /* alone: the same bits */
+        double v = umpire_score_item(&it, e, alpha, &p);
+        assert_true((isnan(v) && isnan(all[e])) || v == all[e]);
+        selected[e] = e % 3 == 1;
+    }
+    /* a selection: those and no others */
+    assert_int_equal(umpire_score_item_all(&it, &p, alpha, selected, some, NULL), 0);
+    for (size_t e = 0; e < ne; e++)
+        assert_true(selected[e] ? (isnan(some[e]) && isnan(all[e])) || some[e] == all[e] : isnan(some[e]));
+    /* no samples: only what one answer and the extra passes tell */
+    it.k = 0;
+    assert_int_equal(umpire_score_item_all(&it, &p, alpha, NULL, all, NULL), 0);
+    CLOSE(SCORE("p_true"), 0.25, 0);
+    CLOSE(SCORE("sequence_probability"), -expm1(-0.3), 1e-15);
+    assert_true(isnan(SCORE("semantic_volume")) && isnan(SCORE("lexical_similarity")) && isnan(SCORE("degree_cos")));
+#undef SCORE
+    free(all);
+    free(some);
+    free(selected);
+}
+
+/* The registry names each graph estimator's similarity as data: the suffix of its name, and
+ * what that similarity needs; every name once. */
+static void test_registry_similarity(void **state) {
+    (void)state;
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    const struct umpire_estimator_def *def = umpire_estimator_defs();
+    size_t per_sim[UMPIRE_N_SIM] = {0};
+    for (size_t e = 0; e < ne; e++) {
+        const char *name = reg[e].name, *us = strrchr(name, '_');
+        enum umpire_similarity want = !strcmp(name, "lexical_similarity") ? UMPIRE_SIM_LEXICAL
+                                      : !us                               ? UMPIRE_SIM_NONE
+                                      : !strcmp(us, "_cos")               ? UMPIRE_SIM_COSINE
+                                      : !strcmp(us, "_lex")               ? UMPIRE_SIM_LEXICAL
+                                      : !strcmp(us, "_nli")               ? UMPIRE_SIM_ENTAILMENT
+                                                                          : UMPIRE_SIM_NONE;
+        assert_int_equal(def[e].sim, want);
+        per_sim[want]++;
+        if (want == UMPIRE_SIM_COSINE)
+            assert_true(reg[e].needs & UMPIRE_NEEDS_EMBEDDING);
+        if (want == UMPIRE_SIM_ENTAILMENT)
+            assert_true(reg[e].needs & UMPIRE_NEEDS_ENTAILMENT);
+        assert_non_null(def[e].score);
+        assert_int_equal(umpire_estimator_index(name), (int)e);
+    }
+    assert_int_equal(per_sim[UMPIRE_SIM_COSINE], 6);
+    assert_int_equal(per_sim[UMPIRE_SIM_LEXICAL], 7);
+    assert_int_equal(per_sim[UMPIRE_SIM_ENTAILMENT], 8);
+}
+
 static void test_mean_token_entropy(void **state) {
     (void)state;
     double lp[] = {-0.1, -0.2}, h0[] = {1.0, 3.0}, h1[] = {0.5, 0.5}, hg[] = {4.0, 0.0};
@@ -509,6 +602,8 @@ int main(void) {
         cmocka_unit_test(test_rouge_l),
         cmocka_unit_test(test_graph_extremes),
         cmocka_unit_test(test_score_item_needs),
+        cmocka_unit_test(test_score_item_all),
+        cmocka_unit_test(test_registry_similarity),
         cmocka_unit_test(test_mean_token_entropy),
         cmocka_unit_test(test_parse_confidence),
         cmocka_unit_test(test_correctness),

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/baselines.h"
 #include "core/linalg.h"
 #include "core/stats.h"
 #include "core/status.h"
@@ -31,17 +32,22 @@ int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double e
     size_t bad = umpire_rows_normalise(embeddings, k, d, phi, &bad_norm);
     if (bad < k) /* a zero row has no direction: the volume is undefined, not small */
         rc = umpire_fail(err, UMPIRE_EINVAL, "embedding %zu has norm %g", bad, bad_norm);
-    double logdet = 0.0;
+    double v = NAN;
     if (rc == UMPIRE_OK) {
         umpire_gram(phi, k, d, g);
-        if (umpire_logdet_psd(g, k, eps, &logdet) != 0)
+        if (isnan(v = umpire_volume_of_gram(g, k, eps)))
             rc = umpire_fail(err, UMPIRE_ENUM, "log-determinant failed (k=%zu, d=%zu)", k, d);
     }
     free(phi);
     free(g);
     if (rc == UMPIRE_OK)
-        *u = logdet / (2.0 * (double)k);
+        *u = v;
     return rc;
+}
+
+double umpire_volume_of_gram(const double *gram, size_t k, double eps) {
+    double logdet;
+    return umpire_logdet_psd(gram, k, eps, &logdet) == 0 ? logdet / (2.0 * (double)k) : NAN;
 }
 
 double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised) {
