@@ -13,6 +13,7 @@
 
 #include "core/baselines.h"
 #include "core/linalg.h"
+#include "core/logprob.h"
 #include "core/scorer.h"
 #include "core/utf8.h"
 #include "umpire.h"
@@ -102,6 +103,59 @@ static void test_incoherence_and_alpha(void **state) {
     CLOSE(umpire_alpha(u, q, 4), 3.5 / 0.25, 1e-12); /* medians -3.5 and 0.25 */
     double q0[] = {0, 0, 0, 0};
     CLOSE(umpire_alpha(u, q0, 4), 0.0, 0);
+}
+
+/* 1 - p for p near 1 (an answer the model is sure of): 1 - exp(x) loses all but a few digits
+ * to cancellation, -expm1(x) none. x = -1e-12: 1 - p = 1e-12 - 5e-25 + ... */
+static void test_one_minus_p_near_one(void **state) {
+    (void)state;
+    double lp[] = {-4e-13, -6e-13};
+    struct umpire_answer s[2] = {{.logprobs = lp, .n_tokens = 2}, {.logprobs = lp, .n_tokens = 2}};
+    double want = 1e-12 - 0.5e-24;
+    assert_true(fabs(umpire_incoherence(s, 2, 0) - want) <= 1e-15 * want);
+    assert_true(fabs(umpire_sequence_probability(&s[0]) - want) <= 1e-15 * want);
+    assert_true(fabs(umpire_answer_logprob(&s[0]) - -1e-12) <= 1e-27);
+    /* p = 1 exactly: 0, never -0 (which the files would show as "-0") */
+    double zero[] = {0.0};
+    struct umpire_answer sure = {.logprobs = zero, .n_tokens = 1};
+    assert_true(umpire_sequence_probability(&sure) == 0 && !signbit(umpire_sequence_probability(&sure)));
+    assert_true(!signbit(umpire_incoherence(&sure, 1, 0)));
+}
+
+/* The one softmax: p = (1, 2, 3) / 6 from logits log 1, log 2, log 3 (and their square roots,
+ * normalised, at T = 2); uniform at T = inf; no overflow at +-1e300; float and double alike. */
+static void test_softmax(void **state) {
+    (void)state;
+    double z[3] = {log(1.0), log(2.0), log(3.0)};
+    float zf[3] = {(float)z[0], (float)z[1], (float)z[2]};
+    struct umpire_softmax s, f;
+    umpire_softmax_mean_f64(z, 3, 1.0, &s);
+    double p[3] = {1.0 / 6, 2.0 / 6, 3.0 / 6}, h = 0, mean = 0;
+    for (int v = 0; v < 3; v++) {
+        CLOSE(exp(z[v] - s.max - s.logz), p[v], 1e-15);
+        h -= p[v] * log(p[v]);
+        mean += p[v] * z[v];
+    }
+    CLOSE(s.max, log(3.0), 0);
+    CLOSE(s.max + s.logz, log(6.0), 1e-15); /* logsumexp */
+    CLOSE(s.entropy, h, 1e-15);
+    CLOSE(s.mean, mean, 1e-15);
+    umpire_softmax_f32(zf, 3, 1.0, &f);
+    CLOSE(f.logz, s.logz, 1e-7);
+    CLOSE(f.entropy, s.entropy, 1e-7);
+    assert_true(isnan(f.mean)); /* asked for only by the *_mean functions */
+    umpire_softmax_f64(z, 3, 2.0, &s); /* p ~ sqrt(1, 2, 3) */
+    double r = 1 + sqrt(2.0) + sqrt(3.0);
+    CLOSE(exp(z[0] / 2 - s.max - s.logz), 1 / r, 1e-15);
+    umpire_softmax_mean_f64(z, 3, INFINITY, &s); /* T = inf: uniform */
+    CLOSE(s.logz, log(3.0), 1e-15);
+    CLOSE(s.entropy, log(3.0), 1e-15);
+    CLOSE(s.mean, (z[0] + z[1] + z[2]) / 3, 1e-15);
+    double big[3] = {1e300, -1e300, 1e300};
+    umpire_softmax_mean_f64(big, 3, 1.0, &s); /* two tokens at 1/2 each */
+    CLOSE(s.logz, log(2.0), 0);
+    CLOSE(s.entropy, log(2.0), 1e-15);
+    CLOSE(s.mean, 1e300, 1e285);
 }
 
 static void test_dev_split(void **state) {
@@ -594,6 +648,8 @@ int main(void) {
         cmocka_unit_test(test_volume_order_invariant_and_bounded),
         cmocka_unit_test(test_volume_errors),
         cmocka_unit_test(test_incoherence_and_alpha),
+        cmocka_unit_test(test_one_minus_p_near_one),
+        cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_dev_split),
         cmocka_unit_test(test_auroc),
         cmocka_unit_test(test_auprc_and_tpr),

@@ -22,6 +22,7 @@
 
 #include "core/baselines.h"
 #include "core/linalg.h"
+#include "core/logprob.h"
 
 #define ECCENTRICITY_EIG_THRESHOLD 0.9
 
@@ -149,12 +150,7 @@ double umpire_cluster_entropy_weighted(const size_t *c, size_t n, const struct u
             int dup = 0;
             for (size_t j = 0; j < i && !dup; j++)
                 dup = s[j].n_tokens == s[i].n_tokens && !strcmp(s[j].text, s[i].text);
-            lp[i] = -INFINITY;
-            if (!dup) {
-                lp[i] = 0.0;
-                for (size_t t = 0; t < s[i].n_tokens; t++)
-                    lp[i] += s[i].logprobs[t];
-            }
+            lp[i] = dup ? -INFINITY : umpire_answer_logprob(&s[i]);
             mx = fmax(mx, lp[i]);
         }
         double z = 0.0;
@@ -196,9 +192,7 @@ double umpire_semantic_entropy_strict(const double *e, const struct umpire_answe
         /* log p(c) = logsumexp_{i in c} l_i - logsumexp_i l_i, every sample counted */
         double mx = -INFINITY, z = 0.0;
         for (size_t i = 0; i < k; i++) {
-            ll[i] = 0.0;
-            for (size_t t = 0; t < s[i].n_tokens; t++)
-                ll[i] += s[i].logprobs[t];
+            ll[i] = umpire_answer_logprob(&s[i]);
             mx = fmax(mx, ll[i]);
         }
         for (size_t i = 0; i < k; i++) {

@@ -12,6 +12,7 @@
 
 #include "core/baselines.h"
 #include "core/linalg.h"
+#include "core/logprob.h"
 #include "core/stats.h"
 #include "core/status.h"
 
@@ -53,12 +54,10 @@ double umpire_volume_of_gram(const double *gram, size_t k, double eps) {
 double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised) {
     double q = 0.0;
     for (size_t i = 0; i < k; i++) {
-        double s = 0.0;
-        for (size_t t = 0; t < samples[i].n_tokens; t++)
-            s += samples[i].logprobs[t];
+        double s = umpire_answer_logprob(&samples[i]);
         if (length_normalised && samples[i].n_tokens > 0)
             s /= (double)samples[i].n_tokens;
-        q += 1.0 - exp(s);
+        q += umpire_one_minus_exp(s); /* 1 - p_i */
     }
     return q / (double)k;
 }
