@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/baselines.h"
+#include "core/curves.h"
 #include "core/linalg.h"
 #include "core/logprob.h"
 #include "core/scorer.h"
@@ -260,6 +261,55 @@ static void test_rejection_metrics(void **state) {
         assert_true(isnan(r.value[m]));
     assert_int_equal(r.n, 4);
     umpire_metric_report_free(&r);
+}
+
+/* The curves a report draws are the metrics' own: with ties (a group of two right and two wrong
+ * answers, drawn as one diagonal ROC step; rejected in item order, as AURAC does), the trapezoid
+ * area under the ROC curve is AUROC, under the rejection curve AURAC, and the reliability bins
+ * give ECE. Drawing the tie as a staircase in item order would lose 0.08 of ROC area. */
+static void test_curves_match_metrics(void **state) {
+    (void)state;
+    double s[] = {0.9, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4, 0.2, 0.2, 0.1};
+    int w[] = {1, 0, 0, 1, 1, 1, 0, 0, 1, 0};
+    struct umpire_curves c;
+    assert_int_equal(umpire_curves_compute(s, w, 10, 10, &c, NULL), 0);
+    /* ROC: (0,0) (0,.2) (.4,.6) (.6,.8) (.8,1) (1,1); area by hand 0.68 */
+    assert_int_equal(c.roc.n, 6);
+    double rx[] = {0, 0, .4, .6, .8, 1}, ry[] = {0, .2, .6, .8, 1, 1};
+    for (size_t i = 0; i < 6; i++) {
+        CLOSE(c.roc.x[i], rx[i], 1e-15);
+        CLOSE(c.roc.y[i], ry[i], 1e-15);
+    }
+    CLOSE(umpire_auroc(s, w, 10), 0.68, 1e-15);
+    CLOSE(umpire_trapezoid(c.roc.x, c.roc.y, c.roc.n), umpire_auroc(s, w, 10), 1e-15);
+    /* rejection: x = (i + 1) / 10; accuracy of the 10 - i kept, ties in item order (the right
+     * answers 1 and 2 before the wrong 3 and 4): 5/10 5/9 4/8 3/7 3/6 3/5 3/4 2/3 1/2 1/1 */
+    double acc[] = {.5, 5.0 / 9, .5, 3.0 / 7, .5, .6, .75, 2.0 / 3, .5, 1};
+    assert_int_equal(c.rejection.n, 10);
+    for (size_t i = 0; i < 10; i++) {
+        CLOSE(c.rejection.x[i], (i + 1) / 10.0, 1e-15);
+        CLOSE(c.rejection.y[i], acc[i], 1e-15);
+    }
+    assert_true(umpire_trapezoid(c.rejection.x, c.rejection.y, 10) == umpire_aurac(s, w, 10));
+    /* the oracle rejects the five wrong answers first */
+    CLOSE(c.oracle.y[5], 1.0, 0);
+    CLOSE(c.oracle.y[4], 5.0 / 6, 1e-15);
+    /* reliability: p = (s - .1) / .8; ECE = sum_b (n_b / n) |mean p_b - error rate_b| */
+    double ece = 0, p[10];
+    umpire_minmax_scores(s, 10, p);
+    for (size_t b = 0; b < c.bins; b++)
+        if (c.bin_count[b])
+            ece += (double)c.bin_count[b] / 10 * fabs(c.bin_p[b] - c.bin_error[b]);
+    CLOSE(ece, umpire_ece(p, w, 10, 10, 0), 1e-15);
+    assert_int_equal(c.bin_count[9], 1); /* p = 1 closes the last bin */
+    assert_int_equal(c.bin_count[7], 4); /* p = .75 four times */
+    umpire_curves_free(&c);
+    /* one class: no ROC curve, the rejection curve flat */
+    int all_wrong[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    assert_int_equal(umpire_curves_compute(s, all_wrong, 10, 10, &c, NULL), 0);
+    assert_int_equal(c.roc.n, 0);
+    CLOSE(c.rejection.y[3], 0, 0);
+    umpire_curves_free(&c);
 }
 
 static void test_cpc_and_ece(void **state) {
@@ -654,6 +704,7 @@ int main(void) {
         cmocka_unit_test(test_auroc),
         cmocka_unit_test(test_auprc_and_tpr),
         cmocka_unit_test(test_rejection_metrics),
+        cmocka_unit_test(test_curves_match_metrics),
         cmocka_unit_test(test_cpc_and_ece),
         cmocka_unit_test(test_rouge_l),
         cmocka_unit_test(test_graph_extremes),

@@ -36,7 +36,7 @@ struct umpire_scorer {
     unsigned tried; /* enum built: attempted (the result may be NULL) */
     double *unit;   /* k x dim */
     size_t bad_row;
-    double *gram;            /* k x k */
+    double *gram;              /* k x k */
     struct umpire_answer *raw; /* k samples + greedy, the raw log-probs in the logprobs fields */
     struct {
         int tried_w, tried_clusters, tried_laplacian;
@@ -45,8 +45,8 @@ struct umpire_scorer {
         struct umpire_scorer_eigen laplacian;
         int has_laplacian;
     } sim[UMPIRE_N_SIM];
-    double *score;          /* n_estimators: each estimator's score, once computed */
-    unsigned char *scored;
+    double *score;         /* n_estimators: each estimator's score, once computed */
+    unsigned char *scored; /* which */
 };
 
 static void *alloc(struct umpire_scorer *s, size_t n) {
