@@ -23,7 +23,8 @@
  *   ECE          p = min-max normalised score as P(wrong); sum_b (n_b / n) |mean p - error rate|
  *                over 10 equal-width (or equal-mass) bins
  *   Brier, NLL   of that p against the wrong / right label (p clipped to [1e-7, 1 - 1e-7] for NLL)
- * Undefined values (one class only, constant scores) are NaN, never a made-up number.
+ * Undefined values (one class only, constant scores) are NaN, never a made-up number. The ROC
+ * points, AURAC's rejection curve and ECE's bins come from curves.c, which draws them too.
  */
 #include <math.h>
 #include <stdlib.h>
