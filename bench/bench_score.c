@@ -1,5 +1,6 @@
 /* bench_score.c - scoring throughput: items per second for k = 10 and k = 50 answers with
- * d = 4096 embeddings (a 7B model's width), UMPIRE alone and every estimator.
+ * d = 4096 embeddings (a 7B model's width): UMPIRE alone, every estimator over a whole set
+ * (`umpire score`), and every estimator one item at a time (`umpire ask`, `umpire eval`).
  * Usage: bench_score [ITEMS]  (default 200). Timings are wall-clock, one run, noisy machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/scorer.h"
 #include "umpire.h"
 
 static double now(void) {
@@ -59,6 +61,14 @@ int main(int argc, char **argv) {
         dt = now() - t0;
         printf("%-6zu %-6zu all %-18zu %12.1f %14.3f\n", k, d, ne, (double)n / dt, 1e3 * dt / (double)n);
         umpire_scores_free(&scores);
+        double *one = malloc(ne * sizeof *one);
+        t0 = now();
+        for (size_t i = 0; one && i < n; i++)
+            if (umpire_score_item_all(&items[i], &p, 1.0, NULL, one, NULL) != 0)
+                return 1;
+        dt = now() - t0;
+        printf("%-6zu %-6zu all %-2zu, item by item   %12.1f %14.3f\n", k, d, ne, (double)n / dt, 1e3 * dt / (double)n);
+        free(one);
         if (!isfinite(sink))
             printf("(UMPIRE undefined on some items)\n");
         for (size_t i = 0; i < n; i++) {

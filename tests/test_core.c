@@ -14,7 +14,10 @@
 #include <cmocka.h>
 
 #include "core/baselines.h"
+#include "core/curves.h"
 #include "core/linalg.h"
+#include "core/logprob.h"
+#include "core/scorer.h"
 #include "core/utf8.h"
 #include "umpire.h"
 
@@ -103,6 +106,59 @@ static void test_incoherence_and_alpha(void **state) {
     CLOSE(umpire_alpha(u, q, 4), 3.5 / 0.25, 1e-12); /* medians -3.5 and 0.25 */
     double q0[] = {0, 0, 0, 0};
     CLOSE(umpire_alpha(u, q0, 4), 0.0, 0);
+}
+
+/* 1 - p for p near 1 (an answer the model is sure of): 1 - exp(x) loses all but a few digits
+ * to cancellation, -expm1(x) none. x = -1e-12: 1 - p = 1e-12 - 5e-25 + ... */
+static void test_one_minus_p_near_one(void **state) {
+    (void)state;
+    double lp[] = {-4e-13, -6e-13};
+    struct umpire_answer s[2] = {{.logprobs = lp, .n_tokens = 2}, {.logprobs = lp, .n_tokens = 2}};
+    double want = 1e-12 - 0.5e-24;
+    assert_true(fabs(umpire_incoherence(s, 2, 0) - want) <= 1e-15 * want);
+    assert_true(fabs(umpire_sequence_probability(&s[0]) - want) <= 1e-15 * want);
+    assert_true(fabs(umpire_answer_logprob(&s[0]) - -1e-12) <= 1e-27);
+    /* p = 1 exactly: 0, never -0 (which the files would show as "-0") */
+    double zero[] = {0.0};
+    struct umpire_answer sure = {.logprobs = zero, .n_tokens = 1};
+    assert_true(umpire_sequence_probability(&sure) == 0 && !signbit(umpire_sequence_probability(&sure)));
+    assert_true(!signbit(umpire_incoherence(&sure, 1, 0)));
+}
+
+/* The one softmax: p = (1, 2, 3) / 6 from logits log 1, log 2, log 3 (and their square roots,
+ * normalised, at T = 2); uniform at T = inf; no overflow at +-1e300; float and double alike. */
+static void test_softmax(void **state) {
+    (void)state;
+    double z[3] = {log(1.0), log(2.0), log(3.0)};
+    float zf[3] = {(float)z[0], (float)z[1], (float)z[2]};
+    struct umpire_softmax s, f;
+    umpire_softmax_mean_f64(z, 3, 1.0, &s);
+    double p[3] = {1.0 / 6, 2.0 / 6, 3.0 / 6}, h = 0, mean = 0;
+    for (int v = 0; v < 3; v++) {
+        CLOSE(exp(z[v] - s.max - s.logz), p[v], 1e-15);
+        h -= p[v] * log(p[v]);
+        mean += p[v] * z[v];
+    }
+    CLOSE(s.max, log(3.0), 0);
+    CLOSE(s.max + s.logz, log(6.0), 1e-15); /* logsumexp */
+    CLOSE(s.entropy, h, 1e-15);
+    CLOSE(s.mean, mean, 1e-15);
+    umpire_softmax_f32(zf, 3, 1.0, &f);
+    CLOSE(f.logz, s.logz, 1e-7);
+    CLOSE(f.entropy, s.entropy, 1e-7);
+    assert_true(isnan(f.mean)); /* asked for only by the *_mean functions */
+    umpire_softmax_f64(z, 3, 2.0, &s); /* p ~ sqrt(1, 2, 3) */
+    double r = 1 + sqrt(2.0) + sqrt(3.0);
+    CLOSE(exp(z[0] / 2 - s.max - s.logz), 1 / r, 1e-15);
+    umpire_softmax_mean_f64(z, 3, INFINITY, &s); /* T = inf: uniform */
+    CLOSE(s.logz, log(3.0), 1e-15);
+    CLOSE(s.entropy, log(3.0), 1e-15);
+    CLOSE(s.mean, (z[0] + z[1] + z[2]) / 3, 1e-15);
+    double big[3] = {1e300, -1e300, 1e300};
+    umpire_softmax_mean_f64(big, 3, 1.0, &s); /* two tokens at 1/2 each */
+    CLOSE(s.logz, log(2.0), 0);
+    CLOSE(s.entropy, log(2.0), 1e-15);
+    CLOSE(s.mean, 1e300, 1e285);
 }
 
 static void test_dev_split(void **state) {
@@ -209,6 +265,55 @@ static void test_rejection_metrics(void **state) {
     umpire_metric_report_free(&r);
 }
 
+/* The curves a report draws are the metrics' own: with ties (a group of two right and two wrong
+ * answers, drawn as one diagonal ROC step; rejected in item order, as AURAC does), the trapezoid
+ * area under the ROC curve is AUROC, under the rejection curve AURAC, and the reliability bins
+ * give ECE. Drawing the tie as a staircase in item order would lose 0.08 of ROC area. */
+static void test_curves_match_metrics(void **state) {
+    (void)state;
+    double s[] = {0.9, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4, 0.2, 0.2, 0.1};
+    int w[] = {1, 0, 0, 1, 1, 1, 0, 0, 1, 0};
+    struct umpire_curves c;
+    assert_int_equal(umpire_curves_compute(s, w, 10, 10, &c, NULL), 0);
+    /* ROC: (0,0) (0,.2) (.4,.6) (.6,.8) (.8,1) (1,1); area by hand 0.68 */
+    assert_int_equal(c.roc.n, 6);
+    double rx[] = {0, 0, .4, .6, .8, 1}, ry[] = {0, .2, .6, .8, 1, 1};
+    for (size_t i = 0; i < 6; i++) {
+        CLOSE(c.roc.x[i], rx[i], 1e-15);
+        CLOSE(c.roc.y[i], ry[i], 1e-15);
+    }
+    CLOSE(umpire_auroc(s, w, 10), 0.68, 1e-15);
+    CLOSE(umpire_trapezoid(c.roc.x, c.roc.y, c.roc.n), umpire_auroc(s, w, 10), 1e-15);
+    /* rejection: x = (i + 1) / 10; accuracy of the 10 - i kept, ties in item order (the right
+     * answers 1 and 2 before the wrong 3 and 4): 5/10 5/9 4/8 3/7 3/6 3/5 3/4 2/3 1/2 1/1 */
+    double acc[] = {.5, 5.0 / 9, .5, 3.0 / 7, .5, .6, .75, 2.0 / 3, .5, 1};
+    assert_int_equal(c.rejection.n, 10);
+    for (size_t i = 0; i < 10; i++) {
+        CLOSE(c.rejection.x[i], (i + 1) / 10.0, 1e-15);
+        CLOSE(c.rejection.y[i], acc[i], 1e-15);
+    }
+    assert_true(umpire_trapezoid(c.rejection.x, c.rejection.y, 10) == umpire_aurac(s, w, 10));
+    /* the oracle rejects the five wrong answers first */
+    CLOSE(c.oracle.y[5], 1.0, 0);
+    CLOSE(c.oracle.y[4], 5.0 / 6, 1e-15);
+    /* reliability: p = (s - .1) / .8; ECE = sum_b (n_b / n) |mean p_b - error rate_b| */
+    double ece = 0, p[10];
+    umpire_minmax_scores(s, 10, p);
+    for (size_t b = 0; b < c.bins; b++)
+        if (c.bin_count[b])
+            ece += (double)c.bin_count[b] / 10 * fabs(c.bin_p[b] - c.bin_error[b]);
+    CLOSE(ece, umpire_ece(p, w, 10, 10, 0), 1e-15);
+    assert_int_equal(c.bin_count[9], 1); /* p = 1 closes the last bin */
+    assert_int_equal(c.bin_count[7], 4); /* p = .75 four times */
+    umpire_curves_free(&c);
+    /* one class: no ROC curve, the rejection curve flat */
+    int all_wrong[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    assert_int_equal(umpire_curves_compute(s, all_wrong, 10, 10, &c, NULL), 0);
+    assert_int_equal(c.roc.n, 0);
+    CLOSE(c.rejection.y[3], 0, 0);
+    umpire_curves_free(&c);
+}
+
 static void test_cpc_and_ece(void **state) {
     (void)state;
     /* scores 0..3 evenly: min-max p = 0, 1/3, 2/3, 1; wrong = 0 0 1 1 */
@@ -292,6 +397,98 @@ static void test_score_item_needs(void **state) {
         /* NaN exactly where the item lacks what the estimator needs */
         assert_int_equal(isnan(v), reg[e].needs != 0);
     }
+}
+
+/* The one entry point: hand-worked values on three answers whose embeddings point two ways
+ * (phi_0 and phi_1 along x, phi_2 along y), every estimator's score the same as when it is
+ * computed alone (sharing an intermediate changes no value), and the selection honoured. */
+static void test_score_item_all(void **state) {
+    (void)state;
+    double lp0[] = {-0.1, -0.2}, lp1[] = {-0.5}, lp2[] = {-0.05, -0.3, -0.4}, h[] = {0.3, 0.2, 0.1};
+    float e0[] = {1, 0, 0}, e1[] = {2, 0, 0}, e2[] = {0, 3, 0};
+    double ent[9] = {1, 0.9, 0.1, 0.8, 1, 0.2, 0.7, 0.3, 1};
+    struct umpire_answer s[3] = {
+        {.text = "the capital paris", .logprobs = lp0, .n_tokens = 2, .embedding = e0, .entropies = h},
+        {.text = "paris", .logprobs = lp1, .n_tokens = 1, .embedding = e1, .entropies = h},
+        {.text = "rome", .logprobs = lp2, .n_tokens = 3, .embedding = e2, .entropies = h}};
+    struct umpire_item it = {.id = "x", .samples = s, .k = 3, .dim = 3, .correct = -1,
+                             .greedy = {.text = "paris", .logprobs = lp0, .n_tokens = 2},
+                             .extras = UMPIRE_HAS_ENTAILMENT | UMPIRE_HAS_P_TRUE, .entailment = ent, .p_true = 0.75};
+    struct umpire_score_params p = umpire_score_default_params();
+    size_t ne;
+    umpire_estimators(&ne);
+    double *all = malloc(ne * sizeof *all), *some = malloc(ne * sizeof *some);
+    int *selected = calloc(ne, sizeof *selected);
+    assert_non_null(all);
+    assert_non_null(some);
+    assert_non_null(selected);
+    const double alpha = 0.7;
+    assert_int_equal(umpire_score_item_all(&it, &p, alpha, NULL, all, NULL), 0);
+#define SCORE(name) all[umpire_estimator_index(name)]
+    /* cosine W = [[1 1 0] [1 1 0] [0 0 1]]: eigenvalues of Phi Phi^T 2, 1, 0 */
+    double u = (log(2 + 1e-8) + log(1 + 1e-8) + log(1e-8)) / 6;
+    CLOSE(SCORE("semantic_volume"), u, 1e-8); /* the pivot (1 + eps) - 1 / (1 + eps) ~ 2 eps */
+    double q = (-expm1(-0.3) - expm1(-0.5) - expm1(-0.75)) / 3;
+    CLOSE(SCORE("incoherence"), q, 1e-15);
+    assert_true(SCORE("umpire") == SCORE("semantic_volume") + alpha * SCORE("incoherence"));
+    CLOSE(SCORE("numsets_cos"), 2, 0);
+    CLOSE(SCORE("semantic_entropy_cos"), -(2.0 / 3) * log(2.0 / 3) - (1.0 / 3) * log(1.0 / 3), 1e-15);
+    CLOSE(SCORE("degree_cos"), 4.0 / 9, 1e-15);
+    /* ROUGE-L: "the capital paris" ~ "paris" 2 (1/3) / (1 + 1/3) = 0.5, the others 0 */
+    CLOSE(SCORE("lexical_similarity"), 1 - 0.5 / 3, 1e-15);
+    CLOSE(SCORE("numsets_lex"), 3, 0); /* 0.5 is not above the threshold 0.5 */
+    CLOSE(SCORE("p_true"), 0.25, 0);
+    /* entailment (E + E^T) / 2: 0.85 between 0 and 1, 0.4 and 0.25 to 2: two clusters */
+    CLOSE(SCORE("numsets_nli"), 2, 0);
+    for (size_t e = 0; e < ne; e++) { /* alone: the same bits */
+        double v = umpire_score_item(&it, e, alpha, &p);
+        assert_true((isnan(v) && isnan(all[e])) || v == all[e]);
+        selected[e] = e % 3 == 1;
+    }
+    /* a selection: those and no others */
+    assert_int_equal(umpire_score_item_all(&it, &p, alpha, selected, some, NULL), 0);
+    for (size_t e = 0; e < ne; e++)
+        assert_true(selected[e] ? (isnan(some[e]) && isnan(all[e])) || some[e] == all[e] : isnan(some[e]));
+    /* no samples: only what one answer and the extra passes tell */
+    it.k = 0;
+    assert_int_equal(umpire_score_item_all(&it, &p, alpha, NULL, all, NULL), 0);
+    CLOSE(SCORE("p_true"), 0.25, 0);
+    CLOSE(SCORE("sequence_probability"), -expm1(-0.3), 1e-15);
+    assert_true(isnan(SCORE("semantic_volume")) && isnan(SCORE("lexical_similarity")) && isnan(SCORE("degree_cos")));
+#undef SCORE
+    free(all);
+    free(some);
+    free(selected);
+}
+
+/* The registry names each graph estimator's similarity as data: the suffix of its name, and
+ * what that similarity needs; every name once. */
+static void test_registry_similarity(void **state) {
+    (void)state;
+    size_t ne;
+    const struct umpire_estimator *reg = umpire_estimators(&ne);
+    const struct umpire_estimator_def *def = umpire_estimator_defs();
+    size_t per_sim[UMPIRE_N_SIM] = {0};
+    for (size_t e = 0; e < ne; e++) {
+        const char *name = reg[e].name, *us = strrchr(name, '_');
+        enum umpire_similarity want = !strcmp(name, "lexical_similarity") ? UMPIRE_SIM_LEXICAL
+                                      : !us                               ? UMPIRE_SIM_NONE
+                                      : !strcmp(us, "_cos")               ? UMPIRE_SIM_COSINE
+                                      : !strcmp(us, "_lex")               ? UMPIRE_SIM_LEXICAL
+                                      : !strcmp(us, "_nli")               ? UMPIRE_SIM_ENTAILMENT
+                                                                          : UMPIRE_SIM_NONE;
+        assert_int_equal(def[e].sim, want);
+        per_sim[want]++;
+        if (want == UMPIRE_SIM_COSINE)
+            assert_true(reg[e].needs & UMPIRE_NEEDS_EMBEDDING);
+        if (want == UMPIRE_SIM_ENTAILMENT)
+            assert_true(reg[e].needs & UMPIRE_NEEDS_ENTAILMENT);
+        assert_non_null(def[e].score);
+        assert_int_equal(umpire_estimator_index(name), (int)e);
+    }
+    assert_int_equal(per_sim[UMPIRE_SIM_COSINE], 6);
+    assert_int_equal(per_sim[UMPIRE_SIM_LEXICAL], 7);
+    assert_int_equal(per_sim[UMPIRE_SIM_ENTAILMENT], 8);
 }
 
 static void test_mean_token_entropy(void **state) {
@@ -575,14 +772,19 @@ int main(void) {
         cmocka_unit_test(test_volume_order_invariant_and_bounded),
         cmocka_unit_test(test_volume_errors),
         cmocka_unit_test(test_incoherence_and_alpha),
+        cmocka_unit_test(test_one_minus_p_near_one),
+        cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_dev_split),
         cmocka_unit_test(test_auroc),
         cmocka_unit_test(test_auprc_and_tpr),
         cmocka_unit_test(test_rejection_metrics),
+        cmocka_unit_test(test_curves_match_metrics),
         cmocka_unit_test(test_cpc_and_ece),
         cmocka_unit_test(test_rouge_l),
         cmocka_unit_test(test_graph_extremes),
         cmocka_unit_test(test_score_item_needs),
+        cmocka_unit_test(test_score_item_all),
+        cmocka_unit_test(test_registry_similarity),
         cmocka_unit_test(test_mean_token_entropy),
         cmocka_unit_test(test_parse_confidence),
         cmocka_unit_test(test_correctness),

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/scorer.h"
 #include "io/item_json.h"
 
 static void usage(FILE *f) {
@@ -314,10 +315,10 @@ int cmd_ask(int argc, char **argv) {
     /* score the one item with every estimator */
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
-    if (!(scores = calloc(ne, sizeof *scores)))
+    if (!(scores = calloc(ne, sizeof *scores)) || umpire_score_item_all(&it, &p, p.alpha, NULL, scores, err) != 0) {
+        fprintf(stderr, "umpire ask: %s\n", scores ? err : "out of memory");
         goto out;
-    for (size_t i = 0; i < ne; i++)
-        scores[i] = umpire_score_item(&it, i, p.alpha, &p);
+    }
     const struct umpire_choice *ch = &it.choice;
     char letter[2] = {ch->choice < ch->n ? (char)('A' + ch->choice) : '?', '\0'};
     const char *answer = n_options ? letter : it.greedy.text ? it.greedy.text : it.samples[0].text;

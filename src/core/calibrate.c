@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/logprob.h"
 #include "core/stats.h"
 #include "core/status.h"
 
@@ -253,24 +254,14 @@ double umpire_calibration_apply(const struct umpire_calibration *c, double s) {
     return NAN;
 }
 
-/* d NLL / d beta at logits z / scale: mean_i (E_{p_beta}[z_i] - z_i,y_i), non-decreasing in
- * beta. Each logit is divided by scale before any difference is taken, so that logits near
- * +-DBL_MAX do not overflow. */
-static double nll_slope(const double *z, const int *label, size_t n, size_t c, double scale,
-                        double beta) {
+/* d NLL / d beta of the logits zs (already divided by their largest magnitude, so that logits
+ * near +-DBL_MAX do not overflow): mean_i (E_{p_beta}[z_i] - z_i,y_i), non-decreasing in beta. */
+static double nll_slope(const double *zs, const int *label, size_t n, size_t c, double beta) {
     double g = 0.0;
     for (size_t i = 0; i < n; i++) {
-        const double *zi = z + i * c;
-        double mx = zi[0] / scale;
-        for (size_t j = 1; j < c; j++)
-            mx = fmax(mx, zi[j] / scale);
-        double den = 0, num = 0;
-        for (size_t j = 0; j < c; j++) {
-            double e = exp(beta * (zi[j] / scale - mx));
-            den += e;
-            num += e * (zi[j] / scale);
-        }
-        g += num / den - zi[label[i]] / scale;
+        struct umpire_softmax s;
+        umpire_softmax_mean_f64(zs + i * c, c, beta > 0 ? 1.0 / beta : INFINITY, &s);
+        g += s.mean - zs[i * c + (size_t)label[i]];
     }
     return g / (double)n;
 }
@@ -279,24 +270,19 @@ double umpire_softmax_top(const double *z, size_t c, double t, size_t *top) {
     size_t best = 0;
     for (size_t j = 1; j < c; j++)
         best = z[j] > z[best] ? j : best;
-    double den = 0.0;
-    for (size_t j = 0; j < c; j++)
-        den += exp((z[j] - z[best]) / t);
+    struct umpire_softmax s;
+    umpire_softmax_f64(z, c, t, &s);
     if (top)
         *top = best;
-    return 1.0 / den;
+    return 1.0 / s.sum; /* exp(z_best / t - max) = 1 */
 }
 
 double umpire_temperature_nll(const double *z, const int *label, size_t n, size_t c, double t) {
     double nll = 0.0;
     for (size_t i = 0; i < n; i++) {
-        const double *zi = z + i * c;
-        double mx = zi[0] / t, den = 0;
-        for (size_t j = 1; j < c; j++)
-            mx = fmax(mx, zi[j] / t);
-        for (size_t j = 0; j < c; j++)
-            den += exp(zi[j] / t - mx);
-        nll += mx + log(den) - zi[label[i]] / t;
+        struct umpire_softmax s;
+        umpire_softmax_f64(z + i * c, c, t, &s);
+        nll += s.max + s.logz - z[i * c + (size_t)label[i]] / t; /* logsumexp(z / T) - z_y / T */
     }
     return nll / (double)n;
 }
@@ -318,9 +304,16 @@ int umpire_temperature_fit(const double *z, const int *label, size_t n, size_t c
             scale = fmax(scale, fabs(z[i * c + j]));
         }
     }
+    double *zs = scale > 0 ? malloc(n * c * sizeof *zs) : NULL;
+    if (scale > 0 && !zs)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (size_t i = 0; zs && i < n * c; i++)
+        zs[i] = z[i] / scale;
     /* the slope at beta = 0 is >= 0 when the logits are no better than uniform: T -> inf */
-    if (scale == 0.0 || nll_slope(z, label, n, c, scale, 0.0) >= 0)
+    if (scale == 0.0 || nll_slope(zs, label, n, c, 0.0) >= 0) {
+        free(zs);
         return umpire_fail(err, UMPIRE_EINVAL, "the logits do not beat a uniform guess: no finite temperature");
+    }
     /* the slope stays < 0 for every beta exactly when each label is first (or tied first) in
      * its row: the NLL then keeps falling as T -> 0 and has no minimum */
     size_t first = 0;
@@ -331,22 +324,25 @@ int umpire_temperature_fit(const double *z, const int *label, size_t n, size_t c
             j++;
         first += j == c;
     }
-    if (first == n)
+    if (first == n) {
+        free(zs);
         return umpire_fail(err, UMPIRE_EINVAL, "the logits rank every label first: T -> 0");
+    }
     /* some label is below its row's maximum: the slope tends to a positive limit, so a finite
      * beta' with slope >= 0 exists; bracket it by doubling, then bisect to 1e-12 */
     double lo = 0.0, hi = 1.0;
-    while (nll_slope(z, label, n, c, scale, hi) < 0 && hi < 1e300) {
+    while (nll_slope(zs, label, n, c, hi) < 0 && hi < 1e300) {
         lo = hi;
         hi *= 2;
     }
     for (int it = 0; it < 2000 && hi - lo > 1e-12 * hi; it++) {
         double mid = 0.5 * (lo + hi);
-        if (nll_slope(z, label, n, c, scale, mid) < 0)
+        if (nll_slope(zs, label, n, c, mid) < 0)
             lo = mid;
         else
             hi = mid;
     }
+    free(zs);
     *t = scale * (2.0 / (lo + hi));
     if (!(*t > 0) || !isfinite(*t))
         return umpire_fail(err, UMPIRE_EINVAL,

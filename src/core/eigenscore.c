@@ -18,8 +18,8 @@
 double umpire_eigenscore(const float *embeddings, size_t k, size_t d, int normalise, double jitter) {
     if (k == 0 || d < 2)
         return NAN;
-    double *z = malloc(k * d * sizeof *z), *g = malloc(k * k * sizeof *g), logdet = NAN;
-    int ok = z && g;
+    double *z = malloc(k * d * sizeof *z), v = NAN;
+    int ok = z != NULL;
     if (ok) {
         if (normalise) /* a zero row has no direction: undefined, as in the reference (0 / 0) */
             ok = umpire_rows_normalise(embeddings, k, d, z, NULL) == k;
@@ -27,7 +27,17 @@ double umpire_eigenscore(const float *embeddings, size_t k, size_t d, int normal
             for (size_t i = 0; i < k * d; i++)
                 z[i] = embeddings[i];
     }
-    if (ok) {
+    if (ok)
+        v = umpire_eigenscore_rows(z, k, d, jitter);
+    free(z);
+    return v;
+}
+
+double umpire_eigenscore_rows(double *z, size_t k, size_t d, double jitter) {
+    if (k == 0 || d < 2)
+        return NAN;
+    double *g = malloc(k * k * sizeof *g), logdet = NAN;
+    if (g) {
         for (size_t i = 0; i < k; i++) {
             double mean = 0.0;
             for (size_t j = 0; j < d; j++)
@@ -42,7 +52,6 @@ double umpire_eigenscore(const float *embeddings, size_t k, size_t d, int normal
         if (umpire_logdet_psd(g, k, jitter, &logdet) != 0)
             logdet = NAN;
     }
-    free(z);
     free(g);
     return logdet / ((double)k * log(10.0));
 }

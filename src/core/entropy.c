@@ -6,18 +6,13 @@
 
 #include <math.h>
 
-static double sum_logprob(const struct umpire_answer *a) {
-    double s = 0.0;
-    for (size_t t = 0; t < a->n_tokens; t++)
-        s += a->logprobs[t];
-    return s;
-}
+#include "core/logprob.h"
 
 /* PE = -(1/k) sum_i log p(y_i)   (Monte-Carlo estimate of H(Y | x); Kadavath et al. 2022) */
 double umpire_predictive_entropy(const struct umpire_answer *s, size_t k) {
     double h = 0.0;
     for (size_t i = 0; i < k; i++)
-        h -= sum_logprob(&s[i]);
+        h -= umpire_answer_logprob(&s[i]);
     return h / (double)k;
 }
 
@@ -25,7 +20,7 @@ double umpire_predictive_entropy(const struct umpire_answer *s, size_t k) {
 double umpire_ln_predictive_entropy(const struct umpire_answer *s, size_t k) {
     double h = 0.0;
     for (size_t i = 0; i < k; i++)
-        h -= s[i].n_tokens ? sum_logprob(&s[i]) / (double)s[i].n_tokens : 0.0;
+        h -= s[i].n_tokens ? umpire_answer_logprob(&s[i]) / (double)s[i].n_tokens : 0.0;
     return h / (double)k;
 }
 
@@ -45,12 +40,12 @@ double umpire_ln_entropy(const struct umpire_answer *s, size_t k) {
 
 /* 1 - p(greedy) with p = exp(sum_t log p(y_t)): ranks as LM-Polygraph's MSP. */
 double umpire_sequence_probability(const struct umpire_answer *greedy) {
-    return 1.0 - exp(sum_logprob(greedy));
+    return umpire_one_minus_exp(umpire_answer_logprob(greedy));
 }
 
 /* PPL = exp(-(1/T) sum_t log p(y_t)) of the greedy answer. */
 double umpire_perplexity(const struct umpire_answer *greedy) {
-    return greedy->n_tokens ? exp(-sum_logprob(greedy) / (double)greedy->n_tokens) : 1.0;
+    return greedy->n_tokens ? exp(-umpire_answer_logprob(greedy) / (double)greedy->n_tokens) : 1.0;
 }
 
 /* (1/T) sum_t H_t of one answer; NaN when it carries no entropies. */

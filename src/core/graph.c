@@ -22,6 +22,7 @@
 
 #include "core/baselines.h"
 #include "core/linalg.h"
+#include "core/logprob.h"
 
 #define ECCENTRICITY_EIG_THRESHOLD 0.9
 
@@ -34,10 +35,14 @@ void umpire_similarity_cosine(const float *e, size_t k, size_t d, double *w) {
     }
     umpire_rows_normalise(e, k, d, x, NULL); /* a zero row: similarity 0 to every other */
     umpire_gram(x, k, d, w);
+    umpire_similarity_cosine_gram(w, k, w);
+    free(x);
+}
+
+void umpire_similarity_cosine_gram(const double *g, size_t k, double *w) {
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < k; j++)
-            w[i * k + j] = i == j ? 1.0 : fmax(0.0, fmin(1.0, w[i * k + j]));
-    free(x);
+            w[i * k + j] = i == j ? 1.0 : fmax(0.0, fmin(1.0, g[i * k + j]));
 }
 
 void umpire_similarity_lexical(const struct umpire_answer *s, size_t k, double *w) {
@@ -86,19 +91,23 @@ double umpire_num_sets(const double *w, size_t k, double threshold) {
 }
 
 double umpire_discrete_semantic_entropy(const double *w, size_t k, double threshold) {
-    size_t *c = malloc(k * sizeof *c), *count = calloc(k, sizeof *count);
-    double h = NAN;
-    size_t n = c && count ? umpire_cluster(w, k, threshold, c) : 0;
-    if (n) {
-        for (size_t i = 0; i < k; i++)
-            count[c[i]]++;
-        h = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            double p = (double)count[j] / (double)k;
-            h -= p * log(p);
-        }
-    }
+    size_t *c = malloc(k * sizeof *c), n = c ? umpire_cluster(w, k, threshold, c) : 0;
+    double h = n ? umpire_cluster_entropy(c, n, k) : NAN;
     free(c);
+    return h;
+}
+
+double umpire_cluster_entropy(const size_t *c, size_t n, size_t k) {
+    size_t *count = calloc(k, sizeof *count);
+    if (!count)
+        return NAN;
+    for (size_t i = 0; i < k; i++)
+        count[c[i]]++;
+    double h = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double p = (double)count[j] / (double)k;
+        h -= p * log(p);
+    }
     free(count);
     return h;
 }
@@ -110,8 +119,7 @@ double umpire_degree(const double *w, size_t k) {
     return ((double)(k * k) - s) / (double)(k * k);
 }
 
-/* L = I - D^-1/2 W D^-1/2 into l (k x k). */
-static void normalised_laplacian(const double *w, size_t k, double *l) {
+void umpire_laplacian_normalised(const double *w, size_t k, double *l) {
     for (size_t i = 0; i < k; i++) {
         double di = 0, dj;
         for (size_t t = 0; t < k; t++)
@@ -126,10 +134,15 @@ static void normalised_laplacian(const double *w, size_t k, double *l) {
 }
 
 double umpire_semantic_entropy_weighted(const double *w, const struct umpire_answer *s, size_t k, double threshold) {
-    size_t *c = malloc(k * sizeof *c);
+    size_t *c = malloc(k * sizeof *c), n = c ? umpire_cluster(w, k, threshold, c) : 0;
+    double h = n ? umpire_cluster_entropy_weighted(c, n, s, k) : NAN;
+    free(c);
+    return h;
+}
+
+double umpire_cluster_entropy_weighted(const size_t *c, size_t n, const struct umpire_answer *s, size_t k) {
     double *lp = malloc(k * sizeof *lp), *mass = calloc(k, sizeof *mass), h = NAN;
-    size_t n = c && lp && mass ? umpire_cluster(w, k, threshold, c) : 0;
-    if (n) {
+    if (lp && mass) {
         /* each distinct answer once (a sample drawn twice is one sequence), weighted by its
          * joint probability; normalised in log space */
         double mx = -INFINITY;
@@ -137,12 +150,7 @@ double umpire_semantic_entropy_weighted(const double *w, const struct umpire_ans
             int dup = 0;
             for (size_t j = 0; j < i && !dup; j++)
                 dup = s[j].n_tokens == s[i].n_tokens && !strcmp(s[j].text, s[i].text);
-            lp[i] = -INFINITY;
-            if (!dup) {
-                lp[i] = 0.0;
-                for (size_t t = 0; t < s[i].n_tokens; t++)
-                    lp[i] += s[i].logprobs[t];
-            }
+            lp[i] = dup ? -INFINITY : umpire_answer_logprob(&s[i]);
             mx = fmax(mx, lp[i]);
         }
         double z = 0.0;
@@ -156,7 +164,6 @@ double umpire_semantic_entropy_weighted(const double *w, const struct umpire_ans
             if (mass[j] > 0)
                 h -= mass[j] / z * log(mass[j] / z);
     }
-    free(c);
     free(lp);
     free(mass);
     return h;
@@ -185,9 +192,7 @@ double umpire_semantic_entropy_strict(const double *e, const struct umpire_answe
         /* log p(c) = logsumexp_{i in c} l_i - logsumexp_i l_i, every sample counted */
         double mx = -INFINITY, z = 0.0;
         for (size_t i = 0; i < k; i++) {
-            ll[i] = 0.0;
-            for (size_t t = 0; t < s[i].n_tokens; t++)
-                ll[i] += s[i].logprobs[t];
+            ll[i] = umpire_answer_logprob(&s[i]);
             mx = fmax(mx, ll[i]);
         }
         for (size_t i = 0; i < k; i++) {
@@ -210,15 +215,19 @@ double umpire_semantic_entropy_strict(const double *e, const struct umpire_answe
 double umpire_eigv(const double *w, size_t k) {
     double *l = malloc(k * k * sizeof *l), *lam = malloc(k * sizeof *lam), u = NAN;
     if (l && lam) {
-        normalised_laplacian(w, k, l);
-        if (umpire_eigh(l, k, lam, NULL) == 0) {
-            u = 0.0;
-            for (size_t j = 0; j < k; j++)
-                u += fmax(0.0, 1.0 - lam[j]);
-        }
+        umpire_laplacian_normalised(w, k, l);
+        if (umpire_eigh(l, k, lam, NULL) == 0)
+            u = umpire_eigv_of(lam, k);
     }
     free(l);
     free(lam);
+    return u;
+}
+
+double umpire_eigv_of(const double *lam, size_t k) {
+    double u = 0.0;
+    for (size_t j = 0; j < k; j++)
+        u += fmax(0.0, 1.0 - lam[j]);
     return u;
 }
 
@@ -226,30 +235,33 @@ double umpire_eccentricity(const double *w, size_t k) {
     double *l = malloc(k * k * sizeof *l), *lam = malloc(k * sizeof *lam);
     double *vec = malloc(k * k * sizeof *vec), u = NAN;
     if (l && lam && vec) {
-        normalised_laplacian(w, k, l);
-        if (umpire_eigh(l, k, lam, vec) == 0) {
-            size_t r = 0;
-            while (r < k && lam[r] < ECCENTRICITY_EIG_THRESHOLD)
-                r++;
-            if (r == 0)
-                r = 1;
-            /* v_j = (vec[j][0..r)); centre over j, then the norm of all centred rows */
-            double s = 0.0;
-            for (size_t c = 0; c < r; c++) {
-                double mean = 0.0;
-                for (size_t j = 0; j < k; j++)
-                    mean += vec[j * k + c];
-                mean /= (double)k;
-                for (size_t j = 0; j < k; j++)
-                    s += (vec[j * k + c] - mean) * (vec[j * k + c] - mean);
-            }
-            u = sqrt(s);
-        }
+        umpire_laplacian_normalised(w, k, l);
+        if (umpire_eigh(l, k, lam, vec) == 0)
+            u = umpire_eccentricity_of(lam, vec, k);
     }
     free(l);
     free(lam);
     free(vec);
     return u;
+}
+
+double umpire_eccentricity_of(const double *lam, const double *vec, size_t k) {
+    size_t r = 0;
+    while (r < k && lam[r] < ECCENTRICITY_EIG_THRESHOLD)
+        r++;
+    if (r == 0)
+        r = 1;
+    /* v_j = (vec[j][0..r)); centre over j, then the norm of all centred rows */
+    double s = 0.0;
+    for (size_t c = 0; c < r; c++) {
+        double mean = 0.0;
+        for (size_t j = 0; j < k; j++)
+            mean += vec[j * k + c];
+        mean /= (double)k;
+        for (size_t j = 0; j < k; j++)
+            s += (vec[j * k + c] - mean) * (vec[j * k + c] - mean);
+    }
+    return sqrt(s);
 }
 
 double umpire_kernel_language_entropy(const double *w, size_t k, double t) {

@@ -23,12 +23,14 @@
  *   ECE          p = min-max normalised score as P(wrong); sum_b (n_b / n) |mean p - error rate|
  *                over 10 equal-width (or equal-mass) bins
  *   Brier, NLL   of that p against the wrong / right label (p clipped to [1e-7, 1 - 1e-7] for NLL)
- * Undefined values (one class only, constant scores) are NaN, never a made-up number.
+ * Undefined values (one class only, constant scores) are NaN, never a made-up number. The ROC
+ * points, AURAC's rejection curve and ECE's bins come from curves.c, which draws them too.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/curves.h"
 #include "core/rng.h"
 #include "core/stats.h"
 #include "core/status.h"
@@ -116,20 +118,13 @@ static double auprc_sorted(const double *s, const int *wrong, size_t n, const si
     return ap;
 }
 
-/* The reference's AURAC: rows sorted most uncertain first, acc_i = right answers among rows
- * i..n-1 over n - i, area by the trapezoid rule over x_i = (i + 1) / n. */
-static double aurac_reference(const int *wrong, size_t n, const size_t *o) {
+/* The reference's AURAC: the area under its accuracy-rejection curve (curves.c); x, y n-long
+ * scratch. */
+static double aurac_reference(const int *wrong, size_t n, const size_t *o, double *x, double *y) {
     if (n < 2)
         return NAN;
-    double right_left = (double)(n - count_wrong(wrong, n)), area = 0.0, prev = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double acc = right_left / (double)(n - i);
-        if (i > 0)
-            area += ((double)(i + 1) / (double)n - (double)i / (double)n) * (prev + acc) / 2.0;
-        prev = acc;
-        right_left -= wrong[o[i]] == 0;
-    }
-    return area;
+    umpire_rejection_curve(wrong, n, o, x, y);
+    return umpire_trapezoid(x, y, n);
 }
 
 /* Mean over j = 0..n-1 of the accuracy kept after rejecting j answers, given how many wrong
@@ -163,27 +158,6 @@ static void rejection(const double *s, const int *wrong, size_t n, const size_t 
         rem[j] = (double)(j < w ? j : w);
     double oracle = aurac_from(rem, n, w), random = 1.0 - (double)w / (double)n;
     *prr = oracle > random ? (*aurac - random) / (oracle - random) : NAN;
-}
-
-/* The ROC points of the distinct thresholds, highest first (sklearn's _binary_clf_curve):
- * fp[c], tp[c] for c < *m; n-long scratch each. */
-static size_t roc_points(const double *s, const int *wrong, size_t n, const size_t *o, double *fp, double *tp) {
-    size_t m = 0;
-    double f = 0, t = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && s[o[j]] == s[o[i]]) {
-            if (wrong[o[j]])
-                t++;
-            else
-                f++;
-            j++;
-        }
-        fp[m] = f;
-        tp[m++] = t;
-        i = j;
-    }
-    return m;
 }
 
 static double tpr_interp(const double *fp, const double *tp, size_t m, double pos, double neg, double target) {
@@ -273,12 +247,6 @@ double umpire_cpc(const double *s, const int *wrong, size_t n, size_t bins) {
     return r;
 }
 
-/* p_i = (s_i - lo) / (hi - lo) clipped to [0, 1]; 0.5 throughout when hi == lo. */
-static void minmax_apply(const double *s, size_t n, double lo, double hi, double *p) {
-    for (size_t i = 0; i < n; i++)
-        p[i] = hi > lo ? fmin(1.0, fmax(0.0, (s[i] - lo) / (hi - lo))) : 0.5;
-}
-
 double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int equal_mass) {
     if (n == 0 || bins == 0)
         return NAN;
@@ -306,21 +274,18 @@ double umpire_ece(const double *p, const int *wrong, size_t n, size_t bins, int 
         free(o);
         return ece;
     }
-    double *sum_p = calloc(bins, sizeof *sum_p), *sum_w = calloc(bins, sizeof *sum_w);
-    if (!sum_p || !sum_w) {
-        free(sum_p);
-        free(sum_w);
-        return NAN;
+    double *sum_p = malloc(bins * sizeof *sum_p), *sum_w = malloc(bins * sizeof *sum_w);
+    size_t *count = malloc(bins * sizeof *count);
+    if (sum_p && sum_w && count) {
+        umpire_reliability_bins(p, wrong, n, bins, count, sum_p, sum_w);
+        for (size_t b = 0; b < bins; b++)
+            ece += fabs(sum_p[b] - sum_w[b]) / (double)n; /* (n_b / n) |mean p - rate| */
+    } else {
+        ece = NAN;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t b = p[i] >= 1.0 ? bins - 1 : (size_t)(p[i] * (double)bins);
-        sum_p[b] += p[i];
-        sum_w[b] += wrong[i] != 0;
-    }
-    for (size_t b = 0; b < bins; b++)
-        ece += fabs(sum_p[b] - sum_w[b]) / (double)n; /* (n_b / n) |mean p - rate| */
     free(sum_p);
     free(sum_w);
+    free(count);
     return ece;
 }
 
@@ -378,7 +343,7 @@ static double cece(const double *s, const int *wrong, const unsigned char *cal, 
 }
 
 struct scratch {
-    double *p, *rem, *fp, *tp;
+    double *p, *rem, *fp, *tp; /* n-long each; fp and tp hold the rejection curve first */
     size_t *o;
     int *iw;
 };
@@ -399,10 +364,10 @@ static int compute_all(const double *s, const int *wrong, const unsigned char *c
     double pos = (double)count_wrong(wrong, n), neg = (double)n - pos;
     v[UMPIRE_M_AUROC] = auroc_sorted(s, wrong, n, o);
     v[UMPIRE_M_AUPRC] = auprc_sorted(s, wrong, n, o);
-    v[UMPIRE_M_AURAC] = aurac_reference(wrong, n, o);
+    v[UMPIRE_M_AURAC] = aurac_reference(wrong, n, o, x->fp, x->tp);
     rejection(s, wrong, n, o, x->rem, &v[UMPIRE_M_AURAC_EXPECTED], &v[UMPIRE_M_PRR]);
     if (pos > 0 && neg > 0) {
-        size_t m = roc_points(s, wrong, n, o, x->fp, x->tp);
+        size_t m = umpire_roc_counts(s, wrong, n, o, x->fp, x->tp);
         v[UMPIRE_M_TPR10] = tpr_reference(x->fp, x->tp, m, pos, neg, 0.10);
         v[UMPIRE_M_TPR1] = tpr_reference(x->fp, x->tp, m, pos, neg, 0.01);
         v[UMPIRE_M_TPR10_INTERP] = tpr_interp(x->fp, x->tp, m, pos, neg, 0.10);
@@ -411,12 +376,7 @@ static int compute_all(const double *s, const int *wrong, const unsigned char *c
     v[UMPIRE_M_CPC] = umpire_cpc(s, wrong, n, mp->cpc_bins);
     if (cal)
         v[UMPIRE_M_CECE] = cece(s, wrong, cal, n, mp->cece_bins, x->p, x->iw);
-    double lo = s[0], hi = s[0];
-    for (size_t i = 1; i < n; i++) {
-        lo = fmin(lo, s[i]);
-        hi = fmax(hi, s[i]);
-    }
-    minmax_apply(s, n, lo, hi, x->p);
+    umpire_minmax_scores(s, n, x->p);
     v[UMPIRE_M_ECE] = umpire_ece(x->p, wrong, n, mp->ece_bins, 0);
     v[UMPIRE_M_ECE_MASS] = umpire_ece(x->p, wrong, n, mp->ece_bins, 1);
     double brier = 0, nll = 0;
@@ -571,8 +531,11 @@ double umpire_auprc(const double *s, const int *wrong, size_t n) {
 
 double umpire_aurac(const double *s, const int *wrong, size_t n) {
     size_t *o = order_of(s, n);
-    double v = o ? aurac_reference(wrong, n, o) : NAN;
+    double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
+    double v = o && x && y ? aurac_reference(wrong, n, o, x, y) : NAN;
     free(o);
+    free(x);
+    free(y);
     return v;
 }
 
@@ -581,7 +544,7 @@ double umpire_tpr_at_fpr(const double *s, const int *wrong, size_t n, double fpr
     double *fp = malloc((n ? n : 1) * sizeof *fp), *tp = malloc((n ? n : 1) * sizeof *tp), v = NAN;
     double pos = (double)count_wrong(wrong, n), neg = (double)n - pos;
     if (o && fp && tp && pos > 0 && neg > 0) {
-        size_t m = roc_points(s, wrong, n, o, fp, tp);
+        size_t m = umpire_roc_counts(s, wrong, n, o, fp, tp);
         v = interpolated ? tpr_interp(fp, tp, m, pos, neg, fpr) : tpr_reference(fp, tp, m, pos, neg, fpr);
     }
     free(o);

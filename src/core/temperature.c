@@ -13,29 +13,15 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/logprob.h"
 #include "core/status.h"
-
-/* logsumexp(beta z) and E_{softmax(beta z)}[z] of one row. */
-static void row_stats(const float *z, size_t v, double beta, double *lse, double *mean_z) {
-    double mx = -INFINITY;
-    for (size_t j = 0; j < v; j++)
-        mx = fmax(mx, beta * z[j]);
-    double s = 0, sz = 0;
-    for (size_t j = 0; j < v; j++) {
-        double e = exp(beta * z[j] - mx);
-        s += e;
-        sz += e * z[j];
-    }
-    *lse = mx + log(s);
-    *mean_z = sz / s;
-}
 
 double umpire_vocab_temperature_nll(const float *const *rows, const int32_t *label, size_t n, size_t v, double t) {
     double nll = 0;
     for (size_t i = 0; i < n; i++) {
-        double lse, mz;
-        row_stats(rows[i], v, 1.0 / t, &lse, &mz);
-        nll += lse - rows[i][label[i]] / t;
+        struct umpire_softmax s;
+        umpire_softmax_f32(rows[i], v, t, &s);
+        nll += s.max + s.logz - rows[i][label[i]] / t; /* logsumexp(z / T) - z_y / T */
     }
     return n ? nll / (double)n : NAN;
 }
@@ -43,9 +29,9 @@ double umpire_vocab_temperature_nll(const float *const *rows, const int32_t *lab
 static double slope(const float *const *rows, const int32_t *label, size_t n, size_t v, double beta) {
     double d = 0;
     for (size_t i = 0; i < n; i++) {
-        double lse, mz;
-        row_stats(rows[i], v, beta, &lse, &mz);
-        d += mz - rows[i][label[i]];
+        struct umpire_softmax s;
+        umpire_softmax_mean_f32(rows[i], v, beta > 0 ? 1.0 / beta : INFINITY, &s);
+        d += s.mean - rows[i][label[i]];
     }
     return d / (double)n;
 }
@@ -99,11 +85,11 @@ double umpire_vocab_top_probability(const float *z, size_t v, double t, size_t *
     for (size_t j = 1; j < v; j++)
         if (z[j] > z[k])
             k = j;
-    double lse, mz;
-    row_stats(z, v, 1.0 / t, &lse, &mz);
+    struct umpire_softmax s;
+    umpire_softmax_f32(z, v, t, &s);
     if (top)
         *top = k;
-    return exp(z[k] / t - lse);
+    return exp(z[k] / t - s.max - s.logz);
 }
 
 double umpire_ece_confidence(const double *conf, const int *right, size_t n, size_t bins) {

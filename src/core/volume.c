@@ -10,7 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/baselines.h"
 #include "core/linalg.h"
+#include "core/logprob.h"
 #include "core/stats.h"
 #include "core/status.h"
 
@@ -31,28 +33,31 @@ int umpire_semantic_volume(const float *embeddings, size_t k, size_t d, double e
     size_t bad = umpire_rows_normalise(embeddings, k, d, phi, &bad_norm);
     if (bad < k) /* a zero row has no direction: the volume is undefined, not small */
         rc = umpire_fail(err, UMPIRE_EINVAL, "embedding %zu has norm %g", bad, bad_norm);
-    double logdet = 0.0;
+    double v = NAN;
     if (rc == UMPIRE_OK) {
         umpire_gram(phi, k, d, g);
-        if (umpire_logdet_psd(g, k, eps, &logdet) != 0)
+        if (isnan(v = umpire_volume_of_gram(g, k, eps)))
             rc = umpire_fail(err, UMPIRE_ENUM, "log-determinant failed (k=%zu, d=%zu)", k, d);
     }
     free(phi);
     free(g);
     if (rc == UMPIRE_OK)
-        *u = logdet / (2.0 * (double)k);
+        *u = v;
     return rc;
+}
+
+double umpire_volume_of_gram(const double *gram, size_t k, double eps) {
+    double logdet;
+    return umpire_logdet_psd(gram, k, eps, &logdet) == 0 ? logdet / (2.0 * (double)k) : NAN;
 }
 
 double umpire_incoherence(const struct umpire_answer *samples, size_t k, int length_normalised) {
     double q = 0.0;
     for (size_t i = 0; i < k; i++) {
-        double s = 0.0;
-        for (size_t t = 0; t < samples[i].n_tokens; t++)
-            s += samples[i].logprobs[t];
+        double s = umpire_answer_logprob(&samples[i]);
         if (length_normalised && samples[i].n_tokens > 0)
             s /= (double)samples[i].n_tokens;
-        q += 1.0 - exp(s);
+        q += umpire_one_minus_exp(s); /* 1 - p_i */
     }
     return q / (double)k;
 }

@@ -10,6 +10,7 @@
 
 #include <mtmd-helper.h>
 
+#include "core/logprob.h"
 #include "core/status.h"
 #include "core/utf8.h"
 #include "engine/gguf_check.h"
@@ -261,18 +262,11 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
 
 
 void umpire_logits_stats(const float *logits, int n_vocab, struct umpire_logits_stats *st) {
-    double mx = logits[0];
-    for (int v = 1; v < n_vocab; v++)
-        mx = logits[v] > mx ? logits[v] : mx;
-    double z = 0.0, s = 0.0; /* z = sum e^(l - mx), s = sum e^(l - mx) (l - mx) */
-    for (int v = 0; v < n_vocab; v++) {
-        double d = logits[v] - mx, ex = exp(d);
-        z += ex;
-        s += ex * d;
-    }
-    st->max = mx;
-    st->logz = log(z);
-    st->entropy = st->logz - s / z; /* -sum p log p with log p = d - log z */
+    struct umpire_softmax s;
+    umpire_softmax_f32(logits, (size_t)n_vocab, 1.0, &s);
+    st->max = s.max;
+    st->logz = s.logz;
+    st->entropy = s.entropy;
 }
 
 void umpire_next_token_stats(const float *logits, int n_vocab, llama_token tok, double *logprob, double *entropy) {

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/logprob.h"
 #include "core/status.h"
 #include "engine/engine.h"
 #include "engine/log.h"
@@ -93,14 +94,12 @@ static void disjoint(struct word *a, struct word *b) {
 
 /* log sum_{t in w} softmax(logits / temp)[t] */
 static double word_logprob(const float *logits, int n_vocab, double temp, const struct word *w) {
-    double mx = logits[0] / temp, z = 0, s = 0;
-    for (int v = 1; v < n_vocab; v++)
-        mx = fmax(mx, logits[v] / temp);
-    for (int v = 0; v < n_vocab; v++)
-        z += exp(logits[v] / temp - mx);
+    struct umpire_softmax sm;
+    umpire_softmax_f32(logits, (size_t)n_vocab, temp, &sm);
+    double s = 0;
     for (int i = 0; i < w->n; i++)
-        s += exp(logits[w->tok[i]] / temp - mx);
-    return w->n ? log(s) - log(z) : -INFINITY;
+        s += exp(logits[w->tok[i]] / temp - sm.max);
+    return w->n ? log(s) - sm.logz : -INFINITY;
 }
 
 /* p(a) / (p(a) + p(b)) for the two words at these logits. */

@@ -3,7 +3,8 @@
  * answers: the metrics of every estimator, then for the chosen ones the ROC curve, the
  * reliability diagram (min-max normalised score as P(wrong)), the accuracy-rejection curve
  * and the score histograms of right and wrong answers; and the answers the run was most sure
- * of that were wrong.
+ * of that were wrong. The curves are core's (curves.c), the ones the metrics in their titles
+ * are computed from.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/curves.h"
 #include "core/stats.h"
 #include "core/status.h"
 #include "io/output.h"
@@ -57,82 +59,56 @@ static void frame(FILE *f, const char *title, const char *xl, const char *yl, do
             (H + MT - MB) / 2, yl);
 }
 
-static void roc(FILE *f, const double *s, const int *wrong, size_t n, const size_t *o, double auroc) {
-    size_t pos = 0;
-    for (size_t i = 0; i < n; i++)
-        pos += wrong[i] != 0;
+/* A curve's points as an SVG polyline on the unit square. */
+static void polyline(FILE *f, const char *cls, const struct umpire_curve *c) {
+    fprintf(f, "<polyline class=\"%s\" points=\"", cls);
+    for (size_t i = 0; i < c->n; i++)
+        fprintf(f, "%s%.1f,%.1f", i ? " " : "", px(c->x[i], 0, 1), py(c->y[i], 0, 1));
+    fputs("\"/>", f);
+}
+
+/* The ROC curve whose trapezoid area is the AUROC in its title: a tie of right and wrong
+ * answers is one diagonal step. */
+static void roc(FILE *f, const struct umpire_curves *c, double auroc) {
     char title[64];
     snprintf(title, sizeof title, "ROC (AUROC %.3f)", auroc);
     frame(f, title, "false positive rate", "true positive rate", 0, 1, 0, 1);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"diag\"/>", px(0, 0, 1), py(0, 0, 1),
             px(1, 0, 1), py(1, 0, 1));
-    if (pos && pos < n) {
-        fprintf(f, "<polyline class=\"c1\" points=\"%.1f,%.1f", px(0, 0, 1), py(0, 0, 1));
-        double tp = 0, fp = 0;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            for (; j < n && s[o[j]] == s[o[i]]; j++) {
-                if (wrong[o[j]])
-                    tp++;
-                else
-                    fp++;
-            }
-            fprintf(f, " %.1f,%.1f", px(fp / (double)(n - pos), 0, 1), py(tp / (double)pos, 0, 1));
-            i = j;
-        }
-        fputs("\"/>", f);
-    }
+    if (c->roc.n)
+        polyline(f, "c1", &c->roc);
     fputs("</svg>", f);
 }
 
-static void reliability(FILE *f, const double *s, const int *wrong, size_t n, double ece) {
-    double lo = s[0], hi = s[0];
-    for (size_t i = 1; i < n; i++) {
-        lo = fmin(lo, s[i]);
-        hi = fmax(hi, s[i]);
-    }
-    size_t cnt[10] = {0}, err[10] = {0};
-    for (size_t i = 0; i < n; i++) {
-        double p = hi > lo ? (s[i] - lo) / (hi - lo) : 0.5;
-        size_t b = p >= 1 ? 9 : (size_t)(p * 10);
-        cnt[b]++;
-        err[b] += wrong[i] != 0;
-    }
+/* ECE's bins: each bar the error rate of the answers whose P(wrong) fell in the bin. */
+static void reliability(FILE *f, const struct umpire_curves *c, double ece) {
     char title[64];
     snprintf(title, sizeof title, "reliability (ECE %.3f)", ece);
     frame(f, title, "P(wrong) = min-max score", "error rate", 0, 1, 0, 1);
-    for (int b = 0; b < 10; b++)
-        if (cnt[b]) {
-            double rate = (double)err[b] / (double)cnt[b];
-            fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%zu answers, %zu wrong</title></rect>",
-                    px(b / 10.0, 0, 1) + 1, py(rate, 0, 1), px(0.1, 0, 1) - px(0, 0, 1) - 2, py(0, 0, 1) - py(rate, 0, 1),
-                    cnt[b], err[b]);
+    double width = 1.0 / (double)c->bins;
+    for (size_t b = 0; b < c->bins; b++)
+        if (c->bin_count[b]) {
+            double rate = c->bin_error[b];
+            fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%zu answers, "
+                       "%.0f wrong, mean P(wrong) %.3f</title></rect>",
+                    px((double)b * width, 0, 1) + 1, py(rate, 0, 1), px(width, 0, 1) - px(0, 0, 1) - 2,
+                    py(0, 0, 1) - py(rate, 0, 1), c->bin_count[b], rate * (double)c->bin_count[b], c->bin_p[b]);
         }
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"diag\"/></svg>", px(0, 0, 1), py(0, 0, 1),
             px(1, 0, 1), py(1, 0, 1));
 }
 
-/* Accuracy of the kept answers as the most uncertain are rejected; the oracle and random too. */
-static void rejection(FILE *f, const int *wrong, size_t n, const size_t *o, double aurac) {
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w += wrong[i] != 0;
+/* UMPIRE's accuracy-rejection curve, whose trapezoid area is the AURAC in its title (x = (i + 1) / n
+ * after rejecting the i most uncertain answers, ties in item order); the oracle and random too. */
+static void rejection(FILE *f, const struct umpire_curves *c, double aurac) {
     char title[64];
     snprintf(title, sizeof title, "accuracy-rejection (AURAC %.3f)", aurac);
-    frame(f, title, "share rejected", "accuracy of the rest", 0, 1, 0, 1);
-    double acc = 1 - (double)w / (double)n;
+    frame(f, title, "(rejected + 1) / n", "accuracy of the rest", 0, 1, 0, 1);
+    double acc = c->rejection.n ? c->rejection.y[0] : 0;
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"diag\"/>", px(0, 0, 1), py(acc, 0, 1),
             px(1, 0, 1), py(acc, 0, 1));
-    for (int oracle = 1; oracle >= 0; oracle--) {
-        fprintf(f, "<polyline class=\"%s\" points=\"", oracle ? "c2" : "c1");
-        size_t removed_wrong = 0;
-        for (size_t j = 0; j < n; j++) {
-            double kept = (double)(n - j), kw = (double)(w - removed_wrong);
-            fprintf(f, "%.1f,%.1f ", px((double)j / (double)n, 0, 1), py((kept - kw) / kept, 0, 1));
-            removed_wrong += oracle ? j < w : wrong[o[j]] != 0;
-        }
-        fputs("\"/>", f);
-    }
+    polyline(f, "c2", &c->oracle);
+    polyline(f, "c1", &c->rejection);
     fputs("</svg>", f);
 }
 
@@ -286,6 +262,7 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
     double *s = malloc((set->n ? set->n : 1) * sizeof *s);
     int *w = malloc((set->n ? set->n : 1) * sizeof *w);
     size_t *idx = malloc((set->n ? set->n : 1) * sizeof *idx), *o = malloc((set->n ? set->n : 1) * sizeof *o);
+    const size_t bins = umpire_metric_default_params().ece_bins; /* the bins of the ECE shown */
     for (size_t c = 0; s && w && idx && o && c < n_chosen; c++) {
         int e = umpire_estimator_index(chosen[c]);
         if (e < 0 || !ev->reports[e].n)
@@ -297,14 +274,16 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
                 s[k] = sc->scores[i * ne + (size_t)e];
                 w[k++] = set->items[i].correct == 0;
             }
-        if (k == 0 || umpire_argsort_desc(s, k, o) != 0)
+        struct umpire_curves curves;
+        if (k == 0 || umpire_argsort_desc(s, k, o) != 0 || umpire_curves_compute(s, w, k, bins, &curves, NULL) != 0)
             continue;
         const struct umpire_metric_report *r = &ev->reports[e];
         fprintf(f, "<h2 id=\"%s\">%s <span class=\"muted\">%s</span></h2><div class=\"charts\">", chosen[c], chosen[c],
                 reg[e].formula);
-        roc(f, s, w, k, o, r->value[UMPIRE_M_AUROC]);
-        reliability(f, s, w, k, r->value[UMPIRE_M_ECE]);
-        rejection(f, w, k, o, r->value[UMPIRE_M_AURAC]);
+        roc(f, &curves, r->value[UMPIRE_M_AUROC]);
+        reliability(f, &curves, r->value[UMPIRE_M_ECE]);
+        rejection(f, &curves, r->value[UMPIRE_M_AURAC]);
+        umpire_curves_free(&curves);
         histogram(f, s, w, k);
         fputs("</div>", f);
         if (c == 0) { /* the first estimator's most confident mistakes */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/scorer.h"
 #include "core/status.h"
 #include "engine/engine.h"
 #include "io/idset.h"
@@ -101,6 +102,28 @@ static int write_logits(const char *run_dir, const char *id, const float *z, siz
     return rc;
 }
 
+/* The item's semantic volume U and incoherence Q, for the progress line's running AUROC. */
+static int progress_scores(const struct umpire_item *it, const struct umpire_score_params *p, double *u, double *q,
+                           char *err) {
+    size_t ne;
+    umpire_estimators(&ne);
+    const size_t iu = (size_t)umpire_estimator_index("semantic_volume"), iq = (size_t)umpire_estimator_index("incoherence");
+    int *selected = calloc(ne, sizeof *selected);
+    double *scores = malloc(ne * sizeof *scores);
+    int rc = selected && scores ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK) {
+        selected[iu] = selected[iq] = 1;
+        rc = umpire_score_item_all(it, p, 0.0, selected, scores, err);
+    }
+    if (rc == UMPIRE_OK) {
+        *u = scores[iu];
+        *q = scores[iq];
+    }
+    free(selected);
+    free(scores);
+    return rc;
+}
+
 /* One dataset item: answer, judge, score; the line for items.jsonl. A multiple-choice item's
  * samples are drawn with its options in the prompt, as its letter is chosen. */
 static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
@@ -179,12 +202,13 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
         cJSON_AddNumberToObject(o, "vqa_accuracy", vqa);
     if (logits_file[0])
         cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(o, "choice"), "logits", logits_file);
-    *u = umpire_score_item(&it, (size_t)umpire_estimator_index("semantic_volume"), 0.0, &p->score);
-    *q = umpire_score_item(&it, (size_t)umpire_estimator_index("incoherence"), 0.0, &p->score);
+    rc = progress_scores(&it, &p->score, u, q, err);
     *correct = it.correct;
     *line = o;
     umpire_item_free(&it);
-    return UMPIRE_OK;
+    if (rc != UMPIRE_OK)
+        cJSON_Delete(o);
+    return rc;
 }
 
 struct umpire_eval_params umpire_eval_default_params(void) {

@@ -59,19 +59,18 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
         /* the report's charts: UMPIRE, then the five other estimators with the best AUROC */
         const struct umpire_estimator *reg = umpire_estimators(&ne);
         const char *chosen[6] = {"umpire"};
-        size_t n_chosen = 1;
-        double *best = malloc(ne * sizeof *best);
+        size_t n_chosen = 1, n_ranked = 0;
+        const struct umpire_metric_report **others = malloc(ne * sizeof *others);
         size_t *order = malloc(ne * sizeof *order);
-        if (rc == UMPIRE_OK && best && order) {
+        if (rc == UMPIRE_OK && others && order) {
             for (size_t e = 0; e < ne; e++)
-                best[e] = ev->reports[e].n && isfinite(ev->reports[e].value[UMPIRE_M_AUROC]) && strcmp(reg[e].name, "umpire")
-                              ? ev->reports[e].value[UMPIRE_M_AUROC] : -1.0;
-            if (umpire_argsort_desc(best, ne, order) == 0)
-                for (size_t j = 0; j < ne && n_chosen < 6 && best[order[j]] >= 0; j++)
+                others[e] = ev->reports[e].n && strcmp(reg[e].name, "umpire") ? &ev->reports[e] : NULL;
+            if (umpire_order_by_auroc(others, ne, order, &n_ranked) == UMPIRE_OK)
+                for (size_t j = 0; j < n_ranked && n_chosen < 6; j++)
                     chosen[n_chosen++] = reg[order[j]].name;
             rc = umpire_report_html(run_dir, set, scores, ev, chosen, n_chosen, err);
         }
-        free(best);
+        free(others);
         free(order);
         free(all);
         free((void *)rp);
