@@ -312,7 +312,8 @@ UMPIRE_API int umpire_score_def_compare(const char *name, const struct umpire_sc
                              char *err);
 
 /* 1 when the item carries what estimator e reads, scored from log-probs of kind `probs` (an
- * estimator that applies may still be undefined on an item: a zero embedding has no direction). */
+ * estimator that applies may still be undefined on an item: a zero embedding has no direction).
+ * Estimators of the samples' spread need at least two samples. */
 UMPIRE_API int umpire_estimator_applies(const struct umpire_item *item, size_t e, enum umpire_probs probs);
 
 /* Score one item (k >= 2) with estimator index e of the registry; alpha is V's weight.

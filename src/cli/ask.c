@@ -333,12 +333,12 @@ int cmd_ask(int argc, char **argv) {
         cJSON *o = umpire_item_to_json(&it);
         cJSON_AddStringToObject(o, "question", q.question);
         cJSON_AddStringToObject(o, "answer", answer);
-        cJSON_AddNumberToObject(o, "alpha", p.alpha);
+        cJSON_AddItemToObject(o, "alpha", umpire_json_number(p.alpha)); /* numbers that read back exactly */
         cJSON *so = cJSON_AddObjectToObject(o, "scores");
         for (size_t i = 0; i < ne; i++)
-            cJSON_AddItemToObject(so, reg[i].name, isfinite(scores[i]) ? cJSON_CreateNumber(scores[i]) : cJSON_CreateNull());
+            cJSON_AddItemToObject(so, reg[i].name, umpire_json_number(scores[i]));
         if (calibration) {
-            cJSON_AddItemToObject(o, "p_error", isfinite(p_err) ? cJSON_CreateNumber(p_err) : cJSON_CreateNull());
+            cJSON_AddItemToObject(o, "p_error", umpire_json_number(p_err));
             if (verdict)
                 cJSON_AddStringToObject(o, "verdict", verdict);
         }

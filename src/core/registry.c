@@ -269,8 +269,9 @@ static int has(const struct umpire_item *it, unsigned needs) {
 int umpire_estimator_applies(const struct umpire_item *it, size_t e, enum umpire_probs probs) {
     if (e >= E_COUNT || !has(it, registry[e].needs))
         return 0;
-    /* no samples (ask -k 0): only what the low-temperature answer and the extra passes tell */
-    if (it->k == 0 && !defs[e].single)
+    /* fewer than two samples (ask -k 0, or one): no spread to measure; only what the
+     * low-temperature answer and the extra passes tell */
+    if (it->k < 2 && !defs[e].single)
         return 0;
     /* the *_raw estimators read the raw model's log-probs beside the sampler's: none where the
      * estimators read raw ones already */
