@@ -5,9 +5,11 @@
 # the variant for that CPU, and `umpire ask` must answer with a model. Then the baseline
 # variant's compile flags must be the in-tree ggml-cpu's (nothing of ggml's build lost in the
 # copy), the AVX2 variant's those plus its own.
-# Exit 77 (skipped) without qemu-x86_64 (scripts/setup --test installs qemu-user).
-# Usage: cpu_dispatch.sh UMPIRE CPU_FEATURES MODEL_DIR WORK BUILD_DIR
-umpire=$1 features=$2 models=$3 work=$4 build=$5
+# Exit 77 (skipped) without qemu-x86_64 (scripts/setup --test installs qemu-user). Under the
+# sanitizers only the native run and the flags are checked: ASan's shadow memory does not fit in
+# qemu's address space (the dispatch itself is not instrumented code).
+# Usage: cpu_dispatch.sh UMPIRE CPU_FEATURES MODEL_DIR WORK BUILD_DIR SANITIZE(ON/OFF)
+umpire=$1 features=$2 models=$3 work=$4 build=$5 sanitize=$6
 rm -rf "$work" && mkdir -p "$work"
 fails=0
 ok() { echo "ok   $1"; }
@@ -19,27 +21,37 @@ if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw f16c /p
     grep -q "AVX2 = 1" "$work/native.txt" && ok "native: the AVX2 variant" || fail "native: not the AVX2 variant: $(cat "$work/native.txt")"
 fi
 
-command -v qemu-x86_64 > /dev/null || { echo "qemu-x86_64 not installed (scripts/setup --test installs qemu-user): skipped"; exit 77; }
-# CPU model, whether it has AVX2 (the variant to expect)
-for cpu in qemu64:no Nehalem:no Haswell:yes; do
-    model=${cpu%%:*} avx2=${cpu##*:}
-    out="$work/$model-features.txt"
-    if qemu-x86_64 -cpu "$model" "$features" > "$out" 2>&1 && grep -q "product ok" "$out"; then
-        if [ "$avx2" = yes ]; then
-            grep -q "AVX2 = 1" "$out" && ok "$model: the product, with the AVX2 variant" || fail "$model: not the AVX2 variant: $(tail -1 "$out")"
+# on emulated CPUs
+emulated() {
+    # CPU model, whether it has AVX2 (the variant to expect)
+    for cpu in qemu64:no Nehalem:no Haswell:yes; do
+        model=${cpu%%:*} avx2=${cpu##*:}
+        out="$work/$model-features.txt"
+        if qemu-x86_64 -cpu "$model" "$features" > "$out" 2>&1 && grep -q "product ok" "$out"; then
+            if [ "$avx2" = yes ]; then
+                grep -q "AVX2 = 1" "$out" && ok "$model: the product, with the AVX2 variant" || fail "$model: not the AVX2 variant: $(tail -1 "$out")"
+            else
+                grep -q -e "AVX = 1" -e "SSE3 = 1" "$out" && fail "$model: not the baseline variant: $(tail -1 "$out")" || ok "$model: the product, with the baseline variant"
+            fi
         else
-            grep -q -e "AVX = 1" -e "SSE3 = 1" "$out" && fail "$model: not the baseline variant: $(tail -1 "$out")" || ok "$model: the product, with the baseline variant"
+            fail "$model: cpu_features: $(tail -2 "$out")"
         fi
-    else
-        fail "$model: cpu_features: $(tail -2 "$out")"
-    fi
-    out="$work/$model-ask.jsonl"
-    qemu-x86_64 -cpu "$model" "$umpire" ask -m "$models/tiny.gguf" -k 2 --seed 1 --max-tokens 8 --json "Which city?" \
-        > "$out" 2> "$work/$model-ask.err"
-    rc=$?
-    n=$(/usr/bin/python3 -c "import json,sys; print(len(json.loads(open(sys.argv[1]).readline())['samples']))" "$out" 2>/dev/null)
-    [ $rc -eq 0 ] && [ "$n" = 2 ] && ok "$model: umpire ask, 2 answers" || fail "$model: umpire ask exit $rc, $n answers: $(tail -2 "$work/$model-ask.err")"
-done
+        out="$work/$model-ask.jsonl"
+        qemu-x86_64 -cpu "$model" "$umpire" ask -m "$models/tiny.gguf" -k 2 --seed 1 --max-tokens 8 --json "Which city?" \
+            > "$out" 2> "$work/$model-ask.err"
+        rc=$?
+        n=$(/usr/bin/python3 -c "import json,sys; print(len(json.loads(open(sys.argv[1]).readline())['samples']))" "$out" 2>/dev/null)
+        [ $rc -eq 0 ] && [ "$n" = 2 ] && ok "$model: umpire ask, 2 answers" || fail "$model: umpire ask exit $rc, $n answers: $(tail -2 "$work/$model-ask.err")"
+    done
+}
+if [ "$sanitize" = ON ]; then
+    echo "skip the emulated CPUs (a sanitizer build)"
+elif ! command -v qemu-x86_64 > /dev/null; then
+    echo "qemu-x86_64 not installed (scripts/setup --test installs qemu-user): skipped"
+    exit 77
+else
+    emulated
+fi
 
 # the variants' compile flags (Makefile generators write them to flags.make)
 tree="$build/llama.cpp/ggml/src/CMakeFiles/ggml-cpu.dir/flags.make"
