@@ -37,6 +37,10 @@ set(UMPIRE_CPU_x86_64_v3_FEATURES sse4.2 avx avx2 fma f16c bmi2)
 
 # ------------------------------------------------------------------ configure: the targets
 function(umpire_cpu_variants target)
+  if(NOT TARGET ggml-cpu OR NOT TARGET ggml)
+    message(FATAL_ERROR "cpu_variants: this llama.cpp has no ggml-cpu target to build per instruction set; "
+                        "configure with -DUMPIRE_CPU_DISPATCH=OFF")
+  endif()
   set(work ${PROJECT_BINARY_DIR}/cpu-variants)
   file(MAKE_DIRECTORY ${work})
 
