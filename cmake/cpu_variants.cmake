@@ -16,8 +16,10 @@
 #     dynamic loader runs its resolver once, before main, and it picks the most capable variant
 #     that the CPU (cpuid) and the OS (the AVX register state) support (__builtin_cpu_supports).
 # The result, the static library umpire_ggml_cpu, takes ggml-cpu's place in ggml's link
-# interface: llama.cpp and umpire call the CPU backend as before. Tested by tests/cpu (qemu
-# emulating CPUs without AVX2, and without SSE4.2).
+# interface: llama.cpp and umpire call the CPU backend as before. One caveat: every variant's
+# static constructors run at start-up on any CPU (none of ggml-cpu's uses AVX code today).
+# Tested by tests/cpu (qemu emulating CPUs without AVX2, and without SSE4.2: it would catch such
+# a constructor, and any AVX2 code reached without the dispatch).
 #
 # Usage: include() it, then umpire_cpu_variants(umpire_ggml_cpu) after add_subdirectory(llama.cpp),
 # the in-tree ggml-cpu configured for the baseline (no GGML_AVX..., GGML_NATIVE OFF).
