@@ -17,7 +17,7 @@
 #     that the CPU (cpuid) and the OS (the AVX register state) support (__builtin_cpu_supports).
 # The result, the static library umpire_ggml_cpu, takes ggml-cpu's place in ggml's link
 # interface: llama.cpp and umpire call the CPU backend as before. One caveat: every variant's
-# static constructors run at start-up on any CPU (none of ggml-cpu's uses AVX code today).
+# static constructors would run at start-up on any CPU (ggml-cpu has none today: no .init_array).
 # Tested by tests/cpu (qemu emulating CPUs without AVX2, and without SSE4.2: it would catch such
 # a constructor, and any AVX2 code reached without the dispatch).
 #
