@@ -405,6 +405,26 @@ UMPIRE_API int umpire_metrics_compute(const double *score, const int *wrong, siz
                            const struct umpire_metric_params *p, struct umpire_metric_report *out,
                            char *err);
 
+/* Two scorings of the same answers, compared pairwise (umpire compare): two estimators of one
+ * run (wrong_a == wrong_b), or two runs (two prompts, two models, before and after a change),
+ * each with its own scores and labels for answer i. Every metric of both on the answers where
+ * both scores are finite (out->n of them), and diff = b - a with the percentile interval of the
+ * differences over bootstrap resamples that draw the same answers (and one cECE split) for both
+ * sides: an interval that excludes 0 is a difference the data supports. a (b) is exactly
+ * umpire_metrics_compute's report on score_a (score_b) with NaN wherever the other side is
+ * NaN, intervals included (the cECE split is drawn over all n, as there). */
+struct umpire_comparison {
+    struct umpire_metric_report a, b, diff; /* diff.value[m] = b.value[m] - a.value[m] */
+    size_t n;                               /* answers in the comparison */
+    double accuracy_a, accuracy_b;          /* on those answers */
+    double accuracy_diff_lo, accuracy_diff_hi; /* interval of accuracy_b - accuracy_a */
+};
+/* Returns 0 (free with umpire_comparison_free), or UMPIRE_ENOMEM with nothing to free. */
+UMPIRE_API int umpire_metrics_compare(const double *score_a, const int *wrong_a, const double *score_b,
+                                      const int *wrong_b, size_t n, const struct umpire_metric_params *p,
+                                      struct umpire_comparison *out, char *err);
+UMPIRE_API void umpire_comparison_free(struct umpire_comparison *c);
+
 /* The reports r[0..n) with a defined AUROC (NULL entries skipped), best first, ties in index
  * order: their indices in order[0..*n_ranked). Returns 0, or UMPIRE_ENOMEM. */
 UMPIRE_API int umpire_order_by_auroc(const struct umpire_metric_report *const *r, size_t n, size_t *order, size_t *n_ranked);

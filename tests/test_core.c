@@ -265,6 +265,61 @@ static void test_rejection_metrics(void **state) {
     umpire_metric_report_free(&r);
 }
 
+/* A paired comparison: each side is exactly umpire_metrics_compute's report on its scores with
+ * the other side's NaNs added (values and intervals: the same resamples), diff is b - a; a side compared with itself differs by 0 with a [0, 0] interval. */
+static void test_metrics_compare(void **state) {
+    (void)state;
+    struct umpire_metric_params p = umpire_metric_default_params();
+    p.bootstrap = 200;
+    p.seed = 11;
+    enum { N = 40 };
+    double sa[N], sb[N], ka[N], kb[N];
+    int wa[N], wb[N], kwa[N], kwb[N];
+    size_t m = 0;
+    for (int i = 0; i < N; i++) {
+        wa[i] = (i * 7) % 5 < 2;
+        wb[i] = (i * 3) % 4 == 0;
+        sa[i] = i == 5 ? NAN : 0.3 * wa[i] + 0.01 * ((i * 13) % 17);
+        sb[i] = i == 9 ? NAN : 0.2 * wb[i] + 0.01 * ((i * 11) % 19);
+        /* each side with the other's NaNs: the answers it is compared on */
+        int both = isfinite(sa[i]) && isfinite(sb[i]);
+        ka[i] = both ? sa[i] : NAN, kb[i] = both ? sb[i] : NAN, kwa[i] = wa[i], kwb[i] = wb[i];
+        m += both;
+    }
+    struct umpire_comparison c;
+    struct umpire_metric_report ra, rb;
+    assert_int_equal(umpire_metrics_compare(sa, wa, sb, wb, N, &p, &c, NULL), 0);
+    assert_int_equal(umpire_metrics_compute(ka, kwa, N, &p, &ra, NULL), 0);
+    assert_int_equal(umpire_metrics_compute(kb, kwb, N, &p, &rb, NULL), 0);
+    assert_int_equal(c.n, m);
+    assert_int_equal(c.a.n, m);
+    assert_int_equal(m, N - 2);
+    for (int k = 0; k < UMPIRE_N_METRICS; k++) {
+        const double got[] = {c.a.value[k], c.a.lo[k], c.a.hi[k], c.b.value[k], c.b.lo[k], c.b.hi[k]};
+        const double want[] = {ra.value[k], ra.lo[k], ra.hi[k], rb.value[k], rb.lo[k], rb.hi[k]};
+        for (int j = 0; j < 6; j++)
+            assert_true((isnan(got[j]) && isnan(want[j])) || got[j] == want[j]);
+        if (isfinite(ra.value[k]) && isfinite(rb.value[k]))
+            assert_true(c.diff.value[k] == rb.value[k] - ra.value[k]);
+    }
+    assert_true(isfinite(c.diff.lo[UMPIRE_M_AUROC]) && c.diff.lo[UMPIRE_M_AUROC] <= c.diff.hi[UMPIRE_M_AUROC]);
+    CLOSE(c.accuracy_a, 1.0 - (double)ra.n_wrong / (double)m, 1e-15);
+    CLOSE(c.accuracy_b, 1.0 - (double)rb.n_wrong / (double)m, 1e-15);
+    umpire_comparison_free(&c);
+    assert_null(c.a.value);
+    umpire_metric_report_free(&ra);
+    umpire_metric_report_free(&rb);
+    /* a side against itself */
+    assert_int_equal(umpire_metrics_compare(sa, wa, sa, wa, N, &p, &c, NULL), 0);
+    for (int k = 0; k < UMPIRE_N_METRICS; k++)
+        if (isfinite(c.a.value[k])) {
+            assert_true(c.diff.value[k] == 0);
+            assert_true(isnan(c.diff.lo[k]) || (c.diff.lo[k] == 0 && c.diff.hi[k] == 0));
+        }
+    assert_true(c.accuracy_diff_lo == 0 && c.accuracy_diff_hi == 0);
+    umpire_comparison_free(&c);
+}
+
 /* The curves a report draws are the metrics' own: with ties (a group of two right and two wrong
  * answers, drawn as one diagonal ROC step; rejected in item order, as AURAC does), the trapezoid
  * area under the ROC curve is AUROC, under the rejection curve AURAC, and the reliability bins
@@ -766,6 +821,7 @@ static void test_sampleset_write_roundtrip(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampleset_write_roundtrip),
+        cmocka_unit_test(test_metrics_compare),
         cmocka_unit_test(test_volume_identical_samples),
         cmocka_unit_test(test_volume_eigen_fallback),
         cmocka_unit_test(test_volume_orthogonal_and_scale_invariant),

@@ -11,6 +11,7 @@ int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"convert", cmd_convert, "VQA / MMBench / TruthfulQA / SciQ files into a dataset for eval"},
     {"score", cmd_score, "score sample sets with UMPIRE and the baselines; metrics when labelled"},
     {"metrics", cmd_metrics, "recompute the estimators x metrics table from scored items"},
+    {"compare", cmd_compare, "two runs, or two estimators of one: each difference, paired intervals"},
     {"calibrate", cmd_calibrate, "fit / apply score -> P(wrong) maps and risk thresholds; temperature"},
     {"info", cmd_info, "describe a GGUF model and its projector"},
     {"version", cmd_version, "print umpire's version and the llama.cpp / ggml it links"},

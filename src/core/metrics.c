@@ -414,85 +414,157 @@ int umpire_metrics_cece_split(size_t n, const struct umpire_metric_params *mp, s
     return rc;
 }
 
-int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
-                           const struct umpire_metric_params *mp, struct umpire_metric_report *out,
-                           char *err) {
-    memset(out, 0, sizeof *out);
-    if (!(out->value = malloc(3 * UMPIRE_N_METRICS * sizeof *out->value)))
+static int report_alloc(struct umpire_metric_report *r, char *err) {
+    memset(r, 0, sizeof *r);
+    if (!(r->value = malloc(3 * UMPIRE_N_METRICS * sizeof *r->value)))
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    out->n_metrics = UMPIRE_N_METRICS;
-    out->lo = out->value + UMPIRE_N_METRICS;
-    out->hi = out->lo + UMPIRE_N_METRICS;
+    r->n_metrics = UMPIRE_N_METRICS;
+    r->lo = r->value + UMPIRE_N_METRICS;
+    r->hi = r->lo + UMPIRE_N_METRICS;
     for (int m = 0; m < UMPIRE_N_METRICS; m++)
-        out->value[m] = out->lo[m] = out->hi[m] = NAN;
+        r->value[m] = r->lo[m] = r->hi[m] = NAN;
+    return UMPIRE_OK;
+}
+
+/* The percentile interval of the finite values among v[0], v[stride], ... (b of them) into
+ * *lo, *hi; none when most are undefined. col: b slots. */
+static void interval(const double *v, size_t stride, size_t b, double ci, double *col, double *lo, double *hi) {
+    size_t c = 0;
+    for (size_t r = 0; r < b; r++)
+        if (isfinite(v[r * stride]))
+            col[c++] = v[r * stride];
+    if (c * 2 < b) /* mostly undefined: no interval */
+        return;
+    umpire_sort_double(col, c);
+    *lo = quantile_sorted(col, c, (1 - ci) / 2);
+    *hi = quantile_sorted(col, c, 1 - (1 - ci) / 2);
+}
+
+enum { MAX_COLUMNS = 2 };
+
+/* k (1 or 2) aligned columns of n answers: score[c][i] and wrong[c][i] are answer i's score and
+ * label in column c. Evaluated on the answers where every column has a finite score; every
+ * bootstrap resample draws the same answers (and one calibration split) for every column, so
+ * with k = 2 the differences are paired: out[c] per column, diff (may be NULL) = out[1] - out[0]
+ * with the percentile interval of the resamples' differences, acc[c] the columns' accuracies and
+ * acc[2], acc[3] the interval of acc[1] - acc[0]. k = 1 is umpire_metrics_compute. */
+static int evaluate_columns(const double *const *score, const int *const *wrong, size_t k, size_t n,
+                            const struct umpire_metric_params *mp, struct umpire_metric_report *out,
+                            struct umpire_metric_report *diff, double *acc, char *err) {
+    int rc = UMPIRE_OK;
+    for (size_t c = 0; c < k && rc == UMPIRE_OK; c++)
+        rc = report_alloc(&out[c], err);
+    if (rc == UMPIRE_OK && diff)
+        rc = report_alloc(diff, err);
     size_t cap = n ? n : 1;
-    double *s = malloc(cap * sizeof *s);
-    int *w = malloc(cap * sizeof *w);
+    double *s[MAX_COLUMNS] = {0}, *rs[MAX_COLUMNS] = {0}, *rv[MAX_COLUMNS] = {0};
+    int *w[MAX_COLUMNS] = {0}, *rw[MAX_COLUMNS] = {0};
+    double *col = NULL, *rd = NULL, *racc = NULL;
     size_t *idx = malloc(cap * sizeof *idx);
-    unsigned char *cal_all = malloc(cap), *cal = malloc(cap);
+    unsigned char *cal_all = malloc(cap), *cal = malloc(cap), *rcal = NULL;
     struct scratch x = {malloc(cap * sizeof *x.p), malloc(cap * sizeof *x.rem), malloc(cap * sizeof *x.fp),
                         malloc(cap * sizeof *x.tp), malloc(cap * sizeof *x.o), malloc(cap * sizeof *x.iw)};
-    int rc = s && w && idx && cal_all && cal && x.p && x.rem && x.fp && x.tp && x.o && x.iw
-                 ? UMPIRE_OK
-                 : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    int ok = idx && cal_all && cal && x.p && x.rem && x.fp && x.tp && x.o && x.iw;
+    for (size_t c = 0; c < k; c++) {
+        s[c] = malloc(cap * sizeof *s[c]);
+        w[c] = malloc(cap * sizeof *w[c]);
+        ok = ok && s[c] && w[c];
+    }
+    if (rc == UMPIRE_OK && !ok)
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     /* the cECE split is drawn over all n answers; those without a score (NaN: the estimator
      * lacked its input) then leave both parts */
     if (rc == UMPIRE_OK)
         rc = draw_cal(n, mp, idx, cal_all, err);
     size_t m = 0;
-    for (size_t i = 0; rc == UMPIRE_OK && i < n; i++)
-        if (isfinite(score[i])) {
-            s[m] = score[i];
-            w[m] = wrong[i] != 0;
-            cal[m++] = cal_all[i];
+    for (size_t i = 0; rc == UMPIRE_OK && i < n; i++) {
+        int finite = 1;
+        for (size_t c = 0; c < k; c++)
+            finite = finite && isfinite(score[c][i]);
+        if (!finite)
+            continue;
+        for (size_t c = 0; c < k; c++) {
+            s[c][m] = score[c][i];
+            w[c][m] = wrong[c][i] != 0;
         }
-    out->n = m;
-    out->n_wrong = count_wrong(w, m);
-    if (rc == UMPIRE_OK && m > 0 && compute_all(s, w, cal, m, mp, out->value, &x) != 0)
-        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    if (rc == UMPIRE_OK && m > 1 && mp->bootstrap > 0) {
-        double *rs = malloc(m * sizeof *rs), *rv = malloc(mp->bootstrap * UMPIRE_N_METRICS * sizeof *rv);
-        double *col = malloc(mp->bootstrap * sizeof *col);
-        int *rw = malloc(m * sizeof *rw);
-        unsigned char *rcal = malloc(m);
-        if (!rs || !rv || !col || !rw || !rcal) {
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory for %zu bootstrap resamples", mp->bootstrap);
-        } else {
-            struct umpire_rng rng;
-            umpire_rng_seed(&rng, mp->seed ^ 0x5bd1e995ULL);
-            for (size_t b = 0; b < mp->bootstrap && rc == UMPIRE_OK; b++) {
-                for (size_t i = 0; i < m; i++) {
-                    size_t j = (size_t)umpire_rng_below(&rng, m);
-                    rs[i] = s[j];
-                    rw[i] = w[j];
-                }
-                /* each resample draws its own calibration split, as a rerun on it would */
-                if ((rc = draw_cal(m, mp, idx, rcal, err)) == UMPIRE_OK &&
-                    compute_all(rs, rw, rcal, m, mp, rv + b * UMPIRE_N_METRICS, &x) != 0)
-                    rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-            }
-            for (int k = 0; k < UMPIRE_N_METRICS && rc == UMPIRE_OK; k++) {
-                size_t c = 0;
-                for (size_t b = 0; b < mp->bootstrap; b++)
-                    if (isfinite(rv[b * UMPIRE_N_METRICS + k]))
-                        col[c++] = rv[b * UMPIRE_N_METRICS + k];
-                if (c * 2 < mp->bootstrap) /* mostly undefined: no interval */
-                    continue;
-                umpire_sort_double(col, c);
-                out->lo[k] = quantile_sorted(col, c, (1 - mp->ci) / 2);
-                out->hi[k] = quantile_sorted(col, c, 1 - (1 - mp->ci) / 2);
-            }
-        }
-        free(rs);
-        free(rv);
-        free(col);
-        free(rw);
-        free(rcal);
+        cal[m++] = cal_all[i];
     }
-    if (rc != UMPIRE_OK) /* nothing to free on failure */
-        umpire_metric_report_free(out);
-    free(s);
-    free(w);
+    for (size_t c = 0; c < k && rc == UMPIRE_OK; c++) {
+        out[c].n = m;
+        out[c].n_wrong = count_wrong(w[c], m);
+        if (acc)
+            acc[c] = m ? 1.0 - (double)out[c].n_wrong / (double)m : NAN;
+        if (m > 0 && compute_all(s[c], w[c], cal, m, mp, out[c].value, &x) != 0)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    if (rc == UMPIRE_OK && diff) {
+        diff->n = m;
+        for (int j = 0; j < UMPIRE_N_METRICS; j++)
+            diff->value[j] = out[1].value[j] - out[0].value[j];
+    }
+    if (acc)
+        acc[k] = acc[k + 1] = NAN;
+    size_t nb = mp->bootstrap;
+    if (rc == UMPIRE_OK && m > 1 && nb > 0) {
+        ok = (col = malloc(nb * sizeof *col)) && (rcal = malloc(m)) &&
+             (!diff || (rd = malloc(nb * UMPIRE_N_METRICS * sizeof *rd))) && (!acc || (racc = malloc(nb * sizeof *racc)));
+        for (size_t c = 0; c < k; c++) {
+            rs[c] = malloc(m * sizeof *rs[c]);
+            rw[c] = malloc(m * sizeof *rw[c]);
+            rv[c] = malloc(nb * UMPIRE_N_METRICS * sizeof *rv[c]);
+            ok = ok && rs[c] && rw[c] && rv[c];
+        }
+        if (!ok)
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory for %zu bootstrap resamples", nb);
+        struct umpire_rng rng;
+        umpire_rng_seed(&rng, mp->seed ^ 0x5bd1e995ULL);
+        for (size_t b = 0; b < nb && rc == UMPIRE_OK; b++) {
+            for (size_t i = 0; i < m; i++) {
+                size_t j = (size_t)umpire_rng_below(&rng, m);
+                for (size_t c = 0; c < k; c++) {
+                    rs[c][i] = s[c][j];
+                    rw[c][i] = w[c][j];
+                }
+            }
+            /* each resample draws its own calibration split, as a rerun on it would */
+            if ((rc = draw_cal(m, mp, idx, rcal, err)) != UMPIRE_OK)
+                break;
+            for (size_t c = 0; c < k && rc == UMPIRE_OK; c++)
+                if (compute_all(rs[c], rw[c], rcal, m, mp, rv[c] + b * UMPIRE_N_METRICS, &x) != 0)
+                    rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+            if (racc)
+                racc[b] = (double)count_wrong(rw[0], m) - (double)count_wrong(rw[1], m);
+            for (int j = 0; rd && j < UMPIRE_N_METRICS; j++)
+                rd[b * UMPIRE_N_METRICS + j] = rv[1][b * UMPIRE_N_METRICS + j] - rv[0][b * UMPIRE_N_METRICS + j];
+        }
+        for (size_t c = 0; c < k && rc == UMPIRE_OK; c++)
+            for (int j = 0; j < UMPIRE_N_METRICS; j++)
+                interval(rv[c] + j, UMPIRE_N_METRICS, nb, mp->ci, col, &out[c].lo[j], &out[c].hi[j]);
+        for (int j = 0; rd && rc == UMPIRE_OK && j < UMPIRE_N_METRICS; j++)
+            interval(rd + j, UMPIRE_N_METRICS, nb, mp->ci, col, &diff->lo[j], &diff->hi[j]);
+        if (racc && rc == UMPIRE_OK) { /* accuracy difference acc[1] - acc[0] = (wrong[0] - wrong[1]) / m */
+            for (size_t b = 0; b < nb; b++)
+                racc[b] /= (double)m;
+            interval(racc, 1, nb, mp->ci, col, &acc[k], &acc[k + 1]);
+        }
+    }
+    if (rc != UMPIRE_OK) { /* nothing to free on failure */
+        for (size_t c = 0; c < k; c++)
+            umpire_metric_report_free(&out[c]);
+        if (diff)
+            umpire_metric_report_free(diff);
+    }
+    for (size_t c = 0; c < k; c++) {
+        free(s[c]);
+        free(w[c]);
+        free(rs[c]);
+        free(rw[c]);
+        free(rv[c]);
+    }
+    free(col);
+    free(rd);
+    free(racc);
+    free(rcal);
     free(idx);
     free(cal_all);
     free(cal);
@@ -502,6 +574,39 @@ int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
     free(x.tp);
     free(x.o);
     free(x.iw);
+    return rc;
+}
+
+int umpire_metrics_compute(const double *score, const int *wrong, size_t n,
+                           const struct umpire_metric_params *mp, struct umpire_metric_report *out,
+                           char *err) {
+    return evaluate_columns(&score, &wrong, 1, n, mp, out, NULL, NULL, err);
+}
+
+void umpire_comparison_free(struct umpire_comparison *c) {
+    umpire_metric_report_free(&c->a);
+    umpire_metric_report_free(&c->b);
+    umpire_metric_report_free(&c->diff);
+}
+
+int umpire_metrics_compare(const double *score_a, const int *wrong_a, const double *score_b, const int *wrong_b,
+                           size_t n, const struct umpire_metric_params *mp, struct umpire_comparison *out,
+                           char *err) {
+    memset(out, 0, sizeof *out);
+    const double *score[2] = {score_a, score_b};
+    const int *wrong[2] = {wrong_a, wrong_b};
+    struct umpire_metric_report r[2];
+    double acc[4];
+    int rc = evaluate_columns(score, wrong, 2, n, mp, r, &out->diff, acc, err);
+    if (rc == UMPIRE_OK) {
+        out->a = r[0];
+        out->b = r[1];
+        out->n = r[0].n;
+        out->accuracy_a = acc[0];
+        out->accuracy_b = acc[1];
+        out->accuracy_diff_lo = acc[2];
+        out->accuracy_diff_hi = acc[3];
+    }
     return rc;
 }
 

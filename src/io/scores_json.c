@@ -79,7 +79,24 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
     return umpire_output_close(&a, rc, err);
 }
 
-/* "metrics": {estimator: {"n", each metric, each metric's "_ci"}} for the selected reports */
+/* {"n", each metric, each metric's "_ci": [lo, hi]} of one report */
+static cJSON *report_json(const struct umpire_metric_report *r) {
+    cJSON *m = cJSON_CreateObject();
+    if (!m)
+        return NULL;
+    cJSON_AddNumberToObject(m, "n", (double)r->n);
+    for (int k = 0; k < UMPIRE_N_METRICS; k++) {
+        char key[48];
+        cJSON_AddItemToObject(m, umpire_metric_name(k), number_or_null(r->value[k]));
+        snprintf(key, sizeof key, "%s_ci", umpire_metric_name(k));
+        cJSON *ci = cJSON_AddArrayToObject(m, key);
+        cJSON_AddItemToArray(ci, number_or_null(r->lo[k]));
+        cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
+    }
+    return m;
+}
+
+/* "metrics": {estimator: report_json} for the selected reports */
 static void add_metrics(cJSON *o, const int *selected, const struct umpire_metric_report *const *reports) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
@@ -87,18 +104,45 @@ static void add_metrics(cJSON *o, const int *selected, const struct umpire_metri
     for (size_t e = 0; e < ne; e++) {
         if ((selected && !selected[e]) || !reports || !reports[e])
             continue;
-        const struct umpire_metric_report *r = reports[e];
-        cJSON *m = cJSON_AddObjectToObject(metrics, reg[e].name);
-        cJSON_AddNumberToObject(m, "n", (double)r->n);
-        for (int k = 0; k < UMPIRE_N_METRICS; k++) {
-            char key[48];
-            cJSON_AddItemToObject(m, umpire_metric_name(k), number_or_null(r->value[k]));
-            snprintf(key, sizeof key, "%s_ci", umpire_metric_name(k));
-            cJSON *ci = cJSON_AddArrayToObject(m, key);
-            cJSON_AddItemToArray(ci, number_or_null(r->lo[k]));
-            cJSON_AddItemToArray(ci, number_or_null(r->hi[k]));
-        }
+        cJSON_AddItemToObject(metrics, reg[e].name, report_json(reports[e]));
     }
+}
+
+static cJSON *interval_json(double lo, double hi) {
+    cJSON *ci = cJSON_CreateArray();
+    cJSON_AddItemToArray(ci, number_or_null(lo));
+    cJSON_AddItemToArray(ci, number_or_null(hi));
+    return ci;
+}
+
+int umpire_comparison_write(const char *path, const char *a, const char *b, const struct umpire_comparison *accuracy,
+                            const char *const *names_a, const char *const *names_b,
+                            const struct umpire_comparison *cmp, size_t n, char *err) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    cJSON_AddStringToObject(o, "a", a);
+    cJSON_AddStringToObject(o, "b", b);
+    cJSON_AddNumberToObject(o, "n", (double)accuracy->n);
+    cJSON *acc = cJSON_AddObjectToObject(o, "accuracy");
+    cJSON_AddItemToObject(acc, "a", number_or_null(accuracy->accuracy_a));
+    cJSON_AddItemToObject(acc, "b", number_or_null(accuracy->accuracy_b));
+    cJSON_AddItemToObject(acc, "diff", number_or_null(accuracy->accuracy_b - accuracy->accuracy_a));
+    cJSON_AddItemToObject(acc, "diff_ci", interval_json(accuracy->accuracy_diff_lo, accuracy->accuracy_diff_hi));
+    cJSON *list = cJSON_AddArrayToObject(o, "comparisons");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddItemToArray(list, c);
+        cJSON_AddStringToObject(c, "estimator_a", names_a[i]);
+        cJSON_AddStringToObject(c, "estimator_b", names_b[i]);
+        cJSON_AddNumberToObject(c, "n", (double)cmp[i].n);
+        cJSON_AddItemToObject(c, "a", report_json(&cmp[i].a));
+        cJSON_AddItemToObject(c, "b", report_json(&cmp[i].b));
+        cJSON_AddItemToObject(c, "diff", report_json(&cmp[i].diff));
+    }
+    int rc = umpire_write_json(path, o, err);
+    cJSON_Delete(o);
+    return rc;
 }
 
 int umpire_groups_write(const char *path, const char *field, const char *const *group, const size_t *n_items,

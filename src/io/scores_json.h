@@ -32,6 +32,13 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set, c
 int umpire_groups_write(const char *path, const char *field, const char *const *group, const size_t *n_items,
                         const struct umpire_evaluation *const *ev, size_t n, char *err);
 
+/* umpire compare's --json: {"a", "b", "n", "accuracy": {"a", "b", "diff", "diff_ci"},
+ * "comparisons": [{"estimator_a", "estimator_b", "n", "a", "b", "diff"}]}, each of a, b, diff
+ * {"n", metric, metric_ci, ...} as in summary.json (diff = b - a, its paired interval). */
+int umpire_comparison_write(const char *path, const char *a, const char *b, const struct umpire_comparison *accuracy,
+                            const char *const *names_a, const char *const *names_b,
+                            const struct umpire_comparison *cmp, size_t n, char *err);
+
 /* Scored items back (umpire metrics): ids, the estimator names found, scores (NaN for null),
  * and correct (-1 when absent). */
 struct umpire_scored_file {
