@@ -357,6 +357,21 @@ UMPIRE_API double umpire_vqa_accuracy(const char *answer, const char *const *acc
 /* 1 when the chosen option letter is one of the accepted ones (case-insensitive). */
 UMPIRE_API int umpire_judge_letter(char chosen, const char *const *accepted, size_t n);
 
+/* "I don't know" evaluation (Calibration-MLLM's IDK study): n judged answers, answerable[i]
+ * (0: the question has no answer the model can know; the right answer is to decline),
+ * declined[i] (the answer declines: umpire_is_refusal, or an "I don't know" option chosen) and
+ * correct[i] (1, 0, -1 unknown). Rates are NaN when nothing is in their denominator. */
+struct umpire_idk {
+    size_t n_answerable, n_unanswerable;
+    double accuracy_answerable; /* right among the labelled answerable ones (a decline is wrong) */
+    double refusal_recall;      /* declined among the unanswerable ones */
+    double over_answering;      /* answered among the unanswerable ones: "models prefer answering
+                                   to admitting uncertainty" (1 - refusal_recall) */
+    double over_refusal;        /* declined among the answerable ones */
+};
+UMPIRE_API void umpire_idk_rates(const int *answerable, const int *declined, const int *correct, size_t n,
+                                 struct umpire_idk *out);
+
 /* ------------------------------------------------------------------ metrics
  * Error detection: positive = wrong answer, score = uncertainty. NaN marks a metric that is
  * undefined on the data (one class only, constant scores): report it as such. */

@@ -265,6 +265,24 @@ static void test_rejection_metrics(void **state) {
     umpire_metric_report_free(&r);
 }
 
+/* "I don't know" rates, worked by hand: 4 answerable (right, wrong, declined, unlabelled), 3
+ * unanswerable (declined, declined, answered). */
+static void test_idk_rates(void **state) {
+    (void)state;
+    const int answerable[] = {1, 1, 1, 1, 0, 0, 0}, declined[] = {0, 0, 1, 0, 1, 1, 0},
+              correct[] = {1, 0, 0, -1, 1, 1, 0};
+    struct umpire_idk k;
+    umpire_idk_rates(answerable, declined, correct, 7, &k);
+    assert_int_equal(k.n_answerable, 4);
+    assert_int_equal(k.n_unanswerable, 3);
+    CLOSE(k.accuracy_answerable, 1.0 / 3, 1e-15); /* 1 right of the 3 labelled */
+    CLOSE(k.over_refusal, 1.0 / 4, 1e-15);
+    CLOSE(k.refusal_recall, 2.0 / 3, 1e-15);
+    CLOSE(k.over_answering, 1.0 / 3, 1e-15);
+    umpire_idk_rates(answerable, declined, correct, 4, &k); /* no unanswerable question */
+    assert_true(isnan(k.refusal_recall) && isnan(k.over_answering));
+}
+
 /* A paired comparison: each side is exactly umpire_metrics_compute's report on its scores with
  * the other side's NaNs added (values and intervals: the same resamples), diff is b - a; a side compared with itself differs by 0 with a [0, 0] interval. */
 static void test_metrics_compare(void **state) {
@@ -822,6 +840,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampleset_write_roundtrip),
         cmocka_unit_test(test_metrics_compare),
+        cmocka_unit_test(test_idk_rates),
         cmocka_unit_test(test_volume_identical_samples),
         cmocka_unit_test(test_volume_eigen_fallback),
         cmocka_unit_test(test_volume_orthogonal_and_scale_invariant),

@@ -238,7 +238,8 @@ int cmd_ask(int argc, char **argv) {
     struct umpire_judge_params judge = ro.passes;
     double choice_temp = ro.choice_temp;
     q.system = ro.system;
-    q.instruction = ro.instruction;
+    q.instruction = cli_run_instruction("ask", &ro);
+    int bad_idk = ro.idk && !q.instruction; /* out of memory: reported */
     q.style = ro.style;
     int rc = 2;
     char err[UMPIRE_ERR_LEN];
@@ -248,6 +249,10 @@ int cmd_ask(int argc, char **argv) {
     char *mc_question = NULL;
     struct given given = {0};
     double *scores = NULL;
+    if (bad_idk) {
+        cli_run_options_free(&ro);
+        return 1;
+    }
     if (bad || !ep.model_path || optind + 1 != argc) {
         if (!bad)
             fprintf(stderr, "umpire ask: %s\n", !ep.model_path ? "-m MODEL is required" : "one QUESTION is required");

@@ -58,7 +58,7 @@ void cli_score_options_help(FILE *f);
 enum {
     CLI_O_MMPROJ = 256, CLI_O_NGL, CLI_O_SYSTEM, CLI_O_INSTR, CLI_O_TEMP, CLI_O_TOPP, CLI_O_TOPK, CLI_O_GTEMP,
     CLI_O_STOP, CLI_O_SPROBS, CLI_O_RPROBS, CLI_O_MIDDLE, CLI_O_STYLE, CLI_O_PTRUE, CLI_O_VERBAL, CLI_O_ENTAIL,
-    CLI_O_CTEMP,
+    CLI_O_CTEMP, CLI_O_IDK,
     CLI_O_FIRST_OWN /* a command's own long options start here */
 };
 #define CLI_RUN_SHORT "m:c:t:k:s:n:v"
@@ -74,13 +74,16 @@ enum {
         {"middle-layer", no_argument, 0, CLI_O_MIDDLE}, {"prompt-style", required_argument, 0, CLI_O_STYLE}, \
         {"p-true", no_argument, 0, CLI_O_PTRUE},                                                        \
         {"verbalised", no_argument, 0, CLI_O_VERBAL}, {"entailment", no_argument, 0, CLI_O_ENTAIL},   \
-        {"choice-temp", required_argument, 0, CLI_O_CTEMP}, {"verbose", no_argument, 0, 'v'}
+        {"choice-temp", required_argument, 0, CLI_O_CTEMP}, {"idk-prompt", required_argument, 0, CLI_O_IDK}, \
+        {"verbose", no_argument, 0, 'v'}
 
 struct cli_run_options {
     struct umpire_engine_params engine;
     struct umpire_sample_params sample;
     struct umpire_judge_params passes;
     const char *system, *instruction;
+    const char *idk;    /* --idk-prompt: NULL, "allow" or "encourage" */
+    char *instruction_buf; /* the instruction with the --idk-prompt sentence (cli_run_instruction) */
     enum umpire_prompt_style style;
     double choice_temp;
     const char **stops;
@@ -88,6 +91,9 @@ struct cli_run_options {
 /* The help lines of the shared options (ask and eval print them). */
 void cli_run_options_help(FILE *f);
 void cli_run_options_init(struct cli_run_options *o);
+/* The instruction to ask with: --instruction (or the default) and --idk-prompt's sentence. NULL
+ * when out of memory (reported). */
+const char *cli_run_instruction(const char *cmd, struct cli_run_options *o);
 /* Rewrite llama.cpp's -ngl as --n-gpu-layers before getopt sees it. */
 void cli_run_options_spell(int argc, char **argv);
 /* Apply option c; 0 done, -1 bad value (reported), 1 not a shared option. */

@@ -145,8 +145,9 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
     struct umpire_sampleset set;
     struct umpire_scores scores;
     struct umpire_evaluation ev;
+    struct umpire_idk idk;
     if ((data && umpire_eval_check_input(dir, data, err) != 0) ||
-        umpire_eval_summarise(dir, sp, mp, &set, &scores, &ev, err) != 0) {
+        umpire_eval_summarise(dir, sp, mp, &set, &scores, &ev, &idk, err) != 0) {
         fprintf(stderr, "umpire: %s\n", err);
         return 1;
     }
@@ -162,6 +163,14 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
     }
     printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g, %s log-probs\n\n", dir, set.n, ev.accuracy,
            ev.n_right, scores.alpha, umpire_probs_name(scores.probs));
+    if (idk.n_unanswerable > 0 || (idk.n_answerable > 0 && idk.over_refusal > 0)) {
+        printf("I don't know: %zu answerable, accuracy %.3f, declined %.3f (over-refusal)", idk.n_answerable,
+               idk.accuracy_answerable, idk.over_refusal);
+        if (idk.n_unanswerable)
+            printf("; %zu unanswerable, declined %.3f (refusal recall), answered %.3f (over-answering)",
+                   idk.n_unanswerable, idk.refusal_recall, idk.over_answering);
+        printf("\n\n");
+    }
     if (names && rp)
         cli_print_table(stdout, names, rp, ne);
     printf("results: %s/summary.json, scores: %s/scored.jsonl, report: %s/report.html\n", dir, dir, dir);
@@ -268,7 +277,8 @@ int cmd_eval(int argc, char **argv) {
         p.judge = judge;
         p.choice_temp = ro.choice_temp;
         p.system = ro.system;
-        p.instruction = ro.instruction;
+        if (!(p.instruction = cli_run_instruction("eval", &ro)) && ro.idk)
+            goto done;
         p.style = ro.style;
         p.choice_logits = choice_logits;
         p.score = sp;

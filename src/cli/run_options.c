@@ -1,10 +1,16 @@
 /* run_options.c - the options every command that runs a model shares (`ask`, `eval`), in
  * llama.cpp's spelling where one exists, parsed in one place. */
+#define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+
+/* --idk-prompt's sentences: umpire's wording of the prompt adjustments that allow or encourage a
+ * model to admit not knowing (Calibration-MLLM's IDK study varies the prompt the same way) */
+#define IDK_ALLOW "If you do not know the answer, say \"I don't know\"."
+#define IDK_ENCOURAGE "Answer only if you are sure of the answer; otherwise say \"I don't know\"."
 
 static int int_opt(const char *cmd, const char *opt, const char *v, int lo, int hi, int *out) {
     double x;
@@ -58,6 +64,13 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
     case CLI_O_NGL: return int_opt(cmd, "--n-gpu-layers", v, -1, 1 << 16, &o->engine.n_gpu_layers);
     case CLI_O_SYSTEM: o->system = v; return 0;
     case CLI_O_INSTR: o->instruction = v; return 0;
+    case CLI_O_IDK:
+        if (strcmp(v, "allow") && strcmp(v, "encourage")) {
+            fprintf(stderr, "umpire %s: --idk-prompt: '%s' is not allow or encourage\n", cmd, v);
+            return -1;
+        }
+        o->idk = v;
+        return 0;
     case 'k': return int_opt(cmd, "-k", v, strcmp(cmd, "ask") ? 1 : 0, 64, &o->sample.k); /* ask -k 0: greedy only */
     case 's':
         if (cli_parse_u64(cmd, "--seed", v, &seed))
@@ -111,6 +124,9 @@ void cli_run_options_help(FILE *f) {
             "                          \"\" for none)\n"
             "  --prompt-style S        suffix (default: question, newline, instruction) or reference\n"
             "                          (UMPIRE's: instruction, space, question)\n"
+            "  --idk-prompt MODE       a sentence after the instruction that lets the model decline:\n"
+            "                          allow: %s\n"
+            "                          encourage: %s\n"
             "sampling:\n"
             "  -k N                    sampled answers, 1..64 (default 5); ask -k 0: the low-temperature\n"
             "                          answer only, with the single-answer scores\n"
@@ -129,7 +145,23 @@ void cli_run_options_help(FILE *f) {
             "  --entailment            does answer i entail answer j, for all pairs: semantic entropy\n"
             "                          and the graph estimators on the model's own judgement\n"
             "  --choice-temp T         temperature of multiple-choice letter probabilities (default 1)\n",
-            UMPIRE_DEFAULT_INSTRUCTION);
+            UMPIRE_DEFAULT_INSTRUCTION, IDK_ALLOW, IDK_ENCOURAGE);
 }
 
-void cli_run_options_free(struct cli_run_options *o) { free(o->stops); }
+const char *cli_run_instruction(const char *cmd, struct cli_run_options *o) {
+    if (!o->idk)
+        return o->instruction;
+    const char *base = o->instruction ? o->instruction : UMPIRE_DEFAULT_INSTRUCTION,
+               *idk = strcmp(o->idk, "allow") ? IDK_ENCOURAGE : IDK_ALLOW;
+    free(o->instruction_buf);
+    if (asprintf(&o->instruction_buf, "%s%s%s", base, *base ? " " : "", idk) < 0) {
+        o->instruction_buf = NULL;
+        fprintf(stderr, "umpire %s: out of memory\n", cmd);
+    }
+    return o->instruction_buf;
+}
+
+void cli_run_options_free(struct cli_run_options *o) {
+    free(o->stops);
+    free(o->instruction_buf);
+}

@@ -200,7 +200,7 @@ int cmd_score(int argc, char **argv) {
     size_t n_lab = ev.n_labelled, n_right = ev.n_right;
     double accuracy = ev.accuracy;
     if (summary &&
-        umpire_summary_write(summary, &set, &scores, &def, &sp, &mp, selected, n_lab ? rp : NULL, accuracy, err) != 0) {
+        umpire_summary_write(summary, &set, &scores, &def, &sp, &mp, selected, n_lab ? rp : NULL, accuracy, NULL, err) != 0) {
         fprintf(stderr, "umpire score: %s\n", err);
         goto out_metrics;
     }

@@ -1,7 +1,9 @@
 /* dataset.c - read an evaluation dataset (DESIGN.md): one question a line,
  *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths],
  *    "answers": [accepted answers], "choices"?: {"A": "...", "B": "..."}, "answerable"?: bool}
- * with media paths relative to the dataset file. Problems are "FILE:LINE: field: problem".
+ * with media paths relative to the dataset file. An unanswerable question ("answerable": false)
+ * is answered right by declining: in free form with an answer umpire_is_refusal recognises, in
+ * multiple choice with its "I don't know" option (which it must have). Problems are "FILE:LINE: field: problem".
  * Every string must be well-formed UTF-8: a dataset is what the model is asked and what the
  * run's files repeat, so an ill-formed one is refused rather than guessed at. */
 #define _POSIX_C_SOURCE 200809L
@@ -158,6 +160,12 @@ static int add(const cJSON *o, size_t line, void *ctx) {
             if (!(it->choices[it->n_choices++] = strdup(opt->valuestring)))
                 return oom(l, line);
         }
+        int idk = 0; /* an unanswerable question's right choice is its "I don't know" option */
+        for (size_t i = 0; i < it->n_choices; i++)
+            idk |= umpire_is_refusal(it->choices[i]);
+        if (!it->answerable && !idk)
+            return fail(l, line, "choices",
+                        "\"answerable\": false needs an option that declines (e.g. \"I don't know\"): no choice could be right");
     }
     for (size_t i = 0; i + 1 < d->n; i++) /* ids name items in a run: they must be unique */
         if (!strcmp(d->items[i].id, it->id)) {

@@ -178,12 +178,22 @@ int umpire_groups_write(const char *path, const char *field, const char *const *
 int umpire_summary_write(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
                          const struct umpire_score_def *def, const struct umpire_score_params *sp,
                          const struct umpire_metric_params *mp, const int *selected,
-                         const struct umpire_metric_report *const *reports, double accuracy, char *err) {
+                         const struct umpire_metric_report *const *reports, double accuracy,
+                         const struct umpire_idk *idk, char *err) {
     size_t ne;
     const struct umpire_estimator *reg = umpire_estimators(&ne);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "n", (double)set->n);
     cJSON_AddItemToObject(o, "accuracy", number_or_null(accuracy));
+    if (idk) {
+        cJSON *k = cJSON_AddObjectToObject(o, "idk");
+        cJSON_AddNumberToObject(k, "answerable", (double)idk->n_answerable);
+        cJSON_AddNumberToObject(k, "unanswerable", (double)idk->n_unanswerable);
+        cJSON_AddItemToObject(k, "accuracy_answerable", number_or_null(idk->accuracy_answerable));
+        cJSON_AddItemToObject(k, "refusal_recall", number_or_null(idk->refusal_recall));
+        cJSON_AddItemToObject(k, "over_answering", number_or_null(idk->over_answering));
+        cJSON_AddItemToObject(k, "over_refusal", number_or_null(idk->over_refusal));
+    }
     cJSON_AddItemToObject(o, "alpha", number_or_null(s->alpha));
     cJSON_AddItemToObject(o, "score", umpire_score_def_to_json(def));
     cJSON *splits = cJSON_AddObjectToObject(o, "splits");

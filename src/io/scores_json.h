@@ -16,7 +16,7 @@ int umpire_score_def_from_json(const cJSON *o, struct umpire_score_def *d, char 
 int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
                               const struct umpire_score_def *def, const int *selected, char *err);
 
-/* A summary: n, accuracy (when labelled), alpha, the score definition, the splits (how drawn,
+/* A summary: n, accuracy (when labelled), idk (when not NULL: umpire_idk_rates), alpha, the score definition, the splits (how drawn,
  * and the ids of alpha's dev split and cECE's calibration split), per estimator
  * metrics.<name>.{auroc, ..., auroc_ci: [lo, hi], ...}, and undefined.<name>: how many items had
  * its inputs but no defined score (umpire_scores_undefined; only names with some). reports[e] is
@@ -24,7 +24,8 @@ int umpire_scores_write_jsonl(const char *path, const struct umpire_sampleset *s
 int umpire_summary_write(const char *path, const struct umpire_sampleset *set, const struct umpire_scores *s,
                          const struct umpire_score_def *def, const struct umpire_score_params *sp,
                          const struct umpire_metric_params *mp, const int *selected,
-                         const struct umpire_metric_report *const *reports, double accuracy, char *err);
+                         const struct umpire_metric_report *const *reports, double accuracy,
+                         const struct umpire_idk *idk, char *err);
 
 /* RUN_DIR/groups.json: {"field", "groups": [{"group", "n", "n_labelled", "accuracy",
  * "metrics": {estimator: {...}}}]} (the metrics as in summary.json), for the n groups named

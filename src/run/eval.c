@@ -173,7 +173,13 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     char letter[2] = {choice->choice < choice->n ? (char)('A' + choice->choice) : '?', '\0'};
     const char *answer = di->n_choices ? letter : it.greedy.text;
     double p_yes = NAN, vqa = NAN;
-    if (di->n_choices)
+    /* declined: an "I don't know" option chosen, or a free-form answer that declines */
+    int declined = di->n_choices ? choice->choice < choice->n && choice->choice < di->n_choices &&
+                                       umpire_is_refusal(di->choices[choice->choice])
+                                 : umpire_is_refusal(answer);
+    if (di->n_choices && !di->answerable) /* the right choice is the "I don't know" option */
+        it.correct = declined;
+    else if (di->n_choices)
         it.correct = umpire_judge_letter(letter[0], (const char *const *)di->answers, di->n_answers);
     else if (p->judge == UMPIRE_JUDGE_LLM && di->answerable) {
         if ((rc = umpire_engine_judge_correct(e, &query, answer, (const char *const *)di->answers, di->n_answers,
@@ -195,7 +201,9 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     cJSON *gold = cJSON_AddArrayToObject(o, "gold");
     for (size_t g = 0; g < di->n_answers; g++)
         cJSON_AddItemToArray(gold, cJSON_CreateString(di->answers[g]));
-    cJSON_AddStringToObject(o, "judge", di->n_choices ? "letter" : di->answerable ? umpire_judge_name(p->judge) : "refusal");
+    cJSON_AddStringToObject(o, "judge", !di->answerable ? "refusal" : di->n_choices ? "letter" : umpire_judge_name(p->judge));
+    cJSON_AddBoolToObject(o, "answerable", di->answerable);
+    cJSON_AddBoolToObject(o, "declined", declined);
     if (isfinite(p_yes))
         cJSON_AddNumberToObject(o, "judge_p_yes", p_yes);
     if (isfinite(vqa))

@@ -61,10 +61,12 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
 
 /* Score RUN_DIR/items.jsonl (alpha fitted over the run), evaluate every estimator, and write
  * RUN_DIR/scored.jsonl and RUN_DIR/summary.json; the results stay in set / scores / ev for the
- * caller (free them). */
+ * caller (free them), and the "I don't know" rates in *idk when the items record answerability
+ * (idk->n_answerable + idk->n_unanswerable == 0 when they do not). */
 int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params *sp,
                           const struct umpire_metric_params *mp, struct umpire_sampleset *set,
-                          struct umpire_scores *scores, struct umpire_evaluation *ev, char *err);
+                          struct umpire_scores *scores, struct umpire_evaluation *ev, struct umpire_idk *idk,
+                          char *err);
 
 /* The run's items grouped by a dataset field (DATA: the dataset, NULL for the one in
  * RUN_DIR/config.json): each group's accuracy and every estimator's metrics, also written to

@@ -23,10 +23,59 @@
 #include "io/scores_json.h"
 #include "run/run.h"
 
+/* The run's "I don't know" rates, from its items' "answerable" and "declined" (runs made
+ * before umpire recorded them have none: *have = 0). */
+struct idk_read {
+    const struct umpire_sampleset *set;
+    size_t next;
+    int *answerable, *declined, *correct;
+    size_t n_marked;
+};
+
+static int idk_line(const cJSON *o, size_t line, void *ctx) {
+    struct idk_read *r = ctx;
+    while (r->next < r->set->n && r->set->items[r->next].line < line)
+        r->next++;
+    if (r->next >= r->set->n || r->set->items[r->next].line != line)
+        return 0;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "answerable"),
+                *d = cJSON_GetObjectItemCaseSensitive(o, "declined");
+    if (cJSON_IsBool(a) && cJSON_IsBool(d)) {
+        r->answerable[r->next] = cJSON_IsTrue(a);
+        r->declined[r->next] = cJSON_IsTrue(d);
+        r->n_marked++;
+    }
+    r->correct[r->next] = r->set->items[r->next].correct;
+    return 0;
+}
+
+static int run_idk(const char *items_path, const struct umpire_sampleset *set, struct umpire_idk *out, int *have,
+                   char *err) {
+    size_t cap = set->n ? set->n : 1;
+    struct idk_read r = {set, 0, malloc(cap * sizeof(int)), malloc(cap * sizeof(int)), malloc(cap * sizeof(int)), 0};
+    int rc = r.answerable && r.declined && r.correct ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == UMPIRE_OK && i < set->n; i++) {
+        r.answerable[i] = 1;
+        r.declined[i] = 0;
+        r.correct[i] = set->items[i].correct;
+    }
+    if (rc == UMPIRE_OK)
+        rc = umpire_jsonl_each(items_path, idk_line, &r, NULL, err);
+    *have = rc == UMPIRE_OK && r.n_marked > 0;
+    if (*have)
+        umpire_idk_rates(r.answerable, r.declined, r.correct, set->n, out);
+    free(r.answerable);
+    free(r.declined);
+    free(r.correct);
+    return rc;
+}
+
 int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params *sp,
                           const struct umpire_metric_params *mp, struct umpire_sampleset *set,
-                          struct umpire_scores *scores, struct umpire_evaluation *ev, char *err) {
+                          struct umpire_scores *scores, struct umpire_evaluation *ev, struct umpire_idk *idk_out,
+                          char *err) {
     char path[4200];
+    memset(idk_out, 0, sizeof *idk_out);
     snprintf(path, sizeof path, "%s/items.jsonl", run_dir);
     int rc = umpire_sampleset_read(path, set, err);
     if (rc != UMPIRE_OK)
@@ -52,10 +101,17 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
         snprintf(path, sizeof path, "%s/scored.jsonl", run_dir);
         if (rc == UMPIRE_OK)
             rc = umpire_scores_write_jsonl(path, set, scores, &def, all, err);
+        struct umpire_idk idk;
+        int have_idk = 0;
+        snprintf(path, sizeof path, "%s/items.jsonl", run_dir);
+        if (rc == UMPIRE_OK)
+            rc = run_idk(path, set, &idk, &have_idk, err);
         snprintf(path, sizeof path, "%s/summary.json", run_dir);
         if (rc == UMPIRE_OK)
             rc = umpire_summary_write(path, set, scores, &def, sp, mp, all, ev->n_labelled ? rp : NULL, ev->accuracy,
-                                      err);
+                                      have_idk ? &idk : NULL, err);
+        if (rc == UMPIRE_OK && have_idk)
+            *idk_out = idk;
         /* the report's charts: UMPIRE, then the five other estimators with the best AUROC */
         const struct umpire_estimator *reg = umpire_estimators(&ne);
         const char *chosen[6] = {"umpire"};
