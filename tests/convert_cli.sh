@@ -54,6 +54,18 @@ conv mmbench "$dir/mmbench.tsv" -o "$dir/mmbench.jsonl"
 conv truthfulqa "$dir/tqa.csv" -o "$dir/tqa.jsonl"
 conv sciq "$dir/sciq.json" -o "$dir/sciq.jsonl"
 conv sciq "$dir/sciq.json" -o "$dir/sciq2.jsonl"
+cp "$(dirname "$0")/fuzz/seeds-conversations/idk.json" "$dir/conversations.json"
+conv conversations "$dir/conversations.json" --image-dir imgs -o "$dir/conversations.jsonl"
+# worked by hand from the three conversations in that file: options parsed from "A. ", "(A) " and
+# "A: " lines (CRLF too), LLaVA's <image> marker dropped, the reply's letter ("C", "A", "(B"), a
+# right option that declines = unanswerable, ids as given or by position, the image folder
+cat > "$dir/conversations.expected" <<'EOF2'
+{"id":"n1","question":"Who won the race shown?","image":"imgs/n1.jpg","choices":{"A":"Alice","B":"Bob","C":"I don't know","D":"Carol"},"answerable":false,"answers":[]}
+{"id":"7","question":"What colour is the car?","image":"imgs/n2.jpg","choices":{"A":"red","B":"blue"},"answers":["A"]}
+{"id":"conv2","question":"Which city?","choices":{"A":"Oslo","B":"Rome","C":"I do not know"},"answers":["B"]}
+EOF2
+if cmp -s "$dir/conversations.expected" "$dir/conversations.jsonl"; then echo "ok   conversations: as worked out by hand"; else
+    echo "FAIL conversations: $(diff "$dir/conversations.expected" "$dir/conversations.jsonl")"; fails=$((fails + 1)); fi
 /usr/bin/python3 - "$dir" <<'PY'
 import json, os, sys
 d = sys.argv[1]
@@ -192,6 +204,18 @@ json.dump([sq(), {k: v for k, v in sq().items() if k != "distractor3"}], open(f"
 json.dump([sq(), sq(question="")], open(f"{d}/sciq_empty.json", "w"))
 json.dump([sq(), sq(distractor1=5)], open(f"{d}/sciq_number.json", "w"))
 json.dump([sq(), "What?"], open(f"{d}/sciq_string.json", "w"))
+# LLaVA conversations
+cv = lambda q="Which?\nA. a\nB. b", a="A", **k: {"conversations": [{"value": q}, {"value": a}], **k}
+json.dump({"conversations": []}, open(f"{d}/conv_object.json", "w"))
+json.dump([cv(), "Which?"], open(f"{d}/conv_string.json", "w"))
+json.dump([cv(), {"conversations": [{"value": "Which?\nA. a\nB. b"}]}], open(f"{d}/conv_one_turn.json", "w"))
+json.dump([cv(), cv(q="Which?\nA. a")], open(f"{d}/conv_one_option.json", "w"))
+json.dump([cv(), cv(q="A. a\nB. b")], open(f"{d}/conv_no_question.json", "w"))
+json.dump([cv(), cv(a="C")], open(f"{d}/conv_letter.json", "w"))
+json.dump([cv(), cv(a="Alpha")], open(f"{d}/conv_word.json", "w"))
+json.dump([cv(q="Which?\nA. a\nB. a")], open(f"{d}/conv_same.json", "w"))
+json.dump([cv(id="x"), cv(id="x")], open(f"{d}/conv_id_twice.json", "w"))
+json.dump([cv(id=1.5)], open(f"{d}/conv_id_fraction.json", "w"))
 PY
 va() { bad "vqa $1" 1 "$2" vqa "$dir/$1_q.json" --annotations "$dir/$1_a.json"; }
 va qid_fraction "qid_fraction_q.json: questions[1]: question_id: needs a whole number >= 0"
@@ -237,6 +261,17 @@ sys.exit(0 if [x['id'] for x in m] == ['17', '18', '0019'] and len({x['image'] f
     [ "$(ls "$dir/fine.jsonl-images")" = "17.png" ]; then
     echo "ok   mmbench: a blank line passed over; rows sharing an image by index; one file"
 else echo "FAIL mmbench blank line and shared image: $(cat "$dir/fine.out")"; fails=$((fails + 1)); fi
+cv() { bad "conversations $1" 1 "$1.json: $2" conversations "$dir/$1.json"; }
+cv conv_object "expected an array of conversations"
+cv conv_string "[1]: expected an object"
+cv conv_one_turn "[1]: conversations: needs the question and the answer"
+cv conv_one_option "[1]: conversations[0].value: fewer than 2 options"
+cv conv_no_question "[1]: conversations[0].value: no question before the options"
+cv conv_letter "[1]: conversations[1].value: 'C' is not one of the option letters A..B"
+cv conv_word "[1]: conversations[1].value: 'Alpha' is not one of the option letters A..B"
+cv conv_same "[0]: option B: the same text as option A ('a')"
+cv conv_id_twice "[1]: id: 'x' again ([0] has it)"
+cv conv_id_fraction "[0]: id: expected a non-empty string"
 tq() { bad "truthfulqa $1" 1 "$1.csv:$2" truthfulqa "$dir/$1.csv"; }
 tq tqa_empty_question "3: Question: empty"
 tq tqa_empty_best "3: Best Answer: empty"

@@ -1,4 +1,4 @@
-/* convert.c - `umpire convert`: VQA / MMBench / TruthfulQA / SciQ files into a dataset for
+/* convert.c - `umpire convert`: VQA / MMBench / TruthfulQA / SciQ / LLaVA conversation files into a dataset for
  * `umpire eval`. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -25,7 +25,12 @@ static void usage(FILE *f) {
         "  mmbench      MMBench TSV (base64 images are written to DATASET.jsonl-images/INDEX.png;\n"
         "               an image cell holding another row's index shares that row's image)\n"
         "  truthfulqa   TruthfulQA CSV (Best Answer and Correct Answers are accepted)\n"
-        "  sciq         SciQ JSON, as multiple choice (--seed S orders the options; default 0)\n\n"
+        "  sciq         SciQ JSON, as multiple choice (--seed S orders the options; default 0)\n"
+        "  conversations  LLaVA-style JSON [{\"id\", \"image\", \"conversations\": [{\"value\": question\n"
+        "               with option lines \"A. ...\"}, {\"value\": \"B\"}]}], as Calibration-MLLM's code\n"
+        "               reads it (their IDK data): multiple choice; a question whose right option\n"
+        "               declines (\"I don't know\") becomes \"answerable\": false (--image-dir DIR:\n"
+        "               the images' folder)\n\n"
         "Every row becomes a question or stops the conversion with FILE:LINE: field: problem\n"
         "(JSON: FILE: questions[i]: field: problem), exit 1, and nothing written: text that is\n"
         "not UTF-8, a row with another number of fields than the header, an open quote, an\n"
@@ -39,7 +44,8 @@ static void usage(FILE *f) {
         "  umpire convert vqa OpenEnded_mscoco_train2014_questions.json --annotations \\\n"
         "      mscoco_train2014_annotations.json --image-pattern 'COCO_train2014_{id:012}.jpg' \\\n"
         "      -o okvqa.jsonl\n"
-        "  umpire convert mmbench mmbench_dev_en.tsv -o mmbench.jsonl\n");
+        "  umpire convert mmbench mmbench_dev_en.tsv -o mmbench.jsonl\n"
+        "  umpire convert conversations idk_test.json --image-dir images -o idk.jsonl\n");
 }
 
 int cmd_convert(int argc, char **argv) {

@@ -12,6 +12,7 @@
  *   truthfulqa  TruthfulQA CSV: Question, Best Answer, Correct Answers ("; "-separated)
  *   sciq        SciQ JSON: [{"question", "correct_answer", "distractor1..3"}]: multiple choice,
  *               the options in a seeded order (the same on every run)
+ *   conversations  LLaVA-style multiple choice (Calibration-MLLM's data): convert_conversations.c
  *
  * Input is checked as it is read, and the first problem stops the conversion (nothing is
  * written) with "FILE:LINE: field: problem" (TSV, CSV) or "FILE: questions[i]: field: problem"
@@ -100,6 +101,9 @@ static cJSON *read_json(const char *path, char *err, int *rc) {
     free(text);
     return umpire_read_json(path, err, rc);
 }
+
+int umpire_convert_emit(FILE *out, cJSON *item, char *err) { return emit(out, item, err); }
+cJSON *umpire_convert_read_json(const char *path, char *err, int *rc) { return read_json(path, err, rc); }
 
 /* An id given as a JSON number: a whole number 0..2^53 (larger ones are not exact in JSON). */
 static int id_number(const cJSON *v, uint64_t *id) {
@@ -799,13 +803,16 @@ int umpire_convert(const struct umpire_convert_params *p, size_t *n_items, char 
     static const struct {
         const char *name;
         int (*run)(const struct umpire_convert_params *, FILE *, size_t *, char *);
-    } formats[] = {{"vqa", vqa}, {"mmbench", mmbench}, {"truthfulqa", truthfulqa}, {"sciq", sciq}};
+    } formats[] = {{"vqa", vqa},   {"mmbench", mmbench}, {"truthfulqa", truthfulqa},
+                   {"sciq", sciq}, {"conversations", umpire_convert_conversations}};
+    const size_t n_formats = sizeof formats / sizeof formats[0];
     *n_items = 0;
     size_t f = 0;
-    while (f < 4 && strcmp(formats[f].name, p->format))
+    while (f < n_formats && strcmp(formats[f].name, p->format))
         f++;
-    if (f == 4)
-        return umpire_fail(err, UMPIRE_EINVAL, "'%s' is not a format umpire converts (vqa, mmbench, truthfulqa, sciq)",
+    if (f == n_formats)
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "'%s' is not a format umpire converts (vqa, mmbench, truthfulqa, sciq, conversations)",
                            p->format);
     int rc = umpire_output_check(p->output, p->inputs[0], err);
     if (rc == UMPIRE_OK && p->annotations)

@@ -1,5 +1,5 @@
 /* fuzz_convert.c - libFuzzer target for `umpire convert`, one binary a format (built with
- * -DFUZZ_FORMAT="vqa", "mmbench", "truthfulqa" or "sciq"): any bytes as the input file (for VQA
+ * -DFUZZ_FORMAT="vqa", "mmbench", "truthfulqa", "sciq" or "conversations"): any bytes as the input file (for VQA
  * both the questions and the annotations file: one JSON object may hold both arrays) must give
  * either a clean error message and no output file, or a dataset that umpire's dataset reader
  * takes whole, one item a converted question; never a crash, a leak, undefined behaviour or a
@@ -19,7 +19,7 @@
 #include "umpire.h"
 
 #ifndef FUZZ_FORMAT
-#error "build with -DFUZZ_FORMAT=\"vqa\" (or mmbench, truthfulqa, sciq)"
+#error "build with -DFUZZ_FORMAT=\"vqa\" (or mmbench, truthfulqa, sciq, conversations)"
 #endif
 
 static char dir[64], in[128], out[160], images[192];
