@@ -58,6 +58,26 @@ check "calibrate temperature --from" $? "$(cat "$dir/t.out")"
 check "calibrate temperature --from --grid" $? "$(cat "$dir/tg.out")"
 "$umpire" calibrate temperature --from "$dir/run" --holdout 0.5 --seed 3 -o "$dir/th.json" > "$dir/th.out" 2>&1
 check "calibrate temperature --from --holdout" $? "$(cat "$dir/th.out")"
+# the run keeps the last result (RUN/temperature.json) and its report draws it
+/usr/bin/python3 -c "
+import json, sys
+sys.exit(0 if json.load(open(sys.argv[1])) == json.load(open(sys.argv[2])) else 1)" "$dir/run/temperature.json" "$dir/th.json"
+check "calibrate temperature --from writes RUN/temperature.json" $? ""
+"$umpire" eval --from "$dir/run" --bootstrap 0 > /dev/null 2>&1 &&
+    /usr/bin/python3 - "$dir/th.json" "$dir/run/report.html" <<'PY'
+import json, re, sys
+t = json.load(open(sys.argv[1]))
+html = open(sys.argv[2]).read()
+start = html.index('<h2 id="temperature">')
+sec = html[start:html.find("<h2", start + 1)]  # up to the next section
+ok = f"T = <b>{t['temperature']:.4g}</b>" in sec and f"(ECE {t['before']['ece']:.3f})" in sec
+# every non-empty bin is a bar, in order, as tall as its accuracy (plot height 178 px)
+bars = [float(h) for h in re.findall(r'<rect class="bar" x="[^"]*" y="[^"]*" width="[^"]*" height="([^"]*)"', sec)]
+want = [b[2] * 178 for side in ("before", "after") for b in t[side]["reliability"] if b[0] > 0]
+ok = ok and len(bars) == len(want) and all(abs(a - b) < 0.06 for a, b in zip(bars, want))
+sys.exit(0 if ok else 1)
+PY
+check "the run's report shows temperature scaling before and after (held-out bins)" $? ""
 $py - "$dir" <<'PY'
 import json, math, sys
 import numpy as np

@@ -175,7 +175,7 @@ static int from_run(const char *dir, double holdout, uint64_t seed, int grid, co
         measure(&m, eval_idx, n_eval, t, &na, &ea, ra);
         printf("  %s (%zu items):  T = 1: NLL %.4f  ECE %.4f   ->   T = %.4g: NLL %.4f  ECE %.4f\n",
                n_held ? "held out" : "in sample", n_eval, nb, eb, t, na, ea);
-        if (out) {
+        { /* RUN_DIR/temperature.json (the run's report draws it), and -o */
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "temperature", t);
             cJSON_AddStringToObject(o, "fit", grid ? "grid" : "nll");
@@ -190,8 +190,13 @@ static int from_run(const char *dir, double holdout, uint64_t seed, int grid, co
             cJSON_AddItemToObject(b, "reliability", rb); /* 10 bins: [n, mean confidence, accuracy] */
             cJSON_AddItemToObject(a, "reliability", ra);
             rb = ra = NULL;
-            if ((rc = umpire_write_json(out, o, err)) != 0)
+            char run_file[4200];
+            snprintf(run_file, sizeof run_file, "%s/temperature.json", dir);
+            if ((rc = umpire_write_json(run_file, o, err)) != 0 || (out && (rc = umpire_write_json(out, o, err)) != 0))
                 fprintf(stderr, "umpire calibrate: %s\n", err);
+            else
+                printf("  written to %s%s%s; `umpire eval --from %s` draws it into the run's report.html\n", run_file,
+                       out ? " and " : "", out ? out : "", dir);
             cJSON_Delete(o);
         }
         cJSON_Delete(rb);

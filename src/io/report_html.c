@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/curves.h"
 #include "core/stats.h"
 #include "core/status.h"
 #include "io/output.h"
+#include "io/atomic.h"
 #include "io/jsonl.h"
 #include "io/report.h"
 
@@ -196,6 +198,87 @@ static void meta_free(struct meta *m) {
     free(m->gold);
 }
 
+/* TS.py's reliability bins of the top option's probability: each bar the accuracy of the items
+ * whose confidence fell in the bin; bins = [[n, mean confidence, accuracy], ...]. */
+static void confidence_bars(FILE *f, const char *title, const cJSON *bins) {
+    frame(f, title, "confidence (top option)", "accuracy", 0, 1, 0, 1);
+    int nb = cJSON_GetArraySize(bins);
+    double width = nb > 0 ? 1.0 / nb : 1.0;
+    for (int b = 0; b < nb; b++) {
+        const cJSON *bin = cJSON_GetArrayItem(bins, b);
+        const cJSON *n = cJSON_GetArrayItem(bin, 0), *conf = cJSON_GetArrayItem(bin, 1), *acc = cJSON_GetArrayItem(bin, 2);
+        if (!cJSON_IsNumber(n) || n->valuedouble <= 0 || !cJSON_IsNumber(acc) || !cJSON_IsNumber(conf))
+            continue;
+        double rate = fmin(1, fmax(0, acc->valuedouble));
+        fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%.0f items, "
+                   "mean confidence %.3f, accuracy %.3f</title></rect>",
+                px(b * width, 0, 1) + 1, py(rate, 0, 1), px(width, 0, 1) - px(0, 0, 1) - 2, py(0, 0, 1) - py(rate, 0, 1),
+                n->valuedouble, conf->valuedouble, acc->valuedouble);
+    }
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"diag\"/></svg>", px(0, 0, 1),
+            py(0, 0, 1), px(1, 0, 1), py(1, 0, 1));
+}
+
+static double number_in(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* RUN_DIR/temperature.json (umpire calibrate temperature --from RUN_DIR), when there is one */
+static void temperature_section(FILE *f, const char *run_dir) {
+    char path[4200], err[UMPIRE_ERR_LEN];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/temperature.json", run_dir);
+    if (stat(path, &st) != 0)
+        return;
+    int rc = 0;
+    cJSON *o = umpire_read_json(path, err, &rc);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "before"), *a = cJSON_GetObjectItemCaseSensitive(o, "after");
+    const cJSON *rb = cJSON_GetObjectItemCaseSensitive(b, "reliability"), *ra = cJSON_GetObjectItemCaseSensitive(a, "reliability");
+    double t = number_in(o, "temperature");
+    fputs("<h2 id=\"temperature\">Temperature scaling</h2>", f);
+    if (!o || !cJSON_IsArray(rb) || !cJSON_IsArray(ra) || !isfinite(t)) {
+        fputs("<p class=\"muted\">", f);
+        esc(f, o ? "temperature.json: not what umpire calibrate temperature writes" : err);
+        fputs("</p>", f);
+        cJSON_Delete(o);
+        return;
+    }
+    const cJSON *held = cJSON_GetObjectItemCaseSensitive(o, "held_out");
+    fprintf(f, "<p>T = <b>%.4g</b> (%s) fitted on %.0f multiple-choice items; measured on %.0f %s items: the"
+               " full-vocabulary probability of the chosen letter, as Calibration-MLLM's TS.py.</p>"
+               "<table id=\"temperature-table\"><tr><th></th><th>NLL</th><th>ECE</th></tr>"
+               "<tr><td>T = 1</td><td>%.4f</td><td>%.4f</td></tr><tr><td>T = %.4g</td><td>%.4f</td><td>%.4f</td></tr>"
+               "</table><div class=\"charts\">",
+            t, cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "fit")) ? cJSON_GetObjectItemCaseSensitive(o, "fit")->valuestring : "?",
+            number_in(o, "n_fit"), number_in(o, "n_measured"), cJSON_IsTrue(held) ? "held-out" : "in-sample",
+            number_in(b, "nll"), number_in(b, "ece"), t, number_in(a, "nll"), number_in(a, "ece"));
+    char title[64];
+    snprintf(title, sizeof title, "before: T = 1 (ECE %.3f)", number_in(b, "ece"));
+    confidence_bars(f, title, rb);
+    snprintf(title, sizeof title, "after: T = %.3g (ECE %.3f)", t, number_in(a, "ece"));
+    confidence_bars(f, title, ra);
+    fputs("</div>", f);
+    cJSON_Delete(o);
+}
+
+/* the "I don't know" rates (summary.json's idk) */
+static void idk_section(FILE *f, const struct umpire_idk *k) {
+    fputs("<h2 id=\"idk\">I don't know</h2><table id=\"idk-table\"><tr><th></th><th>n</th><th>rate</th></tr>", f);
+    const struct {
+        const char *name;
+        size_t n;
+        double v;
+    } rows[] = {{"accuracy on answerable questions", k->n_answerable, k->accuracy_answerable},
+                {"declined answerable ones (over-refusal)", k->n_answerable, k->over_refusal},
+                {"declined unanswerable ones (refusal recall)", k->n_unanswerable, k->refusal_recall},
+                {"answered unanswerable ones (over-answering)", k->n_unanswerable, k->over_answering}};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        isfinite(rows[r].v) ? fprintf(f, "<tr><td>%s</td><td>%zu</td><td>%.3f</td></tr>", rows[r].name, rows[r].n, rows[r].v)
+                            : fprintf(f, "<tr><td>%s</td><td>%zu</td><td class=\"muted\">-</td></tr>", rows[r].name, rows[r].n);
+    fputs("</table>", f);
+}
+
 static const char *style =
     "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}"
     "h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}"
@@ -209,7 +292,8 @@ static const char *style =
     ".hr{fill:#3a9d5d;opacity:.8}.hw{fill:#d04a3c;opacity:.8}.muted{color:#777}";
 
 int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, const struct umpire_scores *sc,
-                       const struct umpire_evaluation *ev, const char *const *chosen, size_t n_chosen, char *err) {
+                       const struct umpire_evaluation *ev, const char *const *chosen, size_t n_chosen,
+                       const struct umpire_idk *idk, char *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/items.jsonl", run_dir);
     struct meta m = {0};
@@ -258,6 +342,9 @@ int umpire_report_html(const char *run_dir, const struct umpire_sampleset *set, 
         fputs("</tr>", f);
     }
     fputs("</table>", f);
+    if (idk)
+        idk_section(f, idk);
+    temperature_section(f, run_dir);
 
     double *s = malloc((set->n ? set->n : 1) * sizeof *s);
     int *w = malloc((set->n ? set->n : 1) * sizeof *w);

@@ -124,7 +124,7 @@ int umpire_eval_summarise(const char *run_dir, const struct umpire_score_params 
             if (umpire_order_by_auroc(others, ne, order, &n_ranked) == UMPIRE_OK)
                 for (size_t j = 0; j < n_ranked && n_chosen < 6; j++)
                     chosen[n_chosen++] = reg[order[j]].name;
-            rc = umpire_report_html(run_dir, set, scores, ev, chosen, n_chosen, err);
+            rc = umpire_report_html(run_dir, set, scores, ev, chosen, n_chosen, have_idk ? &idk : NULL, err);
         }
         free(others);
         free(order);
