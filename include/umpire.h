@@ -368,6 +368,8 @@ struct umpire_idk {
     double over_answering;      /* answered among the unanswerable ones: "models prefer answering
                                    to admitting uncertainty" (1 - refusal_recall) */
     double over_refusal;        /* declined among the answerable ones */
+    /* each rate's exact (Clopper-Pearson) two-sided 95 % interval [lo, hi] */
+    double accuracy_answerable_ci[2], refusal_recall_ci[2], over_answering_ci[2], over_refusal_ci[2];
 };
 UMPIRE_API void umpire_idk_rates(const int *answerable, const int *declined, const int *correct, size_t n,
                                  struct umpire_idk *out);

@@ -279,8 +279,38 @@ static void test_idk_rates(void **state) {
     CLOSE(k.over_refusal, 1.0 / 4, 1e-15);
     CLOSE(k.refusal_recall, 2.0 / 3, 1e-15);
     CLOSE(k.over_answering, 1.0 / 3, 1e-15);
+    /* the exact intervals: at hi, P(X <= k) = 0.025 for X ~ Binomial(n, hi), summed directly;
+     * at lo, P(X >= k) = 0.025; a rate and its complement mirror each other */
+    const struct {
+        double v, lo, hi;
+        int k, n;
+    } r[] = {{k.accuracy_answerable, k.accuracy_answerable_ci[0], k.accuracy_answerable_ci[1], 1, 3},
+             {k.over_refusal, k.over_refusal_ci[0], k.over_refusal_ci[1], 1, 4},
+             {k.refusal_recall, k.refusal_recall_ci[0], k.refusal_recall_ci[1], 2, 3}};
+    for (size_t i = 0; i < 3; i++) {
+        double below_hi = 0, above_lo = 0, c = 1;
+        for (int j = 0; j <= r[i].n; j++) {
+            if (j > 0)
+                c = c * (r[i].n - j + 1) / j; /* C(n, j) */
+            if (j <= r[i].k)
+                below_hi += c * pow(r[i].hi, j) * pow(1 - r[i].hi, r[i].n - j);
+            if (j >= r[i].k)
+                above_lo += c * pow(r[i].lo, j) * pow(1 - r[i].lo, r[i].n - j);
+        }
+        CLOSE(below_hi, 0.025, 1e-9);
+        CLOSE(above_lo, 0.025, 1e-9);
+        assert_true(r[i].lo < r[i].v && r[i].v < r[i].hi);
+    }
+    CLOSE(k.over_answering_ci[0], 1 - k.refusal_recall_ci[1], 1e-12);
+    CLOSE(k.over_answering_ci[1], 1 - k.refusal_recall_ci[0], 1e-12);
     umpire_idk_rates(answerable, declined, correct, 4, &k); /* no unanswerable question */
-    assert_true(isnan(k.refusal_recall) && isnan(k.over_answering));
+    assert_true(isnan(k.refusal_recall) && isnan(k.over_answering) && isnan(k.refusal_recall_ci[0]));
+    const int all[] = {1, 1, 1}, none[] = {0, 0, 0}, right[] = {1, 1, 1};
+    umpire_idk_rates(all, none, right, 3, &k); /* 0 of 3 declined, 3 of 3 right: closed forms */
+    CLOSE(k.over_refusal_ci[0], 0, 1e-15);
+    CLOSE(k.over_refusal_ci[1], 1 - pow(0.025, 1.0 / 3), 1e-9);
+    CLOSE(k.accuracy_answerable_ci[0], pow(0.025, 1.0 / 3), 1e-9);
+    CLOSE(k.accuracy_answerable_ci[1], 1, 1e-15);
 }
 
 /* A paired comparison: each side is exactly umpire_metrics_compute's report on its scores with

@@ -164,12 +164,14 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
     printf("%s: %zu items, accuracy %.3f (%zu right), alpha = %.4g, %s log-probs\n\n", dir, set.n, ev.accuracy,
            ev.n_right, scores.alpha, umpire_probs_name(scores.probs));
     if (idk.n_unanswerable > 0 || (idk.n_answerable > 0 && idk.over_refusal > 0)) {
-        printf("I don't know: %zu answerable, accuracy %.3f, declined %.3f (over-refusal)", idk.n_answerable,
-               idk.accuracy_answerable, idk.over_refusal);
+        printf("I don't know: %zu answerable, accuracy %.3f, declined %.3f [%.3f, %.3f] (over-refusal)",
+               idk.n_answerable, idk.accuracy_answerable, idk.over_refusal, idk.over_refusal_ci[0],
+               idk.over_refusal_ci[1]);
         if (idk.n_unanswerable)
-            printf("; %zu unanswerable, declined %.3f (refusal recall), answered %.3f (over-answering)",
-                   idk.n_unanswerable, idk.refusal_recall, idk.over_answering);
-        printf("\n\n");
+            printf("; %zu unanswerable, declined %.3f [%.3f, %.3f] (refusal recall), answered %.3f (over-answering)",
+                   idk.n_unanswerable, idk.refusal_recall, idk.refusal_recall_ci[0], idk.refusal_recall_ci[1],
+                   idk.over_answering);
+        printf("\n(95 %% Clopper-Pearson intervals)\n\n");
     }
     if (names && rp)
         cli_print_table(stdout, names, rp, ne);

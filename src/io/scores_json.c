@@ -189,10 +189,18 @@ int umpire_summary_write(const char *path, const struct umpire_sampleset *set, c
         cJSON *k = cJSON_AddObjectToObject(o, "idk");
         cJSON_AddNumberToObject(k, "answerable", (double)idk->n_answerable);
         cJSON_AddNumberToObject(k, "unanswerable", (double)idk->n_unanswerable);
-        cJSON_AddItemToObject(k, "accuracy_answerable", number_or_null(idk->accuracy_answerable));
-        cJSON_AddItemToObject(k, "refusal_recall", number_or_null(idk->refusal_recall));
-        cJSON_AddItemToObject(k, "over_answering", number_or_null(idk->over_answering));
-        cJSON_AddItemToObject(k, "over_refusal", number_or_null(idk->over_refusal));
+        const struct {
+            const char *name, *ci_name;
+            double v;
+            const double *ci;
+        } rates[] = {{"accuracy_answerable", "accuracy_answerable_ci", idk->accuracy_answerable, idk->accuracy_answerable_ci},
+                     {"refusal_recall", "refusal_recall_ci", idk->refusal_recall, idk->refusal_recall_ci},
+                     {"over_answering", "over_answering_ci", idk->over_answering, idk->over_answering_ci},
+                     {"over_refusal", "over_refusal_ci", idk->over_refusal, idk->over_refusal_ci}};
+        for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+            cJSON_AddItemToObject(k, rates[r].name, number_or_null(rates[r].v));
+            cJSON_AddItemToObject(k, rates[r].ci_name, interval_json(rates[r].ci[0], rates[r].ci[1]));
+        }
     }
     cJSON_AddItemToObject(o, "alpha", number_or_null(s->alpha));
     cJSON_AddItemToObject(o, "score", umpire_score_def_to_json(def));
