@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "core/utf8.h"
+#include "io/idset.h"
 #include "io/jsonl.h"
 #include "umpire.h"
 
@@ -22,6 +23,7 @@ struct load {
     char dir[4096];
     struct umpire_dataset *out;
     size_t alloc;
+    struct umpire_idset ids; /* the ids so far, with their lines */
 };
 
 static int fail(struct load *l, size_t line, const char *field, const char *what) {
@@ -167,11 +169,14 @@ static int add(const cJSON *o, size_t line, void *ctx) {
             return fail(l, line, "choices",
                         "\"answerable\": false needs an option that declines (e.g. \"I don't know\"): no choice could be right");
     }
-    for (size_t i = 0; i + 1 < d->n; i++) /* ids name items in a run: they must be unique */
-        if (!strcmp(d->items[i].id, it->id)) {
-            snprintf(buf, sizeof buf, "'%.40s' again (line %zu has it)", it->id, d->items[i].line);
-            return fail(l, line, "id", buf);
-        }
+    size_t first; /* ids name items in a run: they must be unique */
+    int seen = umpire_idset_add(&l->ids, it->id, line, &first);
+    if (seen < 0)
+        return oom(l, line);
+    if (seen) {
+        snprintf(buf, sizeof buf, "'%.40s' again (line %zu has it)", it->id, first);
+        return fail(l, line, "id", buf);
+    }
     return 0;
 }
 
@@ -210,6 +215,7 @@ int umpire_dataset_read_grouped(const char *path, const char *field, struct umpi
     else
         snprintf(l.dir, sizeof l.dir, ".");
     int rc = umpire_jsonl_each(path, add, &l, NULL, err);
+    umpire_idset_free(&l.ids);
     if (rc == UMPIRE_OK && out->n == 0)
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no items (the file is empty)", path);
     if (rc != UMPIRE_OK)
