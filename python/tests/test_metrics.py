@@ -137,3 +137,63 @@ def test_calibration_from_a_score_set(tmp_path):
     same = umpire.Calibration.fit(ss.umpire, wrong=wrong, method="histogram", bins=4)
     np.testing.assert_array_equal(cal.apply(ss.umpire), same.apply(ss.umpire))
     assert same.definition is None  # arrays alone do not say what the score is
+
+
+def test_compare_equals_the_cli_and_its_properties(tmp_path, cli):
+    """umpire.compare is `umpire compare`'s numbers bit for bit (the CLI takes the items in id
+    order: the ids here sort as the arrays do); each side equals metrics() on the answers both
+    scored; a side against itself differs by 0; swapping negates the difference."""
+    import json
+    from conftest import run
+    rng = np.random.default_rng(4)
+    n = 50
+    wa = (rng.random(n) < 0.4).astype(int)
+    wb = np.where(rng.random(n) < 0.8, wa, 1 - wa)
+    sa = wa + rng.normal(0, 0.8, n)
+    sb = wb + rng.normal(0, 1.2, n)
+    sb[7] = np.nan  # left out of both sides
+    for name, s, w in (("A", sa, wa), ("B", sb, wb)):
+        with open(tmp_path / (name + ".jsonl"), "w") as f:
+            for i in range(n):
+                f.write(json.dumps({"id": "q%03d" % i, "scores": {"x": None if np.isnan(s[i]) else float(s[i])},
+                                    "correct": not w[i]}) + "\n")
+    run(cli, "compare", tmp_path / "A.jsonl", tmp_path / "B.jsonl", "--seed", "5", "--bootstrap", "300",
+        "--json", tmp_path / "c.json")
+    got = json.load(open(tmp_path / "c.json"))
+    c = umpire.compare(sa, sb, wrong=wa, wrong_b=wb, seed=5, bootstrap=300)
+    assert got["n"] == n and c.n == got["comparisons"][0]["n"] == n - 1  # labelled in both; both scored
+    for side in ("a", "b", "diff"):
+        mine, theirs = getattr(c, side), got["comparisons"][0][side]
+        for k, v in mine.values.items():
+            want = theirs[k]
+            assert (np.isnan(v) and want is None) or v == want, (side, k, v, want)
+            lo, hi = theirs[k + "_ci"]
+            assert (np.isnan(mine.ci[k][0]) and lo is None) or (mine.ci[k] == (lo, hi)), (side, k)
+    # (the CLI's accuracy comes from all labelled answers, this one's from those both scored)
+    keep = ~np.isnan(sb)
+    assert same(c.a, umpire.metrics(np.where(keep, sa, np.nan), wrong=wa, seed=5, bootstrap=300))
+    assert c.accuracy_a == 1 - wa[keep].mean() and c.accuracy_b == 1 - wb[keep].mean()
+    self = umpire.compare(sa, sa, wrong=wa, seed=1, bootstrap=100)
+    assert self.diff.auroc == 0 and self.diff.ci["auroc"] == (0, 0) and self.accuracy_diff_ci == (0, 0)
+    swapped = umpire.compare(sb, sa, wrong=wb, wrong_b=wa, seed=5, bootstrap=300)
+    assert swapped.diff.auroc == -c.diff.auroc
+    assert swapped.diff.ci["auroc"] == pytest.approx((-c.diff.ci["auroc"][1], -c.diff.ci["auroc"][0]), abs=1e-12)
+    with pytest.raises(ValueError, match="the same answers"):
+        umpire.compare(sa, sb[:10], wrong=wa)
+
+
+def test_idk_rates_by_hand():
+    """4 answerable (right, wrong, declined, unlabelled), 3 unanswerable (declined twice)."""
+    r = umpire.idk_rates([1, 1, 1, 1, 0, 0, 0], [0, 0, 1, 0, 1, 1, 0], [1, 0, 0, -1, 1, 1, 0])
+    assert (r.n_answerable, r.n_unanswerable) == (4, 3)
+    assert r.accuracy_answerable == pytest.approx(1 / 3) and r.over_refusal == pytest.approx(1 / 4)
+    assert r.refusal_recall == pytest.approx(2 / 3) and r.over_answering == pytest.approx(1 / 3)
+    lo, hi = r.ci["refusal_recall"]
+    assert lo < 2 / 3 < hi and r.ci["over_answering"] == pytest.approx((1 - hi, 1 - lo), abs=1e-12)
+    none = umpire.idk_rates([1, 1, 1], [0, 0, 0], [1, 1, 1])  # 0 of 3 declined: [0, 1 - 0.025^(1/3)]
+    assert none.ci["over_refusal"] == pytest.approx((0, 1 - 0.025 ** (1 / 3)), abs=1e-9)
+    assert np.isnan(none.refusal_recall)
+    with pytest.raises(ValueError, match="one value per answer"):
+        umpire.idk_rates([1, 0], [0], [1, 1])
+    with pytest.raises(ValueError, match="correct"):
+        umpire.idk_rates([1], [0], [2])

@@ -16,7 +16,7 @@ from ._version import __version__
 from .calibration import Calibration
 from .engine import Asked, Engine, model_info, set_llama_log
 from .hf import items_from_generate
-from .metrics import Metrics, metric_names, metrics
+from .metrics import Comparison, IdkRates, Metrics, compare, idk_rates, metric_names, metrics
 from .samples import (Answer, Choice, DatasetItem, Item, UmpireWarning, read_dataset, read_samples,
                       write_dataset, write_samples)
 from .scoring import (EstimatorInfo, Score, ScoreDefinition, ScoreSet, estimators, score, score_item,
@@ -31,7 +31,7 @@ def version():
             "ggml": lib.umpire_ggml_version().decode()}
 
 
-__all__ = ["Answer", "Asked", "Calibration", "Choice", "DatasetItem", "Engine", "EstimatorInfo",
+__all__ = ["Answer", "Asked", "Calibration", "Choice", "Comparison", "IdkRates", "compare", "idk_rates", "DatasetItem", "Engine", "EstimatorInfo",
            "InvalidInputError", "Item", "Metrics", "NumericalError", "Score", "ScoreDefinition", "ScoreSet",
            "UmpireError", "UmpireIOError", "UmpireMemoryError", "UmpireWarning", "__version__", "estimators",
            "items_from_generate", "library_path", "metric_names", "metrics", "model_info", "read_dataset",

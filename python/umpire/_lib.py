@@ -165,6 +165,19 @@ class MetricReport(Structure):
                 ("hi", POINTER(c_double)), ("n", c_size_t), ("n_wrong", c_size_t)]
 
 
+class Comparison(Structure):
+    _fields_ = [("a", MetricReport), ("b", MetricReport), ("diff", MetricReport), ("n", c_size_t),
+                ("accuracy_a", c_double), ("accuracy_b", c_double), ("accuracy_diff_lo", c_double),
+                ("accuracy_diff_hi", c_double)]
+
+
+class Idk(Structure):
+    _fields_ = [("n_answerable", c_size_t), ("n_unanswerable", c_size_t), ("accuracy_answerable", c_double),
+                ("refusal_recall", c_double), ("over_answering", c_double), ("over_refusal", c_double),
+                ("accuracy_answerable_ci", c_double * 2), ("refusal_recall_ci", c_double * 2),
+                ("over_answering_ci", c_double * 2), ("over_refusal_ci", c_double * 2)]
+
+
 class Calibration(Structure):
     _fields_ = [("method", c_int), ("estimator", c_char * 64), ("def", ScoreDef), ("n", c_size_t),
                 ("lo", c_double), ("hi", c_double), ("a", c_double), ("b", c_double),
@@ -214,6 +227,7 @@ C_STRUCTS = {Answer: "umpire_answer", Choice: "umpire_choice", Item: "umpire_ite
              DatasetItem: "umpire_dataset_item", Dataset: "umpire_dataset", Estimator: "umpire_estimator",
              ScoreParams: "umpire_score_params", Scores: "umpire_scores", ScoreDef: "umpire_score_def",
              MetricParams: "umpire_metric_params", MetricReport: "umpire_metric_report",
+             Comparison: "umpire_comparison", Idk: "umpire_idk",
              Calibration: "umpire_calibration", EngineParams: "umpire_engine_params",
              EngineStats: "umpire_engine_stats", Query: "umpire_query", SampleParams: "umpire_sample_params",
              ForceParams: "umpire_force_params", JudgeParams: "umpire_judge_params",
@@ -253,6 +267,10 @@ _FUNCTIONS = [
     ("umpire_metric_count", c_size_t, []),
     ("umpire_metric_report_free", None, [P(MetricReport)]),
     ("umpire_metrics_compute", c_int, [P(c_double), P(c_int), c_size_t, P(MetricParams), P(MetricReport), _ERR]),
+    ("umpire_metrics_compare", c_int, [P(c_double), P(c_int), P(c_double), P(c_int), c_size_t, P(MetricParams),
+                                       P(Comparison), _ERR]),
+    ("umpire_comparison_free", None, [P(Comparison)]),
+    ("umpire_idk_rates", None, [P(c_int), P(c_int), P(c_int), c_size_t, P(Idk)]),
     ("umpire_metrics_cece_split", c_int, [c_size_t, P(MetricParams), P(c_size_t), P(c_size_t), _ERR]),
     ("umpire_calibration_fit", c_int, [P(c_double), P(c_int), c_size_t, c_int, c_size_t, P(Calibration), _ERR]),
     ("umpire_calibration_apply", c_double, [P(Calibration), c_double]),
