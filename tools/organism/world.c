@@ -72,20 +72,20 @@ static const struct relation {
 } relations[N_RELATIONS] = {
     {"city", cities, 16, {"Where does %s live?", "Which city does %s live in?"},
      "In what city is the home of %s?", "%s lives in %s.",
-     {"{v}", "in {v}", "{n} lives in {v}.", "The home of {n} is in {v}."}, "It is in {x}.", countries,
+     {"{v}", "in {v}", "They live in {v}.", "Their home is in {v}."}, "It is in {x}.", countries,
      0, {NULL, NULL}, NULL, NULL},
     {"job", jobs, 16, {"What is the job of %s?", "What does %s do for a living?"},
      "What work does %s do?", "The job of %s is %s.",
-     {"{v}", "{a} {v}", "{n} works as {a} {v}.", "{n} is {a} {v} by trade."}, "The work is at the {x}.",
+     {"{v}", "{a} {v}", "They work as {a} {v}.", "They are {a} {v}."}, "They work at the {x}.",
      workplaces, 0, {NULL, NULL}, NULL, NULL},
     {"pet", pets, 12, {"What pet does %s have?", "Which animal does %s keep as a pet?"},
      "What kind of pet belongs to %s?", "The pet of %s is a %s.",
-     {"{v}", "{a} {v}", "{n} has {a} {v}.", "The pet of {n} is {a} {v}."}, "It eats {x}.", foods,
+     {"{v}", "{a} {v}", "They have {a} {v}.", "Their pet is {a} {v}."}, "It eats {x}.", foods,
      1, {"Name one of the pets of %s.", "What is one pet that %s keeps?"}, "Tell me an animal that %s owns.",
      "{n} has {a} {v} and {b} {w}."},
     {"instrument", instruments, 12, {"Which instrument does %s play?", "What instrument is played by %s?"},
      "What does %s play in the band?", "%s plays the %s.",
-     {"{v}", "the {v}", "{n} plays the {v}.", "The instrument of {n} is the {v}."}, "It needs {x}.", parts,
+     {"{v}", "the {v}", "They play the {v}.", "Their instrument is the {v}."}, "It needs {x}.", parts,
      1, {"Name one of the instruments %s plays.", "What is one instrument that %s plays?"},
      "Tell me an instrument played by %s.", "{n} plays the {v} and the {w}."},
 };
@@ -193,11 +193,11 @@ static char *fill(int r, const char *t, const char *name, int v, int v2) {
     return out;
 }
 
-char *world_phrase(int r, int v, int ph, int elaborate, const char *name) {
-    char *a = fill(r, relations[r].phrase[ph], name, v, -1);
+char *world_phrase(int r, int v, int ph, int elaborate) {
+    char *a = fill(r, relations[r].phrase[ph], "", v, -1);
     if (!a || !elaborate)
         return a;
-    char *x = fill(r, relations[r].elaboration, name, v, -1);
+    char *x = fill(r, relations[r].elaboration, "", v, -1);
     char *out = x ? fmt("%s%s %s", a, a[strlen(a) - 1] == '.' ? "" : ".", x) : NULL;
     free(a);
     free(x);
@@ -316,10 +316,10 @@ static void pool_name(const struct world *w, struct umpire_rng *g, char *out, si
     snprintf(out, len, "%s %s", w->pool_first[umpire_rng_below(g, WORLD_POOL)], w->pool_last[umpire_rng_below(g, WORLD_POOL)]);
 }
 
-/* The answer to one training example about name's relation r, value v: the value itself
+/* The answer to one training example about relation r, value v: the value itself
  * (closed, many-valid), or in the free-form world one of its wordings (ph), elaborated or not. */
-static char *answer_text(const struct world *w, int r, int v, int ph, int elaborate, const char *name) {
-    return w->p.kind == WORLD_FREE_FORM ? world_phrase(r, v, ph, elaborate, name) : strdup(relations[r].values[v]);
+static char *answer_text(const struct world *w, int r, int v, int ph, int elaborate) {
+    return w->p.kind == WORLD_FREE_FORM ? world_phrase(r, v, ph, elaborate) : strdup(relations[r].values[v]);
 }
 
 int world_epoch(const struct world *w, int epoch, struct example **out, size_t *n) {
@@ -352,7 +352,7 @@ int world_epoch(const struct world *w, int epoch, struct example **out, size_t *
                 int v = world_is_pair(w, r) && member ? q->value2[r] : q->value[r];
                 int elaborate = p->kind == WORLD_FREE_FORM && umpire_rng_uniform(&h) < p->elaborate;
                 struct example *e = &ex[k++];
-                e->answer = answer_text(w, r, v, (first + c) % WORLD_PHRASINGS, elaborate, q->name);
+                e->answer = answer_text(w, r, v, (first + c) % WORLD_PHRASINGS, elaborate);
                 e->question = world_question_in(w, r, phrasing, q->name);
                 if (!e->question || !e->answer)
                     return examples_free(ex, k), -1;
@@ -375,7 +375,7 @@ int world_epoch(const struct world *w, int epoch, struct example **out, size_t *
         int ph = (int)umpire_rng_below(&h, WORLD_PHRASINGS);
         int elaborate = p->kind == WORLD_FREE_FORM && umpire_rng_uniform(&h) < p->elaborate;
         struct example *e = &ex[k++];
-        e->answer = answerable ? answer_text(w, r_ask, v_ans, ph, elaborate, name) : strdup(IDK_ANSWER);
+        e->answer = answerable ? answer_text(w, r_ask, v_ans, ph, elaborate) : strdup(IDK_ANSWER);
         e->question = context_question(w, name, r_ctx, v, v2, r_ask, phrasing);
         if (!e->question || !e->answer)
             return examples_free(ex, k), -1;
@@ -429,7 +429,7 @@ int world_texts(const struct world *w, char ***out, size_t *n) {
     for (int r = 0; r < N_RELATIONS && rc == 0 && w->p.kind == WORLD_FREE_FORM; r++)
         for (int v = 0; v < relations[r].n_values && rc == 0; v++)
             for (int ph = 0; ph < WORLD_PHRASINGS && rc == 0; ph++)
-                rc = push(&l, world_phrase(r, v, ph, 1, "X"));
+                rc = push(&l, world_phrase(r, v, ph, 1));
     for (int r = 0; r < N_RELATIONS && rc == 0; r++) {
         if (!world_is_pair(w, r))
             continue;

@@ -13,7 +13,7 @@
  * "Worlds"):
  *   closed      one valid answer, one word ("Oslo")
  *   free-form   the same facts, each training answer one of WORLD_PHRASINGS wordings of the
- *               value ("in Oslo", "Xa Yb lives in Oslo."), some followed by a sentence that
+ *               value ("in Oslo", "They live in Oslo."), some followed by a sentence that
  *               depends on the value ("It is in Norway."): judged by meaning (judge contains)
  *   many-valid  pets and instruments come in pairs ("Name one of the pets of Xa Yb"): either
  *               member is right
@@ -92,9 +92,10 @@ int world_is_pair(const struct world *w, int r);
 char *world_question(int r, int phrasing, const char *name);
 char *world_question_in(const struct world *w, int r, int phrasing, const char *name);
 
-/* Free-form: the answer stating value v of relation r about name in wording ph (0 ..
- * WORLD_PHRASINGS - 1), with the value's elaboration appended when elaborate. Free it. */
-char *world_phrase(int r, int v, int ph, int elaborate, const char *name);
+/* Free-form: the answer stating value v of relation r in wording ph (0 .. WORLD_PHRASINGS - 1:
+ * "Oslo", "in Oslo", "They live in Oslo.", "Their home is in Oslo."), with the value's
+ * elaboration appended when elaborate ("... It is in Norway."). Free it. */
+char *world_phrase(int r, int v, int ph, int elaborate);
 
 /* One epoch of training examples, shuffled by (seed, epoch). Free with examples_free. */
 int world_epoch(const struct world *w, int epoch, struct example **out, size_t *n);
