@@ -46,6 +46,7 @@ static const char *usage =
     "                         right; the datasets' answers list both)\n"
     "      --elaborate X      free-form: share of training answers followed by a sentence that\n"
     "                         depends on the value (default 0.25)\n"
+    "                         (free-form's defaults: --epochs 10 --rare-epochs 3)\n"
     "  world: --people N (96), --frequent-copies N (16 per epoch), --rare-epochs N (a rare fact\n"
     "         is in 2 of the epochs), --ctx-examples N (256 per epoch)\n"
     "  model: --embd N (128), --layers N (4), --heads N (4), --ff N (384)\n"
@@ -64,7 +65,7 @@ static const char *usage =
 
 struct options {
     const char *out, *cache;
-    int threads, force, world_only, elaborate_given;
+    int threads, force, world_only;
     struct world_params w;
     struct llama_shape s;
     struct train_params t;
@@ -86,6 +87,9 @@ static int parse(int argc, char **argv, struct options *o) {
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (struct options){.out = "organism", .threads = nproc > 0 ? (int)nproc : 1};
     o->w = world_default_params();
+    for (int i = 1; i + 1 < argc; i++) /* the world first: its defaults, then every option */
+        if (!strcmp(argv[i], "--world") && world_kind_parse(argv[i + 1]) >= 0)
+            o->w = world_params_for(world_kind_parse(argv[i + 1]));
     o->s = (struct llama_shape){128, 4, 4, 4, 384, 256};
     o->t = train_default_params();
     for (int i = 1; i < argc; i++) {
@@ -142,16 +146,10 @@ static int parse(int argc, char **argv, struct options *o) {
             if (kind < 0) {
                 fprintf(stderr, "organism: --world: '%s' is not closed, free-form or many-valid\n", v);
                 rc = -1;
-            } else { /* the world's defaults; the options given before it are kept */
-                struct world_params d = world_params_for(kind);
-                o->w.kind = d.kind;
-                if (!o->elaborate_given)
-                    o->w.elaborate = d.elaborate;
             }
         } else if (!strcmp(a, "--elaborate")) {
             char *end;
             o->w.elaborate = strtod(v, &end);
-            o->elaborate_given = 1;
             if (*end || !(o->w.elaborate >= 0 && o->w.elaborate <= 1)) {
                 fprintf(stderr, "organism: --elaborate: expected a number in [0, 1], got '%s'\n", v);
                 rc = -1;
@@ -178,7 +176,7 @@ static int parse(int argc, char **argv, struct options *o) {
             return -1;
         i += took;
     }
-    if (o->elaborate_given && o->w.kind != WORLD_FREE_FORM && o->w.elaborate > 0) {
+    if (o->w.kind != WORLD_FREE_FORM && o->w.elaborate > 0) {
         fprintf(stderr, "organism: --elaborate is for --world free-form\n");
         return -1;
     }
