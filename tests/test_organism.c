@@ -401,6 +401,23 @@ static void test_worlds(void **state) {
     assert_int_equal(world_kind_parse("many-valid"), WORLD_MANY_VALID);
     assert_int_equal(world_kind_parse("closed"), WORLD_CLOSED);
     assert_int_equal(world_kind_parse("open"), -1);
+    /* the closed world's texts, the vocabulary's source, are what they were before the other
+       worlds existed: FNV-1a 64 of every text followed by "\n--\n", computed from the
+       generator at commit 94cb738 (its datasets and corpus: organism_worlds.sh) */
+    char **closed_texts;
+    size_t n_closed;
+    assert_int_equal(world_texts(&closed, &closed_texts, &n_closed), 0);
+    assert_int_equal(n_closed, 302);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n_closed; i++) {
+        for (const char *c = closed_texts[i]; *c; c++)
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        for (const char *c = "\n--\n"; *c; c++)
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        free(closed_texts[i]);
+    }
+    free(closed_texts);
+    assert_true(h == 0x94e4185e5e842130ULL);
 
     /* the judge on every wording, elaborated or not, of every value */
     static const int n_values[N_RELATIONS] = {16, 16, 12, 12}; /* the closed lists (README) */
