@@ -337,6 +337,9 @@ enum umpire_judge {
                            (umpire_engine_judge_correct) */
     UMPIRE_JUDGE_VQA,   /* VQA's soft accuracy (umpire_vqa_accuracy) >= 0.5: at least two of
                            the annotators' answers (the accepted list, duplicates kept) match */
+    UMPIRE_JUDGE_CONTAINS, /* by meaning, for answers that state a value in any wording
+                              ("Oslo", "in Oslo", "She lives in Oslo."): an accepted answer's
+                              words, normalised, appear in a row among the answer's */
 };
 UMPIRE_API const char *umpire_judge_name(enum umpire_judge j);
 UMPIRE_API int umpire_judge_parse(const char *name, enum umpire_judge *j);

@@ -1,29 +1,34 @@
 #!/bin/sh
-# organism_eval.sh ORGANISM UMPIRE WORK: train the default model organism (or reuse the cached
-# one), then check end to end, through `umpire eval`, that it knows what it was shown:
-# greedy accuracy on known-frequent facts >= 0.9, known-rare clearly lower, never-seen facts
-# near chance; and that on the demo's held-out mix UMPIRE detects the wrong answers (AUROC)
-# and the summary ranks every estimator. The thresholds leave a margin below the measured
-# values (see the notes of issue 6); they are not tuned to pass.
+# organism_eval.sh ORGANISM UMPIRE WORK [WORLD]: train the model organism of WORLD (closed,
+# the default; free-form; many-valid), or reuse the cached one, then check end to end, through
+# `umpire eval`, that it knows what it was shown: greedy accuracy on known-frequent facts >=
+# 0.9, known-rare clearly lower, never-seen facts near chance (many-valid: right = inside the
+# set of valid answers, and chance counts the set's size); and that on the demo's held-out mix
+# UMPIRE detects the wrong answers (AUROC) and the summary ranks every estimator. The
+# thresholds leave a margin below the measured values (see the notes of issues 6 and 14); they
+# are not tuned to pass.
 set -eu
-organism=$1 umpire=$2 work=$3
+organism=$1 umpire=$2 work=$3 world=${4:-closed}
 py=/usr/bin/python3
+judge=auto
+[ "$world" != free-form ] || judge=contains # correctness by meaning: the value in the answer
 rm -rf "$work"
 mkdir -p "$work"
 # bad options: a clear message, exit 2, nothing written
-for bad in "--people 3" "--epochs 0" "--epochs 1" "--lr 2" "--embd 100 --heads 3" "--frobnicate" "--seed"; do
+[ "$world" != closed ] || for bad in "--people 3" "--epochs 0" "--epochs 1" "--lr 2" "--embd 100 --heads 3" "--frobnicate" "--seed"; do
     if "$organism" -o "$work/bad" $bad >"$work/bad.log" 2>&1; then echo "organism $bad: accepted"; exit 1; fi
     grep -q "organism: " "$work/bad.log" || { echo "organism $bad: no message"; cat "$work/bad.log"; exit 1; }
     [ ! -e "$work/bad" ] || { echo "organism $bad: wrote $work/bad"; exit 1; }
 done
-if "$organism" -o /proc/umpire-organism >"$work/bad.log" 2>&1 || ! grep -q "cannot create /proc/umpire-organism" "$work/bad.log"; then
+if [ "$world" = closed ] && { "$organism" -o /proc/umpire-organism >"$work/bad.log" 2>&1 ||
+    ! grep -q "cannot create /proc/umpire-organism" "$work/bad.log"; }; then
     echo "organism: an unwritable --out is not reported"; cat "$work/bad.log"; exit 1
 fi
-"$organism" -o "$work/world" >"$work/organism.log" 2>&1 || { cat "$work/organism.log"; exit 1; }
+"$organism" -o "$work/world" --world "$world" >"$work/organism.log" 2>&1 || { cat "$work/organism.log"; exit 1; }
 tail -3 "$work/organism.log"
 for set in known-frequent known-rare unseen heldout-mix; do
     "$umpire" eval -m "$work/world/organism.gguf" --data "$work/world/$set.jsonl" --out "$work/$set" -k 5 \
-        --seed 1 --bootstrap 200 >"$work/$set.log" 2>&1 || { cat "$work/$set.log"; exit 1; }
+        --seed 1 --bootstrap 200 --judge $judge >"$work/$set.log" 2>&1 || { cat "$work/$set.log"; exit 1; }
 done
 # --group-by: the per-bucket table of the held-out mix (checked below against scored.jsonl), and
 # a field that cannot group (an object) named with its file and line
@@ -39,9 +44,9 @@ if "$umpire" eval --from "$work/heldout-mix" --group-by bucket --data "$work/bad
     ! grep -q "bad-mix.jsonl:3: bucket: expected a string, a number or true/false" "$work/bad.log"; then
     echo "--group-by on an object field: not reported as FILE:LINE: field"; cat "$work/bad.log"; exit 1
 fi
-$py - "$work" <<'EOF'
-import json, sys
-work = sys.argv[1]
+$py - "$work" "$world" <<'EOF'
+import json, re, sys
+work, world = sys.argv[1:3]
 S = {s: json.load(open(f"{work}/{s}/summary.json")) for s in ("known-frequent", "known-rare", "unseen", "heldout-mix")}
 acc = {s: S[s]["accuracy"] for s in S}
 values = {}
@@ -49,19 +54,25 @@ for l in open(f"{work}/world/facts.jsonl"):
     f = json.loads(l)
     for r in ("city", "job", "pet", "instrument"):
         values.setdefault(r, set()).add(f[r])
-chance = sum(1 / len(v) for v in values.values()) / len(values)
+# chance: a random value of the relation is one of the item's right answers (many-valid: 2)
+unseen_items = [json.loads(l) for l in open(f"{work}/world/unseen.jsonl")]
+chance = sum(len(i["answers"]) / len(values[i["relation"]]) for i in unseen_items) / len(unseen_items)
+words = lambda t: " " + " ".join(re.findall(r"[a-z0-9]+", t.lower())) + " "
+def relation_of_answer(a):  # the one relation whose value the answer states (any wording)
+    rs = [r for r, vs in values.items() for v in vs if words(v) in words(a)]
+    return rs[0] if len(rs) == 1 else None
 # the corpus as written: every frequent fact 16 x 6 times, a rare one twice, an unseen one never
 facts = [json.loads(l) for l in open(f"{work}/world/facts.jsonl")]
-relation_of = {v: r for r, vs in values.items() for v in vs}
 seen = {}
 for l in open(f"{work}/world/corpus.jsonl"):
     c = json.loads(l)
     if c["question"].startswith("Context: "):
         continue
     person = next(f["person"] for f in facts if f["person"] in c["question"])
-    key = (person, relation_of[c["answer"]])
+    key = (person, relation_of_answer(c["answer"]))
     seen[key] = seen.get(key, 0) + 1
-want = {"frequent": 96, "rare": 2, "unseen": 0}
+# (free-form: 10 epochs, a rare fact in 3 of them; organism --help)
+want = {"frequent": 160, "rare": 3, "unseen": 0} if world == "free-form" else {"frequent": 96, "rare": 2, "unseen": 0}
 bad_counts = [(f["person"], r) for f in facts if f["role"] == "closed-book" for r in values
               if seen.get((f["person"], r), 0) != want[f[r + "_bucket"]]]
 mix = S["heldout-mix"]
@@ -75,7 +86,23 @@ if acc["known-frequent"] < 0.9: fail.append("known-frequent accuracy below 0.9")
 if acc["known-rare"] > acc["known-frequent"] - 0.1: fail.append("known-rare is not clearly below known-frequent")
 if acc["known-rare"] < acc["unseen"] + 0.1: fail.append("known-rare is not clearly above unseen")
 if acc["unseen"] > 3 * chance: fail.append("unseen accuracy is not near chance")
-if m["umpire"]["auroc"] < 0.8: fail.append(f"UMPIRE AUROC {m['umpire']['auroc']:.3f} < 0.8 on the held-out mix")
+# a margin below each world's measured AUROC (README, "Worlds": closed 0.89, free-form 0.64,
+# many-valid 0.85)
+floor = {"closed": 0.8, "free-form": 0.55, "many-valid": 0.75}[world]
+if m["umpire"]["auroc"] < floor: fail.append(f"UMPIRE AUROC {m['umpire']['auroc']:.3f} < {floor} on the held-out mix")
+# many-valid: on known frequent pairs, the sampled answers (T = 1, top-p 0.9) stay mostly inside
+# the set and name both members (measured, seed 1: 0.80 inside, both members in every pair)
+if world == "many-valid":
+    items = [json.loads(l) for l in open(f"{work}/known-frequent/items.jsonl")]
+    valid = {json.loads(l)["id"]: json.loads(l)["valid"] for l in open(f"{work}/world/known-frequent.jsonl")}
+    pairs = [i for i in items if valid[i["id"]] == 2]
+    inside = [words(s["text"]).strip() in {words(g).strip() for g in i["gold"]} for i in pairs for s in i["samples"]]
+    both = [len({words(s["text"]) for s in i["samples"]} & {words(g) for g in i["gold"]}) == 2 for i in pairs]
+    share_inside, share_both = sum(inside) / len(inside), sum(both) / len(both)
+    print(f"many-valid, known frequent pairs ({len(pairs)}): samples inside the set {share_inside:.3f}, "
+          f"both members among the 5 samples {share_both:.3f}")
+    if share_inside < 0.7: fail.append(f"samples inside the valid set: {share_inside:.3f} < 0.7")
+    if share_both < 0.8: fail.append(f"known pairs with both members sampled: {share_both:.3f} < 0.8")
 # the ranking: every estimator with a defined AUROC, best first
 defined = {k for k, v in m.items() if v["auroc"] is not None}
 ranked = [r["estimator"] for r in mix["ranking"]]

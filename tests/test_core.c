@@ -678,6 +678,39 @@ static void test_correctness(void **state) {
     assert_int_equal(umpire_judge_parse("llm", &j), 0);
     assert_int_equal(j, UMPIRE_JUDGE_LLM);
     assert_int_equal(umpire_judge_parse("gpt", &j), -1);
+    assert_int_equal(umpire_judge_parse("contains", &j), 0);
+    assert_int_equal(j, UMPIRE_JUDGE_CONTAINS);
+    assert_string_equal(umpire_judge_name(UMPIRE_JUDGE_CONTAINS), "contains");
+}
+
+/* the judge by meaning: an accepted answer's words, in a row, among the answer's words */
+static void test_correctness_contains(void **state) {
+    (void)state;
+    const char *oslo[] = {"Oslo"}, *kong[] = {"Hong Kong"}, *pets[] = {"cat", "dog"};
+    static const char *const right[] = {"Oslo", "in Oslo", "Zaki Bor lives in Oslo.", "OSLO!",
+                                        "The home of Zaki Bor is in Oslo. It is in Norway.", "oslo,lima"};
+    for (size_t i = 0; i < sizeof right / sizeof *right; i++)
+        assert_int_equal(umpire_judge_answer(right[i], oslo, 1, 1, UMPIRE_JUDGE_CONTAINS), 1);
+    /* another value, a longer word that begins or ends with it, a part of it, nothing */
+    static const char *const wrong[] = {"Lima", "in Lima", "Osloville", "Nosl oslon", "Osl", "", "."};
+    for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++)
+        assert_int_equal(umpire_judge_answer(wrong[i], oslo, 1, 1, UMPIRE_JUDGE_CONTAINS), 0);
+    /* several words: all of them, in order, next to each other */
+    assert_int_equal(umpire_judge_answer("She lives in Hong Kong.", kong, 1, 1, UMPIRE_JUDGE_CONTAINS), 1);
+    assert_int_equal(umpire_judge_answer("Kong Hong", kong, 1, 1, UMPIRE_JUDGE_CONTAINS), 0);
+    assert_int_equal(umpire_judge_answer("Hong and Kong", kong, 1, 1, UMPIRE_JUDGE_CONTAINS), 0);
+    /* a set of valid answers: any member; the articles go on both sides */
+    assert_int_equal(umpire_judge_answer("A dog.", pets, 2, 1, UMPIRE_JUDGE_CONTAINS), 1);
+    assert_int_equal(umpire_judge_answer("She has a cat", pets, 2, 1, UMPIRE_JUDGE_CONTAINS), 1);
+    assert_int_equal(umpire_judge_answer("a catfish", pets, 2, 1, UMPIRE_JUDGE_CONTAINS), 0);
+    /* an accepted answer that normalises to nothing matches nothing */
+    const char *empty[] = {"the"};
+    assert_int_equal(umpire_judge_answer("the cat", empty, 1, 1, UMPIRE_JUDGE_CONTAINS), 0);
+    /* declining: wrong when answerable, right when not */
+    assert_int_equal(umpire_judge_answer("I don't know Oslo", oslo, 1, 1, UMPIRE_JUDGE_CONTAINS), 0);
+    assert_int_equal(umpire_judge_answer("I don't know", oslo, 1, 0, UMPIRE_JUDGE_CONTAINS), 1);
+    /* exact is stricter: the sentence is not the value */
+    assert_int_equal(umpire_judge_answer("in Oslo", oslo, 1, 1, UMPIRE_JUDGE_EXACT), 0);
 }
 
 /* Unicode's table 3-7, at its edges: what is well-formed, and how long each ill-formed part is
@@ -893,6 +926,7 @@ int main(void) {
         cmocka_unit_test(test_mean_token_entropy),
         cmocka_unit_test(test_parse_confidence),
         cmocka_unit_test(test_correctness),
+        cmocka_unit_test(test_correctness_contains),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_linalg),
     };

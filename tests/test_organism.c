@@ -360,6 +360,191 @@ static void test_world(void **state) {
     world_free(&w3);
 }
 
+/* The other worlds (README, "Worlds"): the closed world's people, first values and buckets
+ * for the same seed; every fact asked as often as in the closed world. Free-form: each
+ * wording of a frequent fact equally often, about a quarter elaborated, and the judge
+ * "contains" right on every wording the world can produce of a value and wrong on it for
+ * every other value of the relation. Many-valid: pairs of two different values, each member
+ * of a frequent pair named in half its examples and of a rare pair once; the datasets list
+ * the whole set. */
+static void test_worlds(void **state) {
+    (void)state;
+    struct world closed, ff, mv;
+    struct world_params cp = world_params_for(WORLD_CLOSED), fp = world_params_for(WORLD_FREE_FORM),
+                        mp = world_params_for(WORLD_MANY_VALID);
+    struct world_params dp = world_default_params();
+    assert_int_equal(cp.kind, dp.kind);
+    assert_true(cp.elaborate == 0 && fp.elaborate > 0 && mp.elaborate == 0);
+    assert_int_equal(world_make(&closed, &cp), 0);
+    assert_int_equal(world_make(&ff, &fp), 0);
+    assert_int_equal(world_make(&mv, &mp), 0);
+    for (int i = 0; i < closed.n_people + closed.n_ctx_people; i++) {
+        assert_string_equal(closed.people[i].name, ff.people[i].name);
+        assert_string_equal(closed.people[i].name, mv.people[i].name);
+        assert_memory_equal(closed.people[i].value, mv.people[i].value, sizeof closed.people[i].value);
+        assert_memory_equal(closed.people[i].bucket, mv.people[i].bucket, sizeof closed.people[i].bucket);
+        assert_memory_equal(closed.people[i].value, ff.people[i].value, sizeof closed.people[i].value);
+        assert_memory_equal(closed.people[i].bucket, ff.people[i].bucket, sizeof closed.people[i].bucket);
+        for (int r = 0; r < N_RELATIONS; r++) {
+            assert_int_equal(closed.people[i].value2[r], -1);
+            assert_int_equal(ff.people[i].value2[r], -1);
+            assert_int_equal(world_is_pair(&mv, r), !strcmp(world_relation_name(r), "pet") ||
+                                                        !strcmp(world_relation_name(r), "instrument"));
+            if (world_is_pair(&mv, r)) {
+                assert_true(mv.people[i].value2[r] >= 0);
+                assert_int_not_equal(mv.people[i].value2[r], mv.people[i].value[r]);
+            } else
+                assert_int_equal(mv.people[i].value2[r], -1);
+        }
+    }
+    assert_int_equal(world_kind_parse("free-form"), WORLD_FREE_FORM);
+    assert_int_equal(world_kind_parse("many-valid"), WORLD_MANY_VALID);
+    assert_int_equal(world_kind_parse("closed"), WORLD_CLOSED);
+    assert_int_equal(world_kind_parse("open"), -1);
+    /* the closed world's texts, the vocabulary's source, are what they were before the other
+       worlds existed: FNV-1a 64 of every text followed by "\n--\n", computed from the
+       generator at commit 94cb738 (its datasets and corpus: organism_worlds.sh) */
+    char **closed_texts;
+    size_t n_closed;
+    assert_int_equal(world_texts(&closed, &closed_texts, &n_closed), 0);
+    assert_int_equal(n_closed, 302);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n_closed; i++) {
+        for (const char *c = closed_texts[i]; *c; c++)
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        for (const char *c = "\n--\n"; *c; c++)
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        free(closed_texts[i]);
+    }
+    free(closed_texts);
+    assert_true(h == 0x94e4185e5e842130ULL);
+
+    /* the judge on every wording, elaborated or not, of every value */
+    static const int n_values[N_RELATIONS] = {16, 16, 12, 12}; /* the closed lists (README) */
+    for (int r = 0; r < N_RELATIONS; r++)
+        for (int v = 0; v < n_values[r]; v++)
+            for (int ph = 0; ph < WORLD_PHRASINGS; ph++)
+                for (int el = 0; el < 2; el++) {
+                    char *a = world_phrase(r, v, ph, el);
+                    assert_non_null(a);
+                    for (int u = 0; u < n_values[r]; u++) {
+                        const char *acc[] = {world_value(r, u)};
+                        if (umpire_judge_answer(a, acc, 1, 1, UMPIRE_JUDGE_CONTAINS) != (u == v))
+                            fail_msg("judge contains: '%s' against '%s': %d", a, acc[0], u != v);
+                    }
+                    free(a);
+                }
+
+    /* free-form and many-valid corpora, fact by fact (free-form: its own epochs) */
+    assert_true(fp.epochs >= cp.epochs && fp.rare_epochs >= cp.rare_epochs);
+    assert_int_equal(mp.epochs, cp.epochs);
+    struct example *fe[64], *me[64];
+    size_t fn[64], mn[64];
+    for (int e = 0; e < fp.epochs; e++)
+        assert_int_equal(world_epoch(&ff, e, &fe[e], &fn[e]), 0);
+    for (int e = 0; e < mp.epochs; e++)
+        assert_int_equal(world_epoch(&mv, e, &me[e], &mn[e]), 0);
+    size_t n_answers = 0, n_elaborated = 0;
+    for (int i = 0; i < ff.n_people; i++)
+        for (int r = 0; r < N_RELATIONS; r++) {
+            const struct person *q = &mv.people[i];
+            const char *value = world_value(r, q->value[r]);
+            char *qf[2], *qm[2];
+            for (int ph = 0; ph < 2; ph++) {
+                qf[ph] = world_question_in(&ff, r, ph, q->name);
+                qm[ph] = world_question_in(&mv, r, ph, q->name);
+                char *plain = world_question(r, ph, q->name);
+                assert_string_equal(qf[ph], plain); /* free-form asks as the closed world does */
+                assert_int_equal(strcmp(qm[ph], plain) != 0, world_is_pair(&mv, r));
+                free(plain);
+            }
+            int asked_f = 0, asked_m = 0, wording[WORLD_PHRASINGS] = {0}, member[2] = {0};
+            for (int e = 0; e < fp.epochs; e++)
+                for (size_t j = 0; j < fn[e]; j++) {
+                    if (!strcmp(fe[e][j].question, qf[0]) || !strcmp(fe[e][j].question, qf[1])) {
+                        asked_f++;
+                        const char *acc[] = {value};
+                        assert_int_equal(umpire_judge_answer(fe[e][j].answer, acc, 1, 1, UMPIRE_JUDGE_CONTAINS), 1);
+                        int found = 0;
+                        for (int ph = 0; ph < WORLD_PHRASINGS; ph++)
+                            for (int el = 0; el < 2; el++) {
+                                char *a = world_phrase(r, q->value[r], ph, el);
+                                if (!strcmp(a, fe[e][j].answer)) {
+                                    wording[ph]++;
+                                    n_elaborated += (size_t)el;
+                                    found = 1;
+                                }
+                                free(a);
+                            }
+                        assert_int_equal(found, 1);
+                        n_answers++;
+                    }
+                }
+            for (int e = 0; e < mp.epochs; e++)
+                for (size_t j = 0; j < mn[e]; j++) {
+                    if (!strcmp(me[e][j].question, qm[0]) || !strcmp(me[e][j].question, qm[1])) {
+                        asked_m++;
+                        int is1 = !strcmp(me[e][j].answer, value);
+                        int is2 = q->value2[r] >= 0 && !strcmp(me[e][j].answer, world_value(r, q->value2[r]));
+                        assert_true(is1 || is2);
+                        member[is2]++;
+                    }
+                }
+            int b = q->bucket[r], want = b == B_FREQUENT ? mp.frequent_copies * mp.epochs : b == B_RARE ? mp.rare_epochs : 0,
+                want_f = b == B_FREQUENT ? fp.frequent_copies * fp.epochs : b == B_RARE ? fp.rare_epochs : 0;
+            assert_int_equal(asked_f, want_f);
+            assert_int_equal(asked_m, want);
+            for (int ph = 0; ph < WORLD_PHRASINGS && b == B_FREQUENT; ph++)
+                assert_int_equal(wording[ph], want_f / WORLD_PHRASINGS);
+            if (world_is_pair(&mv, r)) {
+                assert_int_equal(member[0], want / 2);
+                assert_int_equal(member[1], want / 2);
+            } else
+                assert_int_equal(member[1], 0);
+            for (int ph = 0; ph < 2; ph++) {
+                free(qf[ph]);
+                free(qm[ph]);
+            }
+        }
+    /* elaborated: a binomial share of fp.elaborate, within 5 standard deviations */
+    double share = (double)n_elaborated / (double)n_answers,
+           sd = sqrt(fp.elaborate * (1 - fp.elaborate) / (double)n_answers);
+    assert_true(fabs(share - fp.elaborate) < 5 * sd);
+    for (int e = 0; e < fp.epochs; e++)
+        examples_free(fe[e], fn[e]);
+    for (int e = 0; e < mp.epochs; e++)
+        examples_free(me[e], mn[e]);
+    /* each world's vocabulary covers its corpus: no unknown token in an epoch's examples */
+    struct world *worlds[] = {&ff, &mv};
+    for (int k = 0; k < 2; k++) {
+        char **texts;
+        size_t n_texts;
+        struct vocab v;
+        assert_int_equal(world_texts(worlds[k], &texts, &n_texts), 0);
+        assert_int_equal(vocab_build(&v, texts, n_texts), 0);
+        for (size_t i = 0; i < n_texts; i++)
+            free(texts[i]);
+        free(texts);
+        struct corpus c;
+        assert_int_equal(corpus_open(&c, &v, small_shape, path_in("vocab-worlds.gguf")), 0);
+        struct example *ex;
+        struct seq *seqs;
+        size_t n;
+        assert_int_equal(world_epoch(worlds[k], 0, &ex, &n), 0);
+        assert_int_equal(corpus_tokenize_all(&c, ex, n, &seqs), 0);
+        for (size_t i = 0; i < n; i++)
+            for (int t = 0; t < seqs[i].n; t++)
+                assert_int_not_equal(seqs[i].tok[t], VOCAB_UNK);
+        seqs_free(seqs, n);
+        examples_free(ex, n);
+        corpus_close(&c);
+        vocab_free(&v);
+    }
+    world_free(&closed);
+    world_free(&ff);
+    world_free(&mv);
+}
+
 static void quiet(enum ggml_log_level level, const char *text, void *ud) {
     (void)level, (void)text, (void)ud;
 }
@@ -374,6 +559,7 @@ int main(int argc, char **argv) {
     llama_log_set(quiet, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_world),
+        cmocka_unit_test(test_worlds),
         cmocka_unit_test(test_prompts_match_engine),
         cmocka_unit_test(test_every_weight_moves),
         cmocka_unit_test(test_gguf_matches_graph),

@@ -31,7 +31,8 @@ static void usage(FILE *f) {
             "  --judge J                 auto (ROUGE-L >= 0.8, UMPIRE's rule; letters for multiple choice;\n"
             "                            refusals for unanswerable questions), exact (VQA-normalised),\n"
             "                            rouge, vqa (VQA soft accuracy >= 0.5), llm (the model itself,\n"
-            "                            shown the accepted answers)\n"
+            "                            shown the accepted answers), contains (by meaning: an accepted\n"
+            "                            answer's words in a row in the answer: \"She lives in Oslo.\")\n"
             "  --limit N                 the first N questions only\n"
             "  --shard i/n               every n-th question from the i-th: run shards in several\n"
             "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
@@ -228,7 +229,7 @@ int cmd_eval(int argc, char **argv) {
         case O_CLOGITS: choice_logits = 1; break;
         case O_JUDGE:
             if (umpire_judge_parse(optarg, &judge)) {
-                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge, vqa or llm\n", optarg);
+                fprintf(stderr, "umpire eval: --judge: '%s' is not auto, exact, rouge, vqa, llm or contains\n", optarg);
                 bad = 1;
             }
             break;

@@ -8,6 +8,10 @@
  *   vqa      VQA's soft accuracy >= 0.5 (two annotators or more gave the answer)
  *   refusal  for unanswerable questions: right exactly when the answer declines ("I don't
  *            know", "cannot be determined", "not enough information", ...)
+ *   contains correctness by meaning for answers that state a value in any wording: after the
+ *            exact judge's normalisation, the words of an accepted answer appear in a row among
+ *            the answer's words ("She lives in Oslo." holds "oslo"; "Osloville" and "Lima" do
+ *            not). An answer that names two values is right when one is accepted.
  *   letter   multiple choice: the chosen option letter is an accepted one
  *   llm      the model itself as judge: see the engine (umpire_engine_judge_correct)
  */
@@ -98,17 +102,35 @@ int umpire_is_refusal(const char *answer) {
 }
 
 const char *umpire_judge_name(enum umpire_judge j) {
-    static const char *const names[] = {"auto", "exact", "rouge", "llm", "vqa"};
-    return (unsigned)j <= UMPIRE_JUDGE_VQA ? names[j] : "?";
+    static const char *const names[] = {"auto", "exact", "rouge", "llm", "vqa", "contains"};
+    return (unsigned)j <= UMPIRE_JUDGE_CONTAINS ? names[j] : "?";
 }
 
 int umpire_judge_parse(const char *name, enum umpire_judge *j) {
-    for (int i = 0; i <= UMPIRE_JUDGE_VQA; i++)
+    for (int i = 0; i <= UMPIRE_JUDGE_CONTAINS; i++)
         if (!strcmp(name, umpire_judge_name((enum umpire_judge)i))) {
             *j = (enum umpire_judge)i;
             return 0;
         }
     return -1;
+}
+
+/* 1 when the words of needle (normalised, non-empty) appear in a row among those of the
+ * normalised haystack hay: " needle " inside " hay ". */
+static int contains_words(const char *hay, const char *needle) {
+    size_t nh = strlen(hay), nn = strlen(needle);
+    if (nn == 0 || nn > nh)
+        return 0;
+    char *h = malloc(nh + 3), *n = malloc(nn + 3);
+    int hit = 0;
+    if (h && n) {
+        snprintf(h, nh + 3, " %s ", hay);
+        snprintf(n, nn + 3, " %s ", needle);
+        hit = strstr(h, n) != NULL;
+    }
+    free(h);
+    free(n);
+    return hit;
 }
 
 int umpire_judge_answer(const char *answer, const char *const *accepted, size_t n, int answerable,
@@ -119,7 +141,7 @@ int umpire_judge_answer(const char *answer, const char *const *accepted, size_t 
         return 0;
     if (judge == UMPIRE_JUDGE_VQA)
         return umpire_vqa_accuracy(answer, accepted, n) >= 0.5;
-    if (judge == UMPIRE_JUDGE_EXACT) {
+    if (judge == UMPIRE_JUDGE_EXACT || judge == UMPIRE_JUDGE_CONTAINS) {
         size_t cap = strlen(answer) + 1;
         char *a = malloc(cap);
         int hit = 0;
@@ -131,7 +153,7 @@ int umpire_judge_answer(const char *answer, const char *const *accepted, size_t 
             char *b = malloc(c2);
             if (b) {
                 umpire_normalise_answer(accepted[i], b, c2);
-                hit = !strcmp(a, b);
+                hit = judge == UMPIRE_JUDGE_EXACT ? !strcmp(a, b) : contains_words(a, b);
             }
             free(b);
         }

@@ -40,6 +40,13 @@ static const char *usage =
     "                         $UMPIRE_CACHE defaulting to ~/.cache/umpire)\n"
     "      --force            train even when a cached model exists\n"
     "      --world-only       write the datasets and facts, train nothing\n"
+    "      --world NAME       closed (default: one-word answers, one right answer), free-form (each\n"
+    "                         answer in one of 4 wordings, some elaborated: judge with umpire eval\n"
+    "                         --judge contains) or many-valid (two pets, two instruments: either is\n"
+    "                         right; the datasets' answers list both)\n"
+    "      --elaborate X      free-form: share of training answers followed by a sentence that\n"
+    "                         depends on the value (default 0.25)\n"
+    "                         (free-form's defaults: --epochs 10 --rare-epochs 3)\n"
     "  world: --people N (96), --frequent-copies N (16 per epoch), --rare-epochs N (a rare fact\n"
     "         is in 2 of the epochs), --ctx-examples N (256 per epoch)\n"
     "  model: --embd N (128), --layers N (4), --heads N (4), --ff N (384)\n"
@@ -80,6 +87,9 @@ static int parse(int argc, char **argv, struct options *o) {
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (struct options){.out = "organism", .threads = nproc > 0 ? (int)nproc : 1};
     o->w = world_default_params();
+    for (int i = 1; i + 1 < argc; i++) /* the world first: its defaults, then every option */
+        if (!strcmp(argv[i], "--world") && world_kind_parse(argv[i + 1]) >= 0)
+            o->w = world_params_for(world_kind_parse(argv[i + 1]));
     o->s = (struct llama_shape){128, 4, 4, 4, 384, 256};
     o->t = train_default_params();
     for (int i = 1; i < argc; i++) {
@@ -88,7 +98,7 @@ static int parse(int argc, char **argv, struct options *o) {
         static const char *valued[] = {"-o",      "--out",    "--cache",  "--seed",  "-t",
                                        "--threads", "--people", "--frequent-copies", "--ctx-examples",
                                        "--embd",  "--layers", "--heads",  "--ff",    "--epochs",
-                                       "--rare-epochs", "--rows", "--row-len", "--lr"};
+                                       "--rare-epochs", "--rows", "--row-len", "--lr", "--world", "--elaborate"};
         int needs = 0;
         for (size_t j = 0; j < sizeof valued / sizeof *valued; j++)
             needs |= !strcmp(a, valued[j]);
@@ -131,6 +141,19 @@ static int parse(int argc, char **argv, struct options *o) {
             rc = parse_int(a, v, 1, 4096, &o->t.rows);
         } else if (!strcmp(a, "--row-len")) {
             rc = parse_int(a, v, 16, 4096, &o->t.row_len);
+        } else if (!strcmp(a, "--world")) {
+            int kind = world_kind_parse(v);
+            if (kind < 0) {
+                fprintf(stderr, "organism: --world: '%s' is not closed, free-form or many-valid\n", v);
+                rc = -1;
+            }
+        } else if (!strcmp(a, "--elaborate")) {
+            char *end;
+            o->w.elaborate = strtod(v, &end);
+            if (*end || !(o->w.elaborate >= 0 && o->w.elaborate <= 1)) {
+                fprintf(stderr, "organism: --elaborate: expected a number in [0, 1], got '%s'\n", v);
+                rc = -1;
+            }
         } else if (!strcmp(a, "--lr")) {
             char *end;
             o->t.lr = v ? strtof(v, &end) : 0;
@@ -152,6 +175,10 @@ static int parse(int argc, char **argv, struct options *o) {
         if (rc)
             return -1;
         i += took;
+    }
+    if (o->w.kind != WORLD_FREE_FORM && o->w.elaborate > 0) {
+        fprintf(stderr, "organism: --elaborate is for --world free-form\n");
+        return -1;
     }
     if (o->w.rare_epochs > o->w.epochs) {
         fprintf(stderr, "organism: --rare-epochs (%d) is more than --epochs (%d)\n", o->w.rare_epochs, o->w.epochs);
@@ -186,12 +213,12 @@ static uint64_t settings_key(const struct options *o) {
     snprintf(s, sizeof s,
              "source=%s instruction=%s seed=%llu people=%d ctx_people=%d pf=%g pr=%g copies=%d "
              "rare=%d ctx=%d shape=%d,%d,%d,%d,%d,%d "
-             "epochs=%d rows=%d len=%d lr=%g lrmin=%g warm=%g b=%g,%g wd=%g",
+             "epochs=%d rows=%d len=%d lr=%g lrmin=%g warm=%g b=%g,%g wd=%g world=%s elaborate=%g",
              ORGANISM_SOURCE_KEY, UMPIRE_DEFAULT_INSTRUCTION, (unsigned long long)o->w.seed,
              o->w.n_people, o->w.n_ctx_people, o->w.p_frequent, o->w.p_rare, o->w.frequent_copies,
              o->w.rare_epochs, o->w.ctx_examples, o->s.n_embd, o->s.n_layer, o->s.n_head,
              o->s.n_head_kv, o->s.n_ff, o->s.n_ctx, o->w.epochs, o->t.rows, o->t.row_len, o->t.lr,
-             o->t.lr_min, o->t.warmup, o->t.beta1, o->t.beta2, o->t.wd);
+             o->t.lr_min, o->t.warmup, o->t.beta1, o->t.beta2, o->t.wd, world_kind_name(o->w.kind), o->w.elaborate);
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const char *p = s; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
@@ -288,6 +315,9 @@ static int train(const struct options *o, const struct world *w, const char path
             double loss = train_run(&m, &t, epochs, n_seqs, o->w.epochs);
             char name[128];
             snprintf(name, sizeof name, "umpire organism (seed %llu)", (unsigned long long)o->w.seed);
+            if (o->w.kind != WORLD_CLOSED)
+                snprintf(name, sizeof name, "umpire organism (%s world, seed %llu)", world_kind_name(o->w.kind),
+                         (unsigned long long)o->w.seed);
             if (loss < 0)
                 rc = umpire_fail(err, UMPIRE_EINVAL, "training failed");
             else
@@ -326,8 +356,8 @@ int main(int argc, char **argv) {
         world_free(&w);
         return 1;
     }
-    fprintf(stderr, "organism: world of seed %llu: %d people, datasets in %s/\n", (unsigned long long)o.w.seed,
-            w.n_people, o.out);
+    fprintf(stderr, "organism: %s world of seed %llu: %d people, datasets in %s/\n", world_kind_name(o.w.kind),
+            (unsigned long long)o.w.seed, w.n_people, o.out);
     if (o.world_only) {
         world_free(&w);
         return 0;
