@@ -1,0 +1,47 @@
+/* gradients.c - an item's gradient scores (SemGrad, ExGrad, HybridGrad): the greedy answer's
+ * tokens after the query's prompt, tokenised as the engine's prefill tokenises it, through the
+ * own graph (src/grad). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llama.h>
+
+#include "core/status.h"
+#include "engine/engine.h"
+#include "umpire.h"
+
+int umpire_engine_gradients(struct umpire_engine *e, const struct umpire_grad_model *g, const struct umpire_query *q,
+                            const struct umpire_grad_params *p, struct umpire_item *it, char *err) {
+    if (q->n_images || q->n_audio)
+        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores read text prompts only (the own graph takes no media)");
+    if (!it->greedy.logprobs || !it->greedy.tokens || it->greedy.n_tokens == 0)
+        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores need the greedy answer and its tokens");
+    char *text = umpire_engine_prompt_text(e, q, 0);
+    if (!text)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    const struct llama_vocab *vocab = e->vocab;
+    const int len = (int)strlen(text);
+    const int n_prompt = -llama_tokenize(vocab, text, len, NULL, 0, true, true);
+    const size_t n = (size_t)(n_prompt > 0 ? n_prompt : 0) + it->greedy.n_tokens;
+    int32_t *tok = n_prompt > 0 ? malloc(n * sizeof *tok) : NULL;
+    int rc = UMPIRE_OK;
+    if (n_prompt <= 0 || !tok || llama_tokenize(vocab, text, len, tok, n_prompt, true, true) != n_prompt)
+        rc = umpire_fail(err, tok || n_prompt <= 0 ? UMPIRE_EINVAL : UMPIRE_ENOMEM, "the prompt does not tokenize");
+    free(text);
+    if (rc == UMPIRE_OK) {
+        memcpy(tok + n_prompt, it->greedy.tokens, it->greedy.n_tokens * sizeof *tok);
+        struct umpire_grad_params gp = *p;
+        if (gp.position == 0)
+            gp.position = umpire_grad_template_position(llama_model_chat_template(e->model, NULL));
+        struct umpire_grad_scores s;
+        rc = umpire_grad_score(g, tok, n, (size_t)n_prompt, &gp, &s, err);
+        if (rc == UMPIRE_OK) {
+            it->semgrad = s.semgrad;
+            it->exgrad = s.exgrad;
+            it->hybridgrad = s.hybridgrad;
+            it->extras |= UMPIRE_HAS_GRADIENTS;
+        }
+    }
+    free(tok);
+    return rc;
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# `umpire ask --gradients` end to end on the 60M test model (8 layers, grouped-query attention):
+# the scores in the JSON and in the sample-set line, HybridGrad's mixing weight checked against
+# llama.cpp's own entropies of the answer, what the position and the loss change (and what
+# they must not), `umpire score` ranking items by them, and what is refused.
+# Usage: grad_cli.sh UMPIRE MODELS_DIR WORK_DIR
+umpire=$1
+models=$2
+dir=$3
+mkdir -p "$dir"
+fails=0
+check() {
+    if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
+}
+m="$models/m60.gguf"
+ask() { "$umpire" ask -m "$m" -k 2 -n 6 --seed 1 --json "$@"; }
+
+ask --gradients "What is the capital of France?" > "$dir/a.json" 2> "$dir/a.err"
+check "ask --gradients" $? "$(cat "$dir/a.err")"
+ask --gradients --grad-position -1 "What is the capital of France?" > "$dir/p1.json" 2> "$dir/p1.err"
+check "ask --grad-position -1" $? "$(cat "$dir/p1.err")"
+ask --gradients --grad-nll "What is the capital of France?" > "$dir/nll.json" 2> "$dir/nll.err"
+check "ask --grad-nll" $? "$(cat "$dir/nll.err")"
+/usr/bin/python3 - "$dir/a.json" "$dir/p1.json" "$dir/nll.json" <<'PY'
+import json, math, sys
+a, p1, nll = (json.load(open(f)) for f in sys.argv[1:4])
+g = a["gradients"]
+ok = all(g[k] > 0 and math.isfinite(g[k]) for k in ("semgrad", "exgrad", "hybridgrad"))
+# the scores as the registry reports them are the item's
+ok &= all(a["scores"][k] == g[k] for k in g)
+# a = exp(-mean_t H_t): H_t are llama.cpp's own full-vocabulary entropies of the answer
+H = a["greedy"]["raw_entropies"]
+w = math.exp(-sum(H) / len(H))
+hybrid = w * g["exgrad"] + (1 - w) * g["semgrad"]
+ok &= abs(hybrid - g["hybridgrad"]) < 1e-4 * g["hybridgrad"]
+# another prompt position moves SemGrad, never ExGrad (it reads no hidden state of the prompt)
+q = p1["gradients"]
+ok &= q["exgrad"] == g["exgrad"] and q["semgrad"] != g["semgrad"]
+# the plain NLL: another loss, so another ExGrad
+ok &= nll["gradients"]["exgrad"] != g["exgrad"]
+print("hybrid from llama.cpp's entropies %.9g, reported %.9g" % (hybrid, g["hybridgrad"]))
+sys.exit(0 if ok else 1)
+PY
+check "gradients consistent (hybrid weight from llama.cpp's entropies, position, loss)" $? ""
+
+# a sample set with gradients: `umpire score` reads them back and ranks by them
+: > "$dir/set.jsonl"
+for qn in "Who wrote Hamlet?" "What is 2+2?" "Name a colour." "Where is Peru?"; do
+    ask --gradients "$qn" >> "$dir/set.jsonl" 2>> "$dir/set.err"
+done
+/usr/bin/python3 - "$dir/set.jsonl" "$dir/labelled.jsonl" <<'PY'
+import json, sys
+items = [json.loads(l) for l in open(sys.argv[1])]
+order = sorted(range(len(items)), key=lambda i: items[i]["gradients"]["semgrad"])
+with open(sys.argv[2], "w") as f:
+    for r, i in enumerate(order):  # the two largest SemGrads wrong: SemGrad's AUROC is 1
+        items[i]["id"] = "q%d" % i
+        items[i]["correct"] = r < 2
+        f.write(json.dumps(items[i]) + "\n")
+PY
+"$umpire" score "$dir/labelled.jsonl" -o "$dir/scored.jsonl" --summary "$dir/summary.json" > "$dir/score.out" 2>&1
+check "score a sample set with gradients" $? "$(cat "$dir/score.out")"
+/usr/bin/python3 - "$dir/labelled.jsonl" "$dir/scored.jsonl" "$dir/summary.json" <<'PY'
+import json, sys
+src = {json.loads(l)["id"]: json.loads(l) for l in open(sys.argv[1])}
+ok = True
+for l in open(sys.argv[2]):
+    s = json.loads(l)
+    ok &= all(s["scores"][k] == src[s["id"]]["gradients"][k] for k in ("semgrad", "exgrad", "hybridgrad"))
+m = json.load(open(sys.argv[3]))["metrics"]
+ok &= m["semgrad"]["auroc"] == 1.0 and "exgrad" in m and "hybridgrad" in m
+sys.exit(0 if ok else 1)
+PY
+check "scored gradients equal the items', AUROC from them" $? ""
+
+# a malformed gradients object names the line and the field
+/usr/bin/python3 - "$dir/labelled.jsonl" "$dir/bad.jsonl" <<'PY'
+import json, sys
+items = [json.loads(l) for l in open(sys.argv[1])]
+items[1]["gradients"]["exgrad"] = -1
+open(sys.argv[2], "w").write("".join(json.dumps(i) + "\n" for i in items))
+PY
+"$umpire" score "$dir/bad.jsonl" -o "$dir/bad-scored.jsonl" > "$dir/bad.out" 2>&1
+rc=$?
+grep -q "bad.jsonl:2: gradients.exgrad" "$dir/bad.out"
+check "a negative exgrad is refused with file, line, field" $(( rc == 1 ? $? : 1 )) "$(cat "$dir/bad.out")"
+
+# media cannot enter the own graph: refused with a message, exit 1
+printf 'P6\n4 4\n255\n' > "$dir/img.ppm"
+head -c 48 /dev/zero >> "$dir/img.ppm"
+"$umpire" ask -m "$models/tiny.gguf" --mmproj "$models/tiny-mmproj.gguf" --image "$dir/img.ppm" \
+    -k 2 -n 4 --gradients "What is this?" > "$dir/img.out" 2>&1
+rc=$?
+grep -q "gradient scores read text prompts only" "$dir/img.out"
+check "media with --gradients refused" $(( rc == 1 ? $? : 1 )) "$(cat "$dir/img.out")"
+
+echo "$fails failed"
+[ "$fails" -eq 0 ]
