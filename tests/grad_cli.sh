@@ -94,5 +94,37 @@ rc=$?
 grep -q "gradient scores read text prompts only" "$dir/img.out"
 check "media with --gradients refused" $(( rc == 1 ? $? : 1 )) "$(cat "$dir/img.out")"
 
+# eval --gradients: every text item carries them, the summary has their metrics, the report
+# names them; an image item goes without (the own graph takes no media); the resumed run's
+# configuration records them
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+qs = ["Who wrote Hamlet?", "What is 2+2?", "Name a colour.", "Where is Peru?", "What is water?", "Who is Ada?"]
+items = [{"id": "t%d" % i, "question": q, "answers": ["x"]} for i, q in enumerate(qs)]
+open(d + "/data.jsonl", "w").write("".join(json.dumps(x) + "\n" for x in items))
+PY
+"$umpire" eval -m "$m" --data "$dir/data.jsonl" --out "$dir/run" -k 2 -n 4 --gradients --bootstrap 50 \
+    > "$dir/eval.out" 2>&1
+check "eval --gradients" $? "$(tail -3 "$dir/eval.out")"
+/usr/bin/python3 - "$dir/run" <<'PY'
+import json, sys
+d = sys.argv[1]
+items = {x["id"]: x for x in map(json.loads, open(d + "/items.jsonl"))}
+scored = [json.loads(l) for l in open(d + "/scored.jsonl")]
+ok = len(items) == 6 and len(scored) == 6
+ok &= all(s["scores"][k] == items[s["id"]]["gradients"][k] > 0 for s in scored for k in ("semgrad", "exgrad", "hybridgrad"))
+ok &= all(k in json.load(open(d + "/summary.json"))["metrics"] for k in ("semgrad", "exgrad", "hybridgrad"))
+ok &= json.load(open(d + "/config.json"))["gradients"]["weighted"] is True
+report = open(d + "/report.html").read()
+ok &= all(name in report for name in ("semgrad", "exgrad", "hybridgrad"))
+sys.exit(0 if ok else 1)
+PY
+check "eval items, config and report carry the gradient scores" $? ""
+"$umpire" eval -m "$m" --data "$dir/data.jsonl" --out "$dir/run" -k 2 -n 4 > "$dir/resume.out" 2>&1
+rc=$?
+grep -q "config" "$dir/resume.out"
+check "a run with gradients does not resume without them" $(( rc != 0 ? $? : 1 )) "$(tail -3 "$dir/resume.out")"
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
