@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <gguf.h>
 #include <llama.h>
 #include <umpire.h>
 
@@ -276,6 +277,98 @@ static void test_logprobs_q4k(void **state) {
     assert_true(own <= between);
 }
 
+/* A copy of a llama GGUF as another architecture of the family: "qwen2" with q/k/v biases,
+ * "qwen3" with per-head q/k RMS norm weights (values near 1), both with RoPE over halves
+ * (NEOX). Written next to the test models; the tokenizer and the other weights are the same. */
+static void derive(const char *src, const char *dst, const char *arch) {
+    struct ggml_context *data = NULL;
+    struct gguf_init_params gp = {.no_alloc = false, .ctx = &data};
+    struct gguf_context *in = gguf_init_from_file(path_of(src), gp);
+    assert_non_null(in);
+    struct gguf_context *out = gguf_init_empty();
+    for (int64_t i = 0; i < gguf_get_n_kv(in); i++) { /* llama.X -> arch.X */
+        const char *key = gguf_get_key(in, i);
+        if (strncmp(key, "llama.", 6) != 0)
+            continue;
+        char renamed[128];
+        snprintf(renamed, sizeof renamed, "%s.%s", arch, key + 6);
+        if (gguf_get_kv_type(in, i) == GGUF_TYPE_UINT32)
+            gguf_set_val_u32(out, renamed, gguf_get_val_u32(in, i));
+        else if (gguf_get_kv_type(in, i) == GGUF_TYPE_FLOAT32)
+            gguf_set_val_f32(out, renamed, gguf_get_val_f32(in, i));
+    }
+    struct gguf_context *rest = gguf_init_empty(); /* the other keys, tokenizer included */
+    gguf_set_kv(rest, in);
+    for (int64_t i = gguf_get_n_kv(rest) - 1; i >= 0; i--)
+        if (!strncmp(gguf_get_key(rest, i), "llama.", 6))
+            gguf_remove_key(rest, gguf_get_key(rest, i));
+    gguf_set_kv(out, rest);
+    gguf_free(rest);
+    gguf_set_val_str(out, "general.architecture", arch);
+    const int n_layer = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.block_count"));
+    const int n_embd = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.embedding_length"));
+    const int n_head = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.attention.head_count"));
+    const int n_head_kv = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.attention.head_count_kv"));
+    const int d = n_embd / n_head;
+    struct ggml_init_params ip = {.mem_size = (size_t)n_layer * 3 * (ggml_tensor_overhead() + (size_t)n_embd * 4 + 64) +
+                                              1024 * 1024,
+                                  .no_alloc = false};
+    struct ggml_context *extra = ggml_init(ip);
+    for (int64_t i = 0; i < gguf_get_n_tensors(in); i++)
+        gguf_add_tensor(out, ggml_get_tensor(data, gguf_get_tensor_name(in, i)));
+    uint32_t x = 99;
+    for (int il = 0; il < n_layer; il++) {
+        const char *names[3] = {"attn_q", "attn_k", "attn_v"};
+        const int qwen3 = !strcmp(arch, "qwen3");
+        for (int j = 0; j < (qwen3 ? 2 : 3); j++) {
+            const int64_t n = qwen3 ? d : (int64_t)d * (j ? n_head_kv : n_head);
+            struct ggml_tensor *t = ggml_new_tensor_1d(extra, GGML_TYPE_F32, n);
+            char name[64];
+            snprintf(name, sizeof name, qwen3 ? "blk.%d.%s_norm.weight" : "blk.%d.%s.bias", il, names[j]);
+            ggml_set_name(t, name);
+            for (int64_t k = 0; k < n; k++) {
+                x = x * 1664525u + 1013904223u;
+                ((float *)t->data)[k] = (qwen3 ? 1.0f : 0.0f) + 0.5f * ((float)(x >> 8) / (1 << 24) - 0.5f);
+            }
+            gguf_add_tensor(out, t);
+        }
+    }
+    assert_true(gguf_write_to_file(out, path_of(dst), false));
+    gguf_free(out);
+    gguf_free(in);
+    ggml_free(extra);
+    ggml_free(data);
+}
+
+static void test_logprobs_qwen(void **state) {
+    (void)state;
+    double own;
+    derive("tiny.gguf", "grad-tiny-qwen2.gguf", "qwen2");
+    check_logprobs("grad-tiny-qwen2.gguf", 1e-3, 0, &own);
+    derive("tiny.gguf", "grad-tiny-qwen3.gguf", "qwen3");
+    check_logprobs("grad-tiny-qwen3.gguf", 1e-3, 0, &own);
+    derive("m60.gguf", "grad-m60-qwen3.gguf", "qwen3");
+    check_logprobs("grad-m60-qwen3.gguf", 1e-3, 0, &own);
+    /* and the copies are other functions than the llama original (the check could fail) */
+    char err[256];
+    const int n = 12;
+    int32_t tok[12];
+    const char *files[3] = {"tiny.gguf", "grad-tiny-qwen2.gguf", "grad-tiny-qwen3.gguf"};
+    float *lp[3];
+    for (int i = 0; i < 3; i++) {
+        struct grad_model m;
+        assert_int_equal(grad_model_load(&m, path_of(files[i]), 2, err), 0);
+        make_tokens(tok, n, m.hp.n_vocab, 3);
+        lp[i] = malloc((size_t)n * m.hp.n_vocab * sizeof *lp[i]);
+        assert_int_equal(grad_model_logprobs(&m, tok, n, lp[i]), 0);
+        if (i)
+            assert_true(max_abs_diff(lp[0], lp[i], (size_t)n * m.hp.n_vocab) > 1e-2);
+        grad_model_free(&m);
+    }
+    for (int i = 0; i < 3; i++)
+        free(lp[i]);
+}
+
 /* L from llama.cpp's logits of tok (answer rows n_prompt-1 .. n-2), with the weights w fixed */
 static double run_loss(struct llama_run *r, const int32_t *tok, int n, int n_prompt, const double *w, float *z) {
     run_logits(r, tok, n, z);
@@ -383,6 +476,11 @@ static void test_fd_gqa(void **state) {
     (void)state;
     check_fd("m60.gguf", 1e-2);
 }
+/* qwen3 (per-head q/k norms, RoPE over halves); written by test_logprobs_qwen */
+static void test_fd_qwen3(void **state) {
+    (void)state;
+    check_fd("grad-m60-qwen3.gguf", 1e-2);
+}
 
 static void check_exgrad(const char *file) {
     char err[256] = "";
@@ -456,7 +554,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_loss_by_hand),     cmocka_unit_test(test_entropy_floor),
         cmocka_unit_test(test_hybrid_and_layers), cmocka_unit_test(test_logprobs_f32),
         cmocka_unit_test(test_logprobs_gqa),     cmocka_unit_test(test_logprobs_q4k),
-        cmocka_unit_test(test_fd_gqa),           cmocka_unit_test(test_exgrad_autodiff),
+        cmocka_unit_test(test_logprobs_qwen),
+        cmocka_unit_test(test_fd_gqa),           cmocka_unit_test(test_fd_qwen3),           cmocka_unit_test(test_exgrad_autodiff),
         cmocka_unit_test(test_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
