@@ -703,6 +703,10 @@ struct umpire_grad_model;
  * supported (another architecture, BF16 weights, ...). */
 UMPIRE_API int umpire_grad_model_load(const char *path, int n_threads, struct umpire_grad_model **out, char *err);
 UMPIRE_API void umpire_grad_model_free(struct umpire_grad_model *m);
+/* Its number of layers, and the layer outputs SemGrad reads by default (the reference's later
+ * half: L - floor(L/2) - 1 .. L - 2; both -1 for a model of one layer). */
+UMPIRE_API int umpire_grad_model_n_layer(const struct umpire_grad_model *m);
+UMPIRE_API void umpire_grad_model_layers(const struct umpire_grad_model *m, int *first, int *last);
 
 struct umpire_grad_params {
     int position;    /* the prompt token SemGrad reads, counted from the prompt's end (-1: its
@@ -726,6 +730,19 @@ struct umpire_grad_scores {
  * token outside the vocabulary, out of memory). */
 UMPIRE_API int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n, size_t n_prompt,
                                  const struct umpire_grad_params *p, struct umpire_grad_scores *out, char *err);
+/* The semantic preservation score of each layer output and prompt position (src/grad/sps.c):
+ * for n prompts (token arrays, n_tokens[i] each) where group[i] names the question prompt i
+ * phrases, sps[l * n_offsets + j] = mean cosine of layer l's outputs at the j-th position from
+ * the prompt's end (j = 0: its last token) over pairs of paraphrases of one question, minus the
+ * same over pairs of different questions. Higher: the state keeps the meaning and drops the
+ * wording. Returns 0, or a negative status with err (no pair of paraphrases, no pair of
+ * different questions, a prompt shorter than n_offsets, out of memory). */
+UMPIRE_API int umpire_grad_sps(const struct umpire_grad_model *m, const int32_t *const *prompts, const size_t *n_tokens,
+                               const size_t *group, size_t n, int n_offsets, double *sps, char *err);
+/* The query's prompt as the engine tokenises it for a text query (chat template, special
+ * tokens): *tokens (free with umpire_free) and *n. Returns 0, or a negative status with err. */
+UMPIRE_API int umpire_engine_prompt_tokens(struct umpire_engine *e, const struct umpire_query *q, int32_t **tokens,
+                                           size_t *n, char *err);
 /* The scores of an item's greedy answer (umpire_engine_ask with_greedy, or forced) for a text
  * query, into item->semgrad/exgrad/hybridgrad (sets UMPIRE_HAS_GRADIENTS); the engine's model
  * and g must be the same GGUF. Returns 0, or a negative status with err (media in the query,

@@ -126,5 +126,29 @@ rc=$?
 grep -q "config" "$dir/resume.out"
 check "a run with gradients does not resume without them" $(( rc != 0 ? $? : 1 )) "$(tail -3 "$dir/resume.out")"
 
+# umpire sps: a table of layers x positions and the best position; bad paraphrase files named
+cat > "$dir/para.jsonl" <<'J'
+{"id": "capital", "paraphrases": ["What is the capital of France?", "Which city is the capital of France?"]}
+{"id": "hamlet", "paraphrases": ["Who wrote Hamlet?", "Who is the author of Hamlet?", "Hamlet was written by whom?"]}
+J
+"$umpire" sps -m "$m" --data "$dir/para.jsonl" --positions 4 > "$dir/sps.out" 2>&1
+check "sps" $? "$(cat "$dir/sps.out")"
+/usr/bin/python3 - "$dir/sps.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rows = [l.split() for l in t.splitlines() if re.match(r"^\s*\d+\*?\s", l)]
+ok = len(rows) == 8 and all(len(r) == 5 for r in rows)  # 8 layers, 4 positions
+mean = [float(x) for x in next(l for l in t.splitlines() if l.startswith("mean*")).split()[1:]]
+best = int(re.search(r"--grad-position (-\d+)", t).group(1))
+ok &= len(mean) == 4 and -4 <= best <= -1 and mean[-1 - best] == max(mean)  # printed to 4 places: ties
+sys.exit(0 if ok else 1)
+PY
+check "sps table and its best position" $? "$(cat "$dir/sps.out")"
+printf '{"id": "a", "paraphrases": ["only one"]}\n' > "$dir/para-bad.jsonl"
+"$umpire" sps -m "$m" --data "$dir/para-bad.jsonl" > "$dir/sps-bad.out" 2>&1
+rc=$?
+grep -q "para-bad.jsonl:1: paraphrases: expected an array of two or more strings" "$dir/sps-bad.out"
+check "sps: one phrasing refused with file, line, field" $(( rc == 1 ? $? : 1 )) "$(cat "$dir/sps-bad.out")"
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]

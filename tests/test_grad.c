@@ -115,10 +115,22 @@ struct nudge {
     int row;
     const float *dir;
     double eps;
+    /* capture: every l_out-<il>'s last n_off rows into capture[(il * n_off + j) * ne0] */
+    float *capture;
+    int n_off;
 };
 
 static bool nudge_cb(struct ggml_tensor *t, bool ask, void *user) {
     struct nudge *n = user;
+    if (n->capture && !strncmp(t->name, "l_out-", 6)) {
+        if (!ask) {
+            const int il = atoi(t->name + 6);
+            for (int j = 0; j < n->n_off; j++)
+                memcpy(n->capture + ((size_t)il * n->n_off + j) * t->ne[0],
+                       (char *)t->data + (size_t)(t->ne[1] - 1 - j) * t->nb[1], (size_t)t->ne[0] * sizeof(float));
+        }
+        return true;
+    }
     if (strcmp(t->name, n->name) != 0)
         return ask ? false : true;
     if (ask)
@@ -511,6 +523,75 @@ static void test_exgrad_autodiff(void **state) {
     check_exgrad("m60.gguf");
 }
 
+/* SPS from the own graph's states against SPS computed here from llama.cpp's l_out states */
+static void test_sps_vs_llama(void **state) {
+    (void)state;
+    char err[256] = "";
+    struct umpire_grad_model *g;
+    assert_int_equal(umpire_grad_model_load(path_of("m60.gguf"), 2, &g, err), 0);
+    struct llama_run r = {0};
+    run_open(&r, "m60.gguf", 64, false);
+    enum { N = 6, N_OFF = 3 };
+    const int L = umpire_grad_model_n_layer(g), d = 512;
+    /* three "questions", two phrasings each: phrasings of one question share their last 4
+     * tokens (so their states there agree more than those of different questions) */
+    int32_t toks[N][14];
+    const int32_t *prompts[N];
+    size_t n_tok[N], group[N];
+    for (int i = 0; i < N; i++) {
+        make_tokens(toks[i], 10 + i % 2 * 4, r.n_vocab, 31 + (uint32_t)i);
+        n_tok[i] = (size_t)(10 + i % 2 * 4);
+        int32_t tail[4];
+        make_tokens(tail, 4, r.n_vocab, 1000 + (uint32_t)(i / 2));
+        memcpy(toks[i] + n_tok[i] - 4, tail, sizeof tail);
+        prompts[i] = toks[i];
+        group[i] = (size_t)(i / 2);
+    }
+    double *sps = malloc((size_t)L * N_OFF * sizeof *sps);
+    assert_int_equal(umpire_grad_sps(g, prompts, n_tok, group, N, N_OFF, sps, err), 0);
+    float *h = malloc((size_t)N * L * N_OFF * d * sizeof *h);
+    float *z = malloc((size_t)14 * r.n_vocab * sizeof *z);
+    r.nudge.n_off = N_OFF;
+    for (int i = 0; i < N; i++) {
+        r.nudge.capture = h + (size_t)i * L * N_OFF * d;
+        run_logits(&r, prompts[i], (int)n_tok[i], z);
+    }
+    r.nudge.capture = NULL;
+    double worst = 0, top = -1;
+    for (int il = 0; il < L; il++)
+        for (int j = 0; j < N_OFF; j++) {
+            double intra = 0, inter = 0;
+            int n_intra = 0, n_inter = 0;
+            for (int a = 0; a < N; a++)
+                for (int b = a + 1; b < N; b++) {
+                    const float *x = h + (((size_t)a * L + il) * N_OFF + j) * d, *y = h + (((size_t)b * L + il) * N_OFF + j) * d;
+                    double xy = 0, xx = 0, yy = 0;
+                    for (int k = 0; k < d; k++)
+                        xy += (double)x[k] * y[k], xx += (double)x[k] * x[k], yy += (double)y[k] * y[k];
+                    const double c = xy / sqrt(xx * yy);
+                    if (group[a] == group[b])
+                        intra += c, n_intra++;
+                    else
+                        inter += c, n_inter++;
+                }
+            const double want = intra / n_intra - inter / n_inter;
+            worst = fmax(worst, fabs(want - sps[il * N_OFF + j]));
+            top = fmax(top, want);
+        }
+    print_message("  SPS of %d layers x %d positions: largest |own graph - llama.cpp's states| %.2e (largest SPS %.4f)\n", L,
+                  N_OFF, worst, top);
+    assert_true(worst < 1e-4);
+    assert_true(top > 0.01); /* the shared tails make paraphrases agree: SPS is not all zero */
+    /* no two different questions: refused */
+    size_t one[N] = {0, 0, 0, 0, 0, 0};
+    assert_int_equal(umpire_grad_sps(g, prompts, n_tok, one, N, N_OFF, sps, err), UMPIRE_EINVAL);
+    free(sps);
+    free(h);
+    free(z);
+    run_close(&r);
+    umpire_grad_model_free(g);
+}
+
 /* ------------------------------------------------------------------ what is refused */
 
 static void test_refused(void **state) {
@@ -556,7 +637,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_logprobs_gqa),     cmocka_unit_test(test_logprobs_q4k),
         cmocka_unit_test(test_logprobs_qwen),
         cmocka_unit_test(test_fd_gqa),           cmocka_unit_test(test_fd_qwen3),           cmocka_unit_test(test_exgrad_autodiff),
-        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_sps_vs_llama),     cmocka_unit_test(test_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     llama_backend_free();

@@ -5,14 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/gradscore.h"
 #include "core/status.h"
 #include "grad/model.h"
 #include "grad/semgrad.h"
 #include "umpire.h"
-
-struct umpire_grad_model {
-    struct grad_model m;
-};
 
 int umpire_grad_model_load(const char *path, int n_threads, struct umpire_grad_model **out, char *err) {
     *out = NULL;
@@ -37,6 +34,13 @@ void umpire_grad_model_free(struct umpire_grad_model *m) {
         return;
     grad_model_free(&m->m);
     free(m);
+}
+
+int umpire_grad_model_n_layer(const struct umpire_grad_model *m) { return m->m.hp.n_layer; }
+
+void umpire_grad_model_layers(const struct umpire_grad_model *m, int *first, int *last) {
+    if (umpire_grad_layers(m->m.hp.n_layer, first, last) == 0)
+        *first = *last = -1;
 }
 
 struct umpire_grad_params umpire_grad_default_params(void) {

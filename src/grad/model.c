@@ -337,6 +337,8 @@ struct ggml_tensor *grad_forward_build(struct ggml_context *ctx, const struct gr
         x = ggml_add(ctx, x, ggml_mul_mat(ctx, L->down, ff));
         if (f->probe && f->probe[il])
             x = ggml_add(ctx, x, f->probe[il]);
+        if (f->layer_out)
+            f->layer_out[il] = x;
     }
     x = norm(ctx, x, m->out_norm, hp->rms_eps);
     if (f->sel)

@@ -55,6 +55,11 @@ struct grad_model {
     size_t map_size;
 };
 
+/* umpire.h's opaque handle: the loaded model */
+struct umpire_grad_model {
+    struct grad_model m;
+};
+
 /* Fresh F32 weights for the llama architecture, every one a ggml parameter (autodiff computes
  * its gradient), uninitialised, named as in a llama GGUF. For training (the organism).
  * Returns 0, or -1 (out of memory, or a shape the graph cannot run: n_embd % n_head != 0). */
@@ -76,6 +81,8 @@ struct grad_forward {
     /* in: probe[il], when given (F32 [n_embd, T*B]), is added to layer il's output (llama.cpp's
      * l_out-<il>): its gradient is the loss's gradient with respect to that hidden state. */
     struct ggml_tensor **probe;
+    /* out, when given (n_layer slots): each layer's output [n_embd, T*B] (after any probe) */
+    struct ggml_tensor **layer_out;
     /* out: the final normed hidden states of the selected rows [n_embd, n_sel] and the logits
      * [n_vocab, n_sel] */
     struct ggml_tensor *hidden, *logits;
