@@ -56,7 +56,13 @@ static void test_loss_by_hand(void **state) {
     assert_true(fabs(dz[0] - log(2) * -0.5) < 1e-7 && fabs(dz[1] - log(2) * 0.5) < 1e-7);
     /* ExGrad with h = (1, -2): |dz_v h_j| = 0.5 log 2 * {1, 2, 1, 2}, mean 0.75 log 2 */
     const float h[2] = {1, -2};
-    assert_true(fabs(umpire_grad_exgrad(dz, h, 1, 2, 2) - 0.75 * log(2)) < 1e-7);
+    assert_true(fabs(umpire_grad_exgrad(dz, h, 1, 2, 2, NULL, NULL, 0) - 0.75 * log(2)) < 1e-7);
+    /* tied embeddings: an input position of token 1 adds (1, 1) to row 1: |.| of row 1 becomes
+     * |0.5 log 2 + 1| + |-log 2 + 1|, row 0 stays 0.5 log 2 * 3 */
+    const int32_t tied_tok[1] = {1};
+    const float embd[2] = {1, 1};
+    const double want = (0.5 * log(2) * 3 + fabs(0.5 * log(2) + 1) + fabs(-log(2) + 1)) / 4;
+    assert_true(fabs(umpire_grad_exgrad(dz, h, 1, 2, 2, tied_tok, embd, 1) - want) < 1e-7);
     /* unweighted: L = log 2, dz = (-1/2, 1/2) */
     assert_int_equal(umpire_grad_loss(z, y, 1, 2, 0, dz, &L), 0);
     assert_true(fabs(L.loss - log(2)) < 1e-12 && fabs(dz[0] + 0.5) < 1e-7 && fabs(dz[1] - 0.5) < 1e-7);
@@ -70,7 +76,7 @@ static void test_loss_by_hand(void **state) {
     assert_true(fabs(L.loss - log(2) * log(2)) < 1e-12);
     assert_true(fabs(dz2[0] - log(2) / 2 * -0.5) < 1e-7 && fabs(dz2[2] + dz2[0]) < 1e-9);
     const float h2[4] = {1, -2, 1, -2};
-    assert_true(fabs(umpire_grad_exgrad(dz2, h2, 2, 2, 2)) < 1e-9);
+    assert_true(fabs(umpire_grad_exgrad(dz2, h2, 2, 2, 2, NULL, NULL, 0)) < 1e-9);
     /* a label outside the vocabulary, no tokens */
     const int32_t bad[1] = {2};
     assert_int_equal(umpire_grad_loss(z, bad, 1, 2, 1, dz, &L), -1);
@@ -291,8 +297,10 @@ static void test_logprobs_q4k(void **state) {
 
 /* A copy of a llama GGUF as another architecture of the family: "qwen2" with q/k/v biases,
  * "qwen3" with per-head q/k RMS norm weights (values near 1), both with RoPE over halves
- * (NEOX). Written next to the test models; the tokenizer and the other weights are the same. */
+ * (NEOX); "llama" with tied embeddings (no output.weight: the output matrix is token_embd).
+ * Written next to the test models; the tokenizer and the other weights are the same. */
 static void derive(const char *src, const char *dst, const char *arch) {
+    const int tied = !strcmp(arch, "llama");
     struct ggml_context *data = NULL;
     struct gguf_init_params gp = {.no_alloc = false, .ctx = &data};
     struct gguf_context *in = gguf_init_from_file(path_of(src), gp);
@@ -327,9 +335,10 @@ static void derive(const char *src, const char *dst, const char *arch) {
                                   .no_alloc = false};
     struct ggml_context *extra = ggml_init(ip);
     for (int64_t i = 0; i < gguf_get_n_tensors(in); i++)
-        gguf_add_tensor(out, ggml_get_tensor(data, gguf_get_tensor_name(in, i)));
+        if (!tied || strcmp(gguf_get_tensor_name(in, i), "output.weight"))
+            gguf_add_tensor(out, ggml_get_tensor(data, gguf_get_tensor_name(in, i)));
     uint32_t x = 99;
-    for (int il = 0; il < n_layer; il++) {
+    for (int il = 0; !tied && il < n_layer; il++) {
         const char *names[3] = {"attn_q", "attn_k", "attn_v"};
         const int qwen3 = !strcmp(arch, "qwen3");
         for (int j = 0; j < (qwen3 ? 2 : 3); j++) {
@@ -523,6 +532,17 @@ static void test_exgrad_autodiff(void **state) {
     check_exgrad("m60.gguf");
 }
 
+/* Tied embeddings: the reference differentiates the one shared matrix, so ExGrad also has the
+ * gradient through the input embeddings; analytic (+ that path from the backward pass) against
+ * autodiff of token_embd as a whole. The tied copy also matches llama.cpp's log-probs. */
+static void test_exgrad_tied(void **state) {
+    (void)state;
+    double own;
+    derive("tiny.gguf", "grad-tiny-tied.gguf", "llama");
+    check_logprobs("grad-tiny-tied.gguf", 1e-3, 0, &own);
+    check_exgrad("grad-tiny-tied.gguf");
+}
+
 /* SPS from the own graph's states against SPS computed here from llama.cpp's l_out states */
 static void test_sps_vs_llama(void **state) {
     (void)state;
@@ -637,7 +657,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_logprobs_gqa),     cmocka_unit_test(test_logprobs_q4k),
         cmocka_unit_test(test_logprobs_qwen),
         cmocka_unit_test(test_fd_gqa),           cmocka_unit_test(test_fd_qwen3),           cmocka_unit_test(test_exgrad_autodiff),
-        cmocka_unit_test(test_sps_vs_llama),     cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_exgrad_tied),      cmocka_unit_test(test_sps_vs_llama),     cmocka_unit_test(test_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     llama_backend_free();

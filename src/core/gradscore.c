@@ -45,12 +45,26 @@ int umpire_grad_loss(const float *z, const int32_t *y, size_t T, size_t V, int w
     return 0;
 }
 
-double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d) {
+double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d, const int32_t *tok,
+                          const float *embd, size_t n_embd_rows) {
     double *row = malloc(d * sizeof *row);
-    if (!row)
+    /* the input positions of each token, as linked lists: first[v], then next[i] */
+    long *first = embd ? malloc(V * sizeof *first) : NULL, *next = embd ? malloc((n_embd_rows + 1) * sizeof *next) : NULL;
+    if (!row || (embd && (!first || !next))) {
+        free(row);
+        free(first);
+        free(next);
         return NAN;
+    }
+    for (size_t v = 0; embd && v < V; v++)
+        first[v] = -1;
+    for (size_t i = 0; embd && i < n_embd_rows; i++)
+        if (tok[i] >= 0 && (size_t)tok[i] < V) {
+            next[i] = first[tok[i]];
+            first[tok[i]] = (long)i;
+        }
     double total = 0;
-    for (size_t v = 0; v < V; v++) { /* row v of dL/dW_out = sum_t dz_t[v] h_t */
+    for (size_t v = 0; v < V; v++) { /* row v of dL/dW_out = sum_t dz_t[v] h_t (+ E[v]) */
         for (size_t j = 0; j < d; j++)
             row[j] = 0;
         for (size_t t = 0; t < T; t++) {
@@ -59,10 +73,15 @@ double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, s
             for (size_t j = 0; j < d; j++)
                 row[j] += g * ht[j];
         }
+        for (long i = embd ? first[v] : -1; i >= 0; i = next[i])
+            for (size_t j = 0; j < d; j++)
+                row[j] += embd[(size_t)i * d + j];
         for (size_t j = 0; j < d; j++)
             total += fabs(row[j]);
     }
     free(row);
+    free(first);
+    free(next);
     return total / ((double)V * (double)d);
 }
 

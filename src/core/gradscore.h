@@ -35,9 +35,13 @@ struct umpire_grad_loss {
 int umpire_grad_loss(const float *z, const int32_t *y, size_t T, size_t V, int weighted, float *dz,
                      struct umpire_grad_loss *out);
 
-/* ExGrad = mean |sum_t dz_t h_t^T| over the V x d entries, from dz (T x V) and the final
- * hidden states h (T x d). */
-double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d);
+/* ExGrad = mean |sum_t dz_t h_t^T + E| over the V x d entries, from dz (T x V) and the final
+ * hidden states h (T x d). E is zero, or (tied embeddings: W_out is the token embedding matrix,
+ * so the reference's gradient of W_out also has the input path) row tok[i] of E is the sum of
+ * embd[i] (the gradient with respect to input position i's embedding, d values) over the
+ * n_embd_rows positions i with that token; embd NULL: none. NaN when out of memory. */
+double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d, const int32_t *tok,
+                          const float *embd, size_t n_embd_rows);
 
 /* mean |g| over n values (SemGrad over the selected hidden states' gradient) */
 double umpire_grad_mean_abs(const float *g, size_t n);

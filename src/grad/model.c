@@ -315,6 +315,8 @@ struct ggml_tensor *grad_forward_build(struct ggml_context *ctx, const struct gr
     const struct grad_hparams *hp = &m->hp;
     const int d = hp->head_dim, T = f->T, B = f->B;
     struct ggml_tensor *x = ggml_get_rows(ctx, m->tok_embd, f->tokens); /* [n_embd, T*B] */
+    if (f->probe_embd)
+        x = ggml_add(ctx, x, f->probe_embd);
     for (int il = 0; il < hp->n_layer; il++) {
         const struct grad_layer *L = &m->layers[il];
         struct ggml_tensor *h = norm(ctx, x, L->attn_norm, hp->rms_eps);

@@ -81,6 +81,7 @@ struct grad_forward {
     /* in: probe[il], when given (F32 [n_embd, T*B]), is added to layer il's output (llama.cpp's
      * l_out-<il>): its gradient is the loss's gradient with respect to that hidden state. */
     struct ggml_tensor **probe;
+    struct ggml_tensor *probe_embd; /* in, when given: the same for the token embeddings' rows */
     /* out, when given (n_layer slots): each layer's output [n_embd, T*B] (after any probe) */
     struct ggml_tensor **layer_out;
     /* out: the final normed hidden states of the selected rows [n_embd, n_sel] and the logits

@@ -58,10 +58,12 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
     float *mask = malloc((size_t)n * n * sizeof *mask);
     float *z = malloc(V * n_ans * sizeof *z), *dz = malloc(V * n_ans * sizeof *dz);
     float *h = malloc(d * n_ans * sizeof *h), *row = malloc(d * sizeof *row);
+    float *ge = m->output == m->tok_embd ? malloc(d * (size_t)n * sizeof *ge) : NULL;
     r->hidden_grad = malloc(n_sel_layers * d * sizeof *r->hidden_grad);
     ggml_backend_buffer_t buf = NULL;
     int rc = UMPIRE_ENOMEM;
-    if (!ctx || !probe || !pos || !sel || !mask || !z || !dz || !h || !row || !r->hidden_grad)
+    if (!ctx || !probe || !pos || !sel || !mask || !z || !dz || !h || !row || !r->hidden_grad ||
+        (m->output == m->tok_embd && !ge))
         goto out;
 
     struct grad_forward f = {.T = n, .B = 1, .probe = probe};
@@ -72,6 +74,13 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
     for (int il = first; il <= last; il++) {
         probe[il] = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hp->n_embd, n);
         ggml_set_param(probe[il]);
+    }
+    /* tied embeddings: W_out is token_embd, and the reference's gradient of it (autograd of
+     * the one shared tensor) also holds the path through the input embeddings */
+    const int tied = m->output == m->tok_embd;
+    if (tied) {
+        f.probe_embd = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hp->n_embd, n);
+        ggml_set_param(f.probe_embd);
     }
     struct ggml_tensor *G = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hp->n_vocab, n_ans);
     struct ggml_tensor *logits = grad_forward_build(ctx, m, &f);
@@ -123,7 +132,13 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
                                 d * sizeof(float));
     }
     r->semgrad = umpire_grad_mean_abs(r->hidden_grad, n_sel_layers * d);
-    r->exgrad = umpire_grad_exgrad(dz, h, (size_t)n_ans, V, d);
+    if (tied) {
+        struct ggml_tensor *g = ggml_graph_get_grad(gb, f.probe_embd);
+        if (!g)
+            goto out;
+        ggml_backend_tensor_get(g, ge, 0, ggml_nbytes(g));
+    }
+    r->exgrad = umpire_grad_exgrad(dz, h, (size_t)n_ans, V, d, tok, ge, tied ? (size_t)n : 0);
     r->hybridgrad = umpire_grad_hybrid(r->exgrad, r->semgrad, r->mean_entropy);
     if (p->exgrad_autodiff) {
         struct ggml_tensor *g = ggml_graph_get_grad(gb, w_out);
@@ -158,5 +173,6 @@ out:
     free(dz);
     free(h);
     free(row);
+    free(ge);
     return rc;
 }
