@@ -710,7 +710,9 @@ UMPIRE_API void umpire_grad_model_layers(const struct umpire_grad_model *m, int 
 
 struct umpire_grad_params {
     int position;    /* the prompt token SemGrad reads, counted from the prompt's end (-1: its
-                        last token); 0 (default): the chat template's (umpire_grad_template_position) */
+                        last token; umpire_engine_gradients counts from before a query's
+                        answer_prefix); 0 (default): the chat template's
+                        (umpire_grad_template_position) */
     int weighted;    /* 1 (default): the entropy-weighted NLL; 0: the plain NLL */
     int layer_first; /* layer outputs layer_first..layer_last (0-based); -1 and -1 (default): */
     int layer_last;  /* the reference's later half, layers L - floor(L/2) - 1 .. L - 2 */

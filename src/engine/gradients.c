@@ -53,6 +53,13 @@ int umpire_engine_gradients(struct umpire_engine *e, const struct umpire_grad_mo
     struct umpire_grad_params gp = *p;
     if (gp.position == 0)
         gp.position = umpire_grad_template_position(llama_model_chat_template(e->model, NULL));
+    if (q->answer_prefix && q->answer_prefix[0]) { /* the position counts from the template's end,
+                                                      before the text that opens the answer */
+        const int n_prefix = -llama_tokenize(e->vocab, q->answer_prefix, (int)strlen(q->answer_prefix), NULL, 0,
+                                             false, true);
+        if (n_prefix > 0)
+            gp.position -= n_prefix;
+    }
     struct umpire_grad_scores s;
     rc = umpire_grad_score(g, tok, n, n_prompt, &gp, &s, err);
     if (rc == UMPIRE_OK) {

@@ -1,6 +1,7 @@
 /* api.c - the gradient scores' public face (umpire.h): a loaded model and one answer's scores
  * over grad/model.h and grad/semgrad.h. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,8 +62,8 @@ int umpire_grad_template_position(const char *t) {
 int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n, size_t n_prompt,
                       const struct umpire_grad_params *p, struct umpire_grad_scores *out, char *err) {
     memset(out, 0, sizeof *out);
-    if (n > (size_t)m->m.hp.n_ctx * 4 || n_prompt > n)
-        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: %zu tokens (prompt %zu) do not fit", n, n_prompt);
+    if (n_prompt > n || n > INT32_MAX)
+        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: %zu tokens, of which %zu the prompt", n, n_prompt);
     const int offset = p->position ? p->position : -1;
     struct grad_item_params ip = grad_item_default_params();
     ip.position = (int)n_prompt + offset;
