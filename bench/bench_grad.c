@@ -41,11 +41,13 @@ static int one_item(int semgrad, int fd) {
     ep.n_threads = 2;
     struct umpire_engine *e = NULL;
     struct umpire_grad_model *g = NULL;
-    if (umpire_engine_open(&ep, &e, err) != 0 || (semgrad && umpire_grad_model_load(model_path, 2, &g, err) != 0)) {
+    if (umpire_engine_open(&ep, &e, err) != 0 ||
+        (semgrad && umpire_grad_model_load(model_path, 2, &g, err) != 0)) {
         fprintf(stderr, "bench_grad: %s\n", err);
         return 1;
     }
-    struct umpire_query q = {.question = "What is the capital city of the country where the Eiffel Tower stands?"};
+    struct umpire_query q = {
+        .question = "What is the capital city of the country where the Eiffel Tower stands?"};
     struct umpire_sample_params sp = umpire_sample_default_params();
     sp.k = semgrad ? 0 : 5;
     sp.with_greedy = 1;
@@ -99,8 +101,8 @@ static void measure(int semgrad, double *total, double *answer, double *rss_mib)
     close(fds[0]);
     int status;
     struct rusage ru;
-    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || got <= 0 ||
-        sscanf(buf, "%lf %lf", total, answer) != 2) {
+    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0 || got <= 0 || sscanf(buf, "%lf %lf", total, answer) != 2) {
         fprintf(stderr, "bench_grad: the %s item failed\n", semgrad ? "SemGrad" : "UMPIRE");
         exit(1);
     }
@@ -127,10 +129,10 @@ int main(int argc, char **argv) {
                 rss[kind] = m;
         }
     printf("%s, answers of %d tokens, best of %d, 2 threads\n", model_path, len, reps);
-    printf("  UMPIRE k = 5:  %7.3f s   (answers %.3f s, scoring %.3f s)   peak RSS %.0f MiB\n", best[0][0], best[0][1],
-           best[0][0] - best[0][1], rss[0]);
-    printf("  SemGrad item:  %7.3f s   (answer %.3f s, gradients %.3f s)  peak RSS %.0f MiB\n", best[1][0], best[1][1],
-           best[1][0] - best[1][1], rss[1]);
+    printf("  UMPIRE k = 5:  %7.3f s   (answers %.3f s, scoring %.3f s)   peak RSS %.0f MiB\n",
+           best[0][0], best[0][1], best[0][0] - best[0][1], rss[0]);
+    printf("  SemGrad item:  %7.3f s   (answer %.3f s, gradients %.3f s)  peak RSS %.0f MiB\n",
+           best[1][0], best[1][1], best[1][0] - best[1][1], rss[1]);
     printf("  SemGrad / UMPIRE time: %.2f\n", best[1][0] / best[0][0]);
     return 0;
 }

@@ -65,7 +65,8 @@ static void test_loss_by_hand(void **state) {
     assert_true(fabs(umpire_grad_exgrad(dz, h, 1, 2, 2, tied_tok, embd, 1) - want) < 1e-7);
     /* unweighted: L = log 2, dz = (-1/2, 1/2) */
     assert_int_equal(umpire_grad_loss(z, y, 1, 2, 0, dz, &L), 0);
-    assert_true(fabs(L.loss - log(2)) < 1e-12 && fabs(dz[0] + 0.5) < 1e-7 && fabs(dz[1] - 0.5) < 1e-7);
+    assert_true(fabs(L.loss - log(2)) < 1e-12 && fabs(dz[0] + 0.5) < 1e-7 &&
+                fabs(dz[1] - 0.5) < 1e-7);
     /* two tokens: the mean over tokens; the rows' gradients are summed in ExGrad, so opposite
      * rows cancel: z1 = (0, 0) label 0 and z2 = (0, 0) label 1 give dz2 = -dz1, ExGrad 0 for
      * equal hidden states */
@@ -133,7 +134,8 @@ static bool nudge_cb(struct ggml_tensor *t, bool ask, void *user) {
             const int il = atoi(t->name + 6);
             for (int j = 0; j < n->n_off; j++)
                 memcpy(n->capture + ((size_t)il * n->n_off + j) * t->ne[0],
-                       (char *)t->data + (size_t)(t->ne[1] - 1 - j) * t->nb[1], (size_t)t->ne[0] * sizeof(float));
+                       (char *)t->data + (size_t)(t->ne[1] - 1 - j) * t->nb[1],
+                       (size_t)t->ne[0] * sizeof(float));
         }
         return true;
     }
@@ -198,7 +200,8 @@ static void run_logits(struct llama_run *r, const int32_t *tok, int n, float *z)
     b.n_tokens = n;
     assert_int_equal(llama_decode(r->ctx, b), 0);
     for (int i = 0; i < n; i++)
-        memcpy(z + (size_t)i * r->n_vocab, llama_get_logits_ith(r->ctx, i), (size_t)r->n_vocab * sizeof *z);
+        memcpy(z + (size_t)i * r->n_vocab, llama_get_logits_ith(r->ctx, i),
+               (size_t)r->n_vocab * sizeof *z);
     llama_batch_free(b);
 }
 
@@ -243,7 +246,8 @@ static double check_logprobs(const char *file, double tol, int repacked, double 
     int32_t tok[24];
     make_tokens(tok, n, m.hp.n_vocab, 7);
     const int V = m.hp.n_vocab;
-    float *ours = malloc((size_t)n * V * sizeof *ours), *theirs = malloc((size_t)n * V * sizeof *theirs);
+    float *ours = malloc((size_t)n * V * sizeof *ours),
+          *theirs = malloc((size_t)n * V * sizeof *theirs);
     assert_int_equal(grad_model_logprobs(&m, tok, n, ours), 0);
     struct llama_run r = {0};
     run_open(&r, file, 64, false);
@@ -252,8 +256,9 @@ static double check_logprobs(const char *file, double tol, int repacked, double 
     run_close(&r);
     log_softmax_rows(theirs, n, V);
     *own = max_abs_diff(theirs, ours, (size_t)n * V);
-    print_message("  %s: largest |log p(llama.cpp) - log p(own graph)| over %d positions x %d tokens: %.2e\n", file, n,
-                  V, *own);
+    print_message(
+        "  %s: largest |log p(llama.cpp) - log p(own graph)| over %d positions x %d tokens: %.2e\n",
+        file, n, V, *own);
     double between = 0;
     if (repacked) { /* llama.cpp against itself: its repacked kernels against its plain ones */
         float *other = malloc((size_t)n * V * sizeof *other);
@@ -262,7 +267,8 @@ static double check_logprobs(const char *file, double tol, int repacked, double 
         run_close(&r);
         log_softmax_rows(other, n, V);
         between = max_abs_diff(theirs, other, (size_t)n * V);
-        print_message("  %s: llama.cpp's repacked kernels against its plain ones: %.2e\n", file, between);
+        print_message("  %s: llama.cpp's repacked kernels against its plain ones: %.2e\n", file,
+                      between);
         free(other);
     }
     assert_true(*own < tol);
@@ -328,11 +334,13 @@ static void derive(const char *src, const char *dst, const char *arch) {
     const int n_layer = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.block_count"));
     const int n_embd = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.embedding_length"));
     const int n_head = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.attention.head_count"));
-    const int n_head_kv = (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.attention.head_count_kv"));
+    const int n_head_kv =
+        (int)gguf_get_val_u32(in, gguf_find_key(in, "llama.attention.head_count_kv"));
     const int d = n_embd / n_head;
-    struct ggml_init_params ip = {.mem_size = (size_t)n_layer * 3 * (ggml_tensor_overhead() + (size_t)n_embd * 4 + 64) +
-                                              1024 * 1024,
-                                  .no_alloc = false};
+    struct ggml_init_params ip = {
+        .mem_size =
+            (size_t)n_layer * 3 * (ggml_tensor_overhead() + (size_t)n_embd * 4 + 64) + 1024 * 1024,
+        .no_alloc = false};
     struct ggml_context *extra = ggml_init(ip);
     for (int64_t i = 0; i < gguf_get_n_tensors(in); i++)
         if (!tied || strcmp(gguf_get_tensor_name(in, i), "output.weight"))
@@ -345,11 +353,13 @@ static void derive(const char *src, const char *dst, const char *arch) {
             const int64_t n = qwen3 ? d : (int64_t)d * (j ? n_head_kv : n_head);
             struct ggml_tensor *t = ggml_new_tensor_1d(extra, GGML_TYPE_F32, n);
             char name[64];
-            snprintf(name, sizeof name, qwen3 ? "blk.%d.%s_norm.weight" : "blk.%d.%s.bias", il, names[j]);
+            snprintf(name, sizeof name, qwen3 ? "blk.%d.%s_norm.weight" : "blk.%d.%s.bias", il,
+                     names[j]);
             ggml_set_name(t, name);
             for (int64_t k = 0; k < n; k++) {
                 x = x * 1664525u + 1013904223u;
-                ((float *)t->data)[k] = (qwen3 ? 1.0f : 0.0f) + 0.5f * ((float)(x >> 8) / (1 << 24) - 0.5f);
+                ((float *)t->data)[k] =
+                    (qwen3 ? 1.0f : 0.0f) + 0.5f * ((float)(x >> 8) / (1 << 24) - 0.5f);
             }
             gguf_add_tensor(out, t);
         }
@@ -391,7 +401,8 @@ static void test_logprobs_qwen(void **state) {
 }
 
 /* L from llama.cpp's logits of tok (answer rows n_prompt-1 .. n-2), with the weights w fixed */
-static double run_loss(struct llama_run *r, const int32_t *tok, int n, int n_prompt, const double *w, float *z) {
+static double run_loss(struct llama_run *r, const int32_t *tok, int n, int n_prompt,
+                       const double *w, float *z) {
     run_logits(r, tok, n, z);
     double L = 0;
     for (int t = n_prompt - 1; t < n - 1; t++) {
@@ -440,8 +451,8 @@ static void check_fd(const char *file, double tol) {
     struct grad_item_result g;
     assert_int_equal(grad_item_score(&m, tok, n, n_prompt, &p, &g, err), 0);
     const int d = m.hp.n_embd;
-    print_message("  %s: layers %d..%d, loss %.6f, SemGrad %.4e, ExGrad %.4e, HybridGrad %.4e\n", file, g.layer_first,
-                  g.layer_last, g.loss, g.semgrad, g.exgrad, g.hybridgrad);
+    print_message("  %s: layers %d..%d, loss %.6f, SemGrad %.4e, ExGrad %.4e, HybridGrad %.4e\n",
+                  file, g.layer_first, g.layer_last, g.loss, g.semgrad, g.exgrad, g.hybridgrad);
     /* the entropy weights from llama.cpp's unperturbed logits */
     float *z = malloc((size_t)n * r.n_vocab * sizeof *z);
     double w[20];
@@ -477,7 +488,8 @@ static void check_fd(const char *file, double tol) {
             for (int j = 0; j < d; j++)
                 scale += (double)gl[j] * gl[j];
             double rel = fabs(fd - want) / sqrt(scale);
-            print_message("  l_out-%d row %d, %s direction: autodiff %.6e, finite difference %.6e, error/|g| %.2e\n",
+            print_message("  l_out-%d row %d, %s direction: autodiff %.6e, finite difference %.6e, "
+                          "error/|g| %.2e\n",
                           layers[li], p.position, kind ? "random" : "gradient", want, fd, rel);
             worst = fmax(worst, rel);
         }
@@ -518,8 +530,9 @@ static void check_exgrad(const char *file) {
         struct grad_item_result g;
         assert_int_equal(grad_item_score(&m, tok, n, n_prompt, &p, &g, err), 0);
         double rel = fabs(g.exgrad - g.exgrad_autodiff) / g.exgrad;
-        print_message("  %s (%s): ExGrad analytic %.8e, autodiff %.8e, relative difference %.2e\n", file,
-                      weighted ? "entropy-weighted" : "plain NLL", g.exgrad, g.exgrad_autodiff, rel);
+        print_message("  %s (%s): ExGrad analytic %.8e, autodiff %.8e, relative difference %.2e\n",
+                      file, weighted ? "entropy-weighted" : "plain NLL", g.exgrad,
+                      g.exgrad_autodiff, rel);
         assert_true(g.exgrad > 0 && rel < 1e-5);
         free(g.hidden_grad);
     }
@@ -584,10 +597,12 @@ static void test_sps_vs_llama(void **state) {
             int n_intra = 0, n_inter = 0;
             for (int a = 0; a < N; a++)
                 for (int b = a + 1; b < N; b++) {
-                    const float *x = h + (((size_t)a * L + il) * N_OFF + j) * d, *y = h + (((size_t)b * L + il) * N_OFF + j) * d;
+                    const float *x = h + (((size_t)a * L + il) * N_OFF + j) * d,
+                                *y = h + (((size_t)b * L + il) * N_OFF + j) * d;
                     double xy = 0, xx = 0, yy = 0;
                     for (int k = 0; k < d; k++)
-                        xy += (double)x[k] * y[k], xx += (double)x[k] * x[k], yy += (double)y[k] * y[k];
+                        xy += (double)x[k] * y[k], xx += (double)x[k] * x[k],
+                            yy += (double)y[k] * y[k];
                     const double c = xy / sqrt(xx * yy);
                     if (group[a] == group[b])
                         intra += c, n_intra++;
@@ -598,8 +613,9 @@ static void test_sps_vs_llama(void **state) {
             worst = fmax(worst, fabs(want - sps[il * N_OFF + j]));
             top = fmax(top, want);
         }
-    print_message("  SPS of %d layers x %d positions: largest |own graph - llama.cpp's states| %.2e (largest SPS %.4f)\n", L,
-                  N_OFF, worst, top);
+    print_message("  SPS of %d layers x %d positions: largest |own graph - llama.cpp's states| "
+                  "%.2e (largest SPS %.4f)\n",
+                  L, N_OFF, worst, top);
     assert_true(worst < 1e-4);
     assert_true(top > 0.01); /* the shared tails make paraphrases agree: SPS is not all zero */
     /* no two different questions: refused */
@@ -652,12 +668,13 @@ int main(int argc, char **argv) {
     llama_log_set(quiet, NULL);
     llama_backend_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loss_by_hand),     cmocka_unit_test(test_entropy_floor),
+        cmocka_unit_test(test_loss_by_hand),      cmocka_unit_test(test_entropy_floor),
         cmocka_unit_test(test_hybrid_and_layers), cmocka_unit_test(test_logprobs_f32),
-        cmocka_unit_test(test_logprobs_gqa),     cmocka_unit_test(test_logprobs_q4k),
-        cmocka_unit_test(test_logprobs_qwen),
-        cmocka_unit_test(test_fd_gqa),           cmocka_unit_test(test_fd_qwen3),           cmocka_unit_test(test_exgrad_autodiff),
-        cmocka_unit_test(test_exgrad_tied),      cmocka_unit_test(test_sps_vs_llama),     cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_logprobs_gqa),      cmocka_unit_test(test_logprobs_q4k),
+        cmocka_unit_test(test_logprobs_qwen),     cmocka_unit_test(test_fd_gqa),
+        cmocka_unit_test(test_fd_qwen3),          cmocka_unit_test(test_exgrad_autodiff),
+        cmocka_unit_test(test_exgrad_tied),       cmocka_unit_test(test_sps_vs_llama),
+        cmocka_unit_test(test_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     llama_backend_free();

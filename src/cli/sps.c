@@ -11,16 +11,19 @@
 #include "umpire.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: umpire sps -m MODEL.gguf --data PARAPHRASES.jsonl [--positions N] [-t N]\n\n"
-               "The semantic preservation score (SPS) of each layer's output at each of the last N\n"
-               "prompt positions (default 8): mean cosine similarity between the states of paraphrases\n"
-               "of one question minus that between different questions, each question put to the model\n"
-               "as `umpire ask` puts it (chat template, default instruction). Prints the table, the\n"
-               "mean over the layers SemGrad reads (the later half), and the best position for\n"
-               "ask / eval --grad-position.\n\n"
-               "PARAPHRASES.jsonl: one question a line, {\"id\": \"q1\", \"paraphrases\": [\"...\", \"...\"]}.\n\n"
-               "example:\n"
-               "  umpire sps -m model.gguf --data paraphrases.jsonl --positions 6\n");
+    fprintf(
+        f,
+        "usage: umpire sps -m MODEL.gguf --data PARAPHRASES.jsonl [--positions N] [-t N]\n\n"
+        "The semantic preservation score (SPS) of each layer's output at each of the last N\n"
+        "prompt positions (default 8): mean cosine similarity between the states of paraphrases\n"
+        "of one question minus that between different questions, each question put to the model\n"
+        "as `umpire ask` puts it (chat template, default instruction). Prints the table, the\n"
+        "mean over the layers SemGrad reads (the later half), and the best position for\n"
+        "ask / eval --grad-position.\n\n"
+        "PARAPHRASES.jsonl: one question a line, {\"id\": \"q1\", \"paraphrases\": [\"...\", "
+        "\"...\"]}.\n\n"
+        "example:\n"
+        "  umpire sps -m model.gguf --data paraphrases.jsonl --positions 6\n");
 }
 
 int cmd_sps(int argc, char **argv) {
@@ -35,17 +38,31 @@ int cmd_sps(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'd': data = optarg; break;
-        case 'p': positions = atoi(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'm':
+            model = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case 'p':
+            positions = atoi(optarg);
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!model || !data || optind != argc || positions < 1 || positions > 64 || threads < 0) {
         fprintf(stderr, "umpire sps: %s\n",
-                !model ? "-m MODEL is required" : !data ? "--data FILE is required" : "bad arguments");
+                !model  ? "-m MODEL is required"
+                : !data ? "--data FILE is required"
+                        : "bad arguments");
         usage(stderr);
         return 2;
     }
@@ -69,7 +86,8 @@ int cmd_sps(int argc, char **argv) {
         fprintf(stderr, "umpire sps: out of memory\n");
         goto out;
     }
-    if (umpire_grad_model_load(model, threads, &g, err) != 0 || umpire_engine_open(&ep, &e, err) != 0) {
+    if (umpire_grad_model_load(model, threads, &g, err) != 0 ||
+        umpire_engine_open(&ep, &e, err) != 0) {
         fprintf(stderr, "umpire sps: %s\n", err);
         goto out;
     }
@@ -82,7 +100,8 @@ int cmd_sps(int argc, char **argv) {
     }
     const int L = umpire_grad_model_n_layer(g);
     if (!(sps = malloc((size_t)L * positions * sizeof *sps)) ||
-        umpire_grad_sps(g, (const int32_t *const *)tok, n_tok, p.group, p.n, positions, sps, err) != 0) {
+        umpire_grad_sps(g, (const int32_t *const *)tok, n_tok, p.group, p.n, positions, sps, err) !=
+            0) {
         fprintf(stderr, "umpire sps: %s\n", sps ? err : "out of memory");
         goto out;
     }
@@ -111,8 +130,9 @@ int cmd_sps(int argc, char **argv) {
         if (s > best_mean)
             best_mean = s, best = j;
     }
-    printf("\n* the layers SemGrad reads (%d..%d)\nbest position: --grad-position %d (mean SPS %.4f)\n", first, last,
-           -1 - best, best_mean);
+    printf("\n* the layers SemGrad reads (%d..%d)\nbest position: --grad-position %d (mean SPS "
+           "%.4f)\n",
+           first, last, -1 - best, best_mean);
     rc = 0;
 out:
     for (size_t i = 0; tok && i < p.n; i++)

@@ -45,11 +45,12 @@ int umpire_grad_loss(const float *z, const int32_t *y, size_t T, size_t V, int w
     return 0;
 }
 
-double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d, const int32_t *tok,
-                          const float *embd, size_t n_embd_rows) {
+double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d,
+                          const int32_t *tok, const float *embd, size_t n_embd_rows) {
     double *row = malloc(d * sizeof *row);
     /* the input positions of each token, as linked lists: first[v], then next[i] */
-    long *first = embd ? malloc(V * sizeof *first) : NULL, *next = embd ? malloc((n_embd_rows + 1) * sizeof *next) : NULL;
+    long *first = embd ? malloc(V * sizeof *first) : NULL,
+         *next = embd ? malloc((n_embd_rows + 1) * sizeof *next) : NULL;
     if (!row || (embd && (!first || !next))) {
         free(row);
         free(first);

@@ -40,8 +40,8 @@ int umpire_grad_loss(const float *z, const int32_t *y, size_t T, size_t V, int w
  * so the reference's gradient of W_out also has the input path) row tok[i] of E is the sum of
  * embd[i] (the gradient with respect to input position i's embedding, d values) over the
  * n_embd_rows positions i with that token; embd NULL: none. NaN when out of memory. */
-double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d, const int32_t *tok,
-                          const float *embd, size_t n_embd_rows);
+double umpire_grad_exgrad(const float *dz, const float *h, size_t T, size_t V, size_t d,
+                          const int32_t *tok, const float *embd, size_t n_embd_rows);
 
 /* mean |g| over n values (SemGrad over the selected hidden states' gradient) */
 double umpire_grad_mean_abs(const float *g, size_t n);

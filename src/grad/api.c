@@ -12,7 +12,8 @@
 #include "grad/semgrad.h"
 #include "umpire.h"
 
-int umpire_grad_model_load(const char *path, int n_threads, struct umpire_grad_model **out, char *err) {
+int umpire_grad_model_load(const char *path, int n_threads, struct umpire_grad_model **out,
+                           char *err) {
     *out = NULL;
     struct umpire_grad_model *g = malloc(sizeof *g);
     if (!g)
@@ -45,25 +46,29 @@ void umpire_grad_model_layers(const struct umpire_grad_model *m, int *first, int
 }
 
 struct umpire_grad_params umpire_grad_default_params(void) {
-    return (struct umpire_grad_params){.position = 0, .weighted = 1, .layer_first = -1, .layer_last = -1};
+    return (struct umpire_grad_params){
+        .position = 0, .weighted = 1, .layer_first = -1, .layer_last = -1};
 }
 
 int umpire_grad_template_position(const char *t) {
     static const struct {
         const char *marker;
         int position;
-    } families[] = {{"<|start_header_id|>", -4}, {"<|im_start|>", -3}, {"[/INST]", -2}, {"<|assistant|>", -2}};
+    } families[] = {
+        {"<|start_header_id|>", -4}, {"<|im_start|>", -3}, {"[/INST]", -2}, {"<|assistant|>", -2}};
     for (size_t i = 0; t && i < sizeof families / sizeof *families; i++)
         if (strstr(t, families[i].marker))
             return families[i].position;
     return -1;
 }
 
-int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n, size_t n_prompt,
-                      const struct umpire_grad_params *p, struct umpire_grad_scores *out, char *err) {
+int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n,
+                      size_t n_prompt, const struct umpire_grad_params *p,
+                      struct umpire_grad_scores *out, char *err) {
     memset(out, 0, sizeof *out);
     if (n_prompt > n || n > INT32_MAX)
-        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: %zu tokens, of which %zu the prompt", n, n_prompt);
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "gradient scores: %zu tokens, of which %zu the prompt", n, n_prompt);
     const int offset = p->position ? p->position : -1;
     struct grad_item_params ip = grad_item_default_params();
     ip.position = (int)n_prompt + offset;

@@ -18,7 +18,8 @@
 #include "core/status.h"
 
 struct grad_item_params grad_item_default_params(void) {
-    return (struct grad_item_params){.position = 0, .weighted = 1, .layer_first = -1, .layer_last = -1};
+    return (struct grad_item_params){
+        .position = 0, .weighted = 1, .layer_first = -1, .layer_last = -1};
 }
 
 int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n_prompt,
@@ -28,22 +29,27 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
     const struct grad_hparams *hp = &m->hp;
     const int n_ans = n - n_prompt;
     if (n_prompt < 1 || n_ans < 1)
-        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: need a prompt and an answer of at least one token");
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "gradient scores: need a prompt and an answer of at least one token");
     if (p->position < 0 || p->position >= n_prompt)
-        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: position %d is outside the prompt (0..%d)",
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "gradient scores: position %d is outside the prompt (0..%d)",
                            p->position, n_prompt - 1);
     int first = p->layer_first, last = p->layer_last;
     if (first < 0 && last < 0 && umpire_grad_layers(hp->n_layer, &first, &last) == 0)
-        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: the model has %d layer(s); SemGrad needs 2 or more",
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "gradient scores: the model has %d layer(s); SemGrad needs 2 or more",
                            hp->n_layer);
     if (first < 0 || last < first || last >= hp->n_layer)
-        return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: layers %d..%d are outside the model's 0..%d", first,
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "gradient scores: layers %d..%d are outside the model's 0..%d", first,
                            last, hp->n_layer - 1);
     r->layer_first = first;
     r->layer_last = last;
     for (int i = 0; i < n; i++)
         if (tok[i] < 0 || tok[i] >= hp->n_vocab)
-            return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: token %d (%d) is outside the vocabulary", i,
+            return umpire_fail(err, UMPIRE_EINVAL,
+                               "gradient scores: token %d (%d) is outside the vocabulary", i,
                                (int)tok[i]);
 
     const size_t graph_size = (size_t)160 * hp->n_layer + 1024;
@@ -53,7 +59,8 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
                                   .no_alloc = true};
     struct ggml_context *ctx = ggml_init(ip);
     struct ggml_tensor **probe = calloc((size_t)hp->n_layer, sizeof *probe);
-    const size_t V = (size_t)hp->n_vocab, d = (size_t)hp->n_embd, n_sel_layers = (size_t)(last - first + 1);
+    const size_t V = (size_t)hp->n_vocab, d = (size_t)hp->n_embd,
+                 n_sel_layers = (size_t)(last - first + 1);
     int32_t *pos = malloc((size_t)n * sizeof *pos), *sel = malloc((size_t)n_ans * sizeof *sel);
     float *mask = malloc((size_t)n * n * sizeof *mask);
     float *z = malloc(V * n_ans * sizeof *z), *dz = malloc(V * n_ans * sizeof *dz);
@@ -128,8 +135,8 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
         struct ggml_tensor *g = ggml_graph_get_grad(gb, probe[il]);
         if (!g)
             goto out;
-        ggml_backend_tensor_get(g, r->hidden_grad + (size_t)(il - first) * d, (size_t)p->position * d * sizeof(float),
-                                d * sizeof(float));
+        ggml_backend_tensor_get(g, r->hidden_grad + (size_t)(il - first) * d,
+                                (size_t)p->position * d * sizeof(float), d * sizeof(float));
     }
     r->semgrad = umpire_grad_mean_abs(r->hidden_grad, n_sel_layers * d);
     if (tied) {

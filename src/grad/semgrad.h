@@ -12,7 +12,8 @@
 #include "grad/model.h"
 
 struct grad_item_params {
-    int position;    /* the prompt position whose hidden states SemGrad reads (0 <= position < n_prompt) */
+    int position;    /* the prompt position whose hidden states SemGrad reads (0 <= position <
+                        n_prompt) */
     int weighted;    /* 1: the entropy-weighted loss (the reference's SemGrad); 0: the plain NLL */
     int layer_first; /* the layer outputs read, l_out-<il> for il in [layer_first, layer_last]; */
     int layer_last;  /* -1 and -1: the reference's later half (umpire_grad_layers) */
@@ -26,7 +27,8 @@ struct grad_item_result {
     double semgrad, exgrad, hybridgrad;
     double exgrad_autodiff; /* NaN unless asked for */
     int layer_first, layer_last;
-    float *hidden_grad; /* dL/dh at the position, (layer_last - layer_first + 1) x n_embd; free() it */
+    float *
+        hidden_grad; /* dL/dh at the position, (layer_last - layer_first + 1) x n_embd; free() it */
 };
 
 /* Score the answer tok[n_prompt..n) after the prompt tok[0..n_prompt). Returns 0, or a negative

@@ -20,10 +20,12 @@
 
 /* Every layer's output at the last n_off positions of one prompt, L2-normalised, into
  * h[(il * n_off + j) * d] (j = 0: the last token). */
-static int prompt_states(const struct grad_model *m, const int32_t *tok, int n, int n_off, float *h) {
+static int prompt_states(const struct grad_model *m, const int32_t *tok, int n, int n_off,
+                         float *h) {
     const int L = m->hp.n_layer, d = m->hp.n_embd;
     const size_t graph_size = (size_t)64 * L + 256;
-    struct ggml_init_params ip = {.mem_size = graph_size * ggml_tensor_overhead() + ggml_graph_overhead_custom(graph_size, false),
+    struct ggml_init_params ip = {.mem_size = graph_size * ggml_tensor_overhead() +
+                                              ggml_graph_overhead_custom(graph_size, false),
                                   .no_alloc = true};
     struct ggml_context *ctx = ggml_init(ip);
     struct ggml_tensor **outs = calloc((size_t)L, sizeof *outs);
@@ -49,7 +51,8 @@ static int prompt_states(const struct grad_model *m, const int32_t *tok, int n, 
     for (int il = 0; il < L; il++)
         for (int j = 0; j < n_off; j++) {
             float *row = h + ((size_t)il * n_off + j) * d;
-            ggml_backend_tensor_get(outs[il], row, (size_t)(n - 1 - j) * d * sizeof(float), (size_t)d * sizeof(float));
+            ggml_backend_tensor_get(outs[il], row, (size_t)(n - 1 - j) * d * sizeof(float),
+                                    (size_t)d * sizeof(float));
             double s = 0;
             for (int k = 0; k < d; k++)
                 s += (double)row[k] * row[k];
@@ -69,25 +72,28 @@ out:
     return rc;
 }
 
-int umpire_grad_sps(const struct umpire_grad_model *g, const int32_t *const *prompts, const size_t *n_tokens,
-                    const size_t *group, size_t n, int n_offsets, double *sps, char *err) {
+int umpire_grad_sps(const struct umpire_grad_model *g, const int32_t *const *prompts,
+                    const size_t *n_tokens, const size_t *group, size_t n, int n_offsets,
+                    double *sps, char *err) {
     const struct grad_model *m = &g->m;
     const int L = m->hp.n_layer, d = m->hp.n_embd;
     if (n_offsets < 1)
         return umpire_fail(err, UMPIRE_EINVAL, "sps: at least one position");
     for (size_t i = 0; i < n; i++)
         if (n_tokens[i] < (size_t)n_offsets)
-            return umpire_fail(err, UMPIRE_EINVAL, "sps: prompt %zu has %zu tokens, fewer than the %d positions", i,
+            return umpire_fail(err, UMPIRE_EINVAL,
+                               "sps: prompt %zu has %zu tokens, fewer than the %d positions", i,
                                n_tokens[i], n_offsets);
     size_t n_intra = 0, n_inter = 0;
     for (size_t a = 0; a < n; a++)
         for (size_t b = a + 1; b < n; b++)
             group[a] == group[b] ? n_intra++ : n_inter++;
     if (!n_intra || !n_inter)
-        return umpire_fail(err, UMPIRE_EINVAL,
-                           "sps: needs two paraphrases of one question and two different questions (%zu same, %zu "
-                           "different pairs)",
-                           n_intra, n_inter);
+        return umpire_fail(
+            err, UMPIRE_EINVAL,
+            "sps: needs two paraphrases of one question and two different questions (%zu same, %zu "
+            "different pairs)",
+            n_intra, n_inter);
     const size_t per = (size_t)L * n_offsets * d;
     float *h = malloc(n * per * sizeof *h);
     if (!h)
@@ -95,7 +101,8 @@ int umpire_grad_sps(const struct umpire_grad_model *g, const int32_t *const *pro
     for (size_t i = 0; i < n; i++)
         if (prompt_states(m, prompts[i], (int)n_tokens[i], n_offsets, h + i * per) != 0) {
             free(h);
-            return umpire_fail(err, UMPIRE_ENOMEM, "sps: prompt %zu: the forward pass failed (out of memory?)", i);
+            return umpire_fail(err, UMPIRE_ENOMEM,
+                               "sps: prompt %zu: the forward pass failed (out of memory?)", i);
         }
     for (int il = 0; il < L; il++)
         for (int j = 0; j < n_offsets; j++) {

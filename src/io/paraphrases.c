@@ -22,13 +22,15 @@ static int one_line(const cJSON *o, size_t line, void *ctx) {
     struct reading *r = ctx;
     const cJSON *a = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "paraphrases") : NULL;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 2)
-        return umpire_fail(r->err, UMPIRE_EINVAL, "%s:%zu: paraphrases: expected an array of two or more strings",
-                           r->path, line);
+        return umpire_fail(r->err, UMPIRE_EINVAL,
+                           "%s:%zu: paraphrases: expected an array of two or more strings", r->path,
+                           line);
     const cJSON *s;
     cJSON_ArrayForEach(s, a) {
         if (!cJSON_IsString(s) || !s->valuestring[strspn(s->valuestring, " \t\r\n")] ||
             !umpire_utf8_valid(s->valuestring, NULL))
-            return umpire_fail(r->err, UMPIRE_EINVAL, "%s:%zu: paraphrases: expected non-empty UTF-8 strings", r->path,
+            return umpire_fail(r->err, UMPIRE_EINVAL,
+                               "%s:%zu: paraphrases: expected non-empty UTF-8 strings", r->path,
                                line);
         struct umpire_paraphrases *p = r->p;
         if (p->n == r->cap) {
@@ -56,7 +58,8 @@ int umpire_paraphrases_read(const char *path, struct umpire_paraphrases *out, ch
     struct reading r = {.path = path, .p = out, .err = err};
     int rc = umpire_jsonl_each(path, one_line, &r, NULL, err);
     if (rc == 0 && out->n_groups < 2)
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: %zu question(s); SPS compares two or more", path, out->n_groups);
+        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: %zu question(s); SPS compares two or more", path,
+                         out->n_groups);
     if (rc != 0)
         umpire_paraphrases_free(out);
     return rc;
