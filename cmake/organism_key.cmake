@@ -7,7 +7,8 @@
 # As a script, at build time (tools/organism's CMake rule):
 #   cmake -DROOT=SRC -DTAG=TAG -DOUT=organism_key.h -P organism_key.cmake
 # writes '#define ORGANISM_SOURCE_KEY "<64 hex digits>"' into OUT when it changed.
-set(ORGANISM_KEY_PATTERNS tools/organism/*.c tools/organism/*.h tools/common/*.h src/core/rng.h)
+set(ORGANISM_KEY_PATTERNS tools/organism/*.c tools/organism/*.h tools/common/*.h src/core/rng.h src/grad/model.c
+    src/grad/model.h)
 
 function(organism_source_key root tag out_var)
   set(files)

@@ -141,10 +141,13 @@ struct umpire_item {
     double verbalised;           /* the confidence in [0, 1] the model states for it */
     double *entailment;          /* k x k: P(answer i entails answer j), the model as judge */
     struct umpire_choice choice; /* multiple choice (UMPIRE_HAS_CHOICE) */
+    /* the greedy answer's gradient scores (UMPIRE_HAS_GRADIENTS; umpire_engine_gradients) */
+    double semgrad, exgrad, hybridgrad;
 };
 
 enum umpire_extra {
-    UMPIRE_HAS_P_TRUE = 1, UMPIRE_HAS_VERBALISED = 2, UMPIRE_HAS_ENTAILMENT = 4, UMPIRE_HAS_CHOICE = 8
+    UMPIRE_HAS_P_TRUE = 1, UMPIRE_HAS_VERBALISED = 2, UMPIRE_HAS_ENTAILMENT = 4, UMPIRE_HAS_CHOICE = 8,
+    UMPIRE_HAS_GRADIENTS = 16
 };
 
 struct umpire_sampleset {
@@ -246,6 +249,7 @@ enum umpire_need {
     UMPIRE_NEEDS_MIDDLE = 64,     /* samples' middle-layer states (ask/eval --middle-layer) */
     UMPIRE_NEEDS_CHOICE = 128,    /* a multiple-choice answer */
     UMPIRE_NEEDS_RAW = 256,       /* raw log-probs besides the sampler's (a `probs: sampler` item) */
+    UMPIRE_NEEDS_GRADIENTS = 512, /* the greedy answer's gradient scores (ask/eval --gradients) */
 };
 
 struct umpire_estimator {
@@ -723,6 +727,71 @@ UMPIRE_API int umpire_engine_choose(struct umpire_engine *e, const struct umpire
 /* The question with its options and UMPIRE_CHOICE_INSTRUCTION, as umpire_engine_choose asks it
  * (the samples of a multiple-choice item are drawn from it too); a new string, or NULL. */
 UMPIRE_API char *umpire_choice_question(const char *question, const char *const *options, size_t n_options);
+
+/* ------------------------------------------------------------------ gradient scores */
+
+/* SemGrad, ExGrad and HybridGrad of one answer (the SemGrad paper, ICML 2026): the loss
+ * L = -(1/T) sum_t H_t log p(y_t) over the answer's T tokens (H_t the full-vocabulary entropy,
+ * a constant); SemGrad = mean |dL/dh| over the later half of the layers' outputs at one prompt
+ * token; ExGrad = mean |dL/dW_out|; HybridGrad = a ExGrad + (1 - a) SemGrad, a = exp(-mean H_t).
+ * Higher = more uncertain. Computed by umpire's own ggml graph of the model (llama, mistral,
+ * qwen2, qwen3; text prompts), its weights mapped read-only from the GGUF (F32, F16 or
+ * quantised; not BF16). */
+struct umpire_grad_model;
+/* Load a model's weights for the gradient graph. Returns 0 and *out (free with
+ * umpire_grad_model_free), or a negative status with err naming the file and what is not
+ * supported (another architecture, BF16 weights, ...). */
+UMPIRE_API int umpire_grad_model_load(const char *path, int n_threads, struct umpire_grad_model **out, char *err);
+UMPIRE_API void umpire_grad_model_free(struct umpire_grad_model *m);
+/* Its number of layers, and the layer outputs SemGrad reads by default (the reference's later
+ * half: L - floor(L/2) - 1 .. L - 2; both -1 for a model of one layer). */
+UMPIRE_API int umpire_grad_model_n_layer(const struct umpire_grad_model *m);
+UMPIRE_API void umpire_grad_model_layers(const struct umpire_grad_model *m, int *first, int *last);
+
+struct umpire_grad_params {
+    int position;    /* the prompt token SemGrad reads, counted from the prompt's end (-1: its
+                        last token; umpire_engine_gradients counts from before a query's
+                        answer_prefix); 0 (default): the chat template's
+                        (umpire_grad_template_position) */
+    int weighted;    /* 1 (default): the entropy-weighted NLL; 0: the plain NLL */
+    int layer_first; /* layer outputs layer_first..layer_last (0-based); -1 and -1 (default): */
+    int layer_last;  /* the reference's later half, layers L - floor(L/2) - 1 .. L - 2 */
+};
+UMPIRE_API struct umpire_grad_params umpire_grad_default_params(void);
+/* The reference's prompt position for a chat template, counted from the prompt's end: the token
+ * that opens the assistant's turn (llama 3 "<|start_header_id|>" -4, ChatML "<|im_start|>" -3,
+ * mistral "[/INST]" -2, phi-3 "<|assistant|>" -2); -1 (the last token) for any other or NULL. */
+UMPIRE_API int umpire_grad_template_position(const char *chat_template);
+
+struct umpire_grad_scores {
+    double semgrad, exgrad, hybridgrad;
+    double loss, mean_entropy;
+};
+/* The scores of the answer tokens[n_prompt..n) after the prompt tokens[0..n_prompt). Returns
+ * 0, or a negative status with err (an empty prompt or answer, a position outside the prompt, a
+ * token outside the vocabulary, out of memory). */
+UMPIRE_API int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n, size_t n_prompt,
+                                 const struct umpire_grad_params *p, struct umpire_grad_scores *out, char *err);
+/* The semantic preservation score of each layer output and prompt position (src/grad/sps.c):
+ * for n prompts (token arrays, n_tokens[i] each) where group[i] names the question prompt i
+ * phrases, sps[l * n_offsets + j] = mean cosine of layer l's outputs at the j-th position from
+ * the prompt's end (j = 0: its last token) over pairs of paraphrases of one question, minus the
+ * same over pairs of different questions. Higher: the state keeps the meaning and drops the
+ * wording. Returns 0, or a negative status with err (no pair of paraphrases, no pair of
+ * different questions, a prompt shorter than n_offsets, out of memory). */
+UMPIRE_API int umpire_grad_sps(const struct umpire_grad_model *m, const int32_t *const *prompts, const size_t *n_tokens,
+                               const size_t *group, size_t n, int n_offsets, double *sps, char *err);
+/* The query's prompt as the engine tokenises it for a text query (chat template, special
+ * tokens): *tokens (free with umpire_free) and *n. Returns 0, or a negative status with err. */
+UMPIRE_API int umpire_engine_prompt_tokens(struct umpire_engine *e, const struct umpire_query *q, int32_t **tokens,
+                                           size_t *n, char *err);
+/* The scores of an item's greedy answer (umpire_engine_ask with_greedy, or forced) for a text
+ * query, into item->semgrad/exgrad/hybridgrad (sets UMPIRE_HAS_GRADIENTS); the engine's model
+ * and g must be the same GGUF. Returns 0, or a negative status with err (media in the query,
+ * no greedy answer, or one without its tokens). */
+UMPIRE_API int umpire_engine_gradients(struct umpire_engine *e, const struct umpire_grad_model *g,
+                                       const struct umpire_query *q, const struct umpire_grad_params *p,
+                                       struct umpire_item *item, char *err);
 
 /* ------------------------------------------------------------------ models */
 

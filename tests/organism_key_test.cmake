@@ -4,7 +4,7 @@
 # cmake -DROOT=SRC -DWORK=DIR -DTAG=TAG -DBUILT=organism_key.h -P organism_key_test.cmake
 include(${ROOT}/cmake/organism_key.cmake)
 file(REMOVE_RECURSE ${WORK})
-foreach(d tools/organism tools/common src/core)
+foreach(d tools/organism tools/common src/core src/grad)
   file(MAKE_DIRECTORY ${WORK}/${d})
 endforeach()
 file(GLOB organism_files ${ROOT}/tools/organism/*)
@@ -12,6 +12,7 @@ file(COPY ${organism_files} DESTINATION ${WORK}/tools/organism)
 file(GLOB common_files ${ROOT}/tools/common/*)
 file(COPY ${common_files} DESTINATION ${WORK}/tools/common)
 file(COPY ${ROOT}/src/core/rng.h DESTINATION ${WORK}/src/core)
+file(COPY ${ROOT}/src/grad/model.c ${ROOT}/src/grad/model.h DESTINATION ${WORK}/src/grad)
 
 # expect(WHAT CONDITION...): the condition as if() reads it
 function(expect what)
@@ -41,6 +42,11 @@ file(APPEND ${WORK}/src/core/rng.h "\n")
 organism_source_key(${WORK} "${TAG}" rng)
 expect("a changed core/rng.h (the world's generator) changes the key" NOT rng STREQUAL real)
 file(COPY ${ROOT}/src/core/rng.h DESTINATION ${WORK}/src/core)
+
+file(APPEND ${WORK}/src/grad/model.c "\n")
+organism_source_key(${WORK} "${TAG}" graph)
+expect("a changed src/grad/model.c (the forward graph the trainer uses) changes the key" NOT graph STREQUAL real)
+file(COPY ${ROOT}/src/grad/model.c DESTINATION ${WORK}/src/grad)
 
 file(WRITE ${WORK}/tools/common/extra.h "/* a new header */\n")
 organism_source_key(${WORK} "${TAG}" added)

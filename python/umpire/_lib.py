@@ -74,9 +74,9 @@ SPLIT_UMPIRE, SPLIT_NUMPY = 0, 1                               # enum umpire_spl
 CAL_METHODS = ("minmax", "platt", "isotonic", "histogram")     # enum umpire_calibration_method
 PROMPT_STYLES = ("suffix", "reference")                        # enum umpire_prompt_style
 LLAMA_LOG = {"host": 0, "capture": 1, "stderr": 2}             # enum umpire_llama_log
-HAS_P_TRUE, HAS_VERBALISED, HAS_ENTAILMENT, HAS_CHOICE = 1, 2, 4, 8  # enum umpire_extra
+HAS_P_TRUE, HAS_VERBALISED, HAS_ENTAILMENT, HAS_CHOICE, HAS_GRADIENTS = 1, 2, 4, 8, 16  # enum umpire_extra
 NEEDS = {"embedding": 1, "greedy": 2, "entropies": 4, "p_true": 8, "verbalised": 16,  # enum umpire_need
-         "entailment": 32, "middle": 64, "choice": 128, "raw": 256}
+         "entailment": 32, "middle": 64, "choice": 128, "raw": 256, "gradients": 512}
 N_METRICS = 15  # UMPIRE_N_METRICS of the header these bindings follow (the library says its own)
 CHOICE_PREFIX = b"Answer: ("  # UMPIRE_CHOICE_PREFIX
 
@@ -90,10 +90,10 @@ ENUM_CONSTANTS = {
     "UMPIRE_PROMPT_SUFFIX": 0, "UMPIRE_PROMPT_REFERENCE": 1,
     "UMPIRE_LLAMA_LOG_HOST": 0, "UMPIRE_LLAMA_LOG_CAPTURE": 1, "UMPIRE_LLAMA_LOG_STDERR": 2,
     "UMPIRE_HAS_P_TRUE": HAS_P_TRUE, "UMPIRE_HAS_VERBALISED": HAS_VERBALISED,
-    "UMPIRE_HAS_ENTAILMENT": HAS_ENTAILMENT, "UMPIRE_HAS_CHOICE": HAS_CHOICE,
+    "UMPIRE_HAS_ENTAILMENT": HAS_ENTAILMENT, "UMPIRE_HAS_CHOICE": HAS_CHOICE, "UMPIRE_HAS_GRADIENTS": HAS_GRADIENTS,
     "UMPIRE_NEEDS_EMBEDDING": 1, "UMPIRE_NEEDS_GREEDY": 2, "UMPIRE_NEEDS_ENTROPIES": 4,
     "UMPIRE_NEEDS_P_TRUE": 8, "UMPIRE_NEEDS_VERBALISED": 16, "UMPIRE_NEEDS_ENTAILMENT": 32,
-    "UMPIRE_NEEDS_MIDDLE": 64, "UMPIRE_NEEDS_CHOICE": 128, "UMPIRE_NEEDS_RAW": 256,
+    "UMPIRE_NEEDS_MIDDLE": 64, "UMPIRE_NEEDS_CHOICE": 128, "UMPIRE_NEEDS_RAW": 256, "UMPIRE_NEEDS_GRADIENTS": 512,
     "UMPIRE_N_METRICS": N_METRICS, "UMPIRE_ERR_LEN": ERR_LEN,
 }
 
@@ -115,7 +115,8 @@ class Item(Structure):
     _fields_ = [("id", c_char_p), ("samples", POINTER(Answer)), ("k", c_size_t), ("dim", c_size_t),
                 ("dim_middle", c_size_t), ("middle_layer", c_int), ("probs", c_int), ("greedy", Answer),
                 ("correct", c_int), ("line", c_size_t), ("extras", c_uint), ("p_true", c_double),
-                ("verbalised", c_double), ("entailment", POINTER(c_double)), ("choice", Choice)]
+                ("verbalised", c_double), ("entailment", POINTER(c_double)), ("choice", Choice),
+                ("semgrad", c_double), ("exgrad", c_double), ("hybridgrad", c_double)]
 
 
 class SampleSet(Structure):

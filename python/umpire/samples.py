@@ -67,6 +67,7 @@ class Item:
     verbalised: Optional[float] = None
     entailment: Optional[np.ndarray] = None
     choice: Optional[Choice] = None
+    gradients: Optional[dict] = None  # {"semgrad", "exgrad", "hybridgrad"} of the greedy answer
     line: int = field(default=0, compare=False)  # the source file's line (read items)
 
     @property
@@ -244,6 +245,13 @@ class _Builder:
         if it.choice is not None:
             c.choice = self.choice(it.choice, where + ".choice")
             extras |= L.HAS_CHOICE
+        if it.gradients is not None:
+            for name in ("semgrad", "exgrad", "hybridgrad"):
+                v = float(it.gradients.get(name, float("nan")))
+                if not (v >= 0.0 and np.isfinite(v)):
+                    raise ValueError("%s.gradients.%s: expected a finite number >= 0, got %r" % (where, name, v))
+                setattr(c, name, v)
+            extras |= L.HAS_GRADIENTS
         c.extras = extras
         return c
 
@@ -319,7 +327,9 @@ def _item_from_c(c):
                 verbalised=c.verbalised if c.extras & L.HAS_VERBALISED else None,
                 entailment=(_array(c.entailment, k * k, np.float64).reshape(k, k)
                             if c.extras & L.HAS_ENTAILMENT and c.entailment else None),
-                choice=choice, line=c.line)
+                choice=choice, line=c.line,
+                gradients=({"semgrad": c.semgrad, "exgrad": c.exgrad, "hybridgrad": c.hybridgrad}
+                           if c.extras & L.HAS_GRADIENTS else None))
 
 
 def _path(path, what):

@@ -313,6 +313,17 @@ int cmd_ask(int argc, char **argv) {
     }
     if (n_options)
         it.extras |= UMPIRE_HAS_CHOICE;
+    if (ro.gradients) { /* the own graph of the same GGUF: one forward and one backward pass */
+        struct umpire_grad_model *g = NULL;
+        int grc = umpire_grad_model_load(ep.model_path, ep.n_threads, &g, err);
+        if (grc == 0)
+            grc = umpire_engine_gradients(e, g, &sq, &ro.grad, &it, err);
+        umpire_grad_model_free(g);
+        if (grc != 0) {
+            fprintf(stderr, "umpire ask: --gradients: %s\n", err);
+            goto out;
+        }
+    }
     if (it.k < 2) /* one answer: no spread to measure; only its own probability */
         fprintf(stderr, "umpire ask: note: with %s only the single-answer scores are defined\n",
                 it.k ? "one answer" : "no samples (-k 0)");
@@ -369,6 +380,9 @@ int cmd_ask(int argc, char **argv) {
         }
         if (it.extras & UMPIRE_HAS_P_TRUE)
             printf("p(true)       %.3f\n", it.p_true);
+        if (it.extras & UMPIRE_HAS_GRADIENTS)
+            printf("gradients     SemGrad %.4g   ExGrad %.4g   HybridGrad %.4g\n", it.semgrad, it.exgrad,
+                   it.hybridgrad);
         if (judge.verbalised)
             isfinite(it.verbalised) && (it.extras & UMPIRE_HAS_VERBALISED)
                 ? printf("verbalised    %.3f\n", it.verbalised)

@@ -17,6 +17,7 @@ int cmd_ask(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_sps(int argc, char **argv);
 
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
@@ -58,7 +59,7 @@ void cli_score_options_help(FILE *f);
 enum {
     CLI_O_MMPROJ = 256, CLI_O_NGL, CLI_O_SYSTEM, CLI_O_INSTR, CLI_O_TEMP, CLI_O_TOPP, CLI_O_TOPK, CLI_O_GTEMP,
     CLI_O_STOP, CLI_O_SPROBS, CLI_O_RPROBS, CLI_O_MIDDLE, CLI_O_STYLE, CLI_O_PTRUE, CLI_O_VERBAL, CLI_O_ENTAIL,
-    CLI_O_CTEMP, CLI_O_IDK,
+    CLI_O_CTEMP, CLI_O_IDK, CLI_O_GRAD, CLI_O_GPOS, CLI_O_GNLL,
     CLI_O_FIRST_OWN /* a command's own long options start here */
 };
 #define CLI_RUN_SHORT "m:c:t:k:s:n:v"
@@ -75,12 +76,16 @@ enum {
         {"p-true", no_argument, 0, CLI_O_PTRUE},                                                        \
         {"verbalised", no_argument, 0, CLI_O_VERBAL}, {"entailment", no_argument, 0, CLI_O_ENTAIL},   \
         {"choice-temp", required_argument, 0, CLI_O_CTEMP}, {"idk-prompt", required_argument, 0, CLI_O_IDK}, \
+        {"gradients", no_argument, 0, CLI_O_GRAD}, {"grad-position", required_argument, 0, CLI_O_GPOS},  \
+        {"grad-nll", no_argument, 0, CLI_O_GNLL},                                                       \
         {"verbose", no_argument, 0, 'v'}
 
 struct cli_run_options {
     struct umpire_engine_params engine;
     struct umpire_sample_params sample;
     struct umpire_judge_params passes;
+    int gradients; /* --gradients: SemGrad, ExGrad, HybridGrad of the low-temperature answer */
+    struct umpire_grad_params grad;
     const char *system, *instruction;
     const char *idk;    /* --idk-prompt: NULL, "allow" or "encourage" */
     char *instruction_buf; /* the instruction with the --idk-prompt sentence (cli_run_instruction) */

@@ -291,12 +291,17 @@ int cmd_eval(int argc, char **argv) {
         p.progress = show_progress;
         p.progress_ctx = &st;
         ro.engine.k_max = ro.sample.k;
-        if (umpire_engine_open(&ro.engine, &e, err) != 0 || umpire_eval_run(e, &p, err) != 0) {
+        struct umpire_grad_model *g = NULL;
+        p.grad = ro.grad;
+        if ((ro.gradients && umpire_grad_model_load(ro.engine.model_path, ro.engine.n_threads, &g, err) != 0) ||
+            umpire_engine_open(&ro.engine, &e, err) != 0 || (p.gradients = g, umpire_eval_run(e, &p, err)) != 0) {
             fprintf(stderr, "\numpire eval: %s\n", err);
             umpire_engine_close(e);
+            umpire_grad_model_free(g);
             goto done;
         }
         umpire_engine_close(e);
+        umpire_grad_model_free(g);
         from = out;
     }
     rc = cli_report_run(from, &sp, &mp, group_by, data);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"metrics", cmd_metrics, "recompute the estimators x metrics table from scored items"},
     {"compare", cmd_compare, "two runs, or two estimators of one: each difference, paired intervals"},
     {"calibrate", cmd_calibrate, "fit / apply score -> P(wrong) maps and risk thresholds; temperature"},
+    {"sps", cmd_sps, "pick the prompt position SemGrad reads, from paraphrases (semantic preservation)"},
     {"info", cmd_info, "describe a GGUF model and its projector"},
     {"version", cmd_version, "print umpire's version and the llama.cpp / ggml it links"},
 };

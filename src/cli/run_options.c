@@ -46,6 +46,7 @@ void cli_run_options_init(struct cli_run_options *o) {
     o->engine = umpire_engine_default_params();
     o->sample = umpire_sample_default_params();
     o->choice_temp = 1.0;
+    o->grad = umpire_grad_default_params();
 }
 
 void cli_run_options_spell(int argc, char **argv) {
@@ -99,6 +100,11 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
     case CLI_O_PTRUE: o->passes.p_true = 1; return 0;
     case CLI_O_VERBAL: o->passes.verbalised = 1; return 0;
     case CLI_O_ENTAIL: o->passes.entailment = 1; return 0;
+    case CLI_O_GRAD: o->gradients = 1; return 0;
+    case CLI_O_GPOS:
+        o->gradients = 1;
+        return int_opt(cmd, "--grad-position", v, -4096, -1, &o->grad.position);
+    case CLI_O_GNLL: o->gradients = 1; o->grad.weighted = 0; return 0;
     case CLI_O_CTEMP:
         if (cli_parse_double(cmd, "--choice-temp", v, &o->choice_temp) || !(o->choice_temp > 0)) {
             fprintf(stderr, "umpire %s: --choice-temp: needs a number > 0\n", cmd);
@@ -144,7 +150,13 @@ void cli_run_options_help(FILE *f) {
             "  --verbalised            the confidence the model states for it (Tian et al. 2023)\n"
             "  --entailment            does answer i entail answer j, for all pairs: semantic entropy\n"
             "                          and the graph estimators on the model's own judgement\n"
-            "  --choice-temp T         temperature of multiple-choice letter probabilities (default 1)\n",
+            "  --choice-temp T         temperature of multiple-choice letter probabilities (default 1)\n"
+            "gradients (text prompts; llama, mistral, qwen2, qwen3 models):\n"
+            "  --gradients             SemGrad, ExGrad and HybridGrad of the answer: one forward and\n"
+            "                          one backward pass through umpire's own graph of the model\n"
+            "  --grad-position N       the prompt token SemGrad reads, from the end (-1: the last;\n"
+            "                          default: the chat template's, e.g. -3 for <|im_start|>)\n"
+            "  --grad-nll              the plain NLL loss instead of the entropy-weighted one\n",
             UMPIRE_DEFAULT_INSTRUCTION, IDK_ALLOW, IDK_ENCOURAGE);
 }
 

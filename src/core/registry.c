@@ -16,6 +16,7 @@
 #define MID UMPIRE_NEEDS_MIDDLE
 #define NLI UMPIRE_NEEDS_ENTAILMENT
 #define RAW UMPIRE_NEEDS_RAW
+#define GRAD UMPIRE_NEEDS_GRADIENTS
 #define COS UMPIRE_SIM_COSINE
 #define LEX UMPIRE_SIM_LEXICAL
 #define ENTAIL UMPIRE_SIM_ENTAILMENT
@@ -57,6 +58,9 @@
     X(PTRUE, "p_true", "1 - P(True) (Kadavath et al. 2022)", UMPIRE_NEEDS_P_TRUE, NONE, 1, p_true) \
     X(VERBAL, "verbalised", "1 - stated confidence (Tian et al. 2023)", UMPIRE_NEEDS_VERBALISED, NONE, 1, verbalised) \
     X(CHOICE, "choice_confidence", "1 - P(chosen option letter) (Calibration-MLLM)", UMPIRE_NEEDS_CHOICE, NONE, 1, choice_confidence) \
+    X(SEMGRAD, "semgrad", "mean |dL/dh|, later half of the layers, one prompt token (SemGrad)", GRAD, NONE, 1, semgrad) \
+    X(EXGRAD, "exgrad", "mean |dL/dW_out| (SemGrad's ExGrad)", GRAD, NONE, 1, exgrad) \
+    X(HYBRIDGRAD, "hybridgrad", "a ExGrad + (1 - a) SemGrad, a = exp(-mean_t H_t)", GRAD, NONE, 1, hybridgrad) \
     X(NUMSETS_NLI, "numsets_nli", "#clusters, entailment > t", NLI, ENTAIL, 0, numsets) \
     X(SE_NLI, "semantic_entropy_nli", "-sum_c (|c|/k) log(|c|/k), entailment", NLI, ENTAIL, 0, semantic_entropy) \
     X(SEW_NLI, "semantic_entropy_weighted_nli", "-sum_c p(c) log p(c), p(c) ~ sum of distinct answers' p", NLI, ENTAIL, 0, semantic_entropy_weighted) \
@@ -210,6 +214,22 @@ static double kle(scorer *s, const input *in) {
     return w ? umpire_kernel_language_entropy(w, in->k, in->p->kle_t) : NAN;
 }
 
+/* the gradient scores, computed by the engine (src/grad) and carried by the item */
+static double semgrad(scorer *s, const input *in) {
+    (void)s;
+    return in->item->semgrad;
+}
+
+static double exgrad(scorer *s, const input *in) {
+    (void)s;
+    return in->item->exgrad;
+}
+
+static double hybridgrad(scorer *s, const input *in) {
+    (void)s;
+    return in->item->hybridgrad;
+}
+
 static double p_true(scorer *s, const input *in) {
     (void)s;
     return 1.0 - in->item->p_true;
@@ -260,6 +280,8 @@ static int has(const struct umpire_item *it, unsigned needs) {
     if ((needs & UMPIRE_NEEDS_VERBALISED) && !(it->extras & UMPIRE_HAS_VERBALISED))
         return 0;
     if ((needs & UMPIRE_NEEDS_CHOICE) && !(it->extras & UMPIRE_HAS_CHOICE))
+        return 0;
+    if ((needs & UMPIRE_NEEDS_GRADIENTS) && !(it->extras & UMPIRE_HAS_GRADIENTS))
         return 0;
     if ((needs & UMPIRE_NEEDS_ENTAILMENT) && !((it->extras & UMPIRE_HAS_ENTAILMENT) && it->entailment))
         return 0;

@@ -107,6 +107,12 @@ cJSON *umpire_item_to_json(const struct umpire_item *it) {
         cJSON_AddItemToObject(o, "p_true", umpire_json_number(it->p_true));
     if (it->extras & UMPIRE_HAS_VERBALISED)
         cJSON_AddItemToObject(o, "verbalised", umpire_json_number(it->verbalised));
+    if (it->extras & UMPIRE_HAS_GRADIENTS) {
+        cJSON *g = cJSON_AddObjectToObject(o, "gradients");
+        cJSON_AddItemToObject(g, "semgrad", umpire_json_number(it->semgrad));
+        cJSON_AddItemToObject(g, "exgrad", umpire_json_number(it->exgrad));
+        cJSON_AddItemToObject(g, "hybridgrad", umpire_json_number(it->hybridgrad));
+    }
     if ((it->extras & UMPIRE_HAS_ENTAILMENT) && it->entailment) {
         cJSON *m = cJSON_AddArrayToObject(o, "entailment");
         for (size_t i = 0; i < it->k; i++)

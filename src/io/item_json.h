@@ -8,8 +8,8 @@
 
 /* {"id"?, "probs"?, "middle_layer"?, "samples": [{"text", "tokens"?, "logprobs", "entropies"?,
  *  "raw_logprobs"?, "raw_entropies"?, "embedding"?, "middle"?, "finish"?}], "greedy"?,
- *  "correct"?, "p_true"?, "verbalised"?, "entailment"?, "choice"?}: what umpire_sampleset_read
- *  reads back. NULL when out of memory. */
+ *  "correct"?, "p_true"?, "verbalised"?, "gradients"?, "entailment"?, "choice"?}: what
+ *  umpire_sampleset_read reads back. NULL when out of memory. */
 cJSON *umpire_item_to_json(const struct umpire_item *it);
 
 /* A number that reads back as exactly v (null when v is not finite): the shortest of 15..17

@@ -282,6 +282,22 @@ static int read_extras(struct reader *r, const cJSON *o, struct umpire_item *it)
         *(double *)((char *)it + scalars[i].offset) = v->valuedouble;
         it->extras |= scalars[i].flag;
     }
+    const cJSON *gr = cJSON_GetObjectItemCaseSensitive(o, "gradients");
+    if (gr && !cJSON_IsNull(gr)) { /* {"semgrad", "exgrad", "hybridgrad"}: finite, >= 0 */
+        static const char *names[] = {"semgrad", "exgrad", "hybridgrad"};
+        double *dst[] = {&it->semgrad, &it->exgrad, &it->hybridgrad};
+        if (!cJSON_IsObject(gr))
+            return fail_at(r, "gradients", "expected an object {\"semgrad\", \"exgrad\", \"hybridgrad\"}");
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(gr, names[i]);
+            char field[32];
+            snprintf(field, sizeof field, "gradients.%s", names[i]);
+            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && isfinite(v->valuedouble)))
+                return fail_at(r, field, "expected a finite number >= 0");
+            *dst[i] = v->valuedouble;
+        }
+        it->extras |= UMPIRE_HAS_GRADIENTS;
+    }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "entailment");
     if (!m || cJSON_IsNull(m))
         return 0;

@@ -68,6 +68,13 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
     cJSON_AddBoolToObject(o, "p_true", p->passes.p_true);
     cJSON_AddBoolToObject(o, "verbalised", p->passes.verbalised);
     cJSON_AddBoolToObject(o, "entailment", p->passes.entailment);
+    if (p->gradients) { /* only when on: the runs made before gradients existed resume */
+        cJSON *g = cJSON_AddObjectToObject(o, "gradients");
+        cJSON_AddNumberToObject(g, "position", p->grad.position);
+        cJSON_AddBoolToObject(g, "weighted", p->grad.weighted);
+        cJSON_AddNumberToObject(g, "layer_first", p->grad.layer_first);
+        cJSON_AddNumberToObject(g, "layer_last", p->grad.layer_last);
+    }
     cJSON_AddNumberToObject(o, "choice_temp", p->choice_temp);
     cJSON_AddBoolToObject(o, "choice_logits", p->choice_logits);
     cJSON_AddStringToObject(o, "system", p->system ? p->system : "");
@@ -147,6 +154,10 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     struct umpire_item it;
     float *logits = NULL;
     int rc = umpire_engine_ask(e, &query, &p->sample, &it, err);
+    /* the gradient scores of the answer as it was asked (text items: media cannot enter the
+     * own graph, and such items go without them) */
+    if (rc == UMPIRE_OK && p->gradients && !di->n_images && !di->n_audio)
+        rc = umpire_engine_gradients(e, p->gradients, &query, &p->grad, &it, err);
     query.question = di->question; /* the extra passes and the letter are asked of the question */
     query.instruction = p->instruction;
     query.answer_prefix = NULL;
@@ -222,6 +233,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
 struct umpire_eval_params umpire_eval_default_params(void) {
     return (struct umpire_eval_params){.sample = umpire_sample_default_params(),
                                        .passes = umpire_judge_default_params(),
+                                       .grad = umpire_grad_default_params(),
                                        .judge = UMPIRE_JUDGE_AUTO,
                                        .choice_temp = 1.0,
                                        .style = UMPIRE_PROMPT_SUFFIX,

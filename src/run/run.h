@@ -28,6 +28,9 @@ struct umpire_eval_params {
     struct umpire_judge_params passes;
     enum umpire_judge judge;
     double choice_temp;     /* multiple-choice items: option probabilities' temperature (1) */
+    const struct umpire_grad_model *gradients; /* the gradient scores of each text item's low-
+                                                  temperature answer with this model; NULL: none */
+    struct umpire_grad_params grad;
     const char *system, *instruction;
     enum umpire_prompt_style style;
     struct umpire_score_params score; /* the running figures of the progress display */

@@ -1,11 +1,8 @@
-/* model.h - the organism: a llama-architecture transformer whose forward graph is written
- * here in ggml (so that autodiff reaches every weight: llama.cpp's own training path leaves
- * the embeddings, attn_k and attn_v untouched) and saved as a standard llama GGUF.
- *
- * The graph is the one llama.cpp runs for the "llama" architecture: token embeddings, per
- * layer RMS norm -> attention (RoPE mode 0 on q and k, softmax(qk / sqrt(d)) with a causal
- * mask) -> residual -> RMS norm -> SwiGLU FFN -> residual, a final RMS norm and an untied
- * output matrix. A test checks that llama.cpp gives the same log-probabilities. */
+/* model.h - the organism: a llama-architecture transformer trained from scratch and saved as a
+ * standard llama GGUF. Its forward graph is the library's own (src/grad/model.h: ggml, so that
+ * autodiff reaches every weight; llama.cpp's own training path leaves the embeddings, attn_k and
+ * attn_v untouched), the same graph the gradient scores run. A test checks that llama.cpp gives
+ * the same log-probabilities. */
 #ifndef UMPIRE_ORGANISM_MODEL_H
 #define UMPIRE_ORGANISM_MODEL_H
 
@@ -16,21 +13,14 @@
 #include <ggml.h>
 
 #include "common/llama_gguf.h"
+#include "grad/model.h"
 #include "vocab.h"
-
-struct layer {
-    struct ggml_tensor *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *gate, *up, *down;
-};
 
 struct organism_model {
     struct llama_shape s;
     int n_vocab;
-    ggml_backend_t backend;
-    struct ggml_context *ctx;
-    ggml_backend_buffer_t buf;
-    struct ggml_tensor *tok_embd, *out_norm, *output;
-    struct layer *layers;
-    struct ggml_tensor **all; /* every weight tensor, in GGUF order */
+    struct grad_model g;      /* the weights (ggml parameters) and the graph's backend */
+    struct ggml_tensor **all; /* g.all: every weight tensor, in GGUF order */
     int n_all;
 };
 
@@ -38,15 +28,8 @@ struct organism_model {
 int model_init(struct organism_model *m, struct llama_shape s, int n_vocab, uint64_t seed, int n_threads);
 void model_free(struct organism_model *m);
 
-/* The forward graph over B packed rows of T tokens: tokens and pos are I32 [T*B], mask is
- * F32 [T, T, 1, B] (0 where a query may attend, -inf elsewhere), sel (I32 [n_sel]) picks the
- * positions whose next-token logits are wanted. Returns logits [n_vocab, n_sel]. */
-struct ggml_tensor *model_forward(struct ggml_context *ctx, const struct organism_model *m, struct ggml_tensor *tokens,
-                                  struct ggml_tensor *pos, struct ggml_tensor *mask, struct ggml_tensor *sel, int T,
-                                  int B);
-
 /* log-probabilities of every next token after each position of one sequence: out[i * n_vocab
- * + v] = log p(v | tok[0..i]). The training graph, evaluated without gradients. */
+ * + v] = log p(v | tok[0..i]). The training graph (grad_model_logprobs), without gradients. */
 int model_logprobs(const struct organism_model *m, const int32_t *tok, int n, float *out);
 
 /* Save as a llama-architecture GGUF with the vocabulary, through io/output.h (whole or not at

@@ -110,7 +110,8 @@ static int graph_build(struct graph *g, struct organism_model *m, const struct t
     struct ggml_tensor *in[] = {g->tokens, g->pos, g->mask, g->sel, g->labels};
     for (size_t i = 0; i < sizeof in / sizeof *in; i++)
         ggml_set_input(in[i]);
-    struct ggml_tensor *logits = model_forward(ctx, m, g->tokens, g->pos, g->mask, g->sel, T, B);
+    struct grad_forward f = {.tokens = g->tokens, .pos = g->pos, .mask = g->mask, .sel = g->sel, .T = T, .B = B};
+    struct ggml_tensor *logits = grad_forward_build(ctx, &m->g, &f);
     g->loss = ggml_cross_entropy_loss(ctx, logits, g->labels);
     ggml_set_loss(g->loss);
     ggml_set_output(g->loss);
@@ -125,8 +126,8 @@ static int graph_build(struct graph *g, struct organism_model *m, const struct t
         struct ggml_tensor *mo = ggml_dup_tensor(g->ctx_opt, w), *vo = ggml_dup_tensor(g->ctx_opt, w);
         ggml_build_forward_expand(g->gb, ggml_opt_step_adamw(ctx, w, grad, mo, vo, g->adamw));
     }
-    if (!(g->buf_opt = ggml_backend_alloc_ctx_tensors(g->ctx_opt, m->backend)) ||
-        !(g->buf = ggml_backend_alloc_ctx_tensors(ctx, m->backend)))
+    if (!(g->buf_opt = ggml_backend_alloc_ctx_tensors(g->ctx_opt, m->g.backend)) ||
+        !(g->buf = ggml_backend_alloc_ctx_tensors(ctx, m->g.backend)))
         return -1;
     ggml_backend_buffer_clear(g->buf_opt, 0);
     ggml_graph_reset(g->gb); /* the loss's gradient: 1 */
@@ -226,7 +227,7 @@ double train_run(struct organism_model *m, const struct train_params *p, struct 
                            (float)(1.0 / (1.0 - pow(p->beta1, step + 1.0))),
                            (float)(1.0 / (1.0 - pow(p->beta2, step + 1.0)))};
             ggml_backend_tensor_set(g.adamw, ap, 0, sizeof ap);
-            if (ggml_backend_graph_compute(m->backend, g.gb) != GGML_STATUS_SUCCESS)
+            if (ggml_backend_graph_compute(m->g.backend, g.gb) != GGML_STATUS_SUCCESS)
                 goto out;
             float loss;
             ggml_backend_tensor_get(g.loss, &loss, 0, sizeof loss);
