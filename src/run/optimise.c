@@ -191,10 +191,22 @@ static int evaluate(struct optimiser *o, const char *prompt, const char *split, 
 
 /* PT.py's sort key, compared: a before b when its accuracy group is higher, or equal with a
  * lower ECE. */
-static int ranks_before(struct figures a, struct figures b) {
-    double ga = umpire_py_floordiv(a.accuracy, UMPIRE_OPTIMISE_GROUP_WIDTH);
-    double gb = umpire_py_floordiv(b.accuracy, UMPIRE_OPTIMISE_GROUP_WIDTH);
-    return ga != gb ? ga > gb : a.ece < b.ece;
+static int ranks_before(double acc_a, double ece_a, double acc_b, double ece_b) {
+    double ga = umpire_py_floordiv(acc_a, UMPIRE_OPTIMISE_GROUP_WIDTH);
+    double gb = umpire_py_floordiv(acc_b, UMPIRE_OPTIMISE_GROUP_WIDTH);
+    return ga != gb ? ga > gb : ece_a < ece_b;
+}
+
+void umpire_optimise_rank(const double *accuracy, const double *ece, size_t n, size_t *order) {
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) /* a stable insertion sort, as Python's sort is stable */
+        for (size_t j = i; j > 0 && ranks_before(accuracy[order[j]], ece[order[j]], accuracy[order[j - 1]],
+                                                 ece[order[j - 1]]); j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
 }
 
 static int add_strings(cJSON *arr, char *const *s, size_t n) {
@@ -300,15 +312,21 @@ static int run_round(struct optimiser *o, size_t r, cJSON *kept, cJSON *best, ch
     for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
         o->pr.candidate = i + 1;
         rc = evaluate(o, cJSON_GetArrayItem(cands, (int)i)->valuestring, "dev", &f[i], err);
-        order[i] = i;
     }
     if (rc == UMPIRE_OK) {
-        for (size_t i = 1; i < n; i++) /* a stable insertion sort: ties keep the candidates' order */
-            for (size_t j = i; j > 0 && ranks_before(f[order[j]], f[order[j - 1]]); j--) {
-                size_t t = order[j];
-                order[j] = order[j - 1];
-                order[j - 1] = t;
-            }
+        double *acc = malloc((n ? n : 1) * sizeof *acc), *ece = malloc((n ? n : 1) * sizeof *ece);
+        for (size_t i = 0; acc && ece && i < n; i++) {
+            acc[i] = f[i].accuracy;
+            ece[i] = f[i].ece;
+        }
+        if (acc && ece)
+            umpire_optimise_rank(acc, ece, n, order); /* ties keep the candidates' order */
+        else
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        free(acc);
+        free(ece);
+    }
+    if (rc == UMPIRE_OK) {
         cJSON *ranking = cJSON_CreateArray(), *nk = cJSON_CreateArray();
         for (size_t i = 0; ranking && nk && i < n; i++) {
             const char *s = cJSON_GetArrayItem(cands, (int)order[i])->valuestring;
@@ -618,6 +636,11 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
             cJSON_AddItemToObject(res, "config", cJSON_Duplicate(cfg, 1));
             cJSON_AddNumberToObject(res, "n_dev", (double)o.n_dev);
             cJSON_AddNumberToObject(res, "n_held_out", (double)o.n_held);
+            cJSON *dev_ids = cJSON_AddArrayToObject(res, "dev_ids"), *held_ids = cJSON_AddArrayToObject(res, "held_out_ids");
+            for (size_t i = 0; dev_ids && i < o.n_dev; i++)
+                cJSON_AddItemToArray(dev_ids, cJSON_CreateString(data.items[o.dev[i]].id));
+            for (size_t i = 0; held_ids && i < o.n_held; i++)
+                cJSON_AddItemToArray(held_ids, cJSON_CreateString(data.items[o.held[i]].id));
             cJSON_AddItemToObject(res, "best", cJSON_Duplicate(best, 1));
             const cJSON *rs;
             cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(o.state, "rounds")) {

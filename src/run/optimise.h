@@ -71,6 +71,11 @@ int umpire_proposer_engine(struct umpire_engine *e, const char *model_path, uint
  * uses: floor((a - fmod(a, b)) / b), rounded to the nearest integer. 0.6 // 0.2 is 2. */
 double umpire_py_floordiv(double a, double b);
 
+/* PT.py's ranking of n candidates: order[0..n) receives their indices, the higher
+ * floor(accuracy / 0.2) first, then the lower ECE (INFINITY: none answered), ties in index order
+ * (a stable sort). */
+void umpire_optimise_rank(const double *accuracy, const double *ece, size_t n, size_t *order);
+
 struct umpire_optimise_progress {
     const char *phase;        /* "propose", "dev", "held-out" */
     size_t round, rounds;     /* 1-based; the held-out phase: rounds + 1 */
