@@ -309,6 +309,16 @@ $py -c "import json,sys; a,b=(json.load(open(f))['table'] for f in sys.argv[1:])
 check "--proposer-url: killed and resumed = never killed" $? ""
 kill $server 2> /dev/null
 
+# a local GGUF proposer (the EOS-biased tiny model: short random replies): seeded, so two runs agree
+for r in m1 m2; do
+    "$umpire" optimise-prompt -m "$model" --data "$dir/mc.jsonl" --out "$dir/$r" --proposer-model "$models/tiny.gguf" \
+        --proposer-max-tokens 12 --rounds 2 --keep 2 --paraphrases 2 --seed 3 > /dev/null 2> "$dir/$r.err" < /dev/null
+done
+cmp -s "$dir/m1/result.json" "$dir/m2/result.json" && cmp -s "$dir/m1/state.json" "$dir/m2/state.json" &&
+    $py -c "import json,sys; s=json.load(open(sys.argv[1])); sys.exit(len([p for r in s['rounds'] for p in r['proposals']]) != 4)" \
+        "$dir/m1/state.json"
+check "--proposer-model: 4 proposals, the same in two runs" $? "$(tail -2 "$dir/m1.err")"
+
 # bad candidates files: FILE:LINE: field
 cf=$dir/bad.jsonl
 bad_cands() { # NAME PATTERN CONTENT
