@@ -13,53 +13,64 @@
 #include "run/optimise.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: umpire optimise-prompt -m MODEL.gguf --data MC.jsonl --out DIR\n"
-            "           (--candidates FILE | --proposer-url URL | --proposer-model GGUF) [options]\n\n"
-            "Iterative prompt optimisation (Calibration-MLLM's PT.py): the answer prompt that opens the\n"
-            "model's reply to a multiple-choice question (\"<prompt>: (\", then the letter) is searched\n"
-            "for accuracy and calibration together. Each round, every kept prompt gets m paraphrases\n"
-            "from the proposer; the kept prompts and the new ones are evaluated on the dev split\n"
-            "(accuracy, and ECE of the letter's probability: 10 equal-width bins), ranked by\n"
-            "floor(accuracy / 0.2) descending then ECE ascending, and the first k kept. At the end the\n"
-            "seeds, the last kept prompts and the best are measured on the held-out split (the dev\n"
-            "split alone overfits): a table, and DIR/result.json. Interrupted? Run the same command\n"
-            "again: DIR/state.json holds every proposal and evaluation, and the run ends as it would\n"
-            "have.\n\n"
-            "DATA: umpire's dataset lines with \"choices\" ({\"id\", \"question\", \"choices\": {\"A\": ..},\n"
-            "\"answers\": [\"B\"], \"image\"?}), e.g. from `umpire convert`.\n\n"
-            "options:\n"
-            "  --data FILE  --out DIR    the dataset and the run directory\n"
-            "  --rounds N                rounds (default %d)\n"
-            "  --keep K                  prompts kept each round (default %d)\n"
-            "  --paraphrases M           paraphrases asked for per kept prompt (default %d)\n"
-            "  --seed-prompt TEXT        a seed prompt (repeat; default \"%s\", \"%s\")\n"
-            "  --dev-fraction F          the share of items in the dev split (default 0.5)\n"
-            "  --seed S                  the split's seed (and the local proposer's; default 0)\n"
-            "  --system TEXT             a system prompt\n"
-            "  --json                    print DIR/result.json instead of the table\n"
-            "proposers (one):\n"
-            "  --candidates FILE         offline: JSONL lines {\"prompt\": P, \"paraphrases\": [...]} (the\n"
-            "                            first M) or {\"prompt\": P, \"reply\": \"a<sx>b<sx>c\"} (a proposer's\n"
-            "                            reply, read as PT.py reads it); a prompt not listed gets none\n"
-            "  --proposer-url URL        an OpenAI-compatible chat endpoint, http:// only\n"
-            "                            (http://HOST:PORT, .../v1 or .../v1/chat/completions); the\n"
-            "                            API key, if any, from $UMPIRE_PROPOSER_API_KEY\n"
-            "  --proposer-name NAME      the request's \"model\" (default gpt-3.5-turbo, PT.py's)\n"
-            "  --proposer-timeout S      seconds per request (default 60)\n"
-            "  --proposer-retries N      resend a request that failed in transport or with HTTP 429/5xx\n"
-            "                            N more times, 1 s apart (default 2)\n"
-            "  --proposer-model GGUF     a local model (sampled at T 0.7, top-p 0.95)\n"
-            "  --proposer-max-tokens N   its reply's length (default 256)\n"
-            "model:\n"
-            "  -m, --model FILE  --mmproj FILE  -c, --ctx-size N (4096)  -t, --threads N\n"
-            "  -ngl, --n-gpu-layers N  -v, --verbose (llama.cpp's log on stderr)\n\n"
-            "examples:\n"
-            "  umpire optimise-prompt -m model.gguf --data mc.jsonl --out opt --candidates cands.jsonl\n"
-            "  umpire optimise-prompt -m llava.gguf --mmproj mmproj.gguf --data mmbench.jsonl --out opt \\\n"
-            "      --proposer-url http://127.0.0.1:8080 --rounds 3 --keep 3 --paraphrases 4\n",
-            UMPIRE_OPTIMISE_ROUNDS, UMPIRE_OPTIMISE_KEEP, UMPIRE_OPTIMISE_PARAPHRASES, UMPIRE_OPTIMISE_SEED_1,
-            UMPIRE_OPTIMISE_SEED_2);
+    fprintf(
+        f,
+        "usage: umpire optimise-prompt -m MODEL.gguf --data MC.jsonl --out DIR\n"
+        "           (--candidates FILE | --proposer-url URL | --proposer-model GGUF) [options]\n\n"
+        "Iterative prompt optimisation (Calibration-MLLM's PT.py): the answer prompt that opens "
+        "the\n"
+        "model's reply to a multiple-choice question (\"<prompt>: (\", then the letter) is "
+        "searched\n"
+        "for accuracy and calibration together. Each round, every kept prompt gets m paraphrases\n"
+        "from the proposer; the kept prompts and the new ones are evaluated on the dev split\n"
+        "(accuracy, and ECE of the letter's probability: 10 equal-width bins), ranked by\n"
+        "floor(accuracy / 0.2) descending then ECE ascending, and the first k kept. At the end "
+        "the\n"
+        "seeds, the last kept prompts and the best are measured on the held-out split (the dev\n"
+        "split alone overfits): a table, and DIR/result.json. Interrupted? Run the same command\n"
+        "again: DIR/state.json holds every proposal and evaluation, and the run ends as it would\n"
+        "have.\n\n"
+        "DATA: umpire's dataset lines with \"choices\" ({\"id\", \"question\", \"choices\": "
+        "{\"A\": ..},\n"
+        "\"answers\": [\"B\"], \"image\"?}), e.g. from `umpire convert`.\n\n"
+        "options:\n"
+        "  --data FILE  --out DIR    the dataset and the run directory\n"
+        "  --rounds N                rounds (default %d)\n"
+        "  --keep K                  prompts kept each round (default %d)\n"
+        "  --paraphrases M           paraphrases asked for per kept prompt (default %d)\n"
+        "  --seed-prompt TEXT        a seed prompt (repeat; default \"%s\", \"%s\")\n"
+        "  --dev-fraction F          the share of items in the dev split (default 0.5)\n"
+        "  --seed S                  the split's seed (and the local proposer's; default 0)\n"
+        "  --system TEXT             a system prompt\n"
+        "  --json                    print DIR/result.json instead of the table\n"
+        "proposers (one):\n"
+        "  --candidates FILE         offline: JSONL lines {\"prompt\": P, \"paraphrases\": [...]} "
+        "(the\n"
+        "                            first M) or {\"prompt\": P, \"reply\": \"a<sx>b<sx>c\"} (a "
+        "proposer's\n"
+        "                            reply, read as PT.py reads it); a prompt not listed gets "
+        "none\n"
+        "  --proposer-url URL        an OpenAI-compatible chat endpoint, http:// only\n"
+        "                            (http://HOST:PORT, .../v1 or .../v1/chat/completions); the\n"
+        "                            API key, if any, from $UMPIRE_PROPOSER_API_KEY\n"
+        "  --proposer-name NAME      the request's \"model\" (default gpt-3.5-turbo, PT.py's)\n"
+        "  --proposer-timeout S      seconds per request (default 60)\n"
+        "  --proposer-retries N      resend a request that failed in transport or with HTTP "
+        "429/5xx\n"
+        "                            N more times, 1 s apart (default 2)\n"
+        "  --proposer-model GGUF     a local model (sampled at T 0.7, top-p 0.95)\n"
+        "  --proposer-max-tokens N   its reply's length (default 256)\n"
+        "model:\n"
+        "  -m, --model FILE  --mmproj FILE  -c, --ctx-size N (4096)  -t, --threads N\n"
+        "  -ngl, --n-gpu-layers N  -v, --verbose (llama.cpp's log on stderr)\n\n"
+        "examples:\n"
+        "  umpire optimise-prompt -m model.gguf --data mc.jsonl --out opt --candidates "
+        "cands.jsonl\n"
+        "  umpire optimise-prompt -m llava.gguf --mmproj mmproj.gguf --data mmbench.jsonl --out "
+        "opt \\\n"
+        "      --proposer-url http://127.0.0.1:8080 --rounds 3 --keep 3 --paraphrases 4\n",
+        UMPIRE_OPTIMISE_ROUNDS, UMPIRE_OPTIMISE_KEEP, UMPIRE_OPTIMISE_PARAPHRASES,
+        UMPIRE_OPTIMISE_SEED_1, UMPIRE_OPTIMISE_SEED_2);
 }
 
 struct progress_state {
@@ -71,28 +82,32 @@ static void show_progress(const struct umpire_optimise_progress *p, void *ctx) {
     struct progress_state *st = ctx;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double since = (double)(now.tv_sec - st->last.tv_sec) + 1e-9 * (double)(now.tv_nsec - st->last.tv_nsec);
+    double since =
+        (double)(now.tv_sec - st->last.tv_sec) + 1e-9 * (double)(now.tv_nsec - st->last.tv_nsec);
     int last_item = p->items && p->item == p->items;
     char best[64] = "";
     if (isfinite(p->best_accuracy))
-        snprintf(best, sizeof best, "  best: accuracy %.3f ECE %.3f", p->best_accuracy, p->best_ece);
+        snprintf(best, sizeof best, "  best: accuracy %.3f ECE %.3f", p->best_accuracy,
+                 p->best_ece);
     char where[48];
     if (p->round > p->rounds)
         snprintf(where, sizeof where, "held-out");
     else
         snprintf(where, sizeof where, "round %zu/%zu %s", p->round, p->rounds, p->phase);
     if (!strcmp(p->phase, "propose")) {
-        fprintf(stderr, "%soptimise-prompt: %s: paraphrasing %zu/%zu \"%.40s\"%s\n", st->tty ? "\r\033[K" : "", where,
-                p->candidate, p->candidates, p->prompt, best);
+        fprintf(stderr, "%soptimise-prompt: %s: paraphrasing %zu/%zu \"%.40s\"%s\n",
+                st->tty ? "\r\033[K" : "", where, p->candidate, p->candidates, p->prompt, best);
         return;
     }
     if (!st->tty && !last_item && since < 10)
         return;
     st->last = now;
     double acc = p->answered ? (double)p->right / (double)p->answered : 0;
-    fprintf(stderr, "%soptimise-prompt: %s: candidate %zu/%zu, item %zu/%zu, accuracy %.3f (%zu answered)%s%s",
-            st->tty ? "\r\033[K" : "", where, p->candidate, p->candidates, p->item, p->items, acc, p->answered, best,
-            st->tty && !last_item ? "" : "\n");
+    fprintf(
+        stderr,
+        "%soptimise-prompt: %s: candidate %zu/%zu, item %zu/%zu, accuracy %.3f (%zu answered)%s%s",
+        st->tty ? "\r\033[K" : "", where, p->candidate, p->candidates, p->item, p->items, acc,
+        p->answered, best, st->tty && !last_item ? "" : "\n");
 }
 
 /* An integer option in lo..hi: 0, or -1 with a message. */
@@ -121,8 +136,8 @@ static void print_table(const cJSON *res, const char *dir) {
            cJSON_GetObjectItemCaseSensitive(res, "n_dev")->valuedouble,
            cJSON_GetObjectItemCaseSensitive(res, "n_held_out")->valuedouble,
            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "rounds")));
-    printf("%-40s %-15s %8s %8s %9s %9s %9s\n", "prompt", "role", "dev acc", "dev ECE", "held acc", "held ECE",
-           "answered");
+    printf("%-40s %-15s %8s %8s %9s %9s %9s\n", "prompt", "role", "dev acc", "dev ECE", "held acc",
+           "held ECE", "answered");
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(res, "table")) {
         char roles[64] = "", a[16], b[16], c[16], d[16], ans[32];
         const cJSON *r, *dev = cJSON_GetObjectItemCaseSensitive(row, "dev");
@@ -131,7 +146,8 @@ static void print_table(const cJSON *res, const char *dir) {
             size_t n = strlen(roles);
             snprintf(roles + n, sizeof roles - n, "%s%s", n ? "," : "", r->valuestring);
         }
-        snprintf(ans, sizeof ans, "%g/%g", cJSON_GetObjectItemCaseSensitive(held, "answered")->valuedouble,
+        snprintf(ans, sizeof ans, "%g/%g",
+                 cJSON_GetObjectItemCaseSensitive(held, "answered")->valuedouble,
                  cJSON_GetObjectItemCaseSensitive(held, "n")->valuedouble);
         const char *prompt = cJSON_GetObjectItemCaseSensitive(row, "prompt")->valuestring;
         printf("%-40.40s %-15s %8s %8s %9s %9s %9s\n", prompt, roles,
@@ -142,9 +158,10 @@ static void print_table(const cJSON *res, const char *dir) {
     }
     const cJSON *bp = cJSON_GetObjectItemCaseSensitive(best, "prompt");
     if (cJSON_IsString(bp))
-        printf("\nbest on dev (round %g): \"%s\"\n", cJSON_GetObjectItemCaseSensitive(best, "round")->valuedouble,
-               bp->valuestring);
-    printf("accuracy: of the items answered with a letter; ECE: '-' when none was. All figures: %s/result.json\n",
+        printf("\nbest on dev (round %g): \"%s\"\n",
+               cJSON_GetObjectItemCaseSensitive(best, "round")->valuedouble, bp->valuestring);
+    printf("accuracy: of the items answered with a letter; ECE: '-' when none was. All figures: "
+           "%s/result.json\n",
            dir);
 }
 
@@ -159,29 +176,60 @@ int cmd_optimise(int argc, char **argv) {
     double timeout = 60;
     int json = 0, verbose = 0, bad = 0, c;
     enum {
-        O_DATA = 300, O_OUT, O_ROUNDS, O_KEEP, O_PARA, O_SEEDP, O_DEVF, O_SYSTEM, O_JSON, O_CANDS, O_URL, O_PNAME,
-        O_PTIME, O_PRETRY, O_PMODEL, O_PTOK, O_MMPROJ, O_NGL
+        O_DATA = 300,
+        O_OUT,
+        O_ROUNDS,
+        O_KEEP,
+        O_PARA,
+        O_SEEDP,
+        O_DEVF,
+        O_SYSTEM,
+        O_JSON,
+        O_CANDS,
+        O_URL,
+        O_PNAME,
+        O_PTIME,
+        O_PRETRY,
+        O_PMODEL,
+        O_PTOK,
+        O_MMPROJ,
+        O_NGL
     };
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},       {"mmproj", required_argument, 0, O_MMPROJ},
-        {"ctx-size", required_argument, 0, 'c'},    {"threads", required_argument, 0, 't'},
-        {"n-gpu-layers", required_argument, 0, O_NGL}, {"verbose", no_argument, 0, 'v'},
-        {"data", required_argument, 0, O_DATA},     {"out", required_argument, 0, O_OUT},
-        {"rounds", required_argument, 0, O_ROUNDS}, {"keep", required_argument, 0, O_KEEP},
-        {"paraphrases", required_argument, 0, O_PARA}, {"seed-prompt", required_argument, 0, O_SEEDP},
-        {"dev-fraction", required_argument, 0, O_DEVF}, {"seed", required_argument, 0, 's'},
-        {"system", required_argument, 0, O_SYSTEM}, {"json", no_argument, 0, O_JSON},
-        {"candidates", required_argument, 0, O_CANDS}, {"proposer-url", required_argument, 0, O_URL},
-        {"proposer-name", required_argument, 0, O_PNAME}, {"proposer-timeout", required_argument, 0, O_PTIME},
-        {"proposer-retries", required_argument, 0, O_PRETRY}, {"proposer-model", required_argument, 0, O_PMODEL},
-        {"proposer-max-tokens", required_argument, 0, O_PTOK}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"mmproj", required_argument, 0, O_MMPROJ},
+                                         {"ctx-size", required_argument, 0, 'c'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"n-gpu-layers", required_argument, 0, O_NGL},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"data", required_argument, 0, O_DATA},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"rounds", required_argument, 0, O_ROUNDS},
+                                         {"keep", required_argument, 0, O_KEEP},
+                                         {"paraphrases", required_argument, 0, O_PARA},
+                                         {"seed-prompt", required_argument, 0, O_SEEDP},
+                                         {"dev-fraction", required_argument, 0, O_DEVF},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"system", required_argument, 0, O_SYSTEM},
+                                         {"json", no_argument, 0, O_JSON},
+                                         {"candidates", required_argument, 0, O_CANDS},
+                                         {"proposer-url", required_argument, 0, O_URL},
+                                         {"proposer-name", required_argument, 0, O_PNAME},
+                                         {"proposer-timeout", required_argument, 0, O_PTIME},
+                                         {"proposer-retries", required_argument, 0, O_PRETRY},
+                                         {"proposer-model", required_argument, 0, O_PMODEL},
+                                         {"proposer-max-tokens", required_argument, 0, O_PTOK},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     cli_run_options_spell(argc, argv);
     optind = 1;
     while (!bad && (c = getopt_long(argc, argv, "m:c:t:s:vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': ep.model_path = optarg; break;
-        case O_MMPROJ: ep.mmproj_path = optarg; break;
+        case 'm':
+            ep.model_path = optarg;
+            break;
+        case O_MMPROJ:
+            ep.mmproj_path = optarg;
+            break;
         case 'c':
             bad = whole("--ctx-size", optarg, 16, 1u << 20, &u);
             ep.n_ctx = (int)u;
@@ -194,9 +242,15 @@ int cmd_optimise(int argc, char **argv) {
             bad = whole("--n-gpu-layers", optarg, 0, 100000, &u);
             ep.n_gpu_layers = (int)u;
             break;
-        case 'v': verbose = 1; break;
-        case O_DATA: p.data_path = optarg; break;
-        case O_OUT: p.out_dir = optarg; break;
+        case 'v':
+            verbose = 1;
+            break;
+        case O_DATA:
+            p.data_path = optarg;
+            break;
+        case O_OUT:
+            p.out_dir = optarg;
+            break;
         case O_ROUNDS:
             bad = whole("--rounds", optarg, 1, 1000, &u);
             p.rounds = (size_t)u;
@@ -218,21 +272,41 @@ int cmd_optimise(int argc, char **argv) {
         case O_DEVF:
             bad = cli_parse_double("optimise-prompt", "--dev-fraction", optarg, &p.dev_fraction);
             if (!bad && (bad = !(p.dev_fraction > 0 && p.dev_fraction < 1)))
-                fprintf(stderr, "umpire optimise-prompt: --dev-fraction: %s is not in (0, 1)\n", optarg);
+                fprintf(stderr, "umpire optimise-prompt: --dev-fraction: %s is not in (0, 1)\n",
+                        optarg);
             break;
-        case 's': bad = cli_parse_u64("optimise-prompt", "--seed", optarg, &seed); break;
-        case O_SYSTEM: p.system = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_CANDS: cands = optarg; break;
-        case O_URL: url = optarg; break;
-        case O_PNAME: pname = optarg; break;
+        case 's':
+            bad = cli_parse_u64("optimise-prompt", "--seed", optarg, &seed);
+            break;
+        case O_SYSTEM:
+            p.system = optarg;
+            break;
+        case O_JSON:
+            json = 1;
+            break;
+        case O_CANDS:
+            cands = optarg;
+            break;
+        case O_URL:
+            url = optarg;
+            break;
+        case O_PNAME:
+            pname = optarg;
+            break;
         case O_PTIME:
             bad = cli_parse_double("optimise-prompt", "--proposer-timeout", optarg, &timeout);
             if (!bad && (bad = !(timeout > 0 && timeout <= 3600)))
-                fprintf(stderr, "umpire optimise-prompt: --proposer-timeout: %s is not in (0, 3600] seconds\n", optarg);
+                fprintf(
+                    stderr,
+                    "umpire optimise-prompt: --proposer-timeout: %s is not in (0, 3600] seconds\n",
+                    optarg);
             break;
-        case O_PRETRY: bad = whole("--proposer-retries", optarg, 0, 100, &retries); break;
-        case O_PMODEL: pmodel = optarg; break;
+        case O_PRETRY:
+            bad = whole("--proposer-retries", optarg, 0, 100, &retries);
+            break;
+        case O_PMODEL:
+            pmodel = optarg;
+            break;
         case O_PTOK:
             bad = whole("--proposer-max-tokens", optarg, 1, 100000, &ptokens);
             break;
@@ -240,7 +314,8 @@ int cmd_optimise(int argc, char **argv) {
             usage(stdout);
             free(seeds);
             return 0;
-        default: bad = 1;
+        default:
+            bad = 1;
         }
     }
     int n_prop = (cands != NULL) + (url != NULL) + (pmodel != NULL);
@@ -251,13 +326,16 @@ int cmd_optimise(int argc, char **argv) {
     if (!bad && (!ep.model_path || !p.data_path || !p.out_dir || n_prop != 1)) {
         fprintf(stderr, "umpire optimise-prompt: %s\n",
                 n_prop > 1 ? "give one proposer: --candidates, --proposer-url or --proposer-model"
-                : n_prop == 0 ? "a proposer is needed: --candidates FILE, --proposer-url URL or --proposer-model GGUF"
+                : n_prop == 0 ? "a proposer is needed: --candidates FILE, --proposer-url URL or "
+                                "--proposer-model GGUF"
                               : "-m MODEL, --data FILE and --out DIR are needed");
         bad = 1;
     }
     if (bad) {
-        fprintf(stderr, "usage: umpire optimise-prompt -m MODEL --data MC.jsonl --out DIR --candidates FILE "
-                        "(umpire optimise-prompt --help)\n");
+        fprintf(
+            stderr,
+            "usage: umpire optimise-prompt -m MODEL --data MC.jsonl --out DIR --candidates FILE "
+            "(umpire optimise-prompt --help)\n");
         free(seeds);
         return 2;
     }

@@ -25,10 +25,13 @@ int umpire_url_parse(const char *url, struct umpire_url *u, char *err) {
     memset(u, 0, sizeof *u);
     for (const char *c = url; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f)
-            return umpire_fail(err, UMPIRE_EINVAL, "%s: a URL holds no spaces or control characters", url);
+            return umpire_fail(err, UMPIRE_EINVAL,
+                               "%s: a URL holds no spaces or control characters", url);
     if (!strncasecmp(url, "https://", 8))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s: https is not supported (plain http:// only; put a local proxy "
-                                               "in front of a TLS endpoint)", url);
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "%s: https is not supported (plain http:// only; put a local proxy "
+                           "in front of a TLS endpoint)",
+                           url);
     if (strncasecmp(url, "http://", 7))
         return umpire_fail(err, UMPIRE_EINVAL, "%s: not an http:// URL", url);
     const char *h = url + 7, *end;
@@ -161,7 +164,9 @@ static int dechunk(char *b, size_t n, size_t *len) {
         for (char *c = b + at; c < eol && isxdigit((unsigned char)*c); c++, digits++) {
             if (size > ((size_t)-1 >> 8))
                 return -1;
-            size = size * 16 + (size_t)(isdigit((unsigned char)*c) ? *c - '0' : tolower((unsigned char)*c) - 'a' + 10);
+            size = size * 16 + (size_t)(isdigit((unsigned char)*c)
+                                            ? *c - '0'
+                                            : tolower((unsigned char)*c) - 'a' + 10);
         }
         if (!digits)
             return -1;
@@ -186,8 +191,9 @@ static int dechunk(char *b, size_t n, size_t *len) {
     }
 }
 
-int umpire_http_post(const char *url, const char *headers, const char *ctype, const char *body, size_t body_len,
-                     int timeout_ms, size_t max_bytes, struct umpire_http_response *out, char *err) {
+int umpire_http_post(const char *url, const char *headers, const char *ctype, const char *body,
+                     size_t body_len, int timeout_ms, size_t max_bytes,
+                     struct umpire_http_response *out, char *err) {
     memset(out, 0, sizeof *out);
     struct umpire_url u;
     int rc = umpire_url_parse(url, &u, err);
@@ -198,17 +204,19 @@ int umpire_http_post(const char *url, const char *headers, const char *ctype, co
     if (fd < 0)
         return UMPIRE_EIO;
     int ipv6 = strchr(u.host, ':') != NULL;
-    size_t hlen = strlen(u.path) + strlen(u.host) + strlen(ctype) + (headers ? strlen(headers) : 0) + 160;
+    size_t hlen =
+        strlen(u.path) + strlen(u.host) + strlen(ctype) + (headers ? strlen(headers) : 0) + 160;
     char *req = malloc(hlen + body_len), *buf = NULL;
     if (!req) {
         close(fd);
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
-    int head = snprintf(req, hlen,
-                        "POST %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Accept: application/json\r\nConnection: close\r\n%s\r\n",
-                        u.path, ipv6 ? "[" : "", u.host, ipv6 ? "]" : "", strcmp(u.port, "80") ? ":" : "",
-                        strcmp(u.port, "80") ? u.port : "", ctype, body_len, headers ? headers : "");
+    int head = snprintf(
+        req, hlen,
+        "POST %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+        "Accept: application/json\r\nConnection: close\r\n%s\r\n",
+        u.path, ipv6 ? "[" : "", u.host, ipv6 ? "]" : "", strcmp(u.port, "80") ? ":" : "",
+        strcmp(u.port, "80") ? u.port : "", ctype, body_len, headers ? headers : "");
     memcpy(req + head, body, body_len);
     size_t total = (size_t)head + body_len, sent = 0;
     while (rc == UMPIRE_OK && sent < total) {
@@ -234,7 +242,8 @@ int umpire_http_post(const char *url, const char *headers, const char *ctype, co
             char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
             if (!nb) {
                 rc = ncap > cap ? umpire_fail(err, UMPIRE_ENOMEM, "out of memory")
-                                : umpire_fail(err, UMPIRE_EIO, "%s: the response exceeds %zu bytes", url, max_bytes);
+                                : umpire_fail(err, UMPIRE_EIO, "%s: the response exceeds %zu bytes",
+                                              url, max_bytes);
                 break;
             }
             buf = nb;
@@ -262,7 +271,8 @@ int umpire_http_post(const char *url, const char *headers, const char *ctype, co
                 body_at = (size_t)(e - buf) + 4;
                 int major, minor, status;
                 char sp;
-                if (sscanf(buf, "HTTP/%d.%d %3d%c", &major, &minor, &status, &sp) != 4 || sp != ' ' || status < 100) {
+                if (sscanf(buf, "HTTP/%d.%d %3d%c", &major, &minor, &status, &sp) != 4 ||
+                    sp != ' ' || status < 100) {
                     rc = umpire_fail(err, UMPIRE_EIO, "%s: not an HTTP response", url);
                     break;
                 }
@@ -282,7 +292,8 @@ int umpire_http_post(const char *url, const char *headers, const char *ctype, co
                         break;
                     }
                     if (L > max_bytes) {
-                        rc = umpire_fail(err, UMPIRE_EIO, "%s: the response exceeds %zu bytes", url, max_bytes);
+                        rc = umpire_fail(err, UMPIRE_EIO, "%s: the response exceeds %zu bytes", url,
+                                         max_bytes);
                         break;
                     }
                     want = (size_t)L;
@@ -309,14 +320,16 @@ int umpire_http_post(const char *url, const char *headers, const char *ctype, co
                 n = body_at + len;
                 done = 1;
             } else if (r == 0)
-                rc = umpire_fail(err, UMPIRE_EIO, "%s: the connection closed inside a chunked body", url);
+                rc = umpire_fail(err, UMPIRE_EIO, "%s: the connection closed inside a chunked body",
+                                 url);
             free(copy);
         } else if (want != (size_t)-1) {
             if (got >= want) {
                 n = body_at + want;
                 done = 1;
             } else if (r == 0) {
-                rc = umpire_fail(err, UMPIRE_EIO, "%s: the connection closed after %zu of %zu body bytes", url, got,
+                rc = umpire_fail(err, UMPIRE_EIO,
+                                 "%s: the connection closed after %zu of %zu body bytes", url, got,
                                  want);
             }
         } else if (r == 0) {

@@ -18,8 +18,8 @@ struct umpire_url {
 int umpire_url_parse(const char *url, struct umpire_url *u, char *err);
 
 struct umpire_http_response {
-    int status;  /* 200, 404, ... */
-    char *body;  /* NUL-terminated (the body may hold NULs of its own: use len) */
+    int status; /* 200, 404, ... */
+    char *body; /* NUL-terminated (the body may hold NULs of its own: use len) */
     size_t len;
 };
 void umpire_http_response_free(struct umpire_http_response *r);
@@ -30,7 +30,8 @@ void umpire_http_response_free(struct umpire_http_response *r);
  * transport failure (refused, unreachable, timed out, a response too large or not HTTP) is
  * UMPIRE_EIO with err ("http://127.0.0.1:9/v1: connection refused"). Content-Length,
  * chunked and close-delimited bodies are read. */
-int umpire_http_post(const char *url, const char *headers, const char *ctype, const char *body, size_t body_len,
-                     int timeout_ms, size_t max_bytes, struct umpire_http_response *out, char *err);
+int umpire_http_post(const char *url, const char *headers, const char *ctype, const char *body,
+                     size_t body_len, int timeout_ms, size_t max_bytes,
+                     struct umpire_http_response *out, char *err);
 
 #endif

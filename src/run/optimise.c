@@ -68,12 +68,14 @@ struct optimiser {
     const struct umpire_dataset *data;
     size_t *dev, *held; /* item indices */
     size_t n_dev, n_held;
-    cJSON *state;       /* {"evaluations": [...], "rounds": [...]} */
+    cJSON *state; /* {"evaluations": [...], "rounds": [...]} */
     char state_path[4200];
     struct umpire_optimise_progress pr;
 };
 
-static int save(struct optimiser *o, char *err) { return umpire_write_json(o->state_path, o->state, err); }
+static int save(struct optimiser *o, char *err) {
+    return umpire_write_json(o->state_path, o->state, err);
+}
 
 static void notify(struct optimiser *o) {
     if (o->p->progress)
@@ -83,21 +85,25 @@ static void notify(struct optimiser *o) {
 static const cJSON *find_eval(const struct optimiser *o, const char *prompt, const char *split) {
     const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o->state, "evaluations")) {
-        const cJSON *pp = cJSON_GetObjectItemCaseSensitive(x, "prompt"), *s = cJSON_GetObjectItemCaseSensitive(x, "split");
-        if (cJSON_IsString(pp) && cJSON_IsString(s) && !strcmp(pp->valuestring, prompt) && !strcmp(s->valuestring, split))
+        const cJSON *pp = cJSON_GetObjectItemCaseSensitive(x, "prompt"),
+                    *s = cJSON_GetObjectItemCaseSensitive(x, "split");
+        if (cJSON_IsString(pp) && cJSON_IsString(s) && !strcmp(pp->valuestring, prompt) &&
+            !strcmp(s->valuestring, split))
             return x;
     }
     return NULL;
 }
 
 static struct figures figures_of(const cJSON *ev) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, "accuracy"), *c = cJSON_GetObjectItemCaseSensitive(ev, "ece");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(ev, "accuracy"),
+                *c = cJSON_GetObjectItemCaseSensitive(ev, "ece");
     return (struct figures){.accuracy = cJSON_IsNumber(a) ? a->valuedouble : 0,
                             .ece = cJSON_IsNumber(c) ? c->valuedouble : INFINITY};
 }
 
 /* Evaluate prompt on a split (or find its recorded evaluation). */
-static int evaluate(struct optimiser *o, const char *prompt, const char *split, struct figures *f, char *err) {
+static int evaluate(struct optimiser *o, const char *prompt, const char *split, struct figures *f,
+                    char *err) {
     const cJSON *have = find_eval(o, prompt, split);
     if (have) {
         *f = figures_of(have);
@@ -127,11 +133,13 @@ static int evaluate(struct optimiser *o, const char *prompt, const char *split, 
                                  .n_audio = di->n_audio,
                                  .answer_prefix = prefix};
         struct umpire_choice c;
-        rc = umpire_engine_choose(o->e, &q, (const char *const *)di->choices, di->n_choices, 1.0, &c, NULL, err);
+        rc = umpire_engine_choose(o->e, &q, (const char *const *)di->choices, di->n_choices, 1.0,
+                                  &c, NULL, err);
         if (rc != UMPIRE_OK) {
             char inner[UMPIRE_ERR_LEN];
             snprintf(inner, sizeof inner, "%s", err);
-            rc = umpire_fail(err, rc, "%s:%zu (id %s): %s", o->p->data_path, di->line, di->id, inner);
+            rc = umpire_fail(err, rc, "%s:%zu (id %s): %s", o->p->data_path, di->line, di->id,
+                             inner);
             break;
         }
         all[i] = c.confidence;
@@ -139,7 +147,8 @@ static int evaluate(struct optimiser *o, const char *prompt, const char *split, 
         if (c.choice < c.n) {
             char letter = (char)('A' + c.choice);
             /* an unanswerable item is right when its "I don't know" option is chosen (as eval) */
-            int ok = di->answerable ? umpire_judge_letter(letter, (const char *const *)di->answers, di->n_answers)
+            int ok = di->answerable ? umpire_judge_letter(letter, (const char *const *)di->answers,
+                                                          di->n_answers)
                                     : umpire_is_refusal(di->choices[c.choice]);
             letters[i] = letter;
             conf[answered] = c.confidence;
@@ -154,7 +163,8 @@ static int evaluate(struct optimiser *o, const char *prompt, const char *split, 
     if (rc == UMPIRE_OK) {
         letters[n] = '\0';
         f->accuracy = answered ? (double)n_right / (double)answered : 0;
-        f->ece = answered ? umpire_ece_confidence(conf, right, answered, UMPIRE_OPTIMISE_ECE_BINS) : INFINITY;
+        f->ece = answered ? umpire_ece_confidence(conf, right, answered, UMPIRE_OPTIMISE_ECE_BINS)
+                          : INFINITY;
         cJSON *ev = cJSON_CreateObject(), *cs = NULL;
         if (ev) {
             cJSON_AddStringToObject(ev, "prompt", prompt);
@@ -201,8 +211,9 @@ void umpire_optimise_rank(const double *accuracy, const double *ece, size_t n, s
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     for (size_t i = 1; i < n; i++) /* a stable insertion sort, as Python's sort is stable */
-        for (size_t j = i; j > 0 && ranks_before(accuracy[order[j]], ece[order[j]], accuracy[order[j - 1]],
-                                                 ece[order[j - 1]]); j--) {
+        for (size_t j = i; j > 0 && ranks_before(accuracy[order[j]], ece[order[j]],
+                                                 accuracy[order[j - 1]], ece[order[j - 1]]);
+             j--) {
             size_t t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
@@ -273,11 +284,13 @@ static int run_round(struct optimiser *o, size_t r, cJSON *kept, cJSON *best, ch
             char **got = NULL;
             size_t n_got = 0;
             notify(o);
-            rc = o->p->proposer->propose(o->p->proposer->ctx, k->valuestring, o->p->paraphrases, r, &got, &n_got, err);
+            rc = o->p->proposer->propose(o->p->proposer->ctx, k->valuestring, o->p->paraphrases, r,
+                                         &got, &n_got, err);
             if (rc != UMPIRE_OK) {
                 char inner[UMPIRE_ERR_LEN];
                 snprintf(inner, sizeof inner, "%s", err);
-                rc = umpire_fail(err, rc, "round %zu, paraphrasing \"%s\": %s", r, k->valuestring, inner);
+                rc = umpire_fail(err, rc, "round %zu, paraphrasing \"%s\": %s", r, k->valuestring,
+                                 inner);
                 break;
             }
             cJSON *np = cJSON_CreateObject();
@@ -298,7 +311,8 @@ static int run_round(struct optimiser *o, size_t r, cJSON *kept, cJSON *best, ch
                 break;
         }
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "paraphrases")) {
-            if (x->valuestring[0] && !has_string(cands, x->valuestring)) /* PT.py's set(); empty ones dropped */
+            if (x->valuestring[0] &&
+                !has_string(cands, x->valuestring)) /* PT.py's set(); empty ones dropped */
                 cJSON_AddItemToArray(cands, cJSON_CreateString(x->valuestring));
         }
     }
@@ -346,13 +360,16 @@ static int run_round(struct optimiser *o, size_t r, cJSON *kept, cJSON *best, ch
         /* the best so far: PT.py compares the round's first by accuracy, then ECE */
         const cJSON *ba = cJSON_GetObjectItemCaseSensitive(best, "accuracy");
         const cJSON *be = cJSON_GetObjectItemCaseSensitive(best, "ece");
-        double best_acc = cJSON_IsNumber(ba) ? ba->valuedouble : 0, best_ece = cJSON_IsNumber(be) ? be->valuedouble : INFINITY;
-        if (n && (f[order[0]].accuracy > best_acc || (f[order[0]].accuracy == best_acc && f[order[0]].ece < best_ece))) {
+        double best_acc = cJSON_IsNumber(ba) ? ba->valuedouble : 0,
+               best_ece = cJSON_IsNumber(be) ? be->valuedouble : INFINITY;
+        if (n && (f[order[0]].accuracy > best_acc ||
+                  (f[order[0]].accuracy == best_acc && f[order[0]].ece < best_ece))) {
             cJSON_DeleteItemFromObjectCaseSensitive(best, "prompt");
             cJSON_DeleteItemFromObjectCaseSensitive(best, "accuracy");
             cJSON_DeleteItemFromObjectCaseSensitive(best, "ece");
             cJSON_DeleteItemFromObjectCaseSensitive(best, "round");
-            cJSON_AddStringToObject(best, "prompt", cJSON_GetArrayItem(cands, (int)order[0])->valuestring);
+            cJSON_AddStringToObject(best, "prompt",
+                                    cJSON_GetArrayItem(cands, (int)order[0])->valuestring);
             cJSON_AddNumberToObject(best, "accuracy", f[order[0]].accuracy);
             if (isfinite(f[order[0]].ece))
                 cJSON_AddNumberToObject(best, "ece", f[order[0]].ece);
@@ -426,17 +443,23 @@ static int file_digest(const char *path, char out[17]) {
 static int check_state(const cJSON *s, const char *path, char *err) {
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "evaluations");
     const cJSON *rounds = cJSON_GetObjectItemCaseSensitive(s, "rounds"), *x;
-    const char *bad = !cJSON_IsObject(s) ? "not a JSON object" : !cJSON_IsArray(ev) ? "evaluations: not an array"
-                      : !cJSON_IsArray(rounds) ? "rounds: not an array" : NULL;
+    const char *bad = !cJSON_IsObject(s)       ? "not a JSON object"
+                      : !cJSON_IsArray(ev)     ? "evaluations: not an array"
+                      : !cJSON_IsArray(rounds) ? "rounds: not an array"
+                                               : NULL;
     size_t i = 0;
     char what[96];
     cJSON_ArrayForEach(x, (bad ? NULL : ev)) {
         const char *f[] = {"prompt", "split", "letters"};
         for (size_t j = 0; j < 3 && !bad; j++)
             if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, f[j])))
-                bad = (snprintf(what, sizeof what, "evaluations[%zu].%s: missing or not a string", i, f[j]), what);
+                bad = (snprintf(what, sizeof what, "evaluations[%zu].%s: missing or not a string",
+                                i, f[j]),
+                       what);
         if (!bad && !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "accuracy")))
-            bad = (snprintf(what, sizeof what, "evaluations[%zu].accuracy: missing or not a number", i), what);
+            bad = (snprintf(what, sizeof what, "evaluations[%zu].accuracy: missing or not a number",
+                            i),
+                   what);
         i++;
     }
     i = 0;
@@ -446,10 +469,13 @@ static int check_state(const cJSON *s, const char *path, char *err) {
             bad = (snprintf(what, sizeof what, "rounds[%zu].proposals: not an array", i), what);
         cJSON_ArrayForEach(y, (bad ? NULL : pr)) {
             const cJSON *ps = cJSON_GetObjectItemCaseSensitive(y, "paraphrases"), *z;
-            int ok = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(y, "from")) && cJSON_IsArray(ps);
+            int ok =
+                cJSON_IsString(cJSON_GetObjectItemCaseSensitive(y, "from")) && cJSON_IsArray(ps);
             cJSON_ArrayForEach(z, (ok ? ps : NULL)) ok &= cJSON_IsString(z);
             if (!ok)
-                bad = (snprintf(what, sizeof what, "rounds[%zu].proposals: not {from, paraphrases}", i), what);
+                bad = (snprintf(what, sizeof what, "rounds[%zu].proposals: not {from, paraphrases}",
+                                i),
+                       what);
         }
         if (!bad && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "complete"))) {
             const cJSON *kept = cJSON_GetObjectItemCaseSensitive(x, "kept");
@@ -457,20 +483,24 @@ static int check_state(const cJSON *s, const char *path, char *err) {
                      cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(x, "best"));
             cJSON_ArrayForEach(y, (ok ? kept : NULL)) ok &= cJSON_IsString(y);
             if (!ok)
-                bad = (snprintf(what, sizeof what, "rounds[%zu]: complete, but no kept prompts", i), what);
+                bad = (snprintf(what, sizeof what, "rounds[%zu]: complete, but no kept prompts", i),
+                       what);
         }
         i++;
     }
-    return bad ? umpire_fail(err, UMPIRE_EINVAL, "%s: %s; the state is damaged: restore it, or choose another --out",
+    return bad ? umpire_fail(err, UMPIRE_EINVAL,
+                             "%s: %s; the state is damaged: restore it, or choose another --out",
                              path, bad)
                : UMPIRE_OK;
 }
 
-static int add_row(cJSON *table, struct optimiser *o, const char *prompt, const char *role, char *err) {
+static int add_row(cJSON *table, struct optimiser *o, const char *prompt, const char *role,
+                   char *err) {
     cJSON *x;
     cJSON_ArrayForEach(x, table) {
         if (!strcmp(cJSON_GetObjectItemCaseSensitive(x, "prompt")->valuestring, prompt)) {
-            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(x, "roles"), cJSON_CreateString(role));
+            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(x, "roles"),
+                                 cJSON_CreateString(role));
             return UMPIRE_OK;
         }
     }
@@ -496,12 +526,15 @@ static cJSON *split_figures(const cJSON *ev) {
     return o;
 }
 
-int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_params *p, cJSON **result, char *err) {
+int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_params *p,
+                        cJSON **result, char *err) {
     *result = NULL;
     if (!p->data_path || !p->out_dir || !p->proposer || !p->proposer->propose)
-        return umpire_fail(err, UMPIRE_EINVAL, "the dataset, the output directory and a proposer are to be given");
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "the dataset, the output directory and a proposer are to be given");
     if (p->rounds < 1 || p->keep < 1 || p->paraphrases < 1 || p->n_seeds < 1)
-        return umpire_fail(err, UMPIRE_EINVAL, "rounds, keep, paraphrases and the seed prompts must be >= 1");
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "rounds, keep, paraphrases and the seed prompts must be >= 1");
     if (!(p->dev_fraction > 0 && p->dev_fraction < 1))
         return umpire_fail(err, UMPIRE_EINVAL, "the dev fraction must be in (0, 1)");
     for (size_t i = 0; i < p->n_seeds; i++)
@@ -518,12 +551,14 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
     o.pr.rounds = p->rounds;
     for (size_t i = 0; i < data.n && rc == UMPIRE_OK; i++)
         if (!data.items[i].n_choices)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: choices: missing; prompt optimisation takes multiple-choice "
-                                                 "items (\"choices\": {\"A\": ..., \"B\": ...})",
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "%s:%zu: choices: missing; prompt optimisation takes multiple-choice "
+                             "items (\"choices\": {\"A\": ..., \"B\": ...})",
                              p->data_path, data.items[i].line);
     if (rc == UMPIRE_OK && data.n < 2)
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: %zu item%s; a dev and a held-out split need at least 2",
-                         p->data_path, data.n, data.n == 1 ? "" : "s");
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: %zu item%s; a dev and a held-out split need at least 2", p->data_path,
+                         data.n, data.n == 1 ? "" : "s");
     size_t *sub = rc == UMPIRE_OK ? malloc(data.n * sizeof *sub) : NULL;
     o.dev = rc == UMPIRE_OK ? malloc(data.n * sizeof *o.dev) : NULL;
     o.held = rc == UMPIRE_OK ? malloc(data.n * sizeof *o.held) : NULL;
@@ -542,7 +577,8 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
             }
         }
         if (!o.n_dev || !o.n_held)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "a dev fraction of %g leaves %s split of %zu items empty",
+            rc = umpire_fail(err, UMPIRE_EINVAL,
+                             "a dev fraction of %g leaves %s split of %zu items empty",
                              p->dev_fraction, o.n_dev ? "the held-out" : "the dev", data.n);
     }
     free(sub);
@@ -550,7 +586,8 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
     char digest[17];
     cJSON *cfg = NULL;
     if (rc == UMPIRE_OK && mkdir(p->out_dir, 0777) != 0 && errno != EEXIST)
-        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create the directory (%s)", p->out_dir, strerror(errno));
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create the directory (%s)", p->out_dir,
+                         strerror(errno));
     if (rc == UMPIRE_OK)
         lock = umpire_run_lock(p->out_dir, err, &rc);
     if (rc == UMPIRE_OK && file_digest(p->data_path, digest) != 0)
@@ -567,7 +604,8 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
             rc = check_state(o.state, o.state_path, err);
     } else if (rc == UMPIRE_OK) {
         o.state = cJSON_CreateObject();
-        if (!o.state || !cJSON_AddArrayToObject(o.state, "evaluations") || !cJSON_AddArrayToObject(o.state, "rounds"))
+        if (!o.state || !cJSON_AddArrayToObject(o.state, "evaluations") ||
+            !cJSON_AddArrayToObject(o.state, "rounds"))
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
     /* the rounds: completed ones are read back, the first incomplete one is (re)run */
@@ -578,7 +616,8 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
         if (!has_string(kept, p->seeds[i]))
             cJSON_AddItemToArray(kept, cJSON_CreateString(p->seeds[i]));
     for (size_t r = 1; rc == UMPIRE_OK && r <= p->rounds; r++) {
-        cJSON *rs = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o.state, "rounds"), (int)r - 1);
+        cJSON *rs =
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o.state, "rounds"), (int)r - 1);
         if (rs && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rs, "complete"))) {
             cJSON_Delete(kept);
             cJSON_Delete(best);
@@ -590,8 +629,13 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
         }
         rc = run_round(&o, r, kept, best, err);
         if (rc == UMPIRE_OK) {
-            cJSON *nk = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs ? rs : cJSON_GetArrayItem(
-                                            cJSON_GetObjectItemCaseSensitive(o.state, "rounds"), (int)r - 1), "kept"), 1);
+            cJSON *nk = cJSON_Duplicate(
+                cJSON_GetObjectItemCaseSensitive(
+                    rs ? rs
+                       : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o.state, "rounds"),
+                                            (int)r - 1),
+                    "kept"),
+                1);
             cJSON_Delete(kept);
             kept = nk;
             if (!kept)
@@ -605,7 +649,8 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
     for (size_t i = 0; rc == UMPIRE_OK && i < p->n_seeds; i++)
         rc = add_row(table, &o, p->seeds[i], "seed", err);
     const cJSON *x;
-    cJSON_ArrayForEach(x, (rc == UMPIRE_OK ? kept : NULL)) if (rc == UMPIRE_OK) rc = add_row(table, &o, x->valuestring, "kept", err);
+    cJSON_ArrayForEach(x, (rc == UMPIRE_OK ? kept : NULL)) if (rc == UMPIRE_OK) rc =
+        add_row(table, &o, x->valuestring, "kept", err);
     const cJSON *bp = cJSON_GetObjectItemCaseSensitive(best, "prompt");
     if (rc == UMPIRE_OK && cJSON_IsString(bp))
         rc = add_row(table, &o, bp->valuestring, "best", err);
@@ -619,16 +664,19 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
         struct figures f;
         o.pr.candidate = ++ti;
         if (rc == UMPIRE_OK)
-            rc = evaluate(&o, prompt, "dev", &f, err); /* a seed ranked in round 1: recorded already */
+            rc = evaluate(&o, prompt, "dev", &f,
+                          err); /* a seed ranked in round 1: recorded already */
         if (rc == UMPIRE_OK)
             rc = evaluate(&o, prompt, "held-out", &f, err);
         if (rc == UMPIRE_OK) {
             cJSON_AddItemToObject(row, "dev", split_figures(find_eval(&o, prompt, "dev")));
-            cJSON_AddItemToObject(row, "held_out", split_figures(find_eval(&o, prompt, "held-out")));
+            cJSON_AddItemToObject(row, "held_out",
+                                  split_figures(find_eval(&o, prompt, "held-out")));
         }
     }
     if (rc == UMPIRE_OK) {
-        cJSON *res = cJSON_CreateObject(), *rounds = res ? cJSON_AddArrayToObject(res, "rounds") : NULL;
+        cJSON *res = cJSON_CreateObject(),
+              *rounds = res ? cJSON_AddArrayToObject(res, "rounds") : NULL;
         if (!rounds) {
             cJSON_Delete(res);
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
@@ -636,7 +684,8 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
             cJSON_AddItemToObject(res, "config", cJSON_Duplicate(cfg, 1));
             cJSON_AddNumberToObject(res, "n_dev", (double)o.n_dev);
             cJSON_AddNumberToObject(res, "n_held_out", (double)o.n_held);
-            cJSON *dev_ids = cJSON_AddArrayToObject(res, "dev_ids"), *held_ids = cJSON_AddArrayToObject(res, "held_out_ids");
+            cJSON *dev_ids = cJSON_AddArrayToObject(res, "dev_ids"),
+                  *held_ids = cJSON_AddArrayToObject(res, "held_out_ids");
             for (size_t i = 0; dev_ids && i < o.n_dev; i++)
                 cJSON_AddItemToArray(dev_ids, cJSON_CreateString(data.items[o.dev[i]].id));
             for (size_t i = 0; held_ids && i < o.n_held; i++)
@@ -645,9 +694,14 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
             const cJSON *rs;
             cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(o.state, "rounds")) {
                 cJSON *one = cJSON_CreateObject();
-                cJSON_AddItemToObject(one, "round", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs, "round"), 0));
-                cJSON_AddItemToObject(one, "ranking", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs, "ranking"), 1));
-                cJSON_AddItemToObject(one, "kept", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs, "kept"), 1));
+                cJSON_AddItemToObject(
+                    one, "round",
+                    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs, "round"), 0));
+                cJSON_AddItemToObject(
+                    one, "ranking",
+                    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs, "ranking"), 1));
+                cJSON_AddItemToObject(
+                    one, "kept", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rs, "kept"), 1));
                 cJSON_AddItemToArray(rounds, one);
             }
             cJSON_AddItemToObject(res, "table", table);

@@ -28,10 +28,12 @@
 /* Something that paraphrases a prompt (asked in round `round`, 1-based): fills *out with *n new
  * strings (free each and the array), or returns a negative status with err. */
 struct umpire_proposer {
-    int (*propose)(void *ctx, const char *prompt, size_t m, size_t round, char ***out, size_t *n, char *err);
+    int (*propose)(void *ctx, const char *prompt, size_t m, size_t round, char ***out, size_t *n,
+                   char *err);
     void (*free)(void *ctx);
     void *ctx;
-    char *name; /* what it is, for the run's configuration: "candidates FILE", "url URL MODEL", ... */
+    char *
+        name; /* what it is, for the run's configuration: "candidates FILE", "url URL MODEL", ... */
 };
 void umpire_proposer_free(struct umpire_proposer *p);
 
@@ -57,13 +59,14 @@ struct umpire_url_proposer_params {
     int timeout_ms, retries;
     size_t max_bytes;
 };
-int umpire_proposer_url(const struct umpire_url_proposer_params *p, struct umpire_proposer *out, char *err);
+int umpire_proposer_url(const struct umpire_url_proposer_params *p, struct umpire_proposer *out,
+                        char *err);
 
 /* A local GGUF model through the engine: the same request as a chat, its answer sampled at
- * temperature 0.7, top-p 0.95 (seeded from seed, the round and the prompt), at most max_tokens tokens. The engine stays the
- * caller's. */
-int umpire_proposer_engine(struct umpire_engine *e, const char *model_path, uint64_t seed, int max_tokens,
-                           struct umpire_proposer *out, char *err);
+ * temperature 0.7, top-p 0.95 (seeded from seed, the round and the prompt), at most max_tokens
+ * tokens. The engine stays the caller's. */
+int umpire_proposer_engine(struct umpire_engine *e, const char *model_path, uint64_t seed,
+                           int max_tokens, struct umpire_proposer *out, char *err);
 
 /* ---------------------------------------------------------------- the loop (optimise.c) */
 
@@ -77,11 +80,11 @@ double umpire_py_floordiv(double a, double b);
 void umpire_optimise_rank(const double *accuracy, const double *ece, size_t n, size_t *order);
 
 struct umpire_optimise_progress {
-    const char *phase;        /* "propose", "dev", "held-out" */
-    size_t round, rounds;     /* 1-based; the held-out phase: rounds + 1 */
+    const char *phase;    /* "propose", "dev", "held-out" */
+    size_t round, rounds; /* 1-based; the held-out phase: rounds + 1 */
     size_t candidate, candidates;
-    size_t item, items;       /* items of the split done for this candidate */
-    size_t right, answered;   /* so far, this candidate */
+    size_t item, items;     /* items of the split done for this candidate */
+    size_t right, answered; /* so far, this candidate */
     const char *prompt;
     double best_accuracy, best_ece; /* the best so far (NaN before the first round ends) */
 };
@@ -91,9 +94,9 @@ struct umpire_optimise_params {
     size_t rounds, keep, paraphrases;
     const char *const *seeds;
     size_t n_seeds;
-    double dev_fraction;  /* the share of items in the dev split (0.5) */
-    uint64_t seed;        /* the split's seed */
-    const char *system;   /* a system prompt, or NULL */
+    double dev_fraction; /* the share of items in the dev split (0.5) */
+    uint64_t seed;       /* the split's seed */
+    const char *system;  /* a system prompt, or NULL */
     struct umpire_proposer *proposer;
     void (*progress)(const struct umpire_optimise_progress *, void *);
     void *progress_ctx;
@@ -104,6 +107,7 @@ struct umpire_optimise_params umpire_optimise_default_params(void);
  * proposal and evaluation, through the safe writer), out_dir/config.json (a resume with another
  * configuration is refused), out_dir/result.json (written at the end). *result receives the
  * result (free with cJSON_Delete). Returns 0, or a negative status with err. */
-int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_params *p, cJSON **result, char *err);
+int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_params *p,
+                        cJSON **result, char *err);
 
 #endif

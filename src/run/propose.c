@@ -26,9 +26,10 @@ void umpire_proposer_free(struct umpire_proposer *p) {
 }
 
 char *umpire_proposer_prompt(const char *prompt, size_t m) {
-    static const char fmt[] = "Given sentence: \"%s\", please generate %zu sentences similar to the given sentence, "
-                              "separate each sentence with '<sx>', be careful not to output anything except for "
-                              "the sentence.";
+    static const char fmt[] =
+        "Given sentence: \"%s\", please generate %zu sentences similar to the given sentence, "
+        "separate each sentence with '<sx>', be careful not to output anything except for "
+        "the sentence.";
     size_t n = sizeof fmt + strlen(prompt) + 24;
     char *s = malloc(n);
     if (s)
@@ -123,12 +124,15 @@ static void cand_free(void *ctx) {
     free(c);
 }
 
-static int cand_string(const cJSON *v, const char *path, size_t line, const char *field, char *err) {
+static int cand_string(const cJSON *v, const char *path, size_t line, const char *field,
+                       char *err) {
     size_t bad;
     if (!cJSON_IsString(v))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: %s", path, line, field, v ? "not a string" : "missing");
+        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: %s", path, line, field,
+                           v ? "not a string" : "missing");
     if (!umpire_utf8_valid(v->valuestring, &bad))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: ill-formed UTF-8 at byte %zu", path, line, field, bad);
+        return umpire_fail(err, UMPIRE_EINVAL, "%s:%zu: %s: ill-formed UTF-8 at byte %zu", path,
+                           line, field, bad);
     return UMPIRE_OK;
 }
 
@@ -142,7 +146,8 @@ static int cand_walk_line(const cJSON *v, size_t line, void *ctx) {
     struct cand_file *c = w->c;
     const char *path = c->path;
     if (!cJSON_IsObject(v))
-        return umpire_fail(w->err, UMPIRE_EINVAL, "%s:%zu: not a JSON object ({\"prompt\": ..., \"paraphrases\": [...]})",
+        return umpire_fail(w->err, UMPIRE_EINVAL,
+                           "%s:%zu: not a JSON object ({\"prompt\": ..., \"paraphrases\": [...]})",
                            path, line);
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(v, "prompt");
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(v, "paraphrases");
@@ -154,8 +159,9 @@ static int cand_walk_line(const cJSON *v, size_t line, void *ctx) {
         return umpire_fail(w->err, UMPIRE_EINVAL, "%s:%zu: prompt: empty", path, line);
     for (size_t i = 0; i < c->n; i++)
         if (!strcmp(c->e[i].prompt, prompt->valuestring))
-            return umpire_fail(w->err, UMPIRE_EINVAL, "%s:%zu: prompt: \"%s\" is listed on line %zu already", path,
-                               line, prompt->valuestring, c->e[i].line);
+            return umpire_fail(w->err, UMPIRE_EINVAL,
+                               "%s:%zu: prompt: \"%s\" is listed on line %zu already", path, line,
+                               prompt->valuestring, c->e[i].line);
     if (!list == !reply)
         return umpire_fail(w->err, UMPIRE_EINVAL, "%s:%zu: %s", path, line,
                            list ? "both paraphrases and reply: give one of them"
@@ -168,7 +174,8 @@ static int cand_walk_line(const cJSON *v, size_t line, void *ctx) {
             return umpire_fail(w->err, UMPIRE_ENOMEM, "out of memory");
     } else {
         if (!cJSON_IsArray(list))
-            return umpire_fail(w->err, UMPIRE_EINVAL, "%s:%zu: paraphrases: not an array of strings", path, line);
+            return umpire_fail(w->err, UMPIRE_EINVAL,
+                               "%s:%zu: paraphrases: not an array of strings", path, line);
         size_t i = 0;
         const cJSON *x;
         cJSON_ArrayForEach(x, list) {
@@ -176,7 +183,8 @@ static int cand_walk_line(const cJSON *v, size_t line, void *ctx) {
             snprintf(field, sizeof field, "paraphrases[%zu]", i++);
             if ((rc = cand_string(x, path, line, field, w->err)) == UMPIRE_OK && !x->valuestring[0])
                 rc = umpire_fail(w->err, UMPIRE_EINVAL, "%s:%zu: %s: empty", path, line, field);
-            if (rc == UMPIRE_OK && push(&e.paraphrases, &e.n, x->valuestring, strlen(x->valuestring)) != UMPIRE_OK)
+            if (rc == UMPIRE_OK &&
+                push(&e.paraphrases, &e.n, x->valuestring, strlen(x->valuestring)) != UMPIRE_OK)
                 rc = umpire_fail(w->err, UMPIRE_ENOMEM, "out of memory");
             if (rc != UMPIRE_OK) {
                 free_strings(e.paraphrases, e.n);
@@ -196,7 +204,8 @@ static int cand_walk_line(const cJSON *v, size_t line, void *ctx) {
     return 0;
 }
 
-static int cand_propose(void *ctx, const char *prompt, size_t m, size_t round, char ***out, size_t *n, char *err) {
+static int cand_propose(void *ctx, const char *prompt, size_t m, size_t round, char ***out,
+                        size_t *n, char *err) {
     (void)round;
     struct cand_file *c = ctx;
     *out = NULL;
@@ -229,8 +238,10 @@ int umpire_proposer_candidates(const char *path, struct umpire_proposer *out, ch
     size_t lines = 0;
     rc = umpire_jsonl_each(path, cand_walk_line, &w, &lines, err);
     if (rc == UMPIRE_OK && lines == 0)
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no candidates (one JSON object a line: {\"prompt\": ..., "
-                                             "\"paraphrases\": [...]})", path);
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: no candidates (one JSON object a line: {\"prompt\": ..., "
+                         "\"paraphrases\": [...]})",
+                         path);
     size_t nlen = strlen(path) + 16;
     if (rc == UMPIRE_OK && !(out->name = malloc(nlen)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
@@ -264,11 +275,13 @@ static void url_free(void *ctx) {
 }
 
 /* The reply's choices[0].message.content, or an error saying what the reply lacks. */
-static int reply_content(const struct umpire_http_response *r, const char *url, char **content, char *err) {
+static int reply_content(const struct umpire_http_response *r, const char *url, char **content,
+                         char *err) {
     int rc = UMPIRE_OK;
     char where[64];
     snprintf(where, sizeof where, "%s reply", url);
-    cJSON *v = memchr(r->body, '\0', r->len) ? NULL : umpire_json_parse(r->body, r->len, url, 0, err, &rc);
+    cJSON *v =
+        memchr(r->body, '\0', r->len) ? NULL : umpire_json_parse(r->body, r->len, url, 0, err, &rc);
     if (!v && rc == UMPIRE_OK)
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: the reply holds a 0 byte: not JSON", url);
     if (!v) {
@@ -283,21 +296,24 @@ static int reply_content(const struct umpire_http_response *r, const char *url, 
     size_t bad;
     if (!cJSON_IsString(text))
         rc = umpire_fail(err, UMPIRE_EINVAL, "%s: malformed reply: %s", url,
-                         !cJSON_IsObject(v) ? "not a JSON object"
+                         !cJSON_IsObject(v)        ? "not a JSON object"
                          : !cJSON_IsArray(choices) ? "no \"choices\" array"
-                         : !first ? "\"choices\" is empty"
-                         : !cJSON_IsObject(msg) ? "choices[0].message: missing"
-                                                : "choices[0].message.content: not a string");
+                         : !first                  ? "\"choices\" is empty"
+                         : !cJSON_IsObject(msg)    ? "choices[0].message: missing"
+                                                   : "choices[0].message.content: not a string");
     else if (!umpire_utf8_valid(text->valuestring, &bad))
-        rc = umpire_fail(err, UMPIRE_EINVAL, "%s: malformed reply: choices[0].message.content: ill-formed UTF-8 at "
-                                             "byte %zu", url, bad);
+        rc = umpire_fail(err, UMPIRE_EINVAL,
+                         "%s: malformed reply: choices[0].message.content: ill-formed UTF-8 at "
+                         "byte %zu",
+                         url, bad);
     else if (!(*content = strdup(text->valuestring)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     cJSON_Delete(v);
     return rc;
 }
 
-static int url_propose(void *ctx, const char *prompt, size_t m, size_t round, char ***out, size_t *n, char *err) {
+static int url_propose(void *ctx, const char *prompt, size_t m, size_t round, char ***out,
+                       size_t *n, char *err) {
     (void)round;
     struct url_proposer *u = ctx;
     *out = NULL;
@@ -333,8 +349,8 @@ static int url_propose(void *ctx, const char *prompt, size_t m, size_t round, ch
             nanosleep(&second, NULL);
         }
         struct umpire_http_response r;
-        rc = umpire_http_post(u->endpoint, u->headers, "application/json", body, strlen(body), u->p.timeout_ms,
-                              u->p.max_bytes, &r, err);
+        rc = umpire_http_post(u->endpoint, u->headers, "application/json", body, strlen(body),
+                              u->p.timeout_ms, u->p.max_bytes, &r, err);
         if (rc == UMPIRE_ENOMEM)
             break;
         if (rc != UMPIRE_OK)
@@ -365,14 +381,16 @@ static int url_propose(void *ctx, const char *prompt, size_t m, size_t round, ch
     return rc;
 }
 
-int umpire_proposer_url(const struct umpire_url_proposer_params *p, struct umpire_proposer *out, char *err) {
+int umpire_proposer_url(const struct umpire_url_proposer_params *p, struct umpire_proposer *out,
+                        char *err) {
     memset(out, 0, sizeof *out);
     struct umpire_url parsed;
     int rc = umpire_url_parse(p->url, &parsed, err);
     if (rc != UMPIRE_OK)
         return rc;
     if (!p->model || !p->model[0] || p->timeout_ms <= 0 || p->retries < 0 || p->max_bytes == 0)
-        return umpire_fail(err, UMPIRE_EINVAL, "the proposer needs a model name, a timeout > 0, retries >= 0");
+        return umpire_fail(err, UMPIRE_EINVAL,
+                           "the proposer needs a model name, a timeout > 0, retries >= 0");
     if (p->api_key && strpbrk(p->api_key, "\r\n"))
         return umpire_fail(err, UMPIRE_EINVAL, "the API key holds a line break");
     struct url_proposer *u = calloc(1, sizeof *u);
@@ -420,7 +438,8 @@ struct engine_proposer {
     int max_tokens;
 };
 
-static int engine_propose(void *ctx, const char *prompt, size_t m, size_t round, char ***out, size_t *n, char *err) {
+static int engine_propose(void *ctx, const char *prompt, size_t m, size_t round, char ***out,
+                          size_t *n, char *err) {
     struct engine_proposer *g = ctx;
     *out = NULL;
     *n = 0;
@@ -453,8 +472,8 @@ static int engine_propose(void *ctx, const char *prompt, size_t m, size_t round,
     return rc;
 }
 
-int umpire_proposer_engine(struct umpire_engine *e, const char *model_path, uint64_t seed, int max_tokens,
-                           struct umpire_proposer *out, char *err) {
+int umpire_proposer_engine(struct umpire_engine *e, const char *model_path, uint64_t seed,
+                           int max_tokens, struct umpire_proposer *out, char *err) {
     memset(out, 0, sizeof *out);
     struct engine_proposer *g = calloc(1, sizeof *g);
     size_t len = strlen(model_path) + 64;
@@ -466,7 +485,8 @@ int umpire_proposer_engine(struct umpire_engine *e, const char *model_path, uint
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
     *g = (struct engine_proposer){.e = e, .seed = seed, .max_tokens = max_tokens};
-    snprintf(out->name, len, "model %s seed %llu max-tokens %d", model_path, (unsigned long long)seed, max_tokens);
+    snprintf(out->name, len, "model %s seed %llu max-tokens %d", model_path,
+             (unsigned long long)seed, max_tokens);
     out->propose = engine_propose;
     out->free = free;
     out->ctx = g;
