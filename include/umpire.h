@@ -714,7 +714,7 @@ UMPIRE_API double umpire_parse_confidence(const char *reply);
 
 /* Multiple choice, as Calibration-MLLM's TS.py reads it: the question with its options on lines
  * "A. ...", "B. ...", then UMPIRE_CHOICE_INSTRUCTION; the assistant turn opens with
- * UMPIRE_CHOICE_PREFIX; decoded greedily (at most UMPIRE_CHOICE_MAX_STEPS tokens) until the most
+ * q->answer_prefix, or UMPIRE_CHOICE_PREFIX when that is NULL (q->instruction is not used); decoded greedily (at most UMPIRE_CHOICE_MAX_STEPS tokens) until the most
  * probable next token is an option letter; that token's full-vocabulary softmax probability at
  * temperature temp is the confidence (none found: choice = n, confidence 0). logits (n_vocab
  * floats, or NULL) receives that step's raw logits, for temperature scaling. */

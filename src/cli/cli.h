@@ -18,6 +18,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_sps(int argc, char **argv);
+int cmd_optimise(int argc, char **argv);
 
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,

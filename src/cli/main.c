@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"score", cmd_score, "score sample sets with UMPIRE and the baselines; metrics when labelled"},
     {"metrics", cmd_metrics, "recompute the estimators x metrics table from scored items"},
     {"compare", cmd_compare, "two runs, or two estimators of one: each difference, paired intervals"},
+    {"optimise-prompt", cmd_optimise, "search a multiple-choice answer prompt for accuracy and calibration"},
     {"calibrate", cmd_calibrate, "fit / apply score -> P(wrong) maps and risk thresholds; temperature"},
     {"sps", cmd_sps, "pick the prompt position SemGrad reads, from paraphrases (semantic preservation)"},
     {"info", cmd_info, "describe a GGUF model and its projector"},
@@ -32,7 +33,7 @@ static void usage(FILE *out) {
             "commands:\n",
             umpire_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nexamples:\n  umpire ask -m model.gguf \"What is the capital of France?\"\n  umpire eval -m model.gguf --data questions.jsonl --out runs/first\n");
 }
 

@@ -376,7 +376,7 @@ int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q, 
     struct umpire_query jq = *q;
     jq.question = text;
     jq.instruction = "";
-    jq.answer_prefix = UMPIRE_CHOICE_PREFIX;
+    jq.answer_prefix = q->answer_prefix ? q->answer_prefix : UMPIRE_CHOICE_PREFIX;
     int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, UMPIRE_CHOICE_MAX_STEPS, &n_prompt, err);
     free(text);
     if (rc != UMPIRE_OK)
