@@ -19,6 +19,7 @@
 
 #include "core/status.h"
 #include "engine/engine.h"
+#include "core/hash.h"
 #include "engine/log.h"
 
 /* FNV-1a of a media chunk's id (0 is reserved for text and for media without an id). */
@@ -26,9 +27,7 @@ static uint64_t media_key(const mtmd_input_chunk *c) {
     const char *id = mtmd_input_chunk_get_id(c);
     if (!id || !id[0])
         return 0;
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
+    uint64_t h = umpire_fnv1a_str(UMPIRE_FNV1A_INIT, id);
     return h ? h : 1;
 }
 

@@ -7,18 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "umpire.h"
-
-static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 /* The slot holding id, or the empty one where it would go. */
 static struct umpire_idset_slot *find(struct umpire_idset_slot *slots, size_t cap, const char *id) {
-    size_t i = (size_t)fnv1a(id) & (cap - 1);
+    size_t i = (size_t)umpire_fnv1a_str(UMPIRE_FNV1A_INIT, id) & (cap - 1);
     while (slots[i].id && strcmp(slots[i].id, id))
         i = (i + 1) & (cap - 1);
     return &slots[i];

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/scorer.h"
+#include "core/hash.h"
 #include "core/status.h"
 #include "engine/engine.h"
 #include "io/idset.h"
@@ -29,22 +30,6 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* FNV-1a of a file's bytes, as 16 hex digits: a resume must read the same data. -1 when the
- * file cannot be read to its end. */
-static int file_digest(const char *path, char out[17]) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    uint64_t h = 1469598103934665603ULL;
-    int c;
-    while ((c = getc(f)) != EOF)
-        h = (h ^ (uint64_t)c) * 1099511628211ULL;
-    int bad = ferror(f);
-    fclose(f);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return bad ? -1 : 0;
 }
 
 static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eval_params *p, const char *digest) {
@@ -91,9 +76,7 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
 /* A multiple-choice item's letter-step logits, RUN_DIR/choice_logits/<FNV-1a of the id>.f32,
  * written whole before its items.jsonl line; the name (relative to RUN_DIR) in `name`. */
 static int write_logits(const char *run_dir, const char *id, const float *z, size_t n, char name[64], char *err) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *c = (const unsigned char *)id; *c; c++)
-        h = (h ^ *c) * 1099511628211ULL;
+    uint64_t h = umpire_fnv1a_str(UMPIRE_FNV1A_INIT, id);
     char dir[4200], path[4300];
     snprintf(dir, sizeof dir, "%s/choice_logits", run_dir);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
@@ -265,7 +248,7 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
     struct umpire_idset done = {0};
     FILE *out = NULL;
     int lock = umpire_run_lock(p->run_dir, err, &rc);
-    if (rc == UMPIRE_OK && file_digest(p->data_path, digest) != 0)
+    if (rc == UMPIRE_OK && umpire_run_file_digest(p->data_path, digest) != 0)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot read", p->data_path);
     if (rc == UMPIRE_OK && !(cfg = config_json(e, p, digest)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");

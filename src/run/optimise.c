@@ -425,20 +425,6 @@ static cJSON *config_json(const struct optimiser *o, const char *digest) {
     return c;
 }
 
-static int file_digest(const char *path, char out[17]) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    uint64_t h = 1469598103934665603ULL;
-    int ch;
-    while ((ch = getc(f)) != EOF)
-        h = (h ^ (uint64_t)ch) * 1099511628211ULL;
-    int bad = ferror(f);
-    fclose(f);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return bad ? -1 : 0;
-}
-
 /* A resumed state: the shape this file writes, or a refusal naming what is wrong. */
 static int check_state(const cJSON *s, const char *path, char *err) {
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "evaluations");
@@ -590,7 +576,7 @@ int umpire_optimise_run(struct umpire_engine *e, const struct umpire_optimise_pa
                          strerror(errno));
     if (rc == UMPIRE_OK)
         lock = umpire_run_lock(p->out_dir, err, &rc);
-    if (rc == UMPIRE_OK && file_digest(p->data_path, digest) != 0)
+    if (rc == UMPIRE_OK && umpire_run_file_digest(p->data_path, digest) != 0)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot read", p->data_path);
     if (rc == UMPIRE_OK && !(cfg = config_json(&o, digest)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/hash.h"
 #include "core/status.h"
 #include "core/utf8.h"
 #include "io/jsonl.h"
@@ -447,12 +448,8 @@ static int engine_propose(void *ctx, const char *prompt, size_t m, size_t round,
     if (!ask)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     /* the seed: FNV-1a over (seed, round, prompt), so that a resumed run asks as the first did */
-    uint64_t h = 1469598103934665603ULL;
     uint64_t words[2] = {g->seed, (uint64_t)round};
-    for (size_t i = 0; i < sizeof words; i++)
-        h = (h ^ ((const unsigned char *)words)[i]) * 1099511628211ULL;
-    for (const unsigned char *c = (const unsigned char *)prompt; *c; c++)
-        h = (h ^ *c) * 1099511628211ULL;
+    uint64_t h = umpire_fnv1a_str(umpire_fnv1a_bytes(UMPIRE_FNV1A_INIT, words, sizeof words), prompt);
     struct umpire_query q = {.question = ask, .system = SYSTEM_PROMPT, .instruction = ""};
     struct umpire_sample_params sp = umpire_sample_default_params();
     sp.k = 1;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "core/status.h"
 #include "io/atomic.h"
 #include "io/idset.h"
@@ -188,4 +189,19 @@ int umpire_eval_check_input(const char *run_dir, const char *path, char *err) {
                                path, out);
     }
     return UMPIRE_OK;
+}
+
+int umpire_run_file_digest(const char *path, char out[17]) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    uint64_t h = UMPIRE_FNV1A_INIT;
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        h = umpire_fnv1a_bytes(h, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return bad ? -1 : 0;
 }

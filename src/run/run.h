@@ -94,5 +94,8 @@ struct umpire_idset;
 int umpire_run_finished_items(const char *path, const struct umpire_dataset *data, size_t k,
                               struct umpire_idset *done, char *err);
 int umpire_run_lock(const char *run_dir, char *err, int *rc);
+/* FNV-1a of a file's bytes as 16 hex digits (out: 17 bytes): a resumed run must read the same
+ * data. -1 when the file cannot be read to its end. */
+int umpire_run_file_digest(const char *path, char out[17]);
 
 #endif
