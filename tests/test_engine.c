@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "engine/draw.h"
 #include "engine/engine.h"
 #include "umpire.h"
 
@@ -550,6 +551,102 @@ static double item_distance(const struct umpire_item *a, const struct umpire_ite
     return worst;
 }
 
+/* A row of n logits: kind 0 flat (a random-weight model's), 1 peaked (a trained one's: a few
+ * tokens far above the rest), 2 on a grid of quarters (many exact ties). */
+static void draw_test_row(float *l, int n, int kind, uint64_t *rng) {
+    for (int v = 0; v < n; v++) {
+        double u1, u2; /* Box-Muller from xorshift64 */
+        *rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
+        u1 = ((double)(*rng >> 11) + 1.0) / 9007199254740993.0;
+        *rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
+        u2 = (double)(*rng >> 11) / 9007199254740992.0;
+        double g = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+        l[v] = kind == 0 ? (float)(0.5 * g) : kind == 1 ? (float)(3 * g) : (float)(round(8 * g) / 4);
+    }
+    if (kind == 1)
+        for (int j = 0; j < 3; j++)
+            l[(int)(*rng % (uint64_t)n)] += 12.0f - 3.0f * (float)j;
+}
+
+/* Answers that read one row share its truncation (draw.c): every draw is the full llama.cpp
+ * chain's (temp -> top-k -> top-p -> dist, over the whole vocabulary, one chain per answer),
+ * token for token and log-prob for log-prob, row after row as the random states advance; on
+ * rows with exact ties, a tied token of the same logit and probability. */
+static void test_draw_shares_truncation(void **state) {
+    (void)state;
+    enum { N_VOCAB = 32000, N_ANS = 5, ROWS = 30 };
+    const float temps[] = {1.0f, 0.1f, 0.7f, 0.0f}, top_ps[] = {0.9f, 1.0f};
+    const int top_ks[] = {0, 40};
+    float *l = malloc(N_VOCAB * sizeof *l);
+    llama_token_data *cand = malloc(N_VOCAB * sizeof *cand);
+    struct umpire_draw d;
+    assert_int_equal(umpire_draw_init(&d, N_VOCAB), 0);
+    uint64_t rng = 88172645463325252ULL;
+    int draws = 0, tied = 0;
+    for (size_t ti = 0; ti < sizeof temps / sizeof *temps; ti++)
+        for (size_t pi = 0; pi < 2; pi++)
+            for (size_t ki = 0; ki < 2; ki++) {
+                float temp = temps[ti], top_p = top_ps[pi];
+                int top_k = top_ks[ki];
+                struct umpire_draw_class c;
+                assert_int_equal(umpire_draw_class_init(&c, temp, top_k, top_p), 0);
+                struct llama_sampler *chain[N_ANS], *dist[N_ANS];
+                for (int i = 0; i < N_ANS; i++) {
+                    uint32_t seed = 1000u * (uint32_t)ti + 100u * (uint32_t)pi + 10u * (uint32_t)ki + (uint32_t)i;
+                    chain[i] = llama_sampler_chain_init(llama_sampler_chain_default_params());
+                    if (temp > 0) {
+                        llama_sampler_chain_add(chain[i], llama_sampler_init_temp(temp));
+                        if (top_k > 0)
+                            llama_sampler_chain_add(chain[i], llama_sampler_init_top_k(top_k));
+                        if (top_p < 1.0f)
+                            llama_sampler_chain_add(chain[i], llama_sampler_init_top_p(top_p, 1));
+                        llama_sampler_chain_add(chain[i], llama_sampler_init_dist(seed));
+                    } else {
+                        llama_sampler_chain_add(chain[i], llama_sampler_init_greedy());
+                    }
+                    dist[i] = temp > 0 ? umpire_draw_sampler(seed) : NULL;
+                }
+                for (int r = 0; r < ROWS; r++) {
+                    int kind = r % 3;
+                    draw_test_row(l, N_VOCAB, kind, &rng);
+                    struct umpire_drawn got[N_ANS];
+                    umpire_draw_row(&d, l, &c, dist, N_ANS, got);
+                    for (int i = 0; i < N_ANS; i++) {
+                        for (int v = 0; v < N_VOCAB; v++)
+                            cand[v] = (llama_token_data){v, l[v], 0.0f};
+                        llama_token_data_array a = {cand, N_VOCAB, -1, false};
+                        llama_sampler_apply(chain[i], &a);
+                        llama_token want = a.data[a.selected].id;
+                        llama_sampler_accept(chain[i], want);
+                        double lp = temp > 0 ? log(a.data[a.selected].p) : 0.0, ent = 0.0;
+                        for (size_t j = 0; temp > 0 && j < a.size; j++)
+                            if (a.data[j].p > 0)
+                                ent -= a.data[j].p * log(a.data[j].p);
+                        draws++;
+                        if (got[i].tok != want) { /* only a tie may be ordered differently */
+                            tied++;
+                            assert_int_equal(kind, 2);
+                            assert_true(l[got[i].tok] == l[want]);
+                        }
+                        assert_true(got[i].logprob == lp);
+                        assert_true(fabs(got[i].entropy - ent) <= 1e-12 * (1 + ent));
+                        if (kind != 2)
+                            assert_true(got[i].entropy == ent);
+                    }
+                }
+                for (int i = 0; i < N_ANS; i++) {
+                    llama_sampler_free(chain[i]);
+                    if (dist[i])
+                        llama_sampler_free(dist[i]);
+                }
+                umpire_draw_class_free(&c);
+            }
+    fprintf(stderr, "draw: %d draws equal to the full chain's, %d a different token of a tie\n", draws, tied);
+    umpire_draw_free(&d);
+    free(l);
+    free(cand);
+}
+
 /* Answers that are the same so far share a row: the same samples for the same seed, with
  * fewer rows decoded when answers agree. The numbers agree to rounding, not to the bit: ggml's
  * CPU matrix kernels for a batch of one row (GEMV) and of many (llamafile's sgemm; the Q4_K
@@ -830,7 +927,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_proxy_texts),           cmocka_unit_test(test_sampler_probs),
         cmocka_unit_test(test_phi_reference_step),    cmocka_unit_test(test_stop_strings),
         cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_prefix_reuse_batches),
-        cmocka_unit_test(test_dedup_identical),
+        cmocka_unit_test(test_dedup_identical),       cmocka_unit_test(test_draw_shares_truncation),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),

@@ -26,6 +26,11 @@ void umpire_softmax_f64(const double *z, size_t n, double t, struct umpire_softm
 void umpire_softmax_mean_f32(const float *z, size_t n, double t, struct umpire_softmax *s);
 void umpire_softmax_mean_f64(const double *z, size_t n, double t, struct umpire_softmax *s);
 
+/* The softmax of a model's output row at t = 1, as umpire_softmax_f32 but vectorised with e^x
+ * in single precision (softmax_row.c): logz and entropy within 1e-7 of it; mean NaN. The
+ * engine's per-token raw statistics. n >= 1. */
+void umpire_softmax_row_f32(const float *z, size_t n, struct umpire_softmax *s);
+
 /* 1 - exp(x) for a log-probability x, without cancellation when exp(x) is near 1; 0 (not -0)
  * at x = 0. */
 static inline double umpire_one_minus_exp(double x) { return 0.0 - expm1(x); }

@@ -263,7 +263,7 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
 
 void umpire_logits_stats(const float *logits, int n_vocab, struct umpire_logits_stats *st) {
     struct umpire_softmax s;
-    umpire_softmax_f32(logits, (size_t)n_vocab, 1.0, &s);
+    umpire_softmax_row_f32(logits, (size_t)n_vocab, &s);
     st->max = s.max;
     st->logz = s.logz;
     st->entropy = s.entropy;

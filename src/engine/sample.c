@@ -3,7 +3,8 @@
  * After the prompt is prefilled once and copied to k + 1 sequences (engine.c), each decode
  * step takes one token per unfinished sequence in a single batch. Each sequence has its own
  * sampler chain, temperature -> top-k -> top-p -> draw (HF generate's order, as the papers'
- * code), seeded from (seed, i) by a hash, so that no two queries' seeds share samples.
+ * code), its draw seeded from (seed, i) by a hash, so that no two queries' seeds share samples;
+ * answers that read the same row at the same temperature share the truncation (draw.c).
  *
  * An answer ends at an end-of-generation token (kept, with its log-probability: EOS is part of
  * the sequence probability), at a stop string (none of its tokens is kept: the answer is the
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "engine/draw.h"
 #include "engine/engine.h"
 #include "engine/log.h"
 
@@ -46,8 +48,9 @@ struct umpire_sample_params umpire_sample_default_params(void) {
 }
 
 struct seq {
-    struct llama_sampler *chain;
-    int argmax; /* temperature 0: the chain is a plain argmax */
+    struct llama_sampler *dist; /* its draw (NULL for the argmax) */
+    int cls;                    /* its temperature's truncation: 0 the samples', 1 the low-temperature answer's */
+    int drawn;                  /* the step whose token it has drawn */
     struct umpire_answer a;
     double *lp_raw, *ent_raw;
     char *text;
@@ -59,23 +62,6 @@ struct seq {
     int done, batch_idx;
     int rep; /* the KV sequence that holds this answer's history (its group's first member) */
 };
-
-static struct llama_sampler *make_chain(float temp, const struct umpire_sample_params *p, uint32_t seed) {
-    struct llama_sampler_chain_params cp = llama_sampler_chain_default_params();
-    cp.no_perf = true;
-    struct llama_sampler *c = llama_sampler_chain_init(cp);
-    if (temp <= 0) {
-        llama_sampler_chain_add(c, llama_sampler_init_greedy());
-        return c;
-    }
-    llama_sampler_chain_add(c, llama_sampler_init_temp(temp));
-    if (p->top_k > 0)
-        llama_sampler_chain_add(c, llama_sampler_init_top_k(p->top_k));
-    if (p->top_p < 1.0f)
-        llama_sampler_chain_add(c, llama_sampler_init_top_p(p->top_p, 1));
-    llama_sampler_chain_add(c, llama_sampler_init_dist(seed));
-    return c;
-}
 
 /* Append token t's text. Returns the byte offset where a stop string starts in the text (the
  * answer ends there), SIZE_MAX when none does, or SIZE_MAX - 1 when out of memory. */
@@ -182,31 +168,20 @@ static void seq_free(struct seq *s) {
     free(s->phi);
     free(s->mid);
     free(s->text);
-    if (s->chain)
-        llama_sampler_free(s->chain);
+    if (s->dist)
+        llama_sampler_free(s->dist);
 }
 
-/* Draw the sequence's next token from the output at (logits, phi, mid), whose full softmax is
- * raw, and end the answer when it ends there. Returns 0, or UMPIRE_ENOMEM. */
-static int step_seq(struct umpire_engine *e, struct seq *sq, const float *logits, const struct umpire_logits_stats *raw,
-                    const float *phi, const float *mid, llama_token_data *cand, const struct umpire_sample_params *p) {
-    const int n_vocab = e->n_vocab;
+/* Take the sequence's next token, drawn from the output at (logits, phi, mid) whose full softmax
+ * is raw, and end the answer when it ends there. Returns 0, or UMPIRE_ENOMEM. */
+static int step_seq(struct umpire_engine *e, struct seq *sq, const struct umpire_drawn *drawn, const float *logits,
+                    const struct umpire_logits_stats *raw, const float *phi, const float *mid,
+                    const struct umpire_sample_params *p) {
     const size_t d = (size_t)e->n_embd, t = sq->a.n_tokens;
-    for (int v = 0; v < n_vocab; v++)
-        cand[v] = (llama_token_data){v, logits[v], 0.0f};
-    llama_token_data_array arr = {cand, (size_t)n_vocab, -1, false};
-    llama_sampler_apply(sq->chain, &arr);
-    llama_token tok = arr.data[arr.selected].id;
-    llama_sampler_accept(sq->chain, tok);
+    llama_token tok = drawn->tok;
     sq->lp_raw[t] = logits[tok] - raw->max - raw->logz;
     sq->ent_raw[t] = raw->entropy;
-    double lp = 0.0, ent = 0.0; /* the distribution the token was drawn from (argmax: certain) */
-    if (!sq->argmax) {
-        lp = log(arr.data[arr.selected].p);
-        for (size_t i = 0; i < arr.size; i++)
-            if (arr.data[i].p > 0)
-                ent -= arr.data[i].p * log(arr.data[i].p);
-    }
+    double lp = drawn->logprob, ent = drawn->entropy; /* of the distribution it was drawn from */
     sq->a.tokens[t] = tok;
     sq->a.logprobs[t] = lp;
     sq->a.entropies[t] = ent;
@@ -298,20 +273,29 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
     }
     struct seq *seqs = calloc((size_t)n_seq, sizeof *seqs);
     int *prev = malloc((size_t)n_seq * sizeof *prev);
-    llama_token_data *cand = malloc((size_t)e->n_vocab * sizeof *cand);
+    /* the answers that read one row at one temperature: the members, their draws, what they drew */
+    int *group = malloc((size_t)n_seq * sizeof *group);
+    struct llama_sampler **dists = malloc((size_t)n_seq * sizeof *dists);
+    struct umpire_drawn *drawn = malloc((size_t)n_seq * sizeof *drawn);
     /* each output row's full softmax, once per step however many answers share the row */
     struct umpire_logits_stats *raw = malloc(((size_t)n_seq + 1) * sizeof *raw);
     int *raw_step = malloc(((size_t)n_seq + 1) * sizeof *raw_step);
+    struct umpire_draw draw = {0};
+    struct umpire_draw_class cls[2];
+    memset(cls, 0, sizeof cls);
     struct llama_batch batch = llama_batch_init(n_seq, 0, 1);
-    if (!seqs || !cand || !prev || !raw || !raw_step)
+    if (!seqs || !prev || !group || !dists || !drawn || !raw || !raw_step || umpire_draw_init(&draw, e->n_vocab) != 0 ||
+        umpire_draw_class_init(&cls[0], p->temp, p->top_k, p->top_p) != 0 ||
+        umpire_draw_class_init(&cls[1], p->greedy_temp, p->top_k, p->top_p) != 0)
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (int r = 0; raw_step && r <= n_seq; r++)
         raw_step[r] = -1;
     for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
-        float temp = s < p->k ? p->temp : p->greedy_temp;
         seqs[s].rep = 0; /* before the first token every answer is the same: the prompt, in every sequence */
-        seqs[s].chain = make_chain(temp, p, seq_seed(p->seed, s));
-        seqs[s].argmax = temp <= 0;
+        seqs[s].cls = s < p->k ? 0 : 1;
+        seqs[s].drawn = -1;
+        if (cls[seqs[s].cls].trunc && !(seqs[s].dist = umpire_draw_sampler(seq_seed(p->seed, s))))
+            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         if (seq_alloc(&seqs[s], p, d) != 0)
             rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
@@ -321,10 +305,9 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         /* every live sequence draws from the last decode's output: the prompt's last position
          * at step 0 (e->prompt_phi / prompt_mid), its group's row of the batch after that */
         for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
-            struct seq *sq = &seqs[s];
-            if (sq->done)
+            if (seqs[s].done || seqs[s].drawn == step)
                 continue;
-            int row = step == 0 ? -1 : sq->batch_idx;
+            int row = step == 0 ? -1 : seqs[s].batch_idx, c = seqs[s].cls, n = 0;
             const float *phi = step == 0 ? e->prompt_phi : llama_get_embeddings_ith(e->ctx, row);
             const float *mid = !p->middle ? NULL : step == 0 ? e->prompt_mid : e->middle.rows + (size_t)row * d;
             const float *logits = llama_get_logits_ith(e->ctx, row);
@@ -332,9 +315,21 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
                 umpire_logits_stats(logits, e->n_vocab, &raw[row + 1]);
                 raw_step[row + 1] = step;
             }
-            if (step_seq(e, sq, logits, &raw[row + 1], phi, mid, cand, p) != 0)
-                rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-            live -= sq->done;
+            for (int o = s; o < n_seq; o++) {
+                struct seq *so = &seqs[o];
+                if (!so->done && so->drawn != step && so->cls == c && (step == 0 ? -1 : so->batch_idx) == row) {
+                    group[n] = o;
+                    dists[n++] = so->dist;
+                }
+            }
+            umpire_draw_row(&draw, logits, &cls[c], dists, n, drawn);
+            for (int i = 0; i < n && rc == UMPIRE_OK; i++) {
+                struct seq *so = &seqs[group[i]];
+                so->drawn = step;
+                if (step_seq(e, so, &drawn[i], logits, &raw[row + 1], phi, mid, p) != 0)
+                    rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+                live -= so->done;
+            }
         }
         if (rc != UMPIRE_OK || live == 0)
             break;
@@ -368,7 +363,12 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
         umpire_item_free(item);
     }
     llama_batch_free(batch);
-    free(cand);
+    umpire_draw_free(&draw);
+    umpire_draw_class_free(&cls[0]);
+    umpire_draw_class_free(&cls[1]);
+    free(group);
+    free(dists);
+    free(drawn);
     free(raw);
     free(raw_step);
     free(seqs);
