@@ -1,7 +1,8 @@
 /* bench_regimes.c - umpire's side of bench/server_compare.py: the questions of one regime (a JSONL
  * of {"system"?, "question", "image"?}), each answered as `umpire ask` answers it (k samples and
  * the low-temperature answer from one prefill, every estimator scored), and each answered by the
- * low-temperature answer alone (-k 0): seconds per question, after a warm-up question; and how
+ * low-temperature answer alone (-k 0), and by the argmax answer alone (-k 0 --greedy-temp 0):
+ * seconds per question, after a warm-up question; and how
  * many of the answers' tokens shared a batch row (identical answers decoded once) and how many
  * prompt tokens the prefix cache found in the KV already. And the same questions as umpire
  * answered them before issue 13 (no prefix cache, prefill batches of 512, identical answers
@@ -58,7 +59,7 @@ static size_t read_questions(const char *path, struct question **out) {
 /* Seconds to answer question q as `umpire ask -k K` does (K = 0: the low-temperature answer only;
  * dedup 0: every answer in its own batch row). */
 static double answer(struct umpire_engine *e, const struct question *q, int k, int max_tokens, uint64_t seed,
-                     int dedup) {
+                     int dedup, float greedy_temp) {
     const char *images[1] = {q->image};
     struct umpire_query query = {.question = q->text, .system = q->system, .images = images, .n_images = q->image != NULL};
     struct umpire_sample_params sp = umpire_sample_default_params();
@@ -66,6 +67,7 @@ static double answer(struct umpire_engine *e, const struct question *q, int k, i
     sp.max_tokens = max_tokens;
     sp.seed = seed;
     sp.dedup = dedup;
+    sp.greedy_temp = greedy_temp;
     struct umpire_item it;
     char err[UMPIRE_ERR_LEN];
     double t0 = now();
@@ -111,22 +113,25 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_regimes: %s\n", n < 2 ? "fewer than 2 questions" : err);
         return 1;
     }
-    answer(e, &qs[0], k, max_tokens, 1000, 1); /* warm-up (not counted): weights paged in */
-    answer(before, &qs[0], k, max_tokens, 1000, 0);
+    const float low = umpire_sample_default_params().greedy_temp;
+    answer(e, &qs[0], k, max_tokens, 1000, 1, low); /* warm-up (not counted): weights paged in */
+    answer(before, &qs[0], k, max_tokens, 1000, 0, low);
     struct umpire_engine_stats s0, s1;
     umpire_engine_stats(e, &s0);
-    double full = 0, greedy = 0, base = 0;
+    double full = 0, greedy = 0, argmax = 0, base = 0;
     for (size_t i = 1; i < n; i++) {
-        full += answer(e, &qs[i], k, max_tokens, i, 1);
-        base += answer(before, &qs[i], k, max_tokens, i, 0);
+        full += answer(e, &qs[i], k, max_tokens, i, 1, low);
+        base += answer(before, &qs[i], k, max_tokens, i, 0, low);
     }
     umpire_engine_stats(e, &s1);
-    for (size_t i = 1; i < n; i++)
-        greedy += answer(e, &qs[i], 0, max_tokens, i, 1);
+    for (size_t i = 1; i < n; i++) {
+        greedy += answer(e, &qs[i], 0, max_tokens, i, 1, low);
+        argmax += answer(e, &qs[i], 0, max_tokens, i, 1, 0.0f);
+    }
     printf("{\"questions\": %zu, \"seconds_per_question\": %.6f, \"greedy_seconds_per_question\": %.6f, "
-           "\"before_seconds_per_question\": %.6f, "
+           "\"argmax_seconds_per_question\": %.6f, \"before_seconds_per_question\": %.6f, "
            "\"answer_tokens\": %llu, \"decoded_rows\": %llu, \"prompt_tokens\": %llu, \"reused_tokens\": %llu}\n",
-           n - 1, full / (double)(n - 1), greedy / (double)(n - 1), base / (double)(n - 1),
+           n - 1, full / (double)(n - 1), greedy / (double)(n - 1), argmax / (double)(n - 1), base / (double)(n - 1),
            (unsigned long long)(s1.answer_tokens - s0.answer_tokens),
            (unsigned long long)(s1.decoded_rows - s0.decoded_rows),
            (unsigned long long)(s1.prompt_tokens - s0.prompt_tokens),
