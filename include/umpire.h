@@ -735,8 +735,8 @@ UMPIRE_API char *umpire_choice_question(const char *question, const char *const 
  * a constant); SemGrad = mean |dL/dh| over the later half of the layers' outputs at one prompt
  * token; ExGrad = mean |dL/dW_out|; HybridGrad = a ExGrad + (1 - a) SemGrad, a = exp(-mean H_t).
  * Higher = more uncertain. Computed by umpire's own ggml graph of the model (llama, mistral,
- * qwen2, qwen3; text prompts), its weights mapped read-only from the GGUF (F32, F16 or
- * quantised; not BF16). */
+ * qwen2, qwen3; text prompts, and images and audio through a llava-style projector), its weights
+ * mapped read-only from the GGUF (F32, F16 or quantised; not BF16). */
 struct umpire_grad_model;
 /* Load a model's weights for the gradient graph. Returns 0 and *out (free with
  * umpire_grad_model_free), or a negative status with err naming the file and what is not
@@ -782,13 +782,23 @@ UMPIRE_API int umpire_grad_score(const struct umpire_grad_model *m, const int32_
 UMPIRE_API int umpire_grad_sps(const struct umpire_grad_model *m, const int32_t *const *prompts, const size_t *n_tokens,
                                const size_t *group, size_t n, int n_offsets, double *sps, char *err);
 /* The query's prompt as the engine tokenises it for a text query (chat template, special
- * tokens): *tokens (free with umpire_free) and *n. Returns 0, or a negative status with err. */
+ * tokens): *tokens (free with umpire_free) and *n. Returns 0, or a negative status with err
+ * (a query with media, whose prompt is not tokens alone). */
 UMPIRE_API int umpire_engine_prompt_tokens(struct umpire_engine *e, const struct umpire_query *q, int32_t **tokens,
                                            size_t *n, char *err);
-/* The scores of an item's greedy answer (umpire_engine_ask with_greedy, or forced) for a text
- * query, into item->semgrad/exgrad/hybridgrad (sets UMPIRE_HAS_GRADIENTS); the engine's model
- * and g must be the same GGUF. Returns 0, or a negative status with err (media in the query,
- * no greedy answer, or one without its tokens). */
+/* The scores of any answer with its tokens (a sample, a forced answer) for the query, through
+ * the own graph of the engine's model (g: the same GGUF). Images and audio enter as the rows of
+ * embeddings the engine's projector makes of them, in place of token embeddings: llava-style
+ * projectors (consecutive 1-D positions, causal attention); Qwen2-VL's M-RoPE and
+ * bidirectional image attention are refused by name. Returns 0, or a negative status with err. */
+UMPIRE_API int umpire_engine_gradient_scores(struct umpire_engine *e, const struct umpire_grad_model *g,
+                                             const struct umpire_query *q, const struct umpire_answer *answer,
+                                             const struct umpire_grad_params *p, struct umpire_grad_scores *out,
+                                             char *err);
+/* The scores of an item's greedy answer (umpire_engine_ask with_greedy, or forced) for the
+ * query, into item->semgrad/exgrad/hybridgrad (sets UMPIRE_HAS_GRADIENTS); as
+ * umpire_engine_gradient_scores. Returns 0, or a negative status with err (no greedy answer, or
+ * one without its tokens, media the own graph cannot read). */
 UMPIRE_API int umpire_engine_gradients(struct umpire_engine *e, const struct umpire_grad_model *g,
                                        const struct umpire_query *q, const struct umpire_grad_params *p,
                                        struct umpire_item *item, char *err);

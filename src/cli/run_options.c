@@ -151,7 +151,7 @@ void cli_run_options_help(FILE *f) {
             "  --entailment            does answer i entail answer j, for all pairs: semantic entropy\n"
             "                          and the graph estimators on the model's own judgement\n"
             "  --choice-temp T         temperature of multiple-choice letter probabilities (default 1)\n"
-            "gradients (text prompts; llama, mistral, qwen2, qwen3 models):\n"
+            "gradients (llama, mistral, qwen2, qwen3 models; images and audio through a llava-style projector):\n"
             "  --gradients             SemGrad, ExGrad and HybridGrad of the answer: one forward and\n"
             "                          one backward pass through umpire's own graph of the model\n"
             "  --grad-position N       the prompt token SemGrad reads, from the end (-1: the last;\n"

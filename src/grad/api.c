@@ -8,6 +8,7 @@
 
 #include "core/gradscore.h"
 #include "core/status.h"
+#include "grad/api.h"
 #include "grad/model.h"
 #include "grad/semgrad.h"
 #include "umpire.h"
@@ -62,8 +63,8 @@ int umpire_grad_template_position(const char *t) {
     return -1;
 }
 
-int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n,
-                      size_t n_prompt, const struct umpire_grad_params *p,
+int grad_score_inputs(const struct umpire_grad_model *m, const int32_t *tokens, size_t n, size_t n_prompt,
+                      const float *embd, const unsigned char *embd_at, const struct umpire_grad_params *p,
                       struct umpire_grad_scores *out, char *err) {
     memset(out, 0, sizeof *out);
     if (n_prompt > n || n > INT32_MAX)
@@ -75,6 +76,8 @@ int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, 
     ip.weighted = p->weighted;
     ip.layer_first = p->layer_first;
     ip.layer_last = p->layer_last;
+    ip.embd = embd;
+    ip.embd_at = embd_at;
     struct grad_item_result r;
     int rc = grad_item_score(&m->m, tokens, (int)n, (int)n_prompt, &ip, &r, err);
     if (rc != UMPIRE_OK)
@@ -86,4 +89,9 @@ int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, 
                                        .loss = r.loss,
                                        .mean_entropy = r.mean_entropy};
     return UMPIRE_OK;
+}
+
+int umpire_grad_score(const struct umpire_grad_model *m, const int32_t *tokens, size_t n, size_t n_prompt,
+                      const struct umpire_grad_params *p, struct umpire_grad_scores *out, char *err) {
+    return grad_score_inputs(m, tokens, n, n_prompt, NULL, NULL, p, out, err);
 }

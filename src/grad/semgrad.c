@@ -19,7 +19,39 @@
 
 struct grad_item_params grad_item_default_params(void) {
     return (struct grad_item_params){
-        .position = 0, .weighted = 1, .layer_first = -1, .layer_last = -1};
+        .position = 0, .weighted = 1, .layer_first = -1, .layer_last = -1, .embd = NULL, .embd_at = NULL};
+}
+
+/* The input rows' offsets from the token embeddings that make media rows the given embeddings:
+ * delta[i] = embd[i] - token_embd[tok[i]] where embd_at[i] (the graph adds it to the row it
+ * looks up, so the row is embd[i] to a rounding), 0 elsewhere. The looked-up row is
+ * dequantised as ggml's get_rows dequantises it. Returns 0, UMPIRE_EINVAL (a type without a
+ * conversion to float) or UMPIRE_ENOMEM. */
+static int media_offsets(const struct grad_model *m, const int32_t *tok, int n, const struct grad_item_params *p,
+                         float *delta) {
+    const struct ggml_tensor *w = m->tok_embd;
+    const size_t d = (size_t)m->hp.n_embd, nb = w->nb[1];
+    const struct ggml_type_traits *tt = ggml_get_type_traits(w->type);
+    void *raw = malloc(nb);
+    float *row = malloc(d * sizeof *row);
+    int rc = w->type != GGML_TYPE_F32 && !tt->to_float ? UMPIRE_EINVAL : raw && row ? UMPIRE_OK : UMPIRE_ENOMEM;
+    for (int i = 0; i < n && rc == UMPIRE_OK; i++) {
+        float *out = delta + (size_t)i * d;
+        if (!p->embd_at[i]) {
+            memset(out, 0, d * sizeof *out);
+            continue;
+        }
+        ggml_backend_tensor_get((struct ggml_tensor *)w, raw, (size_t)tok[i] * nb, nb);
+        if (w->type == GGML_TYPE_F32)
+            memcpy(row, raw, d * sizeof *row);
+        else
+            tt->to_float(raw, row, (int64_t)d);
+        for (size_t j = 0; j < d; j++)
+            out[j] = p->embd[(size_t)i * d + j] - row[j];
+    }
+    free(raw);
+    free(row);
+    return rc;
 }
 
 int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n_prompt,
@@ -66,11 +98,12 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
     float *z = malloc(V * n_ans * sizeof *z), *dz = malloc(V * n_ans * sizeof *dz);
     float *h = malloc(d * n_ans * sizeof *h), *row = malloc(d * sizeof *row);
     float *ge = m->output == m->tok_embd ? malloc(d * (size_t)n * sizeof *ge) : NULL;
+    float *delta = p->embd ? malloc(d * (size_t)n * sizeof *delta) : NULL;
     r->hidden_grad = malloc(n_sel_layers * d * sizeof *r->hidden_grad);
     ggml_backend_buffer_t buf = NULL;
     int rc = UMPIRE_ENOMEM;
     if (!ctx || !probe || !pos || !sel || !mask || !z || !dz || !h || !row || !r->hidden_grad ||
-        (m->output == m->tok_embd && !ge))
+        (m->output == m->tok_embd && !ge) || (p->embd && !delta))
         goto out;
 
     struct grad_forward f = {.T = n, .B = 1, .probe = probe};
@@ -85,9 +118,10 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
     /* tied embeddings: W_out is token_embd, and the reference's gradient of it (autograd of
      * the one shared tensor) also holds the path through the input embeddings */
     const int tied = m->output == m->tok_embd;
-    if (tied) {
+    if (tied || p->embd) { /* media rows enter as offsets from their placeholder tokens' rows */
         f.probe_embd = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hp->n_embd, n);
-        ggml_set_param(f.probe_embd);
+        if (tied)
+            ggml_set_param(f.probe_embd);
     }
     struct ggml_tensor *G = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, hp->n_vocab, n_ans);
     struct ggml_tensor *logits = grad_forward_build(ctx, m, &f);
@@ -114,6 +148,11 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
         goto out;
     ggml_backend_buffer_clear(buf, 0); /* probes: 0 */
     ggml_graph_reset(gb);              /* dS/dS = 1 */
+    if (p->embd) { /* (a gradient does not depend on the point an addend is at) */
+        if ((rc = media_offsets(m, tok, n, p, delta)) != UMPIRE_OK)
+            goto out;
+        ggml_backend_tensor_set(f.probe_embd, delta, 0, ggml_nbytes(f.probe_embd));
+    }
     for (int i = 0; i < n_ans; i++)
         sel[i] = n_prompt - 1 + i;
     ggml_backend_tensor_set(f.sel, sel, 0, ggml_nbytes(f.sel));
@@ -144,6 +183,9 @@ int grad_item_score(const struct grad_model *m, const int32_t *tok, int n, int n
         if (!g)
             goto out;
         ggml_backend_tensor_get(g, ge, 0, ggml_nbytes(g));
+        for (int i = 0; p->embd && i < n; i++) /* a media row is no token's: no part of W_out's gradient */
+            if (p->embd_at[i])
+                memset(ge + (size_t)i * d, 0, d * sizeof *ge);
     }
     r->exgrad = umpire_grad_exgrad(dz, h, (size_t)n_ans, V, d, tok, ge, tied ? (size_t)n : 0);
     r->hybridgrad = umpire_grad_hybrid(r->exgrad, r->semgrad, r->mean_entropy);
@@ -165,6 +207,9 @@ out:
         r->hidden_grad = NULL;
         if (rc == UMPIRE_ENOMEM)
             umpire_fail(err, rc, "gradient scores: out of memory (%d tokens)", n);
+        else if (rc == UMPIRE_EINVAL)
+            umpire_fail(err, rc, "gradient scores: the token embeddings' type (%s) cannot be read back for media rows",
+                        ggml_type_name(m->tok_embd->type));
         else
             umpire_fail(err, rc, "gradient scores: the graph could not be computed");
     }
@@ -181,5 +226,6 @@ out:
     free(h);
     free(row);
     free(ge);
+    free(delta);
     return rc;
 }

@@ -18,6 +18,10 @@ struct grad_item_params {
     int layer_first; /* the layer outputs read, l_out-<il> for il in [layer_first, layer_last]; */
     int layer_last;  /* -1 and -1: the reference's later half (umpire_grad_layers) */
     int exgrad_autodiff; /* also differentiate W_out by autodiff (a check of the analytic form) */
+    /* media: where embd_at[i] is set, row i's input is embd[i * n_embd ..] (an image's or a
+     * clip's embedding from the projector) instead of token i's embedding; NULL: tokens only */
+    const float *embd;
+    const unsigned char *embd_at;
 };
 
 struct grad_item_params grad_item_default_params(void);

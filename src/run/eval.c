@@ -137,9 +137,9 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     struct umpire_item it;
     float *logits = NULL;
     int rc = umpire_engine_ask(e, &query, &p->sample, &it, err);
-    /* the gradient scores of the answer as it was asked (text items: media cannot enter the
-     * own graph, and such items go without them) */
-    if (rc == UMPIRE_OK && p->gradients && !di->n_images && !di->n_audio)
+    /* the gradient scores of the answer as it was asked (media items through the projector's
+     * rows; a projector the own graph cannot read stops the run with its name) */
+    if (rc == UMPIRE_OK && p->gradients)
         rc = umpire_engine_gradients(e, p->gradients, &query, &p->grad, &it, err);
     query.question = di->question; /* the extra passes and the letter are asked of the question */
     query.instruction = p->instruction;
