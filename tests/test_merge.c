@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 /* test_merge.c - umpire_eval_merge at scale and on hostile shards: 4 shards of 100k items
- * merge in linear time into the dataset's order; an id in two shards, a missing shard, a
+ * merge in linear time into the dataset's order, and so do 2,000 shards of 50 (an array job
+ * of many tasks); an id in two shards, a missing shard, a
  * shard given twice and an absurd shard count are refused with a message, and nothing is
  * written.
  * Usage: test_merge WORK_DIR */
@@ -109,6 +110,51 @@ static void test_merge_400k_linear(void **state) {
     assert_true(exists(in_work("big/config.json")));
 }
 
+/* An array job of many small tasks: 2,000 shards of 50 items, given in a scrambled order,
+ * merge into the dataset's order (each shard's number checked against the others once,
+ * sorted, not against every other shard). */
+static void test_merge_2000_shards(void **state) {
+    (void)state;
+    const size_t n = 2000, total = 100000;
+    fresh("many");
+    char **runs = calloc(n, sizeof *runs), shard[32], name[32];
+    assert_non_null(runs);
+    mkdir(in_work("many-shards"), 0777);
+    for (size_t i = 1; i <= n; i++) {
+        size_t at = (i * 7919) % n; /* 7919 is prime to 2000: a permutation */
+        snprintf(name, sizeof name, "many-shards/%zu", i);
+        runs[at] = strdup(in_work(name));
+        snprintf(shard, sizeof shard, "%zu/%zu", i, n);
+        write_shard(runs[at], shard, i, n, total, -1);
+    }
+    char err[UMPIRE_ERR_LEN];
+    double t0 = cpu_now();
+    assert_int_equal(umpire_eval_merge(in_work("many"), (const char *const *)runs, n, err), 0);
+    print_message("merged %zu items from %zu shards in %.2f s of CPU\n", total, n, cpu_now() - t0);
+    FILE *f = fopen(in_work("many/items.jsonl"), "r");
+    assert_non_null(f);
+    char line[256];
+    size_t k = 0, in_order = 0;
+    while (fgets(line, sizeof line, f)) {
+        char want[32];
+        int len = snprintf(want, sizeof want, "{\"id\":\"q%zu\",", k++);
+        in_order += !strncmp(line, want, (size_t)len);
+    }
+    fclose(f);
+    assert_int_equal(k, total);
+    assert_int_equal(in_order, total);
+    /* the last shard given twice: named, with the other directory that has it */
+    write_shard(runs[0], "1999/2000", 1999, n, total, -1);
+    assert_int_equal(umpire_eval_merge(in_work("many"), (const char *const *)runs, n, err), UMPIRE_EINVAL);
+    print_message("%s\n", err);
+    /* runs[0] is directory 2000: given first, it is the one the other "has too" */
+    assert_non_null(strstr(err, "many-shards/1999/config.json: shard 1999/2000 is given twice"));
+    assert_non_null(strstr(err, "many-shards/2000 has it too"));
+    for (size_t i = 0; i < n; i++)
+        free(runs[i]);
+    free(runs);
+}
+
 static void test_merge_refuses_an_id_in_two_shards(void **state) {
     (void)state;
     const char *runs[3] = {in_work("dup1"), in_work("dup2"), in_work("dup3")};
@@ -165,6 +211,7 @@ int main(int argc, char **argv) {
     mkdir(work_dir, 0777);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_400k_linear),
+        cmocka_unit_test(test_merge_2000_shards),
         cmocka_unit_test(test_merge_refuses_an_id_in_two_shards),
         cmocka_unit_test(test_merge_refuses_missing_and_repeated_shards),
     };

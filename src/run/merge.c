@@ -100,9 +100,16 @@ static int copy_file(const char *from_dir, const char *to_dir, const char *name,
     return rc;
 }
 
+struct shard_of_run {
+    unsigned long shard; /* i of i/n */
+    size_t run;          /* its position among the directories given */
+};
+
 static int by_shard(const void *a, const void *b) {
-    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-    return (x > y) - (x < y);
+    const struct shard_of_run *x = a, *y = b;
+    if (x->shard != y->shard)
+        return (x->shard > y->shard) - (x->shard < y->shard);
+    return (x->run > y->run) - (x->run < y->run);
 }
 
 /* Read every run's config.json: each must be shard i/n of one configuration, every i once.
@@ -111,7 +118,8 @@ static int by_shard(const void *a, const void *b) {
 static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON **first,
                         char *err) {
     int rc = UMPIRE_OK;
-    unsigned long *shard = calloc(n, sizeof *shard), shards = 0;
+    struct shard_of_run *shard = calloc(n, sizeof *shard);
+    unsigned long shards = 0;
     if (!shard)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
@@ -127,12 +135,8 @@ static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON
         else if (shards && b != shards)
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s, but the others are of %lu", path,
                              sh->valuestring, shards);
-        for (size_t q = 0; q < r && rc == UMPIRE_OK; q++) /* n is the number of directories given */
-            if (shard[q] == a)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s is given twice", path,
-                                 sh->valuestring);
         shards = b;
-        shard[r] = a;
+        shard[r] = (struct shard_of_run){a, r};
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, "shard");
         if (rc == UMPIRE_OK && *first && !cJSON_Compare(*first, cfg, true))
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s: configured differently from %s/config.json", path, runs[0]);
@@ -141,13 +145,19 @@ static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON
         else
             cJSON_Delete(cfg);
     }
+    if (rc == UMPIRE_OK) { /* sorted, a shard given twice is next to itself: n log n for n shards */
+        qsort(shard, n, sizeof *shard, by_shard);
+        for (size_t r = 1; r < n && rc == UMPIRE_OK; r++)
+            if (shard[r].shard == shard[r - 1].shard)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s/config.json: shard %lu/%lu is given twice (%s has it too)",
+                                 runs[shard[r].run], shard[r].shard, shards, runs[shard[r - 1].run]);
+    }
     if (rc == UMPIRE_OK) {
         for (size_t r = 0; r < n; r++)
-            if (shard[r] <= n) /* the shards are distinct and at most n of them are <= n */
-                run_of[shard[r] - 1] = r;
-        qsort(shard, n, sizeof *shard, by_shard);
+            if (shard[r].shard <= n) /* the shards are distinct and at most n of them are <= n */
+                run_of[shard[r].shard - 1] = shard[r].run;
         unsigned long missing = 1; /* the first number not among the sorted, distinct shards */
-        for (size_t r = 0; r < n && shard[r] == missing; r++)
+        for (size_t r = 0; r < n && shard[r].shard == missing; r++)
             missing++;
         if (missing <= shards)
             rc = umpire_fail(err, UMPIRE_EINVAL, "shard %lu/%lu is missing", missing, shards);
