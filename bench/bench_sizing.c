@@ -44,7 +44,8 @@ static struct umpire_engine *open_engine(int n_ctx, int k_max, int threads) {
 /* One UMPIRE item: question q, k answers of len tokens and the low-temperature one, scored. */
 static void item(struct umpire_engine *e, int q, int k) {
     char question[128];
-    snprintf(question, sizeof question, "What is the capital city of country number %d, and why?", q);
+    snprintf(question, sizeof question, "What is the capital city of country number %d, and why?",
+             q);
     struct umpire_query query = {.question = question};
     struct umpire_sample_params sp = umpire_sample_default_params();
     sp.k = k;
@@ -57,7 +58,8 @@ static void item(struct umpire_engine *e, int q, int k) {
     struct umpire_sampleset set = {.items = &it, .n = 1};
     struct umpire_score_params p = umpire_score_default_params();
     p.alpha = 1.0;
-    if (umpire_engine_ask(e, &query, &sp, &it, err) != 0 || umpire_score_set(&set, &p, &s, err) != 0) {
+    if (umpire_engine_ask(e, &query, &sp, &it, err) != 0 ||
+        umpire_score_set(&set, &p, &s, err) != 0) {
         fprintf(stderr, "bench_sizing: %s\n", err);
         exit(1);
     }
@@ -77,7 +79,8 @@ static double peak_rss(int n_ctx, int k) {
     }
     int status;
     struct rusage ru;
-    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench_sizing: the child with n_ctx %d, k %d failed\n", n_ctx, k);
         exit(1);
     }
@@ -106,10 +109,12 @@ int main(int argc, char **argv) {
     const int ctx_small = 1024, ctx_big = 8192, k_lo = 2, k_hi = 32; /* scoring needs k >= 2 */
     double small = peak_rss(ctx_small, 5), big = peak_rss(ctx_big, 5);
     double one = peak_rss(4096, k_lo), many = peak_rss(4096, k_hi);
-    printf("  peak RSS, k = 5:  n_ctx %d: %.0f MiB, n_ctx %d: %.0f MiB -> %.1f KiB per context token\n", ctx_small,
-           small, ctx_big, big, 1024.0 * (big - small) / (ctx_big - ctx_small));
-    printf("  peak RSS, n_ctx 4096:  k = %d: %.0f MiB, k = %d: %.0f MiB -> %.2f MiB per further sequence\n", k_lo,
-           one, k_hi, many, (many - one) / (k_hi - k_lo));
+    printf("  peak RSS, k = 5:  n_ctx %d: %.0f MiB, n_ctx %d: %.0f MiB -> %.1f KiB per context "
+           "token\n",
+           ctx_small, small, ctx_big, big, 1024.0 * (big - small) / (ctx_big - ctx_small));
+    printf("  peak RSS, n_ctx 4096:  k = %d: %.0f MiB, k = %d: %.0f MiB -> %.2f MiB per further "
+           "sequence\n",
+           k_lo, one, k_hi, many, (many - one) / (k_hi - k_lo));
 
     for (int threads = 1; threads <= 2; threads++) {
         struct umpire_engine *e = open_engine(4096, 10, threads);
@@ -119,8 +124,10 @@ int main(int argc, char **argv) {
             for (int q = 0; q < items; q++)
                 item(e, q, k);
             double wall = now(CLOCK_MONOTONIC) - w0, cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
-            printf("  %d thread%s, k = %2d: %6.2f items/s (%5.1f answer tokens/s), %6.2f items per CPU-second\n",
-                   threads, threads > 1 ? "s" : " ", k, items / wall, items * (k + 1) * len / wall, items / cpu);
+            printf("  %d thread%s, k = %2d: %6.2f items/s (%5.1f answer tokens/s), %6.2f items per "
+                   "CPU-second\n",
+                   threads, threads > 1 ? "s" : " ", k, items / wall, items * (k + 1) * len / wall,
+                   items / cpu);
         }
         umpire_engine_close(e);
     }

@@ -33,12 +33,14 @@ struct got {
 
 static struct got shard_of(const char *const *env, size_t given) {
     struct got g = {.shard = 99, .shards = 99};
-    g.rc = umpire_shard_from_env(lookup, (void *)env, given, &g.shard, &g.shards, g.from, sizeof g.from, g.err);
+    g.rc = umpire_shard_from_env(lookup, (void *)env, given, &g.shard, &g.shards, g.from,
+                                 sizeof g.from, g.err);
     return g;
 }
 
 /* The environment sbatch --array=MIN-MAX:STEP gives task ID (COUNT tasks). */
-static struct got slurm_task(size_t id, size_t min, size_t max, size_t step, size_t count, size_t given) {
+static struct got slurm_task(size_t id, size_t min, size_t max, size_t step, size_t count,
+                             size_t given) {
     char v[5][48];
     snprintf(v[0], sizeof v[0], "SLURM_ARRAY_TASK_ID=%zu", id);
     snprintf(v[1], sizeof v[1], "SLURM_ARRAY_TASK_MIN=%zu", min);
@@ -54,7 +56,8 @@ static void test_arithmetic_arrays_cover_every_shard_once(void **state) {
     /* --array=0-3, 1-4, 5-20:5, 1-7:2 (MAX as given: 7 is a task), 3-3 */
     const size_t arrays[][3] = {{0, 1, 4}, {1, 1, 4}, {5, 5, 4}, {1, 2, 4}, {3, 1, 1}, {100, 3, 9}};
     for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++) {
-        size_t min = arrays[a][0], step = arrays[a][1], count = arrays[a][2], max = min + step * (count - 1);
+        size_t min = arrays[a][0], step = arrays[a][1], count = arrays[a][2],
+               max = min + step * (count - 1);
         int seen[16] = {0};
         for (size_t t = 0; t < count; t++) {
             struct got g = slurm_task(min + t * step, min, max, step, count, 0);
@@ -81,8 +84,8 @@ static void test_arithmetic_arrays_cover_every_shard_once(void **state) {
 
 static void test_step_defaults_to_one(void **state) {
     (void)state;
-    const char *env[] = {"SLURM_ARRAY_TASK_ID=4", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=4",
-                         "SLURM_ARRAY_TASK_COUNT=4", NULL};
+    const char *env[] = {"SLURM_ARRAY_TASK_ID=4", "SLURM_ARRAY_TASK_MIN=1",
+                         "SLURM_ARRAY_TASK_MAX=4", "SLURM_ARRAY_TASK_COUNT=4", NULL};
     struct got g = shard_of(env, 0);
     assert_int_equal(g.rc, 0);
     assert_int_equal(g.shard, 3);
@@ -94,7 +97,8 @@ static void test_lists_and_strays_are_refused(void **state) {
     /* --array=1,4,9: MIN 1, MAX 9, COUNT 3 is no MIN-MAX:STEP */
     struct got g = slurm_task(4, 1, 9, 1, 3, 0);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
-    assert_non_null(strstr(g.err, "task 4 of the Slurm array MIN=1 MAX=9 STEP=1 COUNT=3, which is not MIN-MAX:STEP"));
+    assert_non_null(strstr(
+        g.err, "task 4 of the Slurm array MIN=1 MAX=9 STEP=1 COUNT=3, which is not MIN-MAX:STEP"));
     assert_non_null(strstr(g.err, "--shards N"));
     /* a task id off the step, or outside MIN..MAX */
     assert_int_equal(slurm_task(2, 1, 7, 2, 4, 0).rc, UMPIRE_EINVAL);
@@ -119,8 +123,9 @@ static void test_given_count_numbers_shards_by_task_id(void **state) {
     /* ids run 0..N-1 */
     g = slurm_task(4, 1, 4, 1, 4, 4);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
-    assert_non_null(strstr(g.err, "SLURM_ARRAY_TASK_ID=4, but with --shards N the task ids are the shards 0..N-1 "
-                                  "(sbatch --array=0-3, or some of them)"));
+    assert_non_null(strstr(
+        g.err, "SLURM_ARRAY_TASK_ID=4, but with --shards N the task ids are the shards 0..N-1 "
+               "(sbatch --array=0-3, or some of them)"));
     /* only the task id is needed then */
     const char *env[] = {"SLURM_ARRAY_TASK_ID=0", NULL};
     g = shard_of(env, 1);
@@ -131,25 +136,29 @@ static void test_given_count_numbers_shards_by_task_id(void **state) {
 
 static void test_incomplete_or_malformed_slurm_environment(void **state) {
     (void)state;
-    const char *no_count[] = {"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=3", NULL};
+    const char *no_count[] = {"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=0",
+                              "SLURM_ARRAY_TASK_MAX=3", NULL};
     struct got g = shard_of(no_count, 0);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
-    assert_non_null(strstr(g.err, "SLURM_ARRAY_TASK_ID=1 is set but SLURM_ARRAY_TASK_COUNT is not"));
-    const char *bad[][2] = {{"SLURM_ARRAY_TASK_ID=3x", "SLURM_ARRAY_TASK_ID='3x' is not a whole number"},
-                            {"SLURM_ARRAY_TASK_ID=-1", "SLURM_ARRAY_TASK_ID='-1' is not a whole number"},
-                            {"SLURM_ARRAY_TASK_ID=", "SLURM_ARRAY_TASK_ID='' is not a whole number"},
-                            {"SLURM_ARRAY_TASK_ID= 2", "SLURM_ARRAY_TASK_ID=' 2' is not a whole number"},
-                            {"SLURM_ARRAY_TASK_ID=99999999999999999999999",
-                             "SLURM_ARRAY_TASK_ID='99999999999999999999999' is not a whole number"}};
+    assert_non_null(
+        strstr(g.err, "SLURM_ARRAY_TASK_ID=1 is set but SLURM_ARRAY_TASK_COUNT is not"));
+    const char *bad[][2] = {
+        {"SLURM_ARRAY_TASK_ID=3x", "SLURM_ARRAY_TASK_ID='3x' is not a whole number"},
+        {"SLURM_ARRAY_TASK_ID=-1", "SLURM_ARRAY_TASK_ID='-1' is not a whole number"},
+        {"SLURM_ARRAY_TASK_ID=", "SLURM_ARRAY_TASK_ID='' is not a whole number"},
+        {"SLURM_ARRAY_TASK_ID= 2", "SLURM_ARRAY_TASK_ID=' 2' is not a whole number"},
+        {"SLURM_ARRAY_TASK_ID=99999999999999999999999",
+         "SLURM_ARRAY_TASK_ID='99999999999999999999999' is not a whole number"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *env[] = {bad[i][0], "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=3", "SLURM_ARRAY_TASK_COUNT=4",
-                             NULL};
+        const char *env[] = {bad[i][0], "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=3",
+                             "SLURM_ARRAY_TASK_COUNT=4", NULL};
         g = shard_of(env, 0);
         assert_int_equal(g.rc, UMPIRE_EINVAL);
         assert_non_null(strstr(g.err, bad[i][1]));
     }
-    const char *bad_step[] = {"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=3",
-                              "SLURM_ARRAY_TASK_STEP=one", "SLURM_ARRAY_TASK_COUNT=4", NULL};
+    const char *bad_step[] = {"SLURM_ARRAY_TASK_ID=1",    "SLURM_ARRAY_TASK_MIN=0",
+                              "SLURM_ARRAY_TASK_MAX=3",   "SLURM_ARRAY_TASK_STEP=one",
+                              "SLURM_ARRAY_TASK_COUNT=4", NULL};
     g = shard_of(bad_step, 0);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
     assert_non_null(strstr(g.err, "SLURM_ARRAY_TASK_STEP='one' is not a whole number"));
@@ -180,7 +189,8 @@ static void test_neither_or_both(void **state) {
     const char *none[] = {"HOME=/root", NULL};
     struct got g = shard_of(none, 4);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
-    assert_non_null(strstr(g.err, "neither SLURM_ARRAY_TASK_ID (a Slurm array job) nor JOB_COMPLETION_INDEX"));
+    assert_non_null(
+        strstr(g.err, "neither SLURM_ARRAY_TASK_ID (a Slurm array job) nor JOB_COMPLETION_INDEX"));
     const char *plain_job[] = {"SLURM_JOB_ID=17", NULL};
     g = shard_of(plain_job, 0);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
@@ -188,7 +198,8 @@ static void test_neither_or_both(void **state) {
     const char *both[] = {"SLURM_ARRAY_TASK_ID=1", "JOB_COMPLETION_INDEX=1", NULL};
     g = shard_of(both, 4);
     assert_int_equal(g.rc, UMPIRE_EINVAL);
-    assert_non_null(strstr(g.err, "both SLURM_ARRAY_TASK_ID=1 (Slurm) and JOB_COMPLETION_INDEX=1 (Kubernetes)"));
+    assert_non_null(strstr(
+        g.err, "both SLURM_ARRAY_TASK_ID=1 (Slurm) and JOB_COMPLETION_INDEX=1 (Kubernetes)"));
     assert_int_equal(g.shard, 99); /* untouched on failure */
 }
 
