@@ -28,8 +28,9 @@ done
 rm -rf "$dir"
 mkdir -p "$dir"
 fails=0
-check() {
+check() { # NAME STATUS DETAIL; returns STATUS
     if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
+    return "$2"
 }
 # daemons' files in /tmp: a unix socket's path is limited to 108 bytes, a build tree's may be long
 d=$(mktemp -d /tmp/umpire-slurm.XXXXXX)
@@ -172,7 +173,7 @@ submit() { # [submit-eval options]: "ARRAY MERGE"
         --data "$dir/data.jsonl" $opts 2> "$dir/submit.err"
 }
 ids=$(submit)
-check "submit-eval: an array job and a merge job" $? "$(cat "$dir/submit.err")"
+check "submit-eval: an array job and a merge job" $? "$(cat "$dir/submit.err")" || exit 1
 first=${ids% *} array=${ids% *} merge=${ids#* }
 try=1 at_kill=
 while :; do
