@@ -36,6 +36,12 @@ static void usage(FILE *f) {
             "  --limit N                 the first N questions only\n"
             "  --shard i/n               every n-th question from the i-th: run shards in several\n"
             "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
+            "  --shard auto [--shards N] i and n from a Slurm array task (SLURM_ARRAY_TASK_ID of the\n"
+            "                            array MIN-MAX:STEP is shard (ID - MIN) / STEP + 1 of COUNT; with\n"
+            "                            --shards N the task ids are the shards 0..N-1, so one task can be\n"
+            "                            resubmitted alone) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX\n"
+            "                            of --shards N, the Job's completions); scripts/slurm/ runs a dataset\n"
+            "                            as an array job and merges it\n"
             "  --seed S                  sampling, the splits' and bootstrap seed (default 0; with --from:\n"
             "                            the run's own)\n"
             "  --bootstrap N             resamples for the intervals (default 1000)\n"
@@ -51,7 +57,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "\nexamples:\n"
             "  umpire eval -m model.gguf --data vqa.jsonl --out runs/vqa -k 5\n"
-            "  umpire eval --from runs/vqa --group-by question_type\n");
+            "  umpire eval --from runs/vqa --group-by question_type\n"
+            "  sbatch --array=0-7 --wrap 'umpire eval -m model.gguf --data vqa.jsonl -k 5 --shard auto \\\n"
+            "      --out runs/vqa-$SLURM_ARRAY_TASK_ID'     # then: umpire merge runs/vqa runs/vqa-*\n");
 }
 
 struct progress_state {
@@ -186,6 +194,11 @@ int cli_report_run(const char *dir, const struct umpire_score_params *sp, const 
     return rc;
 }
 
+static const char *env_lookup(const char *name, void *ctx) {
+    (void)ctx;
+    return getenv(name);
+}
+
 int cmd_eval(int argc, char **argv) {
     struct cli_run_options ro;
     cli_run_options_init(&ro);
@@ -196,15 +209,16 @@ int cmd_eval(int argc, char **argv) {
     uint64_t limit = 0, boot;
     int seed_given = 0;
     unsigned long shard = 1, shards = 1;
-    int choice_logits = 0;
-    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP, O_CLOGITS };
+    uint64_t shards_given = 0;
+    int choice_logits = 0, shard_auto = 0;
+    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP, O_CLOGITS, O_SHARDS };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
         {"data", required_argument, 0, O_DATA},   {"out", required_argument, 0, O_OUT},
         {"from", required_argument, 0, O_FROM},   {"judge", required_argument, 0, O_JUDGE},
         {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
         {"shard", required_argument, 0, O_SHARD}, {"group-by", required_argument, 0, O_GROUP},
-        {"choice-logits", no_argument, 0, O_CLOGITS},
+        {"choice-logits", no_argument, 0, O_CLOGITS}, {"shards", required_argument, 0, O_SHARDS},
         CLI_SCORE_OPTIONS,                        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, bad = 0;
@@ -240,12 +254,20 @@ int cmd_eval(int argc, char **argv) {
             break;
         case O_SHARD: {
             char tail;
-            if (sscanf(optarg, "%lu/%lu%c", &shard, &shards, &tail) != 2 || shard < 1 || shard > shards) {
+            if (!strcmp(optarg, "auto"))
+                shard_auto = 1;
+            else if (sscanf(optarg, "%lu/%lu%c", &shard, &shards, &tail) != 2 || shard < 1 || shard > shards) {
                 fprintf(stderr, "umpire eval: --shard: expected i/n with 1 <= i <= n, got '%s'\n", optarg);
                 bad = 1;
             }
             break;
         }
+        case O_SHARDS:
+            if (!(bad = cli_parse_u64("eval", "--shards", optarg, &shards_given)) && shards_given < 1) {
+                fprintf(stderr, "umpire eval: --shards: expected a number of shards >= 1, got '%s'\n", optarg);
+                bad = 1;
+            }
+            break;
         case 'h': usage(stdout); cli_run_options_free(&ro); return 0;
         default: bad = 1;
         }
@@ -259,6 +281,22 @@ int cmd_eval(int argc, char **argv) {
     if (!bad && !from && (!ro.engine.model_path || !data || !out)) {
         fprintf(stderr, "umpire eval: -m MODEL, --data DATA and --out RUN_DIR are required (or --from RUN_DIR)\n");
         bad = 1;
+    }
+    if (!bad && shards_given && !shard_auto) {
+        fprintf(stderr, "umpire eval: --shards N goes with --shard auto (else --shard i/n)\n");
+        bad = 1;
+    }
+    if (!bad && shard_auto && !from) {
+        size_t i = 0, n = 0;
+        char said[160];
+        if (umpire_shard_from_env(env_lookup, NULL, (size_t)shards_given, &i, &n, said, sizeof said, err) != 0) {
+            fprintf(stderr, "umpire eval: %s\n", err);
+            rc = 1;
+            goto done;
+        }
+        fprintf(stderr, "eval: shard %zu/%zu (%s)\n", i + 1, n, said);
+        shard = i + 1;
+        shards = n;
     }
     if (bad) {
         usage(stderr);

@@ -1,10 +1,16 @@
 /* merge.c - the shards of one evaluation (umpire eval --shard i/n) into one run: every shard
  * once, one configuration, no id twice, the dataset's order restored, the multiple-choice
  * logits files copied along. No llama.cpp here.
+ *
+ * Linear in items, and memory for the ids and 16 bytes an item, not for the items: each shard's
+ * lines, checked and printed as umpire prints them, go to a spool file in OUT_DIR (unlinked at
+ * once: nothing is left behind, whatever ends the process), and are read back from it in the
+ * dataset's order. An item of a 13B model's run with k = 10 is about a megabyte of text.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -23,10 +29,20 @@
 #include "io/output.h"
 #include "run/run.h"
 
-/* One shard's lines, kept in memory for the merge, and the letter-step logits files they name. */
+/* The merge's spool: every shard's lines, one after another. */
+struct spool {
+    FILE *f;
+    uint64_t at;     /* bytes written */
+    size_t longest;  /* the longest line's length */
+    const char *dir; /* for messages */
+};
+
+/* One shard's lines (where they are in the spool) and the letter-step logits files they name. */
 struct shard_lines {
-    char **lines;
+    uint64_t *at;  /* line j: spool bytes at[j] .. at[j] + len[j] */
+    size_t *len;
     size_t n, cap;
+    struct spool *spool;
     char **logits; /* "choice_logits/<16 hex>.f32", relative to the shard's directory */
     size_t n_logits;
     struct umpire_idset *ids; /* all ids seen, across shards */
@@ -49,14 +65,17 @@ static int keep_line(const cJSON *o, size_t line, void *vctx) {
                            line, id->valuestring, first);
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
-        char **g = realloc(s->lines, cap * sizeof *g);
+        uint64_t *at = realloc(s->at, cap * sizeof *at);
+        if (at)
+            s->at = at;
+        size_t *len = at ? realloc(s->len, cap * sizeof *len) : NULL;
+        if (len)
+            s->len = len;
+        char **g = len ? realloc(s->logits, cap * sizeof *g) : NULL;
         if (!g)
             return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
-        s->lines = g;
-        s->cap = cap;
-        if (!(g = realloc(s->logits, cap * sizeof *g)))
-            return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
         s->logits = g;
+        s->cap = cap;
     }
     const cJSON *lf = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "choice"), "logits");
     if (lf) { /* only a name umpire eval writes: a file in the run's choice_logits/ */
@@ -72,10 +91,22 @@ static int keep_line(const cJSON *o, size_t line, void *vctx) {
     }
     cJSON *copy = cJSON_Duplicate(o, 1); /* printed as umpire prints it: the same bytes as read */
     umpire_json_exact(copy);
-    s->lines[s->n] = copy ? cJSON_PrintUnformatted(copy) : NULL;
+    char *text = copy ? cJSON_PrintUnformatted(copy) : NULL;
     cJSON_Delete(copy);
-    if (!s->lines[s->n])
+    if (!text)
         return umpire_fail(s->err, UMPIRE_ENOMEM, "out of memory");
+    size_t len = strlen(text);
+    struct spool *sp = s->spool;
+    int wrote = fwrite(text, 1, len, sp->f) == len;
+    free(text);
+    if (!wrote)
+        return umpire_fail(s->err, UMPIRE_EIO, "%s: the merge's spool file: write failed (%s)", sp->dir,
+                           strerror(errno));
+    s->at[s->n] = sp->at;
+    s->len[s->n] = len;
+    sp->at += len;
+    if (len > sp->longest)
+        sp->longest = len;
     s->n++;
     return 0;
 }
@@ -100,9 +131,30 @@ static int copy_file(const char *from_dir, const char *to_dir, const char *name,
     return rc;
 }
 
+struct shard_of_run {
+    unsigned long shard; /* i of i/n */
+    size_t run;          /* its position among the directories given */
+};
+
+/* The spool's bytes at .. at + len into buf. */
+static int read_spool(const struct spool *sp, uint64_t at, size_t len, char *buf, char *err) {
+    for (size_t got = 0; got < len;) {
+        ssize_t r = pread(fileno(sp->f), buf + got, len - got, (off_t)(at + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return umpire_fail(err, UMPIRE_EIO, "%s: the merge's spool file: read failed (%s)", sp->dir,
+                               r < 0 ? strerror(errno) : "it is shorter than written");
+        got += (size_t)r;
+    }
+    return UMPIRE_OK;
+}
+
 static int by_shard(const void *a, const void *b) {
-    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-    return (x > y) - (x < y);
+    const struct shard_of_run *x = a, *y = b;
+    if (x->shard != y->shard)
+        return (x->shard > y->shard) - (x->shard < y->shard);
+    return (x->run > y->run) - (x->run < y->run);
 }
 
 /* Read every run's config.json: each must be shard i/n of one configuration, every i once.
@@ -111,7 +163,8 @@ static int by_shard(const void *a, const void *b) {
 static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON **first,
                         char *err) {
     int rc = UMPIRE_OK;
-    unsigned long *shard = calloc(n, sizeof *shard), shards = 0;
+    struct shard_of_run *shard = calloc(n, sizeof *shard);
+    unsigned long shards = 0;
     if (!shard)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (size_t r = 0; r < n && rc == UMPIRE_OK; r++) {
@@ -127,12 +180,8 @@ static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON
         else if (shards && b != shards)
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s, but the others are of %lu", path,
                              sh->valuestring, shards);
-        for (size_t q = 0; q < r && rc == UMPIRE_OK; q++) /* n is the number of directories given */
-            if (shard[q] == a)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "%s: shard %s is given twice", path,
-                                 sh->valuestring);
         shards = b;
-        shard[r] = a;
+        shard[r] = (struct shard_of_run){a, r};
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, "shard");
         if (rc == UMPIRE_OK && *first && !cJSON_Compare(*first, cfg, true))
             rc = umpire_fail(err, UMPIRE_EINVAL, "%s: configured differently from %s/config.json", path, runs[0]);
@@ -141,13 +190,19 @@ static int check_shards(const char *const *runs, size_t n, size_t *run_of, cJSON
         else
             cJSON_Delete(cfg);
     }
+    if (rc == UMPIRE_OK) { /* sorted, a shard given twice is next to itself: n log n for n shards */
+        qsort(shard, n, sizeof *shard, by_shard);
+        for (size_t r = 1; r < n && rc == UMPIRE_OK; r++)
+            if (shard[r].shard == shard[r - 1].shard)
+                rc = umpire_fail(err, UMPIRE_EINVAL, "%s/config.json: shard %lu/%lu is given twice (%s has it too)",
+                                 runs[shard[r].run], shard[r].shard, shards, runs[shard[r - 1].run]);
+    }
     if (rc == UMPIRE_OK) {
         for (size_t r = 0; r < n; r++)
-            if (shard[r] <= n) /* the shards are distinct and at most n of them are <= n */
-                run_of[shard[r] - 1] = r;
-        qsort(shard, n, sizeof *shard, by_shard);
+            if (shard[r].shard <= n) /* the shards are distinct and at most n of them are <= n */
+                run_of[shard[r].shard - 1] = shard[r].run;
         unsigned long missing = 1; /* the first number not among the sorted, distinct shards */
-        for (size_t r = 0; r < n && shard[r] == missing; r++)
+        for (size_t r = 0; r < n && shard[r].shard == missing; r++)
             missing++;
         if (missing <= shards)
             rc = umpire_fail(err, UMPIRE_EINVAL, "shard %lu/%lu is missing", missing, shards);
@@ -179,36 +234,57 @@ int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, ch
     if (rc == UMPIRE_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", out_dir, strerror(errno));
     struct umpire_output items;
+    struct spool sp = {.dir = out_dir};
+    if (rc == UMPIRE_OK) { /* the spool: a hidden file in OUT_DIR, unlinked as soon as it is open */
+        snprintf(path, sizeof path, "%s/.umpire-merge-XXXXXX", out_dir);
+        int fd = mkstemp(path);
+        if (fd >= 0)
+            unlink(path);
+        if (fd < 0 || !(sp.f = fdopen(fd, "w+")))
+            rc = umpire_fail(err, UMPIRE_EIO, "%s: the merge's spool file: cannot create (%s)", out_dir,
+                             strerror(errno));
+        if (fd >= 0 && !sp.f)
+            close(fd);
+    }
     snprintf(path, sizeof path, "%s/items.jsonl", out_dir);
     struct umpire_idset ids = {0};
     for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
         snprintf(in, sizeof in, "%s/items.jsonl", runs[run_of[i]]);
-        sl[i] = (struct shard_lines){.ids = &ids, .path = in, .err = err};
+        sl[i] = (struct shard_lines){.ids = &ids, .spool = &sp, .path = in, .err = err};
         rc = umpire_jsonl_each(in, keep_line, &sl[i], NULL, err);
     }
+    if (rc == UMPIRE_OK && fflush(sp.f) != 0)
+        rc = umpire_fail(err, UMPIRE_EIO, "%s: the merge's spool file: write failed (%s)", out_dir, strerror(errno));
+    char *line = rc == UMPIRE_OK ? malloc(sp.longest + 1) : NULL;
+    if (rc == UMPIRE_OK && !line)
+        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     /* the letter-step logits the items name, copied beside them before the items are written */
     for (size_t i = 0; i < n && rc == UMPIRE_OK; i++)
         for (size_t j = 0; j < sl[i].n_logits && rc == UMPIRE_OK; j++)
             rc = copy_file(runs[run_of[i]], out_dir, sl[i].logits[j], err);
     /* shard i holds items i, i + n, i + 2n, ... in order: round-robin restores the dataset's */
     if (rc == UMPIRE_OK && (rc = umpire_output_open(&items, path, err)) == UMPIRE_OK) {
-        for (size_t j = 0, left = 1; left; j++) {
+        for (size_t j = 0, left = 1; left && rc == UMPIRE_OK; j++) {
             left = 0;
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < n && rc == UMPIRE_OK; i++)
                 if (j < sl[i].n) {
-                    fputs(sl[i].lines[j], items.f);
-                    fputc('\n', items.f);
                     left = 1;
+                    if ((rc = read_spool(&sp, sl[i].at[j], sl[i].len[j], line, err)) != UMPIRE_OK)
+                        break;
+                    fwrite(line, 1, sl[i].len[j], items.f); /* a failed write shows at the close */
+                    fputc('\n', items.f);
                 }
         }
         rc = umpire_output_close(&items, rc, err);
     }
+    free(line);
+    if (sp.f)
+        fclose(sp.f);
     for (size_t i = 0; sl && i < n; i++) {
-        for (size_t j = 0; j < sl[i].n; j++)
-            free(sl[i].lines[j]);
         for (size_t j = 0; j < sl[i].n_logits; j++)
             free(sl[i].logits[j]);
-        free(sl[i].lines);
+        free(sl[i].at);
+        free(sl[i].len);
         free(sl[i].logits);
     }
     free(sl);

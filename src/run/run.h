@@ -62,6 +62,16 @@ int umpire_eval_check_input(const char *run_dir, const char *path, char *err);
  * once, no id twice) into out_dir as one run. Returns 0, or a negative status with err. */
 int umpire_eval_merge(const char *out_dir, const char *const *runs, size_t n, char *err);
 
+/* Which shard this process is (umpire eval --shard auto), from a Slurm array task's
+ * SLURM_ARRAY_TASK_ID/_MIN/_MAX/_STEP/_COUNT or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX;
+ * shards_given: --shards N (0: none; Kubernetes needs it). The mapping is in shard.c's opening
+ * comment. lookup(name, ctx) returns a variable's value or NULL (getenv in the program).
+ * Returns 0 with *shard < *shards (from 0) and, in from, which variables said so; or
+ * UMPIRE_EINVAL with err naming the variables and their values. */
+typedef const char *(*umpire_env_lookup)(const char *name, void *ctx);
+int umpire_shard_from_env(umpire_env_lookup lookup, void *ctx, size_t shards_given, size_t *shard,
+                          size_t *shards, char *from, size_t from_len, char *err);
+
 /* Score RUN_DIR/items.jsonl (alpha fitted over the run), evaluate every estimator, and write
  * RUN_DIR/scored.jsonl and RUN_DIR/summary.json; the results stay in set / scores / ev for the
  * caller (free them), and the "I don't know" rates in *idk when the items record answerability
