@@ -600,6 +600,10 @@ UMPIRE_API int umpire_engine_open(const struct umpire_engine_params *p, struct u
 UMPIRE_API void umpire_engine_close(struct umpire_engine *e);
 /* Hidden-state width (the length of phi). */
 UMPIRE_API int umpire_engine_n_embd(const struct umpire_engine *e);
+/* A token's text (its bytes, not NUL-terminated; special tokens as nothing) into buf[0..cap):
+ * its length, or a negative value when cap is too small or the id is outside the vocabulary.
+ * Safe to call while another thread runs the engine (it reads the vocabulary only). */
+UMPIRE_API int umpire_engine_token_piece(const struct umpire_engine *e, int32_t token, char *buf, size_t cap);
 
 /* What the engine has done so far: prompt tokens (KV cells) asked for, and of them those the
  * prefix cache found in the KV already; answer tokens fed, and the rows they took (fewer when
