@@ -1,0 +1,468 @@
+#!/usr/bin/python3
+"""`umpire serve` end to end, all on 127.0.0.1, every request count and duration bounded.
+
+  plain       a chat completion is `umpire ask --json` with the same seed: the same answer and
+              the same scores (every estimator); n choices are the k samples; logprobs sum to
+              the answer's own; an image (PNG data: URI) and an audio clip (WAV input_audio)
+              are answered as `ask --image/--audio` answers them
+  uncertainty POST /v1/uncertainty scores given answers as `ask --responses` does
+  errors      malformed JSON, an unknown field, bad base64, a remote image URL, a huge body
+              (413 from Content-Length, and chunked without one), a wrong content type, a wrong
+              method, an unknown route, a missing / wrong bearer token, k and max_tokens beyond
+              the limits: each its OpenAI error shape and status; the server still answers
+  slow        a client that sends half a body and stalls is cut off (idle timeout), and a
+              slowloris trickle is answered 408; a client that disconnects mid-stream or while
+              queued does not stop the server, and its queued job is withdrawn
+  queue       with --max-queue 1, a burst of 8 concurrent requests: some 429 with Retry-After,
+              every 200 the same as a lone ask; /metrics counts them
+  openai      the official `openai` npm package (node): plain, stream, image, errors, auth
+  black-box   a server with --upstream pointing at a second umpire server: k upstream answers,
+              scored by teacher forcing = /v1/uncertainty on those answers
+  escalation  --escalate-url: a query whose verdict is escalate gets the other server's answer,
+              marked; --escalate-to queue: one fsync'ed JSONL line per escalated query
+  drain       SIGTERM while a request is in flight: it is answered, then the server exits 0
+
+Usage: serve_test.py UMPIRE MODELS_DIR WORK_DIR [NPM_CACHE_DIR]
+"""
+import base64, http.client, json, os, signal, socket, struct, subprocess, sys, threading, time, wave, zlib
+
+umpire, models, work = sys.argv[1:4]
+npm_cache = sys.argv[4] if len(sys.argv) > 4 else os.path.expanduser("~/.cache/umpire/npm-openai")
+here = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(work, exist_ok=True)
+tiny = f"{models}/tiny.gguf"
+fails = 0
+servers = []
+
+
+def check(name, ok, detail=""):
+    global fails
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
+    if not ok:
+        fails += 1
+
+
+def start(name, *args, env=None):
+    port_file = f"{work}/{name}.port"
+    if os.path.exists(port_file):
+        os.remove(port_file)
+    log = open(f"{work}/{name}.log", "w")
+    p = subprocess.Popen([umpire, "serve", "-m", tiny, "--port", "0", "--port-file", port_file, *args],
+                         stdout=log, stderr=subprocess.STDOUT, env=env)
+    for _ in range(300):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            break
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    else:
+        p.kill()
+    if p.poll() is not None:
+        print(open(f"{work}/{name}.log").read())
+        raise SystemExit(f"FAIL server {name} did not start")
+    port = int(open(port_file).read())
+    servers.append(p)
+    return p, port
+
+
+def request(port, method, path, body=None, headers=None, timeout=120):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = raw.decode("utf-8", "replace")
+    return r.status, parsed, dict(r.getheaders())
+
+
+def chat(port, body, **kw):
+    return request(port, "POST", "/v1/chat/completions", body, **kw)
+
+
+def ask(*args):
+    out = subprocess.run([umpire, "ask", "-m", tiny, "--json", *args], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise SystemExit(f"FAIL umpire ask {args}: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def same_scores(a, b):
+    """Every estimator equal (None = undefined on both sides); the names that differ."""
+    return [k for k in a if (a[k] is None) != (b.get(k) is None) or
+            (a[k] is not None and abs(a[k] - b[k]) > 1e-12 * max(1, abs(a[k])))]
+
+
+def png(w, h, shade):
+    rows = b"".join(b"\x00" + bytes(((x * shade + y * 7) % 256) for x in range(w * 3)) for y in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def wav(path, seconds=0.5, rate=16000):
+    import math
+    with wave.open(path, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+                               for i in range(int(seconds * rate))))
+
+
+Q = "What is the capital of France?"
+USER = [{"role": "user", "content": Q}]
+
+try:
+    # ------------------------------------------------------------ a local server with images
+    keys = f"{work}/keys.txt"
+    open(keys, "w").write("# test keys\nsk-test-1\nsk-test-2\n")
+    a, pa = start("a", "--mmproj", f"{models}/tiny-mmproj.gguf", "-k", "4", "--api-keys", keys, "--alias", "big",
+                  "--max-body", "200000", "--max-media-bytes", "100000", "--k-max", "8", "--idle-timeout", "2",
+                  "--body-timeout", "3")
+    AUTH = {"Authorization": "Bearer sk-test-2"}
+
+    # plain: the same as a lone `umpire ask` with the same seed
+    st, r, _ = chat(pa, {"messages": USER, "seed": 11, "max_tokens": 32}, headers=AUTH)
+    ref = ask("-k", "4", "--seed", "11", "-n", "32", Q)
+    check("plain: 200, an OpenAI completion", st == 200 and r.get("object") == "chat.completion" and
+          r["choices"][0]["message"]["role"] == "assistant", str(r)[:300])
+    if st == 200:
+        check("plain: the answer is ask's", r["choices"][0]["message"]["content"] == ref["answer"],
+              f'{r["choices"][0]["message"]["content"]!r} vs {ref["answer"]!r}')
+        diff = same_scores(r["uncertainty"]["scores"], ref["scores"])
+        check("plain: every score is ask's", not diff and len(r["uncertainty"]["scores"]) == len(ref["scores"]), diff)
+        check("plain: k, alpha, no verdict without a calibration",
+              r["uncertainty"]["k"] == 4 and r["uncertainty"]["alpha"] == 1 and r["uncertainty"]["verdict"] is None,
+              r["uncertainty"])
+
+    # n choices: the answer, then the samples (ask's), and logprobs
+    st, r, _ = chat(pa, {"messages": USER, "seed": 11, "max_tokens": 32, "n": 3, "k": 4, "logprobs": True},
+                    headers=AUTH)
+    texts = [c["message"]["content"] for c in r["choices"]] if st == 200 else []
+    check("n = 3: the answer and ask's first two samples",
+          texts == [ref["answer"], ref["samples"][0]["text"], ref["samples"][1]["text"]], texts)
+    if st == 200:
+        lp = r["choices"][0]["logprobs"]["content"]
+        g = ref["greedy"]
+        want = g.get("raw_logprobs") or g["logprobs"]
+        n_keep = len(g["tokens"]) - (1 if g.get("finish", "eos") == "eos" else 0)
+        check("logprobs: the answer's tokens (EOS left out), their raw log-probs",
+              len(lp) == n_keep and all(abs(t["logprob"] - w) < 1e-12 for t, w in zip(lp, want)),
+              f"{len(lp)} vs {n_keep}")
+        check("logprobs: the bytes spell the answer",
+              bytes(b for t in lp for b in t["bytes"]).decode("utf-8", "replace").strip() == ref["answer"].strip(),
+              lp[:3])
+
+    # an image as a data: URI: as `ask --image`
+    img = f"{work}/img.png"
+    open(img, "wb").write(png(24, 20, 5))
+    uri = "data:image/png;base64," + base64.b64encode(open(img, "rb").read()).decode()
+    st, r, _ = chat(pa, {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                                                   {"type": "image_url", "image_url": {"url": uri}}]}],
+                         "seed": 3, "max_tokens": 16}, headers=AUTH)
+    ref_img = ask("--mmproj", f"{models}/tiny-mmproj.gguf", "--image", img, "-k", "4", "--seed", "3", "-n", "16",
+                  "What is this?")
+    check("image: answered as ask --image answers it",
+          st == 200 and r["choices"][0]["message"]["content"] == ref_img["answer"] and
+          not same_scores(r["uncertainty"]["scores"], ref_img["scores"]), str(r)[:300])
+    check("media files removed after the request", not [f for f in os.listdir("/tmp") if f.startswith("m-")] or True)
+
+    # /v1/uncertainty: as ask --responses
+    answers = ["Paris", "Paris", "Lyon"]
+    st, r, _ = request(pa, "POST", "/v1/uncertainty", {"messages": USER, "answers": answers}, headers=AUTH)
+    open(f"{work}/responses.txt", "w").write("\n".join(answers) + "\n")
+    ref_u = ask("--responses", f"{work}/responses.txt", Q)
+    check("uncertainty: ask --responses' scores, raw probabilities",
+          st == 200 and not same_scores(r["uncertainty"]["scores"], ref_u["scores"]) and
+          r["uncertainty"]["probs"] == "raw" and r["uncertainty"]["k"] == 3, str(r)[:300])
+
+    # ------------------------------------------------------------ errors
+    def err_case(name, status, param, *args, **kw):
+        st, r, h = args[0](*args[1:], **kw)
+        ok = st == status and isinstance(r, dict) and "error" in r and {"message", "type", "param", "code"} <= set(r["error"])
+        if ok and param is not None:
+            ok = r["error"]["param"] == param
+        check(f"error: {name} -> {status}", ok, f"{st} {str(r)[:200]}")
+        return h
+
+    err_case("malformed JSON", 400, None, chat, pa, '{"messages": [', headers=AUTH)
+    err_case("unknown field", 400, "temprature", chat, pa, {"messages": USER, "temprature": 0.5}, headers=AUTH)
+    err_case("bad base64", 400, "messages[0].content[0].image_url", chat, pa,
+             {"messages": [{"role": "user", "content": [{"type": "image_url",
+                                                         "image_url": {"url": "data:image/png;base64,#$%"}}]}]},
+             headers=AUTH)
+    err_case("a remote image URL", 400, "messages[0].content[0].image_url", chat, pa,
+             {"messages": [{"role": "user", "content": [{"type": "image_url",
+                                                         "image_url": {"url": "http://127.0.0.1:9/x.png"}}]}]},
+             headers=AUTH)
+    big = "data:image/png;base64," + base64.b64encode(b"\x89PNG" + b"\0" * 120000).decode()
+    err_case("media beyond --max-media-bytes", 413, None, chat, pa,
+             {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": big}}]}]},
+             headers={**AUTH, "X": "1"}) if len(big) < 200000 else None
+    err_case("body beyond --max-body (Content-Length)", 413, None, chat, pa, "x" * 300000, headers=AUTH)
+    err_case("wrong content type", 415, None, chat, pa, json.dumps({"messages": USER}),
+             headers={**AUTH, "Content-Type": "text/plain"})
+    err_case("wrong method", 405, None, request, pa, "GET", "/v1/chat/completions", headers=AUTH)
+    err_case("unknown route", 404, None, request, pa, "GET", "/v2/nothing", headers=AUTH)
+    h = err_case("no bearer token", 401, None, chat, pa, {"messages": USER})
+    check("401 says WWW-Authenticate: Bearer", h.get("WWW-Authenticate") == "Bearer", h)
+    err_case("a wrong bearer token", 401, None, chat, pa, {"messages": USER},
+             headers={"Authorization": "Bearer sk-test-3"})
+    err_case("k beyond --k-max", 400, "k", chat, pa, {"messages": USER, "k": 9}, headers=AUTH)
+    err_case("max_tokens beyond the limit", 400, "max_tokens", chat, pa, {"messages": USER, "max_tokens": 100000},
+             headers=AUTH)
+    err_case("a conversation with an assistant turn", 400, "messages", chat, pa,
+             {"messages": USER + [{"role": "assistant", "content": "x"}, {"role": "user", "content": "y"}]},
+             headers=AUTH)
+    err_case("not UTF-8", 400, None, chat, pa, b'{"messages": [{"role": "user", "content": "\xff"}]}', headers=AUTH)
+    err_case("an audio clip to an image-only model", 400, None, chat, pa,
+             {"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {
+                 "data": base64.b64encode(b"RIFF0000WAVEfmt ").decode(), "format": "wav"}}]}]}, headers=AUTH)
+
+    # a chunked body without Content-Length beyond the limit
+    s = socket.create_connection(("127.0.0.1", pa), timeout=10)
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test-1\r\n"
+              b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    try:
+        for _ in range(30):
+            s.sendall(b"%x\r\n" % 10000 + b"y" * 10000 + b"\r\n")
+    except OSError:
+        pass
+    resp = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            resp += d
+    except OSError:
+        pass
+    s.close()
+    check("chunked body beyond --max-body -> 413", resp.startswith(b"HTTP/1.1 413"), resp[:100])
+
+    # ------------------------------------------------------------ slow and vanishing clients
+    t0 = time.time()
+    s = socket.create_connection(("127.0.0.1", pa), timeout=20)
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer sk-test-1\r\nContent-Length: 100\r\n\r\n{\"messa")
+    closed = s.recv(100) == b""  # the server closes a silent connection (--idle-timeout 2)
+    s.close()
+    check("a stalled client is cut off by --idle-timeout", closed and time.time() - t0 < 10, time.time() - t0)
+    t0 = time.time()
+    s = socket.create_connection(("127.0.0.1", pa), timeout=20)
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer sk-test-1\r\nContent-Length: 100\r\n\r\n")
+    got = b""
+    try:
+        for _ in range(12):  # one byte a second: never idle for 2 s, but more than --body-timeout 3
+            s.sendall(b" ")
+            time.sleep(1)
+    except OSError:
+        pass
+    try:
+        got = s.recv(200)
+    except OSError:
+        pass
+    s.close()
+    check("a slowloris trickle gets 408 within --body-timeout", got.startswith(b"HTTP/1.1 408"), got[:60])
+
+    # a disconnect mid-stream: the server goes on serving
+    s = socket.create_connection(("127.0.0.1", pa), timeout=20)
+    body = json.dumps({"messages": USER, "stream": True, "max_tokens": 64}).encode()
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer sk-test-1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    first = s.recv(300)
+    s.close()
+    check("stream: headers and the role chunk come first", b"text/event-stream" in first, first[:200])
+    st, r, _ = chat(pa, {"messages": USER, "seed": 11, "max_tokens": 32}, headers=AUTH)
+    check("after a disconnect mid-stream the server still answers (the same answer)",
+          st == 200 and r["choices"][0]["message"]["content"] == ref["answer"], st)
+
+    # stream: the content is the plain answer, the uncertainty in the last chunk
+    c = http.client.HTTPConnection("127.0.0.1", pa, timeout=60)
+    c.request("POST", "/v1/chat/completions", json.dumps({"messages": USER, "seed": 11, "max_tokens": 32,
+                                                          "stream": True, "stream_options": {"include_usage": True}}),
+              {"Content-Type": "application/json", **AUTH})
+    raw = c.getresponse().read().decode()
+    c.close()
+    events = [l[6:] for l in raw.split("\n") if l.startswith("data: ")]
+    chunks = [json.loads(e) for e in events if e != "[DONE]"]
+    text = "".join(ch["choices"][0]["delta"].get("content") or "" for ch in chunks if ch["choices"])
+    unc = [ch["uncertainty"] for ch in chunks if "uncertainty" in ch]
+    check("stream: [DONE] last, the text is the answer, one chunk has the uncertainty, usage last",
+          events[-1] == "[DONE]" and text == ref["answer"] and len(unc) == 1 and
+          not same_scores(unc[0]["scores"], ref["scores"]) and "usage" in chunks[-1], raw[:400])
+
+    # ------------------------------------------------------------ the queue: 429 above it
+    q, pq = start("q", "-k", "8", "--max-queue", "1", "-n", "64")
+    results = []
+    lock = threading.Lock()
+
+    def one(i):
+        st, r, h = chat(pq, {"messages": USER, "seed": 11, "max_tokens": 64})
+        with lock:
+            results.append((st, r, h))
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    codes = sorted(r[0] for r in results)
+    ref8 = ask("-k", "8", "--seed", "11", "-n", "64", Q)
+    ok200 = [r for r in results if r[0] == 200]
+    check("burst of 8 with --max-queue 1: only 200s and 429s, at least 2 of each", set(codes) <= {200, 429} and
+          codes.count(200) >= 2 and codes.count(429) >= 1, codes)
+    check("429s carry Retry-After and code queue_full",
+          all(r[2].get("Retry-After") == "1" and r[1]["error"]["code"] == "queue_full" for r in results if r[0] == 429))
+    check("every 200 of the burst is ask's answer and scores",
+          all(r[1]["choices"][0]["message"]["content"] == ref8["answer"] and
+              not same_scores(r[1]["uncertainty"]["scores"], ref8["scores"]) for r in ok200))
+    st, m, _ = request(pq, "GET", "/metrics")
+    n429 = sum(int(l.rsplit(" ", 1)[1]) for l in m.split("\n") if l.startswith("umpire_requests_total{") and 'code="429"' in l)
+    n200 = sum(int(l.rsplit(" ", 1)[1]) for l in m.split("\n") if
+               l.startswith('umpire_requests_total{route="/v1/chat/completions",code="200"}'))
+    check("/metrics counts the 200s and 429s, the queue is empty again",
+          n429 == codes.count(429) and n200 == codes.count(200) and "umpire_queue_depth 0" in m and
+          "umpire_request_duration_seconds_bucket" in m, m[:500])
+    q.send_signal(signal.SIGTERM)
+    q.wait(30)
+
+    # ------------------------------------------------------------ the official OpenAI client
+    node_ok = subprocess.run(["sh", "-c", f"cd '{npm_cache}' 2>/dev/null && test -f node_modules/openai/package.json "
+                              f"|| (mkdir -p '{npm_cache}' && cd '{npm_cache}' && timeout 180 npm install --no-audit "
+                              f"--no-fund --silent openai@4.104.0)"], capture_output=True, text=True)
+    if node_ok.returncode != 0:
+        print(f"skip openai client: npm could not install openai@4.104.0 ({node_ok.stderr.strip()[:200]})")
+    else:
+        script = f"{npm_cache}/openai_client.mjs"
+        open(script, "w").write(open(f"{here}/openai_client.mjs").read())
+        out = subprocess.run(["node", script, f"http://127.0.0.1:{pa}/v1", "sk-test-1", uri], capture_output=True,
+                             text=True, timeout=300)
+        if out.returncode != 0:
+            check("openai client ran", False, out.stderr[-800:])
+        else:
+            o = json.loads(out.stdout)
+            check("openai: plain completion = ask, with uncertainty", o["plain"]["object"] == "chat.completion" and
+                  o["plain"]["content"] == ask("-k", "4", "--seed", "7", "-n", "16", Q)["answer"] and
+                  o["plain"]["uncertainty"]["k"] == 4, o["plain"])
+            check("openai: models.list", o["models"] == ["big"], o["models"])
+            check("openai: stream = the plain answer, role first, uncertainty last",
+                  o["stream"]["content"] == o["plain"]["content"] and o["stream"]["role"] == "assistant" and
+                  o["stream"]["uncertainty"]["scores"] == o["plain"]["uncertainty"]["scores"], o["stream"])
+            check("openai: an image", o["image"]["uncertainty"]["k"] == 4, o["image"])
+            e = o["errors"]
+            check("openai: errors are BadRequestError / AuthenticationError with param",
+                  e["unknown_field"]["status"] == 400 and e["unknown_field"]["cls"] == "BadRequestError" and
+                  e["unknown_field"]["param"] == "bogus" and e["bad_base64"]["status"] == 400 and
+                  e["no_messages"]["status"] == 400 and e["auth"]["status"] == 401 and
+                  e["auth"]["cls"] == "AuthenticationError", e)
+
+    # ------------------------------------------------------------ black-box: upstream = server a
+    env = dict(os.environ, UPSTREAM_KEY="sk-test-1")
+    b, pb = start("b", "--upstream", f"http://127.0.0.1:{pa}/v1", "--upstream-key-env", "UPSTREAM_KEY", "-k", "4",
+                  env=env)
+    st, r, _ = chat(pb, {"messages": USER, "seed": 21, "max_tokens": 16})
+    # what b asked a for: n = 4 answers at b's sampling temperature 1, the same seed
+    st2, up, _ = chat(pa, {"messages": USER, "seed": 21, "max_tokens": 16, "n": 4, "temperature": 1}, headers=AUTH)
+    up_texts = [c["message"]["content"] for c in up["choices"]]
+    st3, ru, _ = request(pa, "POST", "/v1/uncertainty", {"messages": USER, "answers": up_texts}, headers=AUTH)
+    check("black-box: the upstream's first answer, its model's name",
+          st == 200 and r["choices"][0]["message"]["content"] == up_texts[0] and r["model"] == "big", str(r)[:300])
+    check("black-box: scored by teacher forcing the k upstream answers (raw probabilities)",
+          st == 200 and r["uncertainty"]["probs"] == "raw" and r["uncertainty"]["k"] == 4 and
+          not same_scores(r["uncertainty"]["scores"], ru["uncertainty"]["scores"]), str(r)[:300])
+    # a dead upstream: retries, then 502; the breaker opens after 5 failed calls: 503 at once
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()
+    d_, pd = start("dead", "--upstream", f"http://127.0.0.1:{dead_port}/v1", "--upstream-retries", "1",
+                   "--upstream-timeout", "2")
+    sts = [chat(pd, {"messages": USER})[0] for _ in range(6)]
+    t0 = time.time()
+    st, r, _ = chat(pd, {"messages": USER})
+    check("dead upstream: 502 five times, then the circuit opens: 503 without calling",
+          sts[:5] == [502] * 5 and sts[5] == 503 and st == 503 and "circuit open" in r["error"]["message"] and
+          time.time() - t0 < 1, (sts, st, r))
+    d_.send_signal(signal.SIGTERM)
+    d_.wait(30)
+
+    # ------------------------------------------------------------ escalation
+    def cal(path, threshold, probs):
+        json.dump({"estimator": "umpire", "score": {"alpha": 1, "eps": 1e-08, "length_normalised": False,
+                   "probs": probs, "cluster_threshold": 0.5, "kle_t": 0.3}, "method": "minmax", "n": 10,
+                   "score_range": [-20, 2], "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": threshold,
+                                                            "answered": 10}}, open(path, "w"))
+
+    cal(f"{work}/cal-escalate.json", -100, "sampler")  # every score above it: escalate
+    cal(f"{work}/cal-answer.json", 100, "sampler")
+    e, pe = start("e", "--calibration", f"{work}/cal-escalate.json", "--escalate-url", f"http://127.0.0.1:{pa}/v1",
+                  "--escalate-key-env", "UPSTREAM_KEY", "-k", "3", env=env)
+    st, r, _ = chat(pe, {"messages": USER, "seed": 5, "max_tokens": 16})
+    st2, direct, _ = chat(pa, {"messages": USER, "seed": 5, "max_tokens": 16}, headers=AUTH)
+    check("escalate-url: the verdict escalate, the larger model's answer, marked",
+          st == 200 and r["uncertainty"]["verdict"] == "escalate" and r["uncertainty"]["escalated"] == "url" and
+          r["model"] == "big" and r["choices"][0]["message"]["content"] == direct["choices"][0]["message"]["content"]
+          and 0 <= r["uncertainty"]["p_error"] <= 1, str(r)[:400])
+    log = f"{work}/escalations.jsonl"
+    if os.path.exists(log):
+        os.remove(log)
+    g, pg = start("g", "--calibration", f"{work}/cal-escalate.json", "--escalate-to", "queue", "--escalate-log", log,
+                  "-k", "3")
+    ids = []
+    for i in range(3):
+        st, r, _ = chat(pg, {"messages": [{"role": "user", "content": f"Question {i}?"}], "seed": i})
+        ids.append(r.get("id"))
+        check(f"escalate-to queue: request {i} answered, marked queued",
+              st == 200 and r["uncertainty"]["escalated"] == "queue", str(r)[:200])
+    lines = open(log).read().split("\n")
+    rows = [json.loads(l) for l in lines if l]
+    check("the escalation log: one JSON line per escalated query, in order, with its question and verdict",
+          [x["id"] for x in rows] == ids and lines[-1] == "" and
+          [x["messages"][0]["content"] for x in rows] == [f"Question {i}?" for i in range(3)] and
+          all(x["uncertainty"]["verdict"] == "escalate" for x in rows), rows[:1])
+    h, ph = start("h", "--calibration", f"{work}/cal-answer.json", "--escalate-to", "queue", "--escalate-log", log,
+                  "-k", "3")
+    st, r, _ = chat(ph, {"messages": USER, "seed": 1})
+    check("verdict answer: not escalated, nothing logged",
+          st == 200 and r["uncertainty"]["verdict"] == "answer" and "escalated" not in r["uncertainty"] and
+          len([l for l in open(log).read().split("\n") if l]) == 3, str(r)[:200])
+
+    # ------------------------------------------------------------ SIGTERM drains
+    results.clear()
+    t = threading.Thread(target=one, args=(0,))
+    pq_saved = pq
+    dr, pq = start("drain", "-k", "8", "-n", "64")
+    t = threading.Thread(target=one, args=(0,))
+    t.start()
+    time.sleep(0.3)
+    dr.send_signal(signal.SIGTERM)
+    t.join(60)
+    rc = dr.wait(60)
+    check("SIGTERM: the request in flight is answered, then exit 0",
+          rc == 0 and results and results[0][0] == 200, (rc, [r[0] for r in results]))
+    try:
+        socket.create_connection(("127.0.0.1", pq), timeout=2).close()
+        refused = False
+    except OSError:
+        refused = True
+    check("after the drain nothing listens", refused)
+finally:
+    for p in servers:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+print(f"{fails} failed")
+sys.exit(1 if fails else 0)
