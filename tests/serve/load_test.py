@@ -93,8 +93,12 @@ try:
     r3 = wrk(4)
     rss3 = rss_kib()
     n = sum(r[k] for r in (r1, r2, r3) if r for k in ("ok", "mismatch", "r429", "other"))
-    check(f"RSS stable over {n} requests: {rss1} KiB after the first run, {rss3} KiB after the third",
-          r3 and r3["mismatch"] == 0 and r3["other"] == 0 and rss3 - rss1 < 8192, (rss1, rss3))
+    name = f"RSS stable over {n} requests: {rss1} KiB after the first run, {rss3} KiB after the third"
+    if "ASAN_OPTIONS" in os.environ:  # ASan's quarantine keeps freed memory: RSS grows without a leak
+        print(f"skip {name}: under ASan (its leak check at exit covers leaks)")
+        check("third run: every 200 ask's answer", r3 and r3["mismatch"] == 0 and r3["other"] == 0, r3)
+    else:
+        check(name, r3 and r3["mismatch"] == 0 and r3["other"] == 0 and rss3 - rss1 < 8192, (rss1, rss3))
 finally:
     srv.send_signal(signal.SIGTERM)
     rc = srv.wait(60)
