@@ -82,7 +82,10 @@ struct conn {
     struct chat *chat;
     char *out;
     size_t out_len, out_pos;
-    int phase; /* 0: role chunk sent next; 1: waiting; 2: the rest; 3: done */
+    int phase;       /* 0: the role chunk next; 1: the answer as it grows; 2: the rest is in out */
+    int incremental; /* the answer streams as it is decoded (else it comes whole at the end) */
+    char *sent;      /* the answer's text sent so far (trimmed as the final answer is) */
+    size_t sent_len, raw_seen;
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -233,6 +236,7 @@ static void chat_free(struct chat *ch) {
     free(ch->answers);
     free(ch->upstream_model);
     umpire_item_free(&ch->job.item);
+    serve_job_clear(&ch->job);
     serve_request_free(&ch->req);
     free(ch);
 }
@@ -675,6 +679,8 @@ static void stream_rest(struct conn *cs, int wait_rc) {
     int idx = 0;
     for (const cJSON *c = choices ? choices->child : NULL; c; c = c->next, idx++) {
         const char *text = choice_text(c);
+        if (idx == 0 && text && cs->sent_len && !strncmp(text, cs->sent, cs->sent_len))
+            text += cs->sent_len; /* the part streamed already */
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(c, "finish_reason");
         /* the text in pieces of up to 16 bytes, cut at UTF-8 character starts */
         for (size_t at = 0, n = text ? strlen(text) : 0; at < n;) {
@@ -715,30 +721,87 @@ static void stream_rest(struct conn *cs, int wait_rc) {
     out_add(cs, "data: [DONE]\n\n");
 }
 
+/* A content chunk of choice idx. */
+static void out_delta(struct conn *cs, int idx, const char *text, size_t len) {
+    char *piece = strndup(text, len);
+    cJSON *o = chunk(cs->chat, S.c->model_name), *a = cJSON_AddArrayToObject(o, "choices"), *cc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(cc, "index", idx);
+    cJSON *d = cJSON_AddObjectToObject(cc, "delta");
+    cJSON_AddStringToObject(d, "content", piece ? piece : "");
+    cJSON_AddNullToObject(cc, "logprobs");
+    cJSON_AddNullToObject(cc, "finish_reason");
+    cJSON_AddItemToArray(a, cc);
+    out_json(cs, o);
+    free(piece);
+}
+
+/* The answer's raw text so far -> what of it can be sent now: trimmed as the final answer will
+ * be (no leading or trailing white space yet) and whole UTF-8 characters only. */
+static void stream_grow(struct conn *cs, const char *raw, size_t len) {
+    size_t a = strspn(raw, " \t\r\n"), b = len;
+    while (b > a && strchr(" \t\r\n", raw[b - 1]))
+        b--;
+    size_t lead = b; /* cut a character that is not complete yet */
+    while (lead > a && ((unsigned char)raw[lead - 1] & 0xc0) == 0x80 && b - lead < 3)
+        lead--;
+    if (lead > a && (unsigned char)raw[lead - 1] >= 0xc0) {
+        unsigned char c = (unsigned char)raw[lead - 1];
+        size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (b - (lead - 1) < need)
+            b = lead - 1;
+    }
+    if (b <= a + cs->sent_len || strncmp(raw + a, cs->sent ? cs->sent : "", cs->sent_len))
+        return;
+    size_t n = b - a - cs->sent_len;
+    char *g = realloc(cs->sent, b - a + 1);
+    if (!g)
+        return;
+    memcpy(g + cs->sent_len, raw + a + cs->sent_len, n);
+    out_delta(cs, 0, raw + a + cs->sent_len, n);
+    cs->sent = g;
+    cs->sent_len += n;
+    g[cs->sent_len] = '\0';
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     struct conn *cs = cls;
+    struct chat *ch = cs->chat;
     if (cs->phase == 0) { /* the role chunk at once: the client sees the stream start */
-        cJSON *o = chunk(cs->chat, S.c->model_name), *cs_ = cJSON_AddArrayToObject(o, "choices"),
-              *cc = cJSON_CreateObject();
+        cJSON *o = chunk(ch, S.c->model_name), *a = cJSON_AddArrayToObject(o, "choices"), *cc = cJSON_CreateObject();
         cJSON_AddNumberToObject(cc, "index", 0);
         cJSON *d = cJSON_AddObjectToObject(cc, "delta");
         cJSON_AddStringToObject(d, "role", "assistant");
         cJSON_AddStringToObject(d, "content", "");
         cJSON_AddNullToObject(cc, "finish_reason");
-        cJSON_AddItemToArray(cs_, cc);
+        cJSON_AddItemToArray(a, cc);
         out_json(cs, o);
         cs->phase = 1;
-    } else if (cs->phase == 1 && cs->out_pos == cs->out_len) {
-        int rc = serve_worker_wait(S.w, &cs->chat->job, serve_now() + S.c->timeout, client_gone, cs->mc);
-        cs->chat->submitted = 0;
+    }
+    double deadline = cs->t0 + S.c->timeout;
+    while (cs->phase == 1 && cs->out_pos == cs->out_len) {
+        int rc;
+        if (cs->incremental) {
+            char *text = NULL;
+            size_t len = 0;
+            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, client_gone, cs->mc, &text, &len);
+            if (rc == 0) {
+                cs->raw_seen = len;
+                stream_grow(cs, text, len);
+                free(text);
+                continue;
+            }
+            rc = rc == 1 ? 0 : rc - 1;
+        } else
+            rc = serve_worker_wait(S.w, &ch->job, deadline, client_gone, cs->mc);
+        ch->submitted = 0;
         if (rc == 2)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         stream_rest(cs, rc);
         cs->phase = 2;
     }
     if (cs->out_pos == cs->out_len)
-        return cs->phase == 2 ? MHD_CONTENT_READER_END_OF_STREAM : 0;
+        return MHD_CONTENT_READER_END_OF_STREAM;
     size_t n = cs->out_len - cs->out_pos < max ? cs->out_len - cs->out_pos : max;
     memcpy(buf, cs->out + cs->out_pos, n);
     cs->out_pos += n;
@@ -753,6 +816,9 @@ static enum MHD_Result chat_route(struct conn *cs, enum serve_kind kind) {
         return send_error(cs, &e);
     struct chat *ch = cs->chat;
     if (ch->req.stream) {
+        /* the answer as it is decoded, unless it may still change: stop strings can cut it back,
+         * an escalation can replace it, black-box answers come whole */
+        cs->incremental = ch->job.kind == JOB_ASK && !ch->req.n_stop && !S.has_esc;
         struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, cs, NULL);
         if (!r)
             return MHD_NO;
@@ -896,6 +962,7 @@ static void completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum
     chat_free(cs->chat);
     free(cs->body);
     free(cs->out);
+    free(cs->sent);
     free(cs);
     *con_cls = NULL;
 }

@@ -3,6 +3,7 @@
 #include "serve/worker.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "serve/metrics.h"
@@ -22,6 +23,38 @@ double serve_now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+struct progress {
+    struct serve_worker *w;
+    struct serve_job *j;
+};
+
+/* After each decoding step: keep the answer's text for a streaming waiter; stop when asked. */
+static int on_step(void *ud, const char *text, size_t len, int ended) {
+    (void)ended;
+    struct progress *pr = ud;
+    struct serve_job *j = pr->j;
+    pthread_mutex_lock(&pr->w->mu);
+    if (len != j->partial_len || !j->partial) {
+        char *g = realloc(j->partial, len + 1);
+        if (g) {
+            memcpy(g, text, len);
+            g[len] = '\0';
+            j->partial = g;
+            j->partial_len = len;
+            pthread_cond_broadcast(&pr->w->done);
+        }
+    }
+    int stop = j->cancel;
+    pthread_mutex_unlock(&pr->w->mu);
+    return stop;
+}
+
+void serve_job_clear(struct serve_job *j) {
+    free(j->partial);
+    j->partial = NULL;
+    j->partial_len = 0;
+}
+
 static void *run(void *arg) {
     struct serve_worker *w = arg;
     pthread_mutex_lock(&w->mu);
@@ -38,8 +71,9 @@ static void *run(void *arg) {
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&w->mu);
         double t0 = serve_now();
+        struct progress pr = {w, j};
         j->rc = j->kind == JOB_ASK
-                    ? umpire_engine_ask(w->e, &j->q, &j->sp, &j->item, j->err)
+                    ? umpire_engine_ask_progress(w->e, &j->q, &j->sp, on_step, &pr, &j->item, j->err)
                     : umpire_engine_force_texts(w->e, &j->q, j->answers, j->n_answers, NULL, &j->item, j->err);
         j->seconds = serve_now() - t0;
         if (j->rc == 0) {
@@ -93,10 +127,13 @@ int serve_worker_submit(struct serve_worker *w, struct serve_job *j) {
     return 0;
 }
 
-int serve_worker_wait(struct serve_worker *w, struct serve_job *j, double deadline, int (*gone)(void *), void *ud) {
+/* Wait (mu held) until the job is done, something new is there (partial_len > seen; seen
+ * SIZE_MAX: never), the deadline passes (1) or the client leaves (2); a job given up on is
+ * withdrawn or stopped and waited for. Returns 0 (done or news), 1 or 2. */
+static int wait_locked(struct serve_worker *w, struct serve_job *j, size_t seen, double deadline,
+                       int (*gone)(void *), void *ud) {
     int why = 0;
-    pthread_mutex_lock(&w->mu);
-    while (j->state != JOB_DONE) {
+    while (j->state != JOB_DONE && !(j->partial && j->partial_len > seen && seen != (size_t)-1)) {
         double now = serve_now();
         if (now >= deadline) {
             why = 1;
@@ -131,12 +168,38 @@ int serve_worker_wait(struct serve_worker *w, struct serve_job *j, double deadli
         w->queued--;
         serve_metrics_queue(-1);
         j->state = JOB_DONE;
-        j->rc = UMPIRE_EINVAL;
+        j->rc = UMPIRE_ECANCELED;
     }
-    while (j->state != JOB_DONE) /* running: it reads the caller's query until it ends */
-        pthread_cond_wait(&w->done, &w->mu);
+    if (why) {
+        j->cancel = 1; /* running: stopped at its next step; it reads the caller's query until then */
+        while (j->state != JOB_DONE)
+            pthread_cond_wait(&w->done, &w->mu);
+    }
+    return why;
+}
+
+int serve_worker_wait(struct serve_worker *w, struct serve_job *j, double deadline, int (*gone)(void *), void *ud) {
+    pthread_mutex_lock(&w->mu);
+    int why = wait_locked(w, j, (size_t)-1, deadline, gone, ud);
     pthread_mutex_unlock(&w->mu);
     return why;
+}
+
+int serve_worker_next(struct serve_worker *w, struct serve_job *j, size_t seen, double deadline,
+                      int (*gone)(void *), void *ud, char **text, size_t *len) {
+    pthread_mutex_lock(&w->mu);
+    int why = wait_locked(w, j, seen, deadline, gone, ud);
+    int rc = why ? why + 1 : j->state == JOB_DONE ? 1 : 0;
+    if (rc == 0) {
+        *text = malloc(j->partial_len + 1);
+        if (*text) {
+            memcpy(*text, j->partial, j->partial_len + 1);
+            *len = j->partial_len;
+        } else
+            rc = 1; /* out of memory: the rest comes with the end */
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
 }
 
 int serve_worker_queued(struct serve_worker *w) {

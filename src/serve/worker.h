@@ -1,8 +1,9 @@
 /* worker.h - the engine behind the server: one llama.cpp engine, loaded once, owned by one
  * thread that takes jobs from a bounded FIFO queue. HTTP threads submit a job and wait for it
  * (with a deadline, and a test for a client that went away); a job still queued when its client
- * gives up is taken out of the queue; one already running finishes first (the engine has no way
- * to stop a decode; its answers are bounded by max_tokens) and its result is dropped.
+ * gives up is taken out of the queue, one running is stopped at its next decoding step (the
+ * engine's progress callback). While a job runs, its answer's text so far is kept for streaming
+ * (serve_worker_next).
  *
  * This is the first version the issue allows: requests are served one after another, each with
  * its own k + 1 sequences decoded together (one prefill, forked); sequences of different
@@ -30,6 +31,9 @@ struct serve_job {
     double seconds;                  /* engine time */
     /* private */
     enum serve_job_state state;
+    int cancel;                      /* stop at the next step */
+    char *partial;                   /* JOB_ASK: the answer's text so far (its raw bytes) */
+    size_t partial_len;
     struct serve_job *next;
 };
 
@@ -44,8 +48,17 @@ int serve_worker_submit(struct serve_worker *w, struct serve_job *job);
 /* Wait for the job until deadline (CLOCK_MONOTONIC seconds), polling gone(ud) every 100 ms.
  * Returns 0 when done (job filled), 1 when the deadline passed, 2 when gone() said the client
  * left: a queued job is then withdrawn, a running one waited for (it reads the caller's
- * query). In every case the job is the caller's again when this returns (free its item). */
+ * query; it is stopped at its next step). In every case the job is the caller's again when this
+ * returns (free its item and serve_job_clear). */
 int serve_worker_wait(struct serve_worker *w, struct serve_job *job, double deadline, int (*gone)(void *), void *ud);
+/* For streaming: wait until the running job's answer holds more than `seen` bytes, or the job
+ * ends. Returns 0 with a copy of the text so far in *text (free() it; *len its length), 1 when
+ * the job is done, 2 at the deadline, 3 when gone(ud) said the client left (for 2 and 3 the job
+ * was withdrawn or stopped, as serve_worker_wait does). */
+int serve_worker_next(struct serve_worker *w, struct serve_job *job, size_t seen, double deadline,
+                      int (*gone)(void *), void *ud, char **text, size_t *len);
+/* Free what the worker kept in a finished job besides its item. */
+void serve_job_clear(struct serve_job *job);
 /* Jobs queued now. */
 int serve_worker_queued(struct serve_worker *w);
 /* Finish the running and queued jobs, stop the thread, close the engine, free w. */
