@@ -11,8 +11,9 @@
               method, an unknown route, a missing / wrong bearer token, k and max_tokens beyond
               the limits: each its OpenAI error shape and status; the server still answers
   slow        a client that sends half a body and stalls is cut off (idle timeout), and a
-              slowloris trickle is closed after --body-timeout; a client that disconnects mid-stream or while
-              queued does not stop the server, and its queued job is withdrawn
+              slowloris trickle is closed after --body-timeout; a client that disconnects
+              mid-stream stops its decoding (the next request is answered long before the
+              abandoned answer would have ended), and the server goes on
   queue       with --max-queue 2, a burst of 8 concurrent requests: some 429 with Retry-After,
               every 200 the same as a lone ask; /metrics counts them
   openai      the official `openai` npm package (node): plain, stream, image, errors, auth
@@ -306,6 +307,34 @@ try:
     check("stream: [DONE] last, the text is the answer, one chunk has the uncertainty, usage last",
           events[-1] == "[DONE]" and text == ref["answer"] and len(unc) == 1 and
           not same_scores(unc[0]["scores"], ref["scores"]) and "usage" in chunks[-1], raw[:400])
+
+    # a client that leaves mid-stream stops its decoding: the 60M model (answers that never end
+    # early) at 96 tokens, timed whole, then left after its first content chunk
+    c_, pc = start("c", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96")
+    t0 = time.time()
+    st, r, _ = chat(pc, {"messages": USER, "seed": 1, "max_tokens": 96})
+    whole = time.time() - t0
+    s = socket.create_connection(("127.0.0.1", pc), timeout=60)
+    body = json.dumps({"messages": USER, "stream": True, "max_tokens": 96, "seed": 1}).encode()
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    got = b""
+    while got.count(b"data: ") < 2:  # the role chunk and the first piece of the answer
+        d = s.recv(4096)
+        if not d:
+            break
+        got += d
+    s.close()
+    t0 = time.time()
+    st2, r2, _ = chat(pc, {"messages": USER, "seed": 2, "max_tokens": 1})
+    after = time.time() - t0
+    check(f"streamed: the first piece came before the end; a client gone mid-stream stops its decoding "
+          f"(next request {after:.2f} s, a whole answer {whole:.2f} s)",
+          st == 200 and st2 == 200 and b'"content":"' in got and after < whole / 2, (st, st2, after, whole))
+    st, m, _ = request(pc, "GET", "/metrics")
+    check("the stopped stream is counted as 499 (client closed)", 'code="other"' in m or "499" in m, m[:300])
+    c_.send_signal(signal.SIGTERM)
+    c_.wait(30)
 
     # ------------------------------------------------------------ the queue: 429 above it
     q, pq = start("q", "-k", "8", "--max-queue", "2", "-n", "64")
