@@ -2,9 +2,9 @@
 """`umpire serve` end to end, all on 127.0.0.1, every request count and duration bounded.
 
   plain       a chat completion is `umpire ask --json` with the same seed: the same answer and
-              the same scores (every estimator); n choices are the k samples; logprobs sum to
-              the answer's own; an image (PNG data: URI) and an audio clip (WAV input_audio)
-              are answered as `ask --image/--audio` answers them
+              the same scores (every estimator); n choices are the k samples; logprobs are the
+              answer's own; an image (PNG data: URI) and an audio clip (WAV input_audio) are
+              answered as `ask --image/--audio` answers them
   uncertainty POST /v1/uncertainty scores given answers as `ask --responses` does
   errors      malformed JSON, an unknown field, bad base64, a remote image URL, a huge body
               (413 from Content-Length, and chunked without one), a wrong content type, a wrong
@@ -18,14 +18,16 @@
               every 200 the same as a lone ask; /metrics counts them
   openai      the official `openai` npm package (node): plain, stream, image, errors, auth
   black-box   a server with --upstream pointing at a second umpire server: k upstream answers,
-              scored by teacher forcing = /v1/uncertainty on those answers
+              scored by teacher forcing = /v1/uncertainty on those answers; an upstream that
+              ignores n is called until it gave k; a dead one: retries, 502, then the circuit
+              breaker's 503
   escalation  --escalate-url: a query whose verdict is escalate gets the other server's answer,
               marked; --escalate-to queue: one fsync'ed JSONL line per escalated query
   drain       SIGTERM while a request is in flight: it is answered, then the server exits 0
 
 Usage: serve_test.py UMPIRE MODELS_DIR WORK_DIR [NPM_CACHE_DIR]
 """
-import base64, http.client, json, os, signal, socket, struct, subprocess, sys, threading, time, wave, zlib
+import base64, http.client, json, os, shutil, signal, socket, struct, subprocess, sys, threading, time, wave, zlib
 
 umpire, models, work = sys.argv[1:4]
 npm_cache = sys.argv[4] if len(sys.argv) > 4 else os.path.expanduser("~/.cache/umpire/npm-openai")
@@ -122,11 +124,14 @@ USER = [{"role": "user", "content": Q}]
 
 try:
     # ------------------------------------------------------------ a local server with images
+    os.makedirs(f"{work}/tmp-a", exist_ok=True)
+    for old in os.listdir(f"{work}/tmp-a"):
+        shutil.rmtree(f"{work}/tmp-a/{old}")
     keys = f"{work}/keys.txt"
     open(keys, "w").write("# test keys\nsk-test-1\nsk-test-2\n")
     a, pa = start("a", "--mmproj", f"{models}/tiny-mmproj.gguf", "-k", "4", "--api-keys", keys, "--alias", "big",
                   "--max-body", "200000", "--max-media-bytes", "100000", "--k-max", "8", "--idle-timeout", "2",
-                  "--body-timeout", "3")
+                  "--body-timeout", "3", env=dict(os.environ, TMPDIR=f"{work}/tmp-a"))
     AUTH = {"Authorization": "Bearer sk-test-2"}
 
     # plain: the same as a lone `umpire ask` with the same seed
@@ -173,7 +178,26 @@ try:
     check("image: answered as ask --image answers it",
           st == 200 and r["choices"][0]["message"]["content"] == ref_img["answer"] and
           not same_scores(r["uncertainty"]["scores"], ref_img["scores"]), str(r)[:300])
-    check("media files removed after the request", not [f for f in os.listdir("/tmp") if f.startswith("m-")] or True)
+
+    # an audio clip (input_audio, WAV): as `ask --audio`, on a server with the audio projector
+    clip = f"{work}/tone.wav"
+    wav(clip)
+    au, pau = start("audio", "--mmproj", f"{models}/tiny-audio.gguf", "-k", "3")
+    st, r, _ = chat(pau, {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What do you hear?"},
+        {"type": "input_audio", "input_audio": {"data": base64.b64encode(open(clip, "rb").read()).decode(),
+                                                "format": "wav"}}]}], "seed": 2, "max_tokens": 16})
+    ref_au = ask("--mmproj", f"{models}/tiny-audio.gguf", "--audio", clip, "-k", "3", "--seed", "2", "-n", "16",
+                 "What do you hear?")
+    check("audio: answered as ask --audio answers it",
+          st == 200 and r["choices"][0]["message"]["content"] == ref_au["answer"] and
+          not same_scores(r["uncertainty"]["scores"], ref_au["scores"]), str(r)[:300])
+    au.send_signal(signal.SIGTERM)
+    au.wait(30)
+
+    media_dirs = os.listdir(f"{work}/tmp-a")
+    check("the request's media file is removed once answered",
+          len(media_dirs) == 1 and os.listdir(f"{work}/tmp-a/{media_dirs[0]}") == [], media_dirs)
 
     # /v1/uncertainty: as ask --responses
     answers = ["Paris", "Paris", "Lyon"]
@@ -415,6 +439,38 @@ try:
     check("black-box: scored by teacher forcing the k upstream answers (raw probabilities)",
           st == 200 and r["uncertainty"]["probs"] == "raw" and r["uncertainty"]["k"] == 4 and
           not same_scores(r["uncertainty"]["scores"], ru["uncertainty"]["scores"]), str(r)[:300])
+    # an upstream that ignores n (one choice a call): k calls, each answer scored
+    import http.server
+    calls = []
+
+    class OneChoice(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append(req)
+            body = json.dumps({"object": "chat.completion", "model": "one", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": f"Answer {len(calls)}"},
+                 "finish_reason": "stop"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OneChoice)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    o_, po = start("one", "--upstream", f"http://127.0.0.1:{fake.server_address[1]}/v1", "-k", "3")
+    st, r, _ = chat(po, {"messages": USER, "seed": 4})
+    st3, ru, _ = request(pa, "POST", "/v1/uncertainty", {"messages": USER, "answers": ["Answer 1", "Answer 2",
+                                                                                        "Answer 3"]}, headers=AUTH)
+    check("an upstream that ignores n: 3 calls (n = 3, 2, 1), the 3 answers scored",
+          st == 200 and [c["n"] for c in calls] == [3, 2, 1] and r["choices"][0]["message"]["content"] == "Answer 1"
+          and not same_scores(r["uncertainty"]["scores"], ru["uncertainty"]["scores"]), (st, calls, str(r)[:200]))
+    fake.shutdown()
+    o_.send_signal(signal.SIGTERM)
+    o_.wait(30)
     # a dead upstream: retries, then 502; the breaker opens after 5 failed calls: 503 at once
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
@@ -491,6 +547,9 @@ try:
     except OSError:
         refused = True
     check("after the drain nothing listens", refused)
+    a.send_signal(signal.SIGTERM)
+    check("SIGTERM: exit 0, the media folder removed", a.wait(30) == 0 and os.listdir(f"{work}/tmp-a") == [],
+          os.listdir(f"{work}/tmp-a"))
 finally:
     for p in servers:
         if p.poll() is None:
