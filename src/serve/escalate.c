@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int serve_escalation_open(struct serve_escalation_log *l, const char *path, char *err, size_t err_len) {
+int serve_escalation_open(struct serve_escalation_log *l, const char *path, char *err,
+                          size_t err_len) {
     l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (l->fd < 0) {
         snprintf(err, err_len, "%s: cannot open for appending (%s)", path, strerror(errno));
@@ -36,7 +37,8 @@ int serve_escalation_open(struct serve_escalation_log *l, const char *path, char
     return 0;
 }
 
-int serve_escalation_append(struct serve_escalation_log *l, const char *line, char *err, size_t err_len) {
+int serve_escalation_append(struct serve_escalation_log *l, const char *line, char *err,
+                            size_t err_len) {
     size_t n = strlen(line);
     char *buf = malloc(n + 1);
     if (!buf) {

@@ -15,9 +15,11 @@ struct serve_escalation_log {
 };
 
 /* Open (create) path for appending. Returns 0, or -1 with err naming the file. */
-int serve_escalation_open(struct serve_escalation_log *l, const char *path, char *err, size_t err_len);
+int serve_escalation_open(struct serve_escalation_log *l, const char *path, char *err,
+                          size_t err_len);
 /* Append line (no newline in it) and a newline, then fsync. Returns 0, or -1 with err. */
-int serve_escalation_append(struct serve_escalation_log *l, const char *line, char *err, size_t err_len);
+int serve_escalation_append(struct serve_escalation_log *l, const char *line, char *err,
+                            size_t err_len);
 void serve_escalation_close(struct serve_escalation_log *l);
 
 #endif

@@ -8,7 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum serve_route { ROUTE_CHAT, ROUTE_UNCERTAINTY, ROUTE_MODELS, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_OTHER, ROUTE_N };
+enum serve_route {
+    ROUTE_CHAT,
+    ROUTE_UNCERTAINTY,
+    ROUTE_MODELS,
+    ROUTE_HEALTH,
+    ROUTE_METRICS,
+    ROUTE_OTHER,
+    ROUTE_N
+};
 enum serve_verdict { VERDICT_ANSWER, VERDICT_ESCALATE, VERDICT_N };
 
 void serve_metrics_init(void);

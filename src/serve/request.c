@@ -14,8 +14,8 @@
 #include "io/jsonl.h"
 #include "umpire.h"
 
-int serve_error_set(struct serve_error *e, int status, const char *type, const char *param, const char *code,
-                    const char *fmt, ...) {
+int serve_error_set(struct serve_error *e, int status, const char *type, const char *param,
+                    const char *code, const char *fmt, ...) {
     e->status = status;
     snprintf(e->type, sizeof e->type, "%s", type);
     snprintf(e->param, sizeof e->param, "%s", param ? param : "");
@@ -78,8 +78,8 @@ static const char *image_ext(const char *mime, const unsigned char *d, size_t n)
 }
 
 /* Decode base64 text (NUL-terminated) into m. Returns 0, or -1 with e (param names the field). */
-static int decode_media(const char *b64, const char *param, const struct serve_limits *lim, struct serve_media *m,
-                        struct serve_error *e) {
+static int decode_media(const char *b64, const char *param, const struct serve_limits *lim,
+                        struct serve_media *m, struct serve_error *e) {
     long n = umpire_base64_decode(b64, NULL);
     if (n < 0)
         return BAD(param, "%s: not base64 data", param);
@@ -95,8 +95,8 @@ static int decode_media(const char *b64, const char *param, const struct serve_l
     return 0;
 }
 
-static int push_media(struct serve_request *r, const struct serve_media *m, const struct serve_limits *lim,
-                      const char *param, struct serve_error *e) {
+static int push_media(struct serve_request *r, const struct serve_media *m,
+                      const struct serve_limits *lim, const char *param, struct serve_error *e) {
     if (r->n_media >= lim->max_media) {
         free(m->data);
         return BAD(param, "%s: more than %zu media parts in one request", param, lim->max_media);
@@ -112,8 +112,8 @@ static int push_media(struct serve_request *r, const struct serve_media *m, cons
 }
 
 /* One content part of the user message: text, image_url, input_audio. */
-static int read_part(const cJSON *part, const char *param, const struct serve_limits *lim, struct serve_request *r,
-                     struct serve_error *e) {
+static int read_part(const cJSON *part, const char *param, const struct serve_limits *lim,
+                     struct serve_request *r, struct serve_error *e) {
     char p[128];
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
     if (!cJSON_IsObject(part) || !cJSON_IsString(type))
@@ -133,9 +133,11 @@ static int read_part(const cJSON *part, const char *param, const struct serve_li
             return BAD(p, "%s: {\"url\": \"data:image/...;base64,...\"} is required", p);
         const char *u = url->valuestring;
         if (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8))
-            return BAD(p, "%s: remote image URLs are not fetched; send the image as a data: URI", p);
+            return BAD(p, "%s: remote image URLs are not fetched; send the image as a data: URI",
+                       p);
         const char *comma = strchr(u, ',');
-        if (strncmp(u, "data:", 5) || !comma || (size_t)(comma - u) < 7 || strncmp(comma - 7, ";base64", 7))
+        if (strncmp(u, "data:", 5) || !comma || (size_t)(comma - u) < 7 ||
+            strncmp(comma - 7, ";base64", 7))
             return BAD(p, "%s: not a base64 data: URI (data:image/png;base64,...)", p);
         if (strncmp(u + 5, "image/", 6))
             return BAD(p, "%s: the data: URI's media type is not image/*", p);
@@ -162,8 +164,8 @@ static int read_part(const cJSON *part, const char *param, const struct serve_li
         return push_media(r, &m, lim, p, e);
     }
     snprintf(p, sizeof p, "%s.type", param);
-    return BAD(p, "%s: \"%.40s\" is not a content type umpire reads (text, image_url, input_audio)", p,
-               type->valuestring);
+    return BAD(p, "%s: \"%.40s\" is not a content type umpire reads (text, image_url, input_audio)",
+               p, type->valuestring);
 }
 
 /* A message's content as text (string, or text parts only), for system messages. */
@@ -199,13 +201,15 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
         const char *ro = role->valuestring;
         if (!strcmp(ro, "system") || !strcmp(ro, "developer")) {
             if (users)
-                return BAD(p, "messages[%d]: a system message after the user's is not supported", i);
+                return BAD(p, "messages[%d]: a system message after the user's is not supported",
+                           i);
             if (text_content(content, p, &r->system, e))
                 return -1;
         } else if (!strcmp(ro, "user")) {
             if (users++)
-                return BAD("messages", "messages: umpire scores one question: one user message (a conversation "
-                                       "with earlier turns is not supported yet)");
+                return BAD("messages",
+                           "messages: umpire scores one question: one user message (a conversation "
+                           "with earlier turns is not supported yet)");
             if (cJSON_IsString(content)) {
                 if (append(&r->question, "\n", content->valuestring))
                     return oom(e);
@@ -220,8 +224,11 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
             } else
                 return BAD(p, "%s: a string or an array of content parts is required", p);
         } else if (!strcmp(ro, "assistant") || !strcmp(ro, "tool") || !strcmp(ro, "function")) {
-            return BAD("messages", "messages[%d]: role \"%s\": umpire scores one question (earlier turns are not "
-                                   "supported yet)", i, ro);
+            return BAD(
+                "messages",
+                "messages[%d]: role \"%s\": umpire scores one question (earlier turns are not "
+                "supported yet)",
+                i, ro);
         } else {
             snprintf(p, sizeof p, "messages[%d].role", i);
             return BAD(p, "%s: \"%.40s\" is not a role (system, developer, user)", p, ro);
@@ -244,7 +251,8 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
 }
 
 /* An integer field in [lo, hi]. */
-static int int_field(const cJSON *v, const char *name, long lo, long hi, long *out, struct serve_error *e) {
+static int int_field(const cJSON *v, const char *name, long lo, long hi, long *out,
+                     struct serve_error *e) {
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
         return BAD(name, "%s: an integer is required", name);
     if (!(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi))
@@ -253,7 +261,8 @@ static int int_field(const cJSON *v, const char *name, long lo, long hi, long *o
     return 0;
 }
 
-static int num_field(const cJSON *v, const char *name, double lo, double hi, double *out, struct serve_error *e) {
+static int num_field(const cJSON *v, const char *name, double lo, double hi, double *out,
+                     struct serve_error *e) {
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
         return BAD(name, "%s: a number in [%g, %g] is required", name, lo, hi);
     *out = v->valuedouble;
@@ -270,7 +279,8 @@ static int bool_field(const cJSON *v, const char *name, int *out, struct serve_e
 }
 
 /* An array of strings (or one string) into *out. */
-static int strings(const cJSON *v, const char *name, size_t max, char ***out, size_t *n, struct serve_error *e) {
+static int strings(const cJSON *v, const char *name, size_t max, char ***out, size_t *n,
+                   struct serve_error *e) {
     if (!v || cJSON_IsNull(v))
         return 0;
     if (cJSON_IsString(v)) {
@@ -295,14 +305,35 @@ static int strings(const cJSON *v, const char *name, size_t max, char ***out, si
 }
 
 /* Fields read, and those accepted and ignored (what OpenAI clients send that does not apply). */
-static const char *const known[] = {"model", "messages", "n", "k", "temperature", "top_p", "max_tokens",
-                                    "max_completion_tokens", "seed", "stream", "stream_options", "logprobs",
-                                    "top_logprobs", "stop", "answers", "user", "metadata", "store",
-                                    "frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls",
-                                    "response_format", "service_tier", NULL};
+static const char *const known[] = {"model",
+                                    "messages",
+                                    "n",
+                                    "k",
+                                    "temperature",
+                                    "top_p",
+                                    "max_tokens",
+                                    "max_completion_tokens",
+                                    "seed",
+                                    "stream",
+                                    "stream_options",
+                                    "logprobs",
+                                    "top_logprobs",
+                                    "stop",
+                                    "answers",
+                                    "user",
+                                    "metadata",
+                                    "store",
+                                    "frequency_penalty",
+                                    "presence_penalty",
+                                    "logit_bias",
+                                    "parallel_tool_calls",
+                                    "response_format",
+                                    "service_tier",
+                                    NULL};
 
-int serve_request_parse(const char *body, size_t len, enum serve_kind kind, const struct serve_limits *lim,
-                        struct serve_request *r, struct serve_error *e) {
+int serve_request_parse(const char *body, size_t len, enum serve_kind kind,
+                        const struct serve_limits *lim, struct serve_request *r,
+                        struct serve_error *e) {
     memset(r, 0, sizeof *r);
     r->n = 1;
     r->k = -1;
@@ -367,15 +398,17 @@ int serve_request_parse(const char *body, size_t len, enum serve_kind kind, cons
         if (!cJSON_IsObject(v))
             bad = BAD("stream_options", "stream_options: an object is required");
         else
-            bad = bool_field(cJSON_GetObjectItemCaseSensitive(v, "include_usage"), "stream_options.include_usage",
-                             &r->include_usage, e);
+            bad = bool_field(cJSON_GetObjectItemCaseSensitive(v, "include_usage"),
+                             "stream_options.include_usage", &r->include_usage, e);
     }
     if (!bad)
-        bad = bool_field(cJSON_GetObjectItemCaseSensitive(o, "logprobs"), "logprobs", &r->logprobs, e);
+        bad = bool_field(cJSON_GetObjectItemCaseSensitive(o, "logprobs"), "logprobs", &r->logprobs,
+                         e);
     if (!bad && (v = cJSON_GetObjectItemCaseSensitive(o, "top_logprobs")) && !cJSON_IsNull(v))
         bad = int_field(v, "top_logprobs", 0, 0, &l, e); /* alternatives are not kept: only 0 */
     if (!bad)
-        bad = strings(cJSON_GetObjectItemCaseSensitive(o, "stop"), "stop", 4, &r->stop, &r->n_stop, e);
+        bad = strings(cJSON_GetObjectItemCaseSensitive(o, "stop"), "stop", 4, &r->stop, &r->n_stop,
+                      e);
     if (!bad && kind == SERVE_UNCERTAINTY) {
         v = cJSON_GetObjectItemCaseSensitive(o, "answers");
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 2)
@@ -385,7 +418,8 @@ int serve_request_parse(const char *body, size_t len, enum serve_kind kind, cons
         if (!bad && r->stream)
             bad = BAD("stream", "stream: /v1/uncertainty does not stream");
     }
-    if (!bad && (r->body_messages = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "messages"))) == NULL)
+    if (!bad && (r->body_messages = cJSON_PrintUnformatted(
+                     cJSON_GetObjectItemCaseSensitive(o, "messages"))) == NULL)
         bad = oom(e);
     cJSON_Delete(o);
     if (bad)

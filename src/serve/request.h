@@ -17,15 +17,15 @@
 
 /* An OpenAI-shaped error: {"error": {"message", "type", "param", "code"}} with an HTTP status. */
 struct serve_error {
-    int status;       /* 400, 401, 404, 413, 415, 429, 500, 503, 504 */
-    char type[40];    /* "invalid_request_error", "rate_limit_error", "server_error", ... */
-    char param[128];  /* the offending field ("messages[1].content[0].image_url"), or "" */
-    char code[40];    /* "invalid_api_key", "queue_full", ..., or "" */
+    int status;      /* 400, 401, 404, 413, 415, 429, 500, 503, 504 */
+    char type[40];   /* "invalid_request_error", "rate_limit_error", "server_error", ... */
+    char param[128]; /* the offending field ("messages[1].content[0].image_url"), or "" */
+    char code[40];   /* "invalid_api_key", "queue_full", ..., or "" */
     char message[320];
 };
 /* Fill e and return -1. */
-int serve_error_set(struct serve_error *e, int status, const char *type, const char *param, const char *code,
-                    const char *fmt, ...)
+int serve_error_set(struct serve_error *e, int status, const char *type, const char *param,
+                    const char *code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))
 #endif
@@ -34,8 +34,8 @@ int serve_error_set(struct serve_error *e, int status, const char *type, const c
 struct serve_media {
     unsigned char *data;
     size_t len;
-    int audio;     /* 0: an image */
-    char ext[8];   /* "png", "wav", ...: the temporary file's extension */
+    int audio;   /* 0: an image */
+    char ext[8]; /* "png", "wav", ...: the temporary file's extension */
 };
 
 struct serve_limits {
@@ -54,26 +54,28 @@ struct serve_request {
     char *question;            /* the user message's text parts joined */
     struct serve_media *media; /* images first, then audio, as the engine orders them */
     size_t n_media;
-    int n;                     /* choices to return: 1 (at most k + 1) */
-    int k;                     /* sampled answers for the uncertainty: -1 = the server's */
-    double temperature;        /* the returned answer's temperature; NaN = the server's */
-    double top_p;              /* NaN = the server's */
-    int max_tokens;            /* 0 = the server's */
+    int n;              /* choices to return: 1 (at most k + 1) */
+    int k;              /* sampled answers for the uncertainty: -1 = the server's */
+    double temperature; /* the returned answer's temperature; NaN = the server's */
+    double top_p;       /* NaN = the server's */
+    int max_tokens;     /* 0 = the server's */
     int has_seed;
     uint64_t seed;
     int stream, include_usage;
     int logprobs;
     char **stop;
     size_t n_stop;
-    char **answers;            /* /v1/uncertainty: the answers to score */
+    char **answers; /* /v1/uncertainty: the answers to score */
     size_t n_answers;
-    char *body_messages;       /* the "messages" array re-serialised (for upstream and the
-                                  escalation log) */
+    char *body_messages; /* the "messages" array re-serialised (for upstream and the
+                            escalation log) */
 };
 
-/* Parse body[0..len) (body[len] must be a NUL; a NUL inside is refused). Returns 0 and fills r (free with serve_request_free), or -1 with e. */
-int serve_request_parse(const char *body, size_t len, enum serve_kind kind, const struct serve_limits *lim,
-                        struct serve_request *r, struct serve_error *e);
+/* Parse body[0..len) (body[len] must be a NUL; a NUL inside is refused). Returns 0 and fills r
+ * (free with serve_request_free), or -1 with e. */
+int serve_request_parse(const char *body, size_t len, enum serve_kind kind,
+                        const struct serve_limits *lim, struct serve_request *r,
+                        struct serve_error *e);
 void serve_request_free(struct serve_request *r);
 
 #endif

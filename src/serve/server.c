@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "serve/server.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,7 +39,10 @@ void serve_config_defaults(struct serve_config *c) {
     c->sample = umpire_sample_default_params();
     c->score = umpire_score_default_params();
     c->score.alpha = 1;
-    c->lim = (struct serve_limits){.max_media_bytes = 8u << 20, .max_media = 8, .k_max = 16, .max_tokens = 256,
+    c->lim = (struct serve_limits){.max_media_bytes = 8u << 20,
+                                   .max_media = 8,
+                                   .k_max = 16,
+                                   .max_tokens = 256,
                                    .max_answers = 16};
     c->max_body = 12u << 20;
     c->max_connections = 64;
@@ -90,9 +93,10 @@ struct conn {
 
 /* ---------------------------------------------------------------- responses */
 
-static enum MHD_Result send_text(struct conn *cs, int status, const char *ctype, const char *text, size_t len,
-                                 const char *retry_after) {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+static enum MHD_Result send_text(struct conn *cs, int status, const char *ctype, const char *text,
+                                 size_t len, const char *retry_after) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", ctype);
@@ -113,8 +117,10 @@ static cJSON *error_json(const struct serve_error *e) {
     cJSON *o = cJSON_CreateObject(), *in = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(in, "message", e->message);
     cJSON_AddStringToObject(in, "type", e->type);
-    e->param[0] ? (void)cJSON_AddStringToObject(in, "param", e->param) : (void)cJSON_AddNullToObject(in, "param");
-    e->code[0] ? (void)cJSON_AddStringToObject(in, "code", e->code) : (void)cJSON_AddNullToObject(in, "code");
+    e->param[0] ? (void)cJSON_AddStringToObject(in, "param", e->param)
+                : (void)cJSON_AddNullToObject(in, "param");
+    e->code[0] ? (void)cJSON_AddStringToObject(in, "code", e->code)
+               : (void)cJSON_AddNullToObject(in, "code");
     return o;
 }
 
@@ -122,21 +128,23 @@ static enum MHD_Result send_json(struct conn *cs, int status, cJSON *o, const ch
     char *t = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!t)
-        return send_text(cs, 500, "application/json",
-                         "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,"
-                         "\"code\":null}}",
-                         93, NULL);
+        return send_text(
+            cs, 500, "application/json",
+            "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,"
+            "\"code\":null}}",
+            93, NULL);
     enum MHD_Result rc = send_text(cs, status, "application/json", t, strlen(t), retry_after);
     free(t);
     return rc;
 }
 
 static enum MHD_Result send_error(struct conn *cs, const struct serve_error *e) {
-    return send_json(cs, e->status, error_json(e), e->status == 429 || e->status == 503 ? "1" : NULL);
+    return send_json(cs, e->status, error_json(e),
+                     e->status == 429 || e->status == 503 ? "1" : NULL);
 }
 
-static enum MHD_Result fail(struct conn *cs, int status, const char *type, const char *param, const char *code,
-                            const char *fmt, ...) {
+static enum MHD_Result fail(struct conn *cs, int status, const char *type, const char *param,
+                            const char *code, const char *fmt, ...) {
     struct serve_error e;
     char msg[sizeof e.message];
     va_list ap;
@@ -262,8 +270,9 @@ static int write_media(struct chat *ch, struct serve_error *e) {
         if (fd >= 0)
             close(fd);
         if (!ok)
-            return serve_error_set(e, 500, "server_error", NULL, NULL, "cannot write the media to %s (%s)",
-                                   S.media_dir, strerror(errno));
+            return serve_error_set(e, 500, "server_error", NULL, NULL,
+                                   "cannot write the media to %s (%s)", S.media_dir,
+                                   strerror(errno));
         if (m->audio)
             ch->audio[ch->n_audio++] = ch->paths[i];
         else
@@ -274,7 +283,8 @@ static int write_media(struct chat *ch, struct serve_error *e) {
 
 /* The OpenAI completion's message content of a choice, from an upstream reply. */
 static const char *choice_text(const cJSON *choice) {
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(choice, "message"), "content");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(choice, "message"), "content");
     return cJSON_IsString(c) ? c->valuestring : NULL;
 }
 
@@ -290,7 +300,8 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
         cJSON_AddItemToObject(b, "messages", cJSON_Parse(ch->req.body_messages));
         cJSON_AddNumberToObject(b, "n", k - (int)ch->n_answers);
         cJSON_AddNumberToObject(b, "temperature", S.c->sample.temp);
-        cJSON_AddNumberToObject(b, "max_tokens", ch->req.max_tokens ? ch->req.max_tokens : S.c->sample.max_tokens);
+        cJSON_AddNumberToObject(b, "max_tokens",
+                                ch->req.max_tokens ? ch->req.max_tokens : S.c->sample.max_tokens);
         if (ch->req.has_seed)
             cJSON_AddNumberToObject(b, "seed", (double)(ch->req.seed + (uint64_t)call));
         char *body = cJSON_PrintUnformatted(b);
@@ -300,15 +311,16 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
         int rc = body ? serve_upstream_post(&S.up, body, &resp, &status, msg, sizeof msg) : -1;
         free(body);
         if (rc != 0)
-            return serve_error_set(e, (int)status, "upstream_error", NULL, "upstream_unavailable", "upstream: %s",
-                                   msg);
+            return serve_error_set(e, (int)status, "upstream_error", NULL, "upstream_unavailable",
+                                   "upstream: %s", msg);
         cJSON *o = cJSON_Parse(resp);
         free(resp);
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
         if (status != 200 || !cJSON_IsArray(choices) || !choices->child) {
             cJSON_Delete(o);
             return serve_error_set(e, 502, "upstream_error", NULL, "bad_upstream_response",
-                                   "upstream: HTTP %ld, not a chat completion with choices", status);
+                                   "upstream: HTTP %ld, not a chat completion with choices",
+                                   status);
         }
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "model");
         if (!ch->upstream_model && cJSON_IsString(m))
@@ -324,11 +336,13 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
     }
     if ((int)ch->n_answers < 2)
         return serve_error_set(e, 502, "upstream_error", NULL, "bad_upstream_response",
-                               "upstream: %zu answers with text, at least 2 needed to score", ch->n_answers);
+                               "upstream: %zu answers with text, at least 2 needed to score",
+                               ch->n_answers);
     return 0;
 }
 
-/* Parse, prepare and queue a chat completion (or an uncertainty request). Returns 0, or -1 with e. */
+/* Parse, prepare and queue a chat completion (or an uncertainty request). Returns 0, or -1 with e.
+ */
 static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error *e) {
     struct chat *ch = calloc(1, sizeof *ch);
     if (!ch)
@@ -357,8 +371,9 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
     if (r->n > k + 1)
         k = r->n - 1;
     if (k > S.c->lim.k_max)
-        return serve_error_set(e, 400, "invalid_request_error", "n", NULL, "n: %d choices need k = %d samples, at most %d",
-                               r->n, r->n - 1, S.c->lim.k_max);
+        return serve_error_set(e, 400, "invalid_request_error", "n", NULL,
+                               "n: %d choices need k = %d samples, at most %d", r->n, r->n - 1,
+                               S.c->lim.k_max);
     j->sp.k = k;
     if (r->has_seed)
         j->sp.seed = r->seed;
@@ -378,8 +393,9 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
         j->n_answers = r->n_answers;
     } else if (S.has_up) {
         if (r->n_media)
-            return serve_error_set(e, 400, "invalid_request_error", "messages", NULL,
-                                   "messages: media are not forwarded to the upstream in black-box mode");
+            return serve_error_set(
+                e, 400, "invalid_request_error", "messages", NULL,
+                "messages: media are not forwarded to the upstream in black-box mode");
         if (k < 2)
             return serve_error_set(e, 400, "invalid_request_error", "k", NULL,
                                    "k: black-box scoring needs at least 2 upstream answers");
@@ -391,11 +407,13 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
     } else
         j->kind = JOB_ASK;
     if (atomic_load(&S.draining))
-        return serve_error_set(e, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
+        return serve_error_set(e, 503, "server_error", NULL, "shutting_down",
+                               "the server is shutting down");
     if (serve_worker_submit(S.w, j))
-        return serve_error_set(e, 429, "rate_limit_error", NULL, "queue_full",
-                               "%d requests are already waiting for the model (--max-queue); retry later",
-                               S.c->max_queue);
+        return serve_error_set(
+            e, 429, "rate_limit_error", NULL, "queue_full",
+            "%d requests are already waiting for the model (--max-queue); retry later",
+            S.c->max_queue);
     ch->submitted = 1;
     return 0;
 }
@@ -403,14 +421,17 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
 /* The client closed its end (poll the socket; no data is read). */
 static int client_gone(void *ud) {
     struct MHD_Connection *mc = ud;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci)
         return 0;
     struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-static const char *finish_reason(enum umpire_finish f) { return f == UMPIRE_FINISH_LENGTH ? "length" : "stop"; }
+static const char *finish_reason(enum umpire_finish f) {
+    return f == UMPIRE_FINISH_LENGTH ? "length" : "stop";
+}
 
 /* A choice's logprobs: {"content": [{"token", "logprob", "bytes", "top_logprobs": []}]}, without
  * the end-of-generation token. */
@@ -453,7 +474,8 @@ static int judge(struct chat *ch, struct verdict *v, struct serve_error *e) {
     v->verdict = NULL;
     if (!(v->scores = calloc(S.n_est, sizeof *v->scores)))
         return serve_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
-    if (umpire_score_item_all(&ch->job.item, &S.c->score, S.c->score.alpha, NULL, v->scores, err) != 0)
+    if (umpire_score_item_all(&ch->job.item, &S.c->score, S.c->score.alpha, NULL, v->scores, err) !=
+        0)
         return serve_error_set(e, 500, "server_error", NULL, NULL, "scoring: %s", err);
     const struct umpire_calibration *cal = S.c->cal;
     if (cal) {
@@ -461,7 +483,8 @@ static int judge(struct chat *ch, struct verdict *v, struct serve_error *e) {
         v->p_error = umpire_calibration_apply(cal, v->s_cal);
         if (!isnan(cal->threshold)) {
             v->verdict = isfinite(v->s_cal) && v->s_cal <= cal->threshold ? "answer" : "escalate";
-            serve_metrics_verdict(!strcmp(v->verdict, "answer") ? VERDICT_ANSWER : VERDICT_ESCALATE);
+            serve_metrics_verdict(!strcmp(v->verdict, "answer") ? VERDICT_ANSWER
+                                                                : VERDICT_ESCALATE);
         }
     }
     return 0;
@@ -474,7 +497,8 @@ static cJSON *uncertainty_json(const struct chat *ch, const struct verdict *v) {
     if (S.c->cal) {
         cJSON_AddStringToObject(u, "estimator", S.c->cal->estimator);
         cJSON_AddItemToObject(u, "p_error", umpire_json_number(v->p_error));
-        v->verdict ? (void)cJSON_AddStringToObject(u, "verdict", v->verdict) : (void)cJSON_AddNullToObject(u, "verdict");
+        v->verdict ? (void)cJSON_AddStringToObject(u, "verdict", v->verdict)
+                   : (void)cJSON_AddNullToObject(u, "verdict");
         cJSON_AddItemToObject(u, "threshold", umpire_json_number(S.c->cal->threshold));
     } else {
         cJSON_AddNullToObject(u, "p_error");
@@ -537,7 +561,9 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
         cJSON_AddItemToObject(l, "messages", cJSON_Parse(ch->req.body_messages));
         cJSON_AddNumberToObject(l, "media", (double)ch->req.n_media);
         const struct umpire_item *it = &ch->job.item;
-        const char *answer = ch->n_answers ? ch->answers[0] : it->greedy.text ? it->greedy.text : "";
+        const char *answer = ch->n_answers     ? ch->answers[0]
+                             : it->greedy.text ? it->greedy.text
+                                               : "";
         cJSON_AddStringToObject(l, "answer", answer);
         cJSON_AddItemToObject(l, "uncertainty", cJSON_Duplicate(u, 1));
         char *line = cJSON_PrintUnformatted(l), msg[UMPIRE_ERR_LEN];
@@ -545,8 +571,8 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
         int rc = line ? serve_escalation_append(&S.log, line, msg, sizeof msg) : -1;
         free(line);
         if (rc != 0)
-            return serve_error_set(e, 500, "server_error", NULL, "escalation_log", "escalation log: %s",
-                                   line ? msg : "out of memory");
+            return serve_error_set(e, 500, "server_error", NULL, "escalation_log",
+                                   "escalation log: %s", line ? msg : "out of memory");
         serve_metrics_escalation(1);
         cJSON_AddStringToObject(u, "escalated", "queue");
     }
@@ -557,17 +583,19 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
 static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
     struct serve_job *j = &ch->job;
     if (wait_rc == 1) {
-        serve_error_set(e, 504, "server_error", NULL, "timeout", "no answer within %g s (--timeout)", S.c->timeout);
+        serve_error_set(e, 504, "server_error", NULL, "timeout",
+                        "no answer within %g s (--timeout)", S.c->timeout);
         return NULL;
     }
     if (wait_rc == 2) {
-        serve_error_set(e, 499, "server_error", NULL, "client_closed", "the client closed the connection");
+        serve_error_set(e, 499, "server_error", NULL, "client_closed",
+                        "the client closed the connection");
         return NULL;
     }
     if (j->rc != 0) {
         int user = j->rc == UMPIRE_EINVAL;
-        serve_error_set(e, user ? 400 : 500, user ? "invalid_request_error" : "server_error", NULL, NULL, "%s",
-                        j->err);
+        serve_error_set(e, user ? 400 : 500, user ? "invalid_request_error" : "server_error", NULL,
+                        NULL, "%s", j->err);
         return NULL;
     }
     struct verdict v;
@@ -577,7 +605,8 @@ static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
     }
     const struct umpire_item *it = &j->item;
     cJSON *u = uncertainty_json(ch, &v), *replacement = NULL;
-    if (v.verdict && !strcmp(v.verdict, "escalate") && ch->kind == SERVE_CHAT && escalate(ch, u, &replacement, e)) {
+    if (v.verdict && !strcmp(v.verdict, "escalate") && ch->kind == SERVE_CHAT &&
+        escalate(ch, u, &replacement, e)) {
         free(v.scores);
         cJSON_Delete(u);
         return NULL;
@@ -595,30 +624,39 @@ static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
         cJSON_AddStringToObject(o, "id", ch->id);
         cJSON_AddStringToObject(o, "object", "chat.completion");
         cJSON_AddNumberToObject(o, "created", (double)ch->created);
-        cJSON_AddStringToObject(o, "model", ch->upstream_model ? ch->upstream_model : S.c->model_name);
+        cJSON_AddStringToObject(o, "model",
+                                ch->upstream_model ? ch->upstream_model : S.c->model_name);
         cJSON *choices = cJSON_AddArrayToObject(o, "choices");
         size_t completion = 0;
         for (int i = 0; i < ch->req.n; i++) {
-            /* choice 0: the answer (the low-temperature one, or the upstream's first); then samples */
-            const struct umpire_answer *a =
-                ch->n_answers ? &it->samples[i] : i == 0 ? &it->greedy : &it->samples[i - 1];
+            /* choice 0: the answer (the low-temperature one, or the upstream's first); then samples
+             */
+            const struct umpire_answer *a = ch->n_answers ? &it->samples[i]
+                                            : i == 0      ? &it->greedy
+                                                          : &it->samples[i - 1];
             if (ch->n_answers && (size_t)i >= it->k)
                 break;
             cJSON *c = cJSON_CreateObject(), *m = cJSON_CreateObject();
             cJSON_AddNumberToObject(c, "index", i);
             cJSON_AddStringToObject(m, "role", "assistant");
-            cJSON_AddStringToObject(m, "content", ch->n_answers ? ch->answers[i] : a->text ? a->text : "");
+            cJSON_AddStringToObject(m, "content",
+                                    ch->n_answers ? ch->answers[i]
+                                    : a->text     ? a->text
+                                                  : "");
             cJSON_AddNullToObject(m, "refusal");
             cJSON_AddItemToObject(c, "message", m);
-            cJSON_AddItemToObject(c, "logprobs", ch->req.logprobs ? logprobs_json(a) : cJSON_CreateNull());
-            cJSON_AddStringToObject(c, "finish_reason", ch->n_answers ? "stop" : finish_reason(a->finish));
+            cJSON_AddItemToObject(c, "logprobs",
+                                  ch->req.logprobs ? logprobs_json(a) : cJSON_CreateNull());
+            cJSON_AddStringToObject(c, "finish_reason",
+                                    ch->n_answers ? "stop" : finish_reason(a->finish));
             cJSON_AddItemToArray(choices, c);
             completion += a->n_tokens;
         }
         cJSON *us = cJSON_AddObjectToObject(o, "usage");
-        cJSON_AddNumberToObject(us, "prompt_tokens", 0);
+        /* completion: the returned choices' tokens (end-of-generation included) */
+        cJSON_AddNumberToObject(us, "prompt_tokens", (double)j->prompt_tokens);
         cJSON_AddNumberToObject(us, "completion_tokens", (double)completion);
-        cJSON_AddNumberToObject(us, "total_tokens", (double)completion);
+        cJSON_AddNumberToObject(us, "total_tokens", (double)(j->prompt_tokens + completion));
     }
     cJSON_AddItemToObject(o, "uncertainty", u);
     return o;
@@ -688,7 +726,8 @@ static void stream_rest(struct conn *cs, int wait_rc) {
             while (at + len < n && ((unsigned char)text[at + len] & 0xc0) == 0x80)
                 len++;
             char *piece = strndup(text + at, len);
-            cJSON *o = chunk(ch, model), *cs_ = cJSON_AddArrayToObject(o, "choices"), *cc = cJSON_CreateObject();
+            cJSON *o = chunk(ch, model), *cs_ = cJSON_AddArrayToObject(o, "choices"),
+                  *cc = cJSON_CreateObject();
             cJSON_AddNumberToObject(cc, "index", idx);
             cJSON *d = cJSON_AddObjectToObject(cc, "delta");
             cJSON_AddStringToObject(d, "content", piece ? piece : "");
@@ -699,7 +738,8 @@ static void stream_rest(struct conn *cs, int wait_rc) {
             free(piece);
             at += len;
         }
-        cJSON *o = chunk(ch, model), *cs_ = cJSON_AddArrayToObject(o, "choices"), *cc = cJSON_CreateObject();
+        cJSON *o = chunk(ch, model), *cs_ = cJSON_AddArrayToObject(o, "choices"),
+              *cc = cJSON_CreateObject();
         cJSON_AddNumberToObject(cc, "index", idx);
         cJSON_AddObjectToObject(cc, "delta");
         cJSON *lp = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(c, "logprobs"), 1);
@@ -707,14 +747,16 @@ static void stream_rest(struct conn *cs, int wait_rc) {
         cJSON_AddStringToObject(cc, "finish_reason", cJSON_IsString(fr) ? fr->valuestring : "stop");
         cJSON_AddItemToArray(cs_, cc);
         if (!c->next) /* the last chunk of the answer carries the uncertainty */
-            cJSON_AddItemToObject(o, "uncertainty",
-                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(res, "uncertainty"), 1));
+            cJSON_AddItemToObject(
+                o, "uncertainty",
+                cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(res, "uncertainty"), 1));
         out_json(cs, o);
     }
     if (ch->req.include_usage) {
         cJSON *o = chunk(ch, model);
         cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToObject(o, "usage", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(res, "usage"), 1));
+        cJSON_AddItemToObject(o, "usage",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(res, "usage"), 1));
         out_json(cs, o);
     }
     cJSON_Delete(res);
@@ -724,7 +766,8 @@ static void stream_rest(struct conn *cs, int wait_rc) {
 /* A content chunk of choice idx. */
 static void out_delta(struct conn *cs, int idx, const char *text, size_t len) {
     char *piece = strndup(text, len);
-    cJSON *o = chunk(cs->chat, S.c->model_name), *a = cJSON_AddArrayToObject(o, "choices"), *cc = cJSON_CreateObject();
+    cJSON *o = chunk(cs->chat, S.c->model_name), *a = cJSON_AddArrayToObject(o, "choices"),
+          *cc = cJSON_CreateObject();
     cJSON_AddNumberToObject(cc, "index", idx);
     cJSON *d = cJSON_AddObjectToObject(cc, "delta");
     cJSON_AddStringToObject(d, "content", piece ? piece : "");
@@ -768,7 +811,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     struct conn *cs = cls;
     struct chat *ch = cs->chat;
     if (cs->phase == 0) { /* the role chunk at once: the client sees the stream start */
-        cJSON *o = chunk(ch, S.c->model_name), *a = cJSON_AddArrayToObject(o, "choices"), *cc = cJSON_CreateObject();
+        cJSON *o = chunk(ch, S.c->model_name), *a = cJSON_AddArrayToObject(o, "choices"),
+              *cc = cJSON_CreateObject();
         cJSON_AddNumberToObject(cc, "index", 0);
         cJSON *d = cJSON_AddObjectToObject(cc, "delta");
         cJSON_AddStringToObject(d, "role", "assistant");
@@ -784,7 +828,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (cs->incremental) {
             char *text = NULL;
             size_t len = 0;
-            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, client_gone, cs->mc, &text, &len);
+            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, client_gone, cs->mc,
+                                   &text, &len);
             if (rc == 0) {
                 cs->raw_seen = len;
                 stream_grow(cs, text, len);
@@ -819,7 +864,8 @@ static enum MHD_Result chat_route(struct conn *cs, enum serve_kind kind) {
         /* the answer as it is decoded, unless it may still change: stop strings can cut it back,
          * an escalation can replace it, black-box answers come whole */
         cs->incremental = ch->job.kind == JOB_ASK && !ch->req.n_stop && !S.has_esc;
-        struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, cs, NULL);
+        struct MHD_Response *r =
+            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, cs, NULL);
         if (!r)
             return MHD_NO;
         MHD_add_response_header(r, "Content-Type", "text/event-stream");
@@ -851,7 +897,8 @@ static enum MHD_Result get_route(struct conn *cs, const char *url) {
         return rc;
     }
     (void)url;
-    cJSON *o = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(o, "data"), *m = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(o, "data"),
+          *m = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "object", "list");
     cJSON_AddStringToObject(m, "id", S.c->model_name);
     cJSON_AddStringToObject(m, "object", "model");
@@ -870,8 +917,9 @@ static enum serve_route route_of(const char *url) {
                                                 : ROUTE_OTHER;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
-                              const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls) {
     (void)cls;
     (void)version;
     struct conn *cs = *con_cls;
@@ -887,22 +935,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
         int post = !strcmp(method, "POST"), get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         int wants_post = cs->route == ROUTE_CHAT || cs->route == ROUTE_UNCERTAINTY;
         if (cs->route == ROUTE_OTHER)
-            return fail(cs, 404, "invalid_request_error", NULL, "not_found", "%s %.200s: no such route", method, url);
+            return fail(cs, 404, "invalid_request_error", NULL, "not_found",
+                        "%s %.200s: no such route", method, url);
         if (wants_post ? !post : !get)
-            return fail(cs, 405, "invalid_request_error", NULL, "method_not_allowed", "%s %s: use %s", method, url,
-                        wants_post ? "POST" : "GET");
+            return fail(cs, 405, "invalid_request_error", NULL, "method_not_allowed",
+                        "%s %s: use %s", method, url, wants_post ? "POST" : "GET");
         if (cs->route != ROUTE_HEALTH && !authorised(mc))
             return fail(cs, 401, "invalid_request_error", NULL, "invalid_api_key",
                         "a valid API key is required (Authorization: Bearer KEY)");
         if (wants_post) {
             const char *ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Type");
-            if (!ct || strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';' && ct[16] != ' '))
+            if (!ct || strncasecmp(ct, "application/json", 16) ||
+                (ct[16] && ct[16] != ';' && ct[16] != ' '))
                 return fail(cs, 415, "invalid_request_error", NULL, "unsupported_media_type",
-                            "Content-Type: application/json is required, got %.80s", ct ? ct : "none");
+                            "Content-Type: application/json is required, got %.80s",
+                            ct ? ct : "none");
             const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoull(cl, NULL, 10) > S.c->max_body)
                 return fail(cs, 413, "invalid_request_error", NULL, "body_too_large",
-                            "the request body is %s bytes, at most %zu (--max-body)", cl, S.c->max_body);
+                            "the request body is %s bytes, at most %zu (--max-body)", cl,
+                            S.c->max_body);
         }
         return MHD_YES;
     }
@@ -944,7 +996,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     return get_route(cs, url);
 }
 
-static void completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode why) {
+static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                      enum MHD_RequestTerminationCode why) {
     (void)cls;
     (void)mc;
     struct conn *cs = *con_cls;
@@ -991,23 +1044,25 @@ int serve_run(struct serve_config *c, char *err) {
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const char *tmp = getenv("TMPDIR");
-    snprintf(S.media_dir, sizeof S.media_dir, "%s/umpire-serve-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    snprintf(S.media_dir, sizeof S.media_dir, "%s/umpire-serve-XXXXXX",
+             tmp && strlen(tmp) < 40 ? tmp : "/tmp");
     if (!mkdtemp(S.media_dir)) {
-        snprintf(err, UMPIRE_ERR_LEN, "%s: cannot create the media folder (%s)", S.media_dir, strerror(errno));
+        snprintf(err, UMPIRE_ERR_LEN, "%s: cannot create the media folder (%s)", S.media_dir,
+                 strerror(errno));
         S.media_dir[0] = '\0';
         goto out;
     }
     if (c->keys_file && load_keys(c->keys_file, err))
         goto out;
     if (c->upstream) {
-        if (serve_upstream_init(&S.up, c->upstream, c->upstream_key_env, c->upstream_timeout_ms, c->upstream_retries,
-                                err, UMPIRE_ERR_LEN))
+        if (serve_upstream_init(&S.up, c->upstream, c->upstream_key_env, c->upstream_timeout_ms,
+                                c->upstream_retries, err, UMPIRE_ERR_LEN))
             goto out;
         S.has_up = 1;
     }
     if (c->escalate_url) {
-        if (serve_upstream_init(&S.esc, c->escalate_url, c->escalate_key_env, c->upstream_timeout_ms,
-                                c->upstream_retries, err, UMPIRE_ERR_LEN))
+        if (serve_upstream_init(&S.esc, c->escalate_url, c->escalate_key_env,
+                                c->upstream_timeout_ms, c->upstream_retries, err, UMPIRE_ERR_LEN))
             goto out;
         S.has_esc = 1;
     }
@@ -1025,13 +1080,14 @@ int serve_run(struct serve_config *c, char *err) {
         snprintf(err, UMPIRE_ERR_LEN, "--host %s: not an IPv4 address", c->host);
         goto out;
     }
-    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                             MHD_USE_ERROR_LOG,
-                         (uint16_t)c->port, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                             MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                         (uint16_t)c->port, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)c->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)(256 << 10), MHD_OPTION_END);
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_END);
     if (!d) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot listen on %s:%d (%s)", c->host, c->port,
                  errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -1039,10 +1095,15 @@ int serve_run(struct serve_config *c, char *err) {
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = di ? di->port : c->port;
-    fprintf(stderr, "umpire serve: %s on http://%s:%d/v1 (%s mode%s%s; k = %d; queue %d; Ctrl-C or SIGTERM to stop)\n",
-            c->model_name, c->host, port, S.has_up ? "black-box" : "local", c->cal ? ", calibrated" : "",
-            S.has_esc ? ", escalating to a URL" : S.has_log ? ", escalating to a queue" : "", c->sample.k,
-            c->max_queue);
+    fprintf(stderr,
+            "umpire serve: %s on http://%s:%d/v1 (%s mode%s%s; k = %d; queue %d; Ctrl-C or SIGTERM "
+            "to stop)\n",
+            c->model_name, c->host, port, S.has_up ? "black-box" : "local",
+            c->cal ? ", calibrated" : "",
+            S.has_esc   ? ", escalating to a URL"
+            : S.has_log ? ", escalating to a queue"
+                        : "",
+            c->sample.k, c->max_queue);
     if (c->port_file) {
         FILE *pf = fopen(c->port_file, "w");
         if (pf) {
@@ -1054,8 +1115,8 @@ int serve_run(struct serve_config *c, char *err) {
     sigwait(&sigs, &sig);
     /* drain: no new connections, no new requests; those in flight finish */
     atomic_store(&S.draining, 1);
-    fprintf(stderr, "umpire serve: %s: draining %d request(s) in flight\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-            serve_metrics_inflight_now());
+    fprintf(stderr, "umpire serve: %s: draining %d request(s) in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", serve_metrics_inflight_now());
     MHD_quiesce_daemon(d);
     double until = serve_now() + c->drain_timeout;
     while (serve_metrics_inflight_now() > 0 && serve_now() < until) {

@@ -1,4 +1,5 @@
-/* upstream.c - OpenAI-compatible calls with time limits, retries and a circuit breaker (upstream.h). */
+/* upstream.c - OpenAI-compatible calls with time limits, retries and a circuit breaker
+ * (upstream.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "serve/upstream.h"
 
@@ -13,8 +14,8 @@
 
 #define MAX_RESPONSE (16u << 20)
 
-int serve_upstream_init(struct serve_upstream *u, const char *base, const char *key_env, int timeout_ms,
-                        int retries, char *err, size_t err_len) {
+int serve_upstream_init(struct serve_upstream *u, const char *base, const char *key_env,
+                        int timeout_ms, int retries, char *err, size_t err_len) {
     memset(u, 0, sizeof *u);
     pthread_mutex_init(&u->mu, NULL);
     u->timeout_ms = timeout_ms;
@@ -92,7 +93,8 @@ static CURLcode attempt(struct serve_upstream *u, const char *body, struct sink 
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)u->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(u->timeout_ms < 5000 ? u->timeout_ms : 5000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(u->timeout_ms < 5000 ? u->timeout_ms : 5000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
@@ -105,8 +107,8 @@ static CURLcode attempt(struct serve_upstream *u, const char *body, struct sink 
     return rc;
 }
 
-int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, long *status, char *err,
-                        size_t err_len) {
+int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, long *status,
+                        char *err, size_t err_len) {
     *out = NULL;
     pthread_mutex_lock(&u->mu);
     double now = serve_now();
@@ -116,7 +118,8 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
     pthread_mutex_unlock(&u->mu);
     if (fast_fail) {
         *status = 503;
-        snprintf(err, err_len, "%s: circuit open after %d failed calls in a row; retrying after %.0f s", u->url,
+        snprintf(err, err_len,
+                 "%s: circuit open after %d failed calls in a row; retrying after %.0f s", u->url,
                  u->breaker_failures, u->breaker_seconds);
         return -1;
     }
@@ -124,7 +127,8 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
     unsigned seed = (unsigned)(now * 1e6);
     for (int i = 0; i <= u->retries && !ok; i++) {
         if (i) { /* backoff: 100 ms * 2^(i-1), with up to 50 % jitter */
-            double d = 0.1 * (double)(1 << (i - 1)) * (1.0 + 0.5 * (double)(rand_r(&seed) % 1000) / 1000.0);
+            double d = 0.1 * (double)(1 << (i - 1)) *
+                       (1.0 + 0.5 * (double)(rand_r(&seed) % 1000) / 1000.0);
             struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
             nanosleep(&ts, NULL);
         }
@@ -133,7 +137,8 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
         CURLcode rc = attempt(u, body, &k, &st);
         if (rc != CURLE_OK) {
             *status = rc == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
-            snprintf(err, err_len, "%s: %s", u->url, k.over ? "response too large" : curl_easy_strerror(rc));
+            snprintf(err, err_len, "%s: %s", u->url,
+                     k.over ? "response too large" : curl_easy_strerror(rc));
             free(k.s);
             continue;
         }

@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct serve_upstream {
-    char *url;         /* the chat-completions URL */
-    char *auth;        /* "Authorization: Bearer KEY", or NULL */
-    int timeout_ms;    /* per attempt */
-    int retries;       /* attempts after the first */
+    char *url;      /* the chat-completions URL */
+    char *auth;     /* "Authorization: Bearer KEY", or NULL */
+    int timeout_ms; /* per attempt */
+    int retries;    /* attempts after the first */
     int breaker_failures;
     double breaker_seconds;
     /* private */
@@ -27,14 +27,14 @@ struct serve_upstream {
 /* base: "http://HOST:PORT/v1" (/chat/completions is appended) or the full chat-completions URL;
  * key_env: the name of an environment variable holding the API key, or NULL. Returns 0, or -1
  * with err (the variable named but not set). */
-int serve_upstream_init(struct serve_upstream *u, const char *base, const char *key_env, int timeout_ms,
-                        int retries, char *err, size_t err_len);
+int serve_upstream_init(struct serve_upstream *u, const char *base, const char *key_env,
+                        int timeout_ms, int retries, char *err, size_t err_len);
 void serve_upstream_free(struct serve_upstream *u);
 
 /* POST a JSON body. Returns 0 with the response body (*out, NUL-terminated, free() it) and its
  * HTTP status in *status (any 2xx/4xx that is not retried); -1 with err when every attempt
  * failed or the breaker is open (*status: 503 then, 502 otherwise, 504 for a time-out). */
-int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, long *status, char *err,
-                        size_t err_len);
+int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, long *status,
+                        char *err, size_t err_len);
 
 #endif

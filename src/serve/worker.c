@@ -72,10 +72,16 @@ static void *run(void *arg) {
         pthread_mutex_unlock(&w->mu);
         double t0 = serve_now();
         struct progress pr = {w, j};
-        j->rc = j->kind == JOB_ASK
-                    ? umpire_engine_ask_progress(w->e, &j->q, &j->sp, on_step, &pr, &j->item, j->err)
-                    : umpire_engine_force_texts(w->e, &j->q, j->answers, j->n_answers, NULL, &j->item, j->err);
+        struct umpire_engine_stats before, after;
+        umpire_engine_stats(w->e, &before);
+        j->rc =
+            j->kind == JOB_ASK
+                ? umpire_engine_ask_progress(w->e, &j->q, &j->sp, on_step, &pr, &j->item, j->err)
+                : umpire_engine_force_texts(w->e, &j->q, j->answers, j->n_answers, NULL, &j->item,
+                                            j->err);
         j->seconds = serve_now() - t0;
+        umpire_engine_stats(w->e, &after);
+        j->prompt_tokens = after.prompt_tokens - before.prompt_tokens;
         if (j->rc == 0) {
             uint64_t toks = j->item.greedy.n_tokens;
             for (size_t i = 0; i < j->item.k; i++)
@@ -171,14 +177,16 @@ static int wait_locked(struct serve_worker *w, struct serve_job *j, size_t seen,
         j->rc = UMPIRE_ECANCELED;
     }
     if (why) {
-        j->cancel = 1; /* running: stopped at its next step; it reads the caller's query until then */
+        j->cancel =
+            1; /* running: stopped at its next step; it reads the caller's query until then */
         while (j->state != JOB_DONE)
             pthread_cond_wait(&w->done, &w->mu);
     }
     return why;
 }
 
-int serve_worker_wait(struct serve_worker *w, struct serve_job *j, double deadline, int (*gone)(void *), void *ud) {
+int serve_worker_wait(struct serve_worker *w, struct serve_job *j, double deadline,
+                      int (*gone)(void *), void *ud) {
     pthread_mutex_lock(&w->mu);
     int why = wait_locked(w, j, (size_t)-1, deadline, gone, ud);
     pthread_mutex_unlock(&w->mu);

@@ -21,18 +21,19 @@ enum serve_job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 struct serve_job {
     enum serve_job_kind kind;
     struct umpire_query q;
-    struct umpire_sample_params sp;  /* JOB_ASK */
-    const char *const *answers;      /* JOB_FORCE: teacher-force these */
+    struct umpire_sample_params sp; /* JOB_ASK */
+    const char *const *answers;     /* JOB_FORCE: teacher-force these */
     size_t n_answers;
     /* filled by the worker */
     int rc;
     char err[UMPIRE_ERR_LEN];
     struct umpire_item item;
-    double seconds;                  /* engine time */
+    double seconds; /* engine time */
+    uint64_t prompt_tokens; /* the prompt's tokens (media included) */
     /* private */
     enum serve_job_state state;
-    int cancel;                      /* stop at the next step */
-    char *partial;                   /* JOB_ASK: the answer's text so far (its raw bytes) */
+    int cancel;    /* stop at the next step */
+    char *partial; /* JOB_ASK: the answer's text so far (its raw bytes) */
     size_t partial_len;
     struct serve_job *next;
 };
@@ -50,7 +51,8 @@ int serve_worker_submit(struct serve_worker *w, struct serve_job *job);
  * left: a queued job is then withdrawn, a running one waited for (it reads the caller's
  * query; it is stopped at its next step). In every case the job is the caller's again when this
  * returns (free its item and serve_job_clear). */
-int serve_worker_wait(struct serve_worker *w, struct serve_job *job, double deadline, int (*gone)(void *), void *ud);
+int serve_worker_wait(struct serve_worker *w, struct serve_job *job, double deadline,
+                      int (*gone)(void *), void *ud);
 /* For streaming: wait until the running job's answer holds more than `seen` bytes, or the job
  * ends. Returns 0 with a copy of the text so far in *text (free() it; *len its length), 1 when
  * the job is done, 2 at the deadline, 3 when gone(ud) said the client left (for 2 and 3 the job

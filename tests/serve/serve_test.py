@@ -148,6 +148,16 @@ try:
               r["uncertainty"]["k"] == 4 and r["uncertainty"]["alpha"] == 1 and r["uncertainty"]["verdict"] is None,
               r["uncertainty"])
 
+    # usage: the prompt's tokens grow with the question, completion = the answer's tokens
+    st, r1, _ = chat(pa, {"messages": USER, "seed": 11, "max_tokens": 32}, headers=AUTH)
+    st, r2, _ = chat(pa, {"messages": [{"role": "user", "content": Q + " Think of rivers, bridges and old towns."}],
+                          "seed": 11, "max_tokens": 32}, headers=AUTH)
+    check("usage: prompt tokens counted (more for a longer question), completion = the answer's tokens",
+          0 < r1["usage"]["prompt_tokens"] < r2["usage"]["prompt_tokens"] and
+          r1["usage"]["completion_tokens"] == len(ref["greedy"]["tokens"]) and
+          r1["usage"]["total_tokens"] == r1["usage"]["prompt_tokens"] + r1["usage"]["completion_tokens"],
+          (r1.get("usage"), r2.get("usage")))
+
     # n choices: the answer, then the samples (ask's), and logprobs
     st, r, _ = chat(pa, {"messages": USER, "seed": 11, "max_tokens": 32, "n": 3, "k": 4, "logprobs": True},
                     headers=AUTH)
