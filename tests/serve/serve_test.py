@@ -122,6 +122,34 @@ def wav(path, seconds=0.5, rate=16000):
 Q = "What is the capital of France?"
 USER = [{"role": "user", "content": Q}]
 
+
+def cli_fails(name, code, pattern, *args):
+    out = subprocess.run([umpire, "serve", *args], capture_output=True, text=True, timeout=60)
+    check(f"serve {name}: exit {code}, says so", out.returncode == code and pattern in out.stderr,
+          f"exit {out.returncode}: {out.stderr[-300:]}")
+
+
+# bad options: a clear message, no server
+help_ = subprocess.run([umpire, "serve", "--help"], capture_output=True, text=True)
+check("serve --help: usage and examples", help_.returncode == 0 and "examples:" in help_.stdout and
+      "--escalate-to queue" in help_.stdout)
+cli_fails("without -m", 2, "-m MODEL is required")
+cli_fails("escalation without a calibration", 1, "escalation needs a verdict", "-m", tiny, "--escalate-to", "queue")
+cli_fails("--escalate-to elsewhere", 2, 'only "queue"', "-m", tiny, "--escalate-to", "mail")
+cli_fails("a missing keys file", 1, "no-keys.txt: cannot open the keys file", "-m", tiny, "--port", "0",
+          "--api-keys", f"{work}/no-keys.txt")
+cli_fails("an upstream key variable not set", 1, "UMPIRE_NO_SUCH_VAR (the API key) is not set", "-m", tiny,
+          "--port", "0", "--upstream", "http://127.0.0.1:9/v1", "--upstream-key-env", "UMPIRE_NO_SUCH_VAR")
+cli_fails("a host that is not an address", 1, "--host localhost: not an IPv4 address", "-m", tiny, "--port", "0",
+          "--host", "localhost")
+cli_fails("a bad --max-queue", 2, "--max-queue", "-m", tiny, "--max-queue", "-3")
+busy = socket.socket()
+busy.bind(("127.0.0.1", 0))
+busy.listen(1)
+cli_fails("a port in use", 1, f"cannot listen on 127.0.0.1:{busy.getsockname()[1]}", "-m", tiny, "--port",
+          str(busy.getsockname()[1]))
+busy.close()
+
 try:
     # ------------------------------------------------------------ a local server with images
     os.makedirs(f"{work}/tmp-a", exist_ok=True)
