@@ -62,7 +62,7 @@ static struct {
     struct serve_worker *w;
     char **keys;
     size_t n_keys;
-    char media_dir[64];
+    char media_dir[4096];
     struct serve_upstream up, esc;
     int has_up, has_esc;
     struct serve_escalation_log log;
@@ -1045,9 +1045,9 @@ int serve_run(struct serve_config *c, char *err) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const char *tmp = getenv("TMPDIR");
     snprintf(S.media_dir, sizeof S.media_dir, "%s/umpire-serve-XXXXXX",
-             tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+             tmp && *tmp && strlen(tmp) < 4000 ? tmp : "/tmp");
     if (!mkdtemp(S.media_dir)) {
-        snprintf(err, UMPIRE_ERR_LEN, "%s: cannot create the media folder (%s)", S.media_dir,
+        snprintf(err, UMPIRE_ERR_LEN, "%.200s: cannot create the media folder (%s)", S.media_dir,
                  strerror(errno));
         S.media_dir[0] = '\0';
         goto out;
