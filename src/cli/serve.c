@@ -28,6 +28,7 @@ static void usage(FILE *f) {
             "  --port-file FILE        write the port there once listening\n"
             "  --alias NAME            the model id /v1/models lists (default: the GGUF's file name)\n"
             "  --api-keys FILE         require Authorization: Bearer KEY, keys one a line\n"
+            "  --allow-remote-media    fetch image_url http(s) URLs (default: data: URIs only)\n"
             "  --calibration FILE      from `umpire calibrate fit`: p_error and verdict\n"
             "  --alpha X               UMPIRE's weight of incoherence (default 1, or the calibration's)\n"
             "limits:\n"
@@ -101,7 +102,7 @@ int cmd_serve(int argc, char **argv) {
     enum {
         O_HOST = CLI_O_FIRST_OWN, O_PORT, O_PORT_FILE, O_ALIAS, O_KEYS, O_CAL, O_ALPHA, O_MAX_BODY, O_MAX_MEDIA,
         O_KMAX, O_TOKLIM, O_MAXCONN, O_MAXQ, O_TIMEOUT, O_IDLE, O_BODYT, O_DRAIN, O_UP, O_UPKEY, O_UPMODEL, O_ESC,
-        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY
+        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE
     };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
@@ -118,7 +119,8 @@ int cmd_serve(int argc, char **argv) {
         {"escalate-url", required_argument, 0, O_ESC}, {"escalate-key-env", required_argument, 0, O_ESCKEY},
         {"escalate-model", required_argument, 0, O_ESCMODEL}, {"escalate-to", required_argument, 0, O_ESCTO},
         {"escalate-log", required_argument, 0, O_ESCLOG}, {"upstream-timeout", required_argument, 0, O_UPTIME},
-        {"upstream-retries", required_argument, 0, O_UPRETRY}, {"help", no_argument, 0, 'h'},
+        {"upstream-retries", required_argument, 0, O_UPRETRY},
+        {"allow-remote-media", no_argument, 0, O_REMOTE}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int ch, bad = 0;
     cli_run_options_spell(argc, argv);
@@ -169,6 +171,7 @@ int cmd_serve(int argc, char **argv) {
             c.upstream_timeout_ms = (int)(secs * 1000);
             break;
         case O_UPRETRY: bad = parse_int("--upstream-retries", optarg, 0, 10, &c.upstream_retries); break;
+        case O_REMOTE: c.lim.allow_remote_media = 1; break;
         case 'h': usage(stdout); cli_run_options_free(&ro); return 0;
         default: bad = 1;
         }

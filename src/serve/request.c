@@ -33,8 +33,10 @@ void serve_request_free(struct serve_request *r) {
     free(r->model);
     free(r->system);
     free(r->question);
-    for (size_t i = 0; i < r->n_media; i++)
+    for (size_t i = 0; i < r->n_media; i++) {
         free(r->media[i].data);
+        free(r->media[i].url);
+    }
     free(r->media);
     for (size_t i = 0; i < r->n_stop; i++)
         free(r->stop[i]);
@@ -63,7 +65,7 @@ static int oom(struct serve_error *e) {
 }
 
 /* The image type from a data: URI's media type, or from the bytes' magic. */
-static const char *image_ext(const char *mime, const unsigned char *d, size_t n) {
+const char *serve_image_ext(const char *mime, const unsigned char *d, size_t n) {
     if (n >= 8 && !memcmp(d, "\x89PNG", 4))
         return "png";
     if (n >= 3 && d[0] == 0xff && d[1] == 0xd8)
@@ -99,11 +101,13 @@ static int push_media(struct serve_request *r, const struct serve_media *m,
                       const struct serve_limits *lim, const char *param, struct serve_error *e) {
     if (r->n_media >= lim->max_media) {
         free(m->data);
+        free(m->url);
         return BAD(param, "%s: more than %zu media parts in one request", param, lim->max_media);
     }
     struct serve_media *g = realloc(r->media, (r->n_media + 1) * sizeof *g);
     if (!g) {
         free(m->data);
+        free(m->url);
         return oom(e);
     }
     r->media = g;
@@ -132,9 +136,15 @@ static int read_part(const cJSON *part, const char *param, const struct serve_li
         if (!cJSON_IsString(url))
             return BAD(p, "%s: {\"url\": \"data:image/...;base64,...\"} is required", p);
         const char *u = url->valuestring;
-        if (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8))
-            return BAD(p, "%s: remote image URLs are not fetched; send the image as a data: URI",
-                       p);
+        if (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) {
+            if (!lim->allow_remote_media)
+                return BAD(p, "%s: remote image URLs are not fetched (the server's "
+                              "--allow-remote-media); send the image as a data: URI", p);
+            struct serve_media m = {.url = strdup(u)};
+            if (!m.url)
+                return oom(e);
+            return push_media(r, &m, lim, p, e); /* fetched by the server (serve_fetch) */
+        }
         const char *comma = strchr(u, ',');
         if (strncmp(u, "data:", 5) || !comma || (size_t)(comma - u) < 7 ||
             strncmp(comma - 7, ";base64", 7))
@@ -144,7 +154,7 @@ static int read_part(const cJSON *part, const char *param, const struct serve_li
         struct serve_media m = {0};
         if (decode_media(comma + 1, p, lim, &m, e))
             return -1;
-        snprintf(m.ext, sizeof m.ext, "%s", image_ext(u, m.data, m.len));
+        snprintf(m.ext, sizeof m.ext, "%s", serve_image_ext(u, m.data, m.len));
         return push_media(r, &m, lim, p, e);
     }
     if (!strcmp(type->valuestring, "input_audio")) {

@@ -7,7 +7,7 @@
  * value of the wrong type or out of range, an unknown top-level field (OpenAI's API refuses
  * those too: a misspelt "max_token" is not silently ignored), a conversation umpire cannot put
  * as one query (an assistant or tool turn, two user turns), a media part that is not a base64
- * data: URI (http(s) URLs: allow_remote is not implemented, they are refused), bad base64, media
+ * data: URI (an http(s) URL only with allow_remote_media: the server fetches it), bad base64, media
  * beyond the size limit. */
 #ifndef UMPIRE_SERVE_REQUEST_H
 #define UMPIRE_SERVE_REQUEST_H
@@ -36,7 +36,10 @@ struct serve_media {
     size_t len;
     int audio;   /* 0: an image */
     char ext[8]; /* "png", "wav", ...: the temporary file's extension */
+    char *url;   /* an image to fetch (data NULL until then), or NULL */
 };
+/* The file extension for image bytes (by their magic; else from the media type). */
+const char *serve_image_ext(const char *mime, const unsigned char *d, size_t n);
 
 struct serve_limits {
     size_t max_media_bytes; /* each decoded image or clip */
@@ -44,6 +47,7 @@ struct serve_limits {
     int k_max;              /* samples a request may ask for */
     int max_tokens;         /* the largest max_tokens (and the default) */
     size_t max_answers;     /* /v1/uncertainty: answers to score */
+    int allow_remote_media; /* image_url may be an http(s) URL (kept in media[i].url) */
 };
 
 enum serve_kind { SERVE_CHAT, SERVE_UNCERTAINTY };

@@ -254,6 +254,16 @@ static int write_media(struct chat *ch, struct serve_error *e) {
     size_t n = ch->req.n_media;
     if (!n)
         return 0;
+    for (size_t i = 0; i < n; i++) { /* remote images (--allow-remote-media) */
+        struct serve_media *m = &ch->req.media[i];
+        char msg[UMPIRE_ERR_LEN];
+        if (!m->url)
+            continue;
+        if (serve_fetch(m->url, S.c->lim.max_media_bytes, 10000, &m->data, &m->len, msg, sizeof msg))
+            return serve_error_set(e, 400, "invalid_request_error", "messages", "media_fetch_failed",
+                                   "%.200s: cannot fetch the image (%s)", m->url, msg);
+        snprintf(m->ext, sizeof m->ext, "%s", serve_image_ext("", m->data, m->len));
+    }
     ch->paths = calloc(n, sizeof *ch->paths);
     ch->images = calloc(n, sizeof *ch->images);
     ch->audio = calloc(n, sizeof *ch->audio);

@@ -60,14 +60,14 @@ void serve_upstream_free(struct serve_upstream *u) {
 
 struct sink {
     char *s;
-    size_t len;
+    size_t len, max;
     int over;
 };
 
 static size_t collect(char *p, size_t size, size_t nmemb, void *ud) {
     struct sink *k = ud;
     size_t n = size * nmemb;
-    if (k->len + n > MAX_RESPONSE) {
+    if (k->len + n > (k->max ? k->max : MAX_RESPONSE)) {
         k->over = 1;
         return 0;
     }
@@ -162,4 +162,42 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
     if (!ok && *status < 500)
         *status = 502;
     return ok ? 0 : -1;
+}
+
+int serve_fetch(const char *url, size_t max, int timeout_ms, unsigned char **data, size_t *len, char *err,
+                size_t err_len) {
+    *data = NULL;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    struct sink k = {.max = max};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || status != 200 || !k.len) {
+        if (k.over)
+            snprintf(err, err_len, "more than %zu bytes", max);
+        else if (rc != CURLE_OK)
+            snprintf(err, err_len, "%s", curl_easy_strerror(rc));
+        else
+            snprintf(err, err_len, status != 200 ? "HTTP %ld" : "empty", status);
+        free(k.s);
+        return -1;
+    }
+    *data = (unsigned char *)k.s;
+    *len = k.len;
+    return 0;
 }

@@ -37,4 +37,10 @@ void serve_upstream_free(struct serve_upstream *u);
 int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, long *status,
                         char *err, size_t err_len);
 
+/* GET an http(s) URL (a remote image; redirects followed within http and https, at most 3):
+ * 0 with *data and *len (free() it), or -1 with err (transport error, a status other than 200,
+ * more than max bytes, nothing). */
+int serve_fetch(const char *url, size_t max, int timeout_ms, unsigned char **data, size_t *len, char *err,
+                size_t err_len);
+
 #endif

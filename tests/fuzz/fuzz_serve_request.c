@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         assert(r.max_tokens >= 0 && r.max_tokens <= lim.max_tokens);
         assert(r.n_media <= lim.max_media);
         for (size_t i = 0; i < r.n_media; i++) {
-            assert(r.media[i].len > 0 && r.media[i].len <= lim.max_media_bytes);
+            assert(!r.media[i].url && r.media[i].len > 0 && r.media[i].len <= lim.max_media_bytes);
             assert(i == 0 || !r.media[i - 1].audio || r.media[i].audio); /* images first */
         }
         assert(kind == 0 ? r.n_answers == 0 : r.n_answers >= 2 && r.n_answers <= lim.max_answers);

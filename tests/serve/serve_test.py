@@ -6,6 +6,8 @@
               answer's own; an image (PNG data: URI) and an audio clip (WAV input_audio) are
               answered as `ask --image/--audio` answers them
   uncertainty POST /v1/uncertainty scores given answers as `ask --responses` does
+  remote      --allow-remote-media fetches an http image URL (the same answer as its data: URI);
+              one that is not there is a 400
   errors      malformed JSON, an unknown field, bad base64, a remote image URL, a huge body
               (413 from Content-Length, and chunked without one), a wrong content type, a wrong
               method, an unknown route, a missing / wrong bearer token, k and max_tokens beyond
@@ -216,6 +218,32 @@ try:
     check("image: answered as ask --image answers it",
           st == 200 and r["choices"][0]["message"]["content"] == ref_img["answer"] and
           not same_scores(r["uncertainty"]["scores"], ref_img["scores"]), str(r)[:300])
+
+    # a remote image URL, fetched with --allow-remote-media: the same answer as its data: URI
+    import functools, http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=work))
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    rm, prm = start("remote", "--mmproj", f"{models}/tiny-mmproj.gguf", "-k", "4", "--allow-remote-media")
+    img_url = f"http://127.0.0.1:{files.server_address[1]}/img.png"
+    st, r, _ = chat(prm, {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": img_url}}]}],
+        "seed": 3, "max_tokens": 16})
+    check("--allow-remote-media: an http URL fetched, answered as the same image's data: URI",
+          st == 200 and r["choices"][0]["message"]["content"] == ref_img["answer"] and
+          not same_scores(r["uncertainty"]["scores"], ref_img["scores"]), str(r)[:300])
+    st, r, _ = chat(prm, {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": img_url + ".missing"}}]}]})
+    check("--allow-remote-media: a URL that is not there -> 400 media_fetch_failed",
+          st == 400 and r["error"]["code"] == "media_fetch_failed" and "HTTP 404" in r["error"]["message"],
+          str(r)[:300])
+    files.shutdown()
+    rm.send_signal(signal.SIGTERM)
+    rm.wait(30)
 
     # an audio clip (input_audio, WAV): as `ask --audio`, on a server with the audio projector
     clip = f"{work}/tone.wav"
@@ -478,7 +506,6 @@ try:
           st == 200 and r["uncertainty"]["probs"] == "raw" and r["uncertainty"]["k"] == 4 and
           not same_scores(r["uncertainty"]["scores"], ru["uncertainty"]["scores"]), str(r)[:300])
     # an upstream that ignores n (one choice a call): k calls, each answer scored
-    import http.server
     calls = []
 
     class OneChoice(http.server.BaseHTTPRequestHandler):
