@@ -320,6 +320,10 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
         long status = 0;
         int rc = body ? serve_upstream_post(&S.up, body, &resp, &status, msg, sizeof msg) : -1;
         free(body);
+        if (rc != 0 && !body)
+            snprintf(msg, sizeof msg, "out of memory");
+        if (rc != 0 && status < 500)
+            status = 502;
         if (rc != 0)
             return serve_error_set(e, (int)status, "upstream_error", NULL, "upstream_unavailable",
                                    "upstream: %s", msg);
@@ -361,6 +365,11 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
     ch->kind = kind;
     if (serve_request_parse(cs->body ? cs->body : "", cs->len, kind, &S.c->lim, &ch->req, e))
         return -1;
+    if (serve_worker_queued(S.w) >= S.c->max_queue) /* before fetching media or calling upstream */
+        return serve_error_set(
+            e, 429, "rate_limit_error", NULL, "queue_full",
+            "%d requests are already waiting for the model (--max-queue); retry later",
+            S.c->max_queue);
     snprintf(ch->id, sizeof ch->id, "chatcmpl-umpire-%lx-%lu", (unsigned long)time(NULL),
              (unsigned long)atomic_fetch_add(&S.next_id, 1));
     ch->created = (long)time(NULL);
@@ -542,6 +551,10 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
         long status = 0;
         int rc = body ? serve_upstream_post(&S.esc, body, &resp, &status, msg, sizeof msg) : -1;
         free(body);
+        if (rc != 0 && !body)
+            snprintf(msg, sizeof msg, "out of memory");
+        if (rc != 0 && status < 500)
+            status = 502;
         if (rc != 0)
             return serve_error_set(e, (int)status, "upstream_error", NULL, "escalation_failed",
                                    "escalation: %s", msg);
