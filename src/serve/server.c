@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -1065,7 +1064,6 @@ int serve_run(struct serve_config *c, char *err) {
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const char *tmp = getenv("TMPDIR");
     snprintf(S.media_dir, sizeof S.media_dir, "%s/umpire-serve-XXXXXX",
              tmp && *tmp && strlen(tmp) < 4000 ? tmp : "/tmp");
@@ -1172,6 +1170,5 @@ out:
     free(S.keys);
     if (S.media_dir[0])
         rmdir(S.media_dir);
-    curl_global_cleanup();
     return rc;
 }

@@ -1,14 +1,15 @@
 /* upstream.c - OpenAI-compatible calls with time limits, retries and a circuit breaker
  * (upstream.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "serve/upstream.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "net/http.h"
+#include "umpire.h"
 #include "serve/metrics.h"
 #include "serve/worker.h"
 
@@ -58,53 +59,22 @@ void serve_upstream_free(struct serve_upstream *u) {
     pthread_mutex_destroy(&u->mu);
 }
 
-struct sink {
-    char *s;
-    size_t len, max;
-    int over;
-};
-
-static size_t collect(char *p, size_t size, size_t nmemb, void *ud) {
-    struct sink *k = ud;
-    size_t n = size * nmemb;
-    if (k->len + n > (k->max ? k->max : MAX_RESPONSE)) {
-        k->over = 1;
-        return 0;
+/* One attempt: 0 with a status and body, or -1 (transport error: *status 504 for the time
+ * limit, else 502). */
+static int attempt(struct serve_upstream *u, const char *body, struct umpire_http_response *r, long *status,
+                   char *err) {
+    char *headers = NULL;
+    if (u->auth && asprintf(&headers, "%s\r\n", u->auth) < 0)
+        headers = NULL;
+    int rc = umpire_web_post(u->url, headers, "application/json", body, strlen(body), u->timeout_ms,
+                             MAX_RESPONSE, r, err);
+    free(headers);
+    if (rc != UMPIRE_OK) {
+        *status = r->timed_out ? 504 : 502;
+        return -1;
     }
-    char *g = realloc(k->s, k->len + n + 1);
-    if (!g)
-        return 0;
-    memcpy(g + k->len, p, n);
-    k->len += n;
-    g[k->len] = '\0';
-    k->s = g;
-    return n;
-}
-
-/* One attempt: 0 with a status, or a curl error code. */
-static CURLcode attempt(struct serve_upstream *u, const char *body, struct sink *k, long *status) {
-    CURL *c = curl_easy_init();
-    if (!c)
-        return CURLE_OUT_OF_MEMORY;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (u->auth)
-        h = curl_slist_append(h, u->auth);
-    curl_easy_setopt(c, CURLOPT_URL, u->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)u->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(u->timeout_ms < 5000 ? u->timeout_ms : 5000));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return rc;
+    *status = r->status;
+    return 0;
 }
 
 int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, long *status,
@@ -132,23 +102,21 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
             struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
             nanosleep(&ts, NULL);
         }
-        struct sink k = {0};
+        struct umpire_http_response r;
+        char msg[UMPIRE_ERR_LEN];
         long st = 0;
-        CURLcode rc = attempt(u, body, &k, &st);
-        if (rc != CURLE_OK) {
-            *status = rc == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
-            snprintf(err, err_len, "%s: %s", u->url,
-                     k.over ? "response too large" : curl_easy_strerror(rc));
-            free(k.s);
+        if (attempt(u, body, &r, &st, msg) != 0) {
+            *status = st;
+            snprintf(err, err_len, "%s", msg);
             continue;
         }
         *status = st;
         if (st == 429 || st >= 500) {
             snprintf(err, err_len, "%s: HTTP %ld", u->url, st);
-            free(k.s);
+            umpire_http_response_free(&r);
             continue;
         }
-        *out = k.s ? k.s : strdup("");
+        *out = r.body; /* handed over */
         ok = 1;
     }
     pthread_mutex_lock(&u->mu);
@@ -166,38 +134,19 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
 
 int serve_fetch(const char *url, size_t max, int timeout_ms, unsigned char **data, size_t *len, char *err,
                 size_t err_len) {
+    struct umpire_http_response r;
+    char msg[UMPIRE_ERR_LEN];
     *data = NULL;
-    CURL *c = curl_easy_init();
-    if (!c) {
-        snprintf(err, err_len, "out of memory");
+    if (umpire_web_get(url, timeout_ms, max, &r, msg) != UMPIRE_OK) {
+        snprintf(err, err_len, "%s", msg);
         return -1;
     }
-    struct sink k = {.max = max};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK || status != 200 || !k.len) {
-        if (k.over)
-            snprintf(err, err_len, "more than %zu bytes", max);
-        else if (rc != CURLE_OK)
-            snprintf(err, err_len, "%s", curl_easy_strerror(rc));
-        else
-            snprintf(err, err_len, status != 200 ? "HTTP %ld" : "empty", status);
-        free(k.s);
+    if (r.status != 200 || !r.len) {
+        snprintf(err, err_len, r.status != 200 ? "HTTP %d" : "empty", r.status);
+        umpire_http_response_free(&r);
         return -1;
     }
-    *data = (unsigned char *)k.s;
-    *len = k.len;
+    *data = (unsigned char *)r.body;
+    *len = r.len;
     return 0;
 }
