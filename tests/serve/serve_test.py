@@ -570,8 +570,8 @@ try:
           r["model"] == "big" and r["choices"][0]["message"]["content"] == direct["choices"][0]["message"]["content"]
           and 0 <= r["uncertainty"]["p_error"] <= 1, str(r)[:400])
     log = f"{work}/escalations.jsonl"
-    if os.path.exists(log):
-        os.remove(log)
+    # a log whose last line a crash cut: the next line starts on a line of its own
+    open(log, "w").write('{"id": "before"}\n{"id": "cut')
     g, pg = start("g", "--calibration", f"{work}/cal-escalate.json", "--escalate-to", "queue", "--escalate-log", log,
                   "-k", "3")
     ids = []
@@ -581,6 +581,9 @@ try:
         check(f"escalate-to queue: request {i} answered, marked queued",
               st == 200 and r["uncertainty"]["escalated"] == "queue", str(r)[:200])
     lines = open(log).read().split("\n")
+    check("the escalation log: what was there kept, the cut line ended",
+          lines[:2] == ['{"id": "before"}', '{"id": "cut'], lines[:3])
+    lines = lines[2:]
     rows = [json.loads(l) for l in lines if l]
     check("the escalation log: one JSON line per escalated query, in order, with its question and verdict",
           [x["id"] for x in rows] == ids and lines[-1] == "" and
@@ -591,7 +594,7 @@ try:
     st, r, _ = chat(ph, {"messages": USER, "seed": 1})
     check("verdict answer: not escalated, nothing logged",
           st == 200 and r["uncertainty"]["verdict"] == "answer" and "escalated" not in r["uncertainty"] and
-          len([l for l in open(log).read().split("\n") if l]) == 3, str(r)[:200])
+          len([l for l in open(log).read().split("\n") if l]) == 5, str(r)[:200])
 
     # ------------------------------------------------------------ SIGTERM drains
     results.clear()
