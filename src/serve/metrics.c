@@ -10,7 +10,7 @@
 
 static const char *const route_name[ROUTE_N] = {
     "/v1/chat/completions", "/v1/uncertainty", "/v1/models", "/health", "/metrics", "other"};
-static const int codes[] = {200, 400, 401, 404, 405, 408, 413, 415, 429, 500, 502, 503, 504};
+static const int codes[] = {200, 400, 401, 404, 405, 408, 413, 415, 429, 499, 500, 502, 503, 504};
 #define N_CODES (sizeof codes / sizeof codes[0])
 static const double bounds[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 #define N_BOUNDS (sizeof bounds / sizeof bounds[0])

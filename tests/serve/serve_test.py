@@ -422,7 +422,8 @@ try:
           f"(next request {after:.2f} s, a whole answer {whole:.2f} s)",
           st == 200 and st2 == 200 and b'"content":"' in got and after < whole / 2, (st, st2, after, whole))
     st, m, _ = request(pc, "GET", "/metrics")
-    check("the stopped stream is counted as 499 (client closed)", 'code="other"' in m or "499" in m, m[:300])
+    check("the stopped stream is counted as 499 (client closed)",
+          'umpire_requests_total{route="/v1/chat/completions",code="499"} 1\n' in m, m[:600])
     c_.send_signal(signal.SIGTERM)
     c_.wait(30)
 
