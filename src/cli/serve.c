@@ -40,7 +40,7 @@ static void usage(FILE *f) {
             "  --max-queue N           requests waiting for the model; more get 429 + Retry-After (16)\n"
             "  --timeout S             seconds a request may wait for its answer: 504 after (300)\n"
             "  --idle-timeout S        seconds a connection may stay silent (15)\n"
-            "  --body-timeout S        seconds to send a request body: 408 after (30)\n"
+            "  --body-timeout S        seconds to send a request body: closed after (30)\n"
             "  --drain-timeout S       on SIGTERM, seconds to let requests in flight finish (60)\n"
             "black-box and escalation:\n"
             "  --upstream URL          ask this OpenAI-compatible endpoint for k answers and score them with\n"
@@ -187,6 +187,10 @@ int cmd_serve(int argc, char **argv) {
         usage(stderr);
         goto out;
     }
+    if (ro.gradients) {
+        fprintf(stderr, "umpire serve: --gradients is not served (use umpire ask --gradients)\n");
+        goto out;
+    }
     if (escalate_to && strcmp(escalate_to, "queue")) {
         fprintf(stderr, "umpire serve: --escalate-to: only \"queue\" (a URL goes to --escalate-url), got %s\n",
                 escalate_to);
@@ -231,6 +235,7 @@ int cmd_serve(int argc, char **argv) {
         c.lim.max_tokens = ro.sample.max_tokens;
     c.lim.max_answers = (size_t)c.lim.k_max;
     c.sample = ro.sample;
+    c.judge = ro.passes; /* --p-true, --verbalised, --entailment: run after each answer */
     c.query.system = ro.system;
     c.query.instruction = cli_run_instruction("serve", &ro);
     if (ro.idk && !c.query.instruction)

@@ -36,6 +36,7 @@ void serve_config_defaults(struct serve_config *c) {
     c->port = 8080;
     c->model_name = "umpire";
     c->sample = umpire_sample_default_params();
+    c->judge = umpire_judge_default_params();
     c->score = umpire_score_default_params();
     c->score.alpha = 1;
     c->lim = (struct serve_limits){.max_media_bytes = 8u << 20,
@@ -385,6 +386,7 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
     j->q.audio = ch->audio;
     j->q.n_audio = ch->n_audio;
     j->sp = S.c->sample;
+    j->judge = S.c->judge;
     int k = r->k >= 0 ? r->k : S.c->sample.k;
     if (r->n > k + 1)
         k = r->n - 1;

@@ -25,6 +25,7 @@ struct serve_config {
     struct umpire_engine *engine; /* opened; the server owns it from serve_run on */
     struct umpire_query query;    /* system, instruction, style: the defaults of every request */
     struct umpire_sample_params sample;   /* k, seed, temperatures, max_tokens: the defaults */
+    struct umpire_judge_params judge;   /* extra passes after each answer (none by default) */
     struct umpire_score_params score;     /* how the uncertainty is computed (the calibration's) */
     const struct umpire_calibration *cal; /* or NULL: no p_error / verdict */
     struct serve_limits lim;

@@ -79,6 +79,8 @@ static void *run(void *arg) {
                 ? umpire_engine_ask_progress(w->e, &j->q, &j->sp, on_step, &pr, &j->item, j->err)
                 : umpire_engine_force_texts(w->e, &j->q, j->answers, j->n_answers, NULL, &j->item,
                                             j->err);
+        if (j->rc == 0 && (j->judge.p_true || j->judge.verbalised || j->judge.entailment))
+            j->rc = umpire_engine_judge(w->e, &j->q, &j->judge, &j->item, j->err);
         j->seconds = serve_now() - t0;
         umpire_engine_stats(w->e, &after);
         j->prompt_tokens = after.prompt_tokens - before.prompt_tokens;

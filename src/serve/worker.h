@@ -22,6 +22,7 @@ struct serve_job {
     enum serve_job_kind kind;
     struct umpire_query q;
     struct umpire_sample_params sp; /* JOB_ASK */
+    struct umpire_judge_params judge; /* extra passes after the answers */
     const char *const *answers;     /* JOB_FORCE: teacher-force these */
     size_t n_answers;
     /* filled by the worker */

@@ -427,6 +427,36 @@ try:
     c_.send_signal(signal.SIGTERM)
     c_.wait(30)
 
+    # --timeout: a request still decoding at its deadline is stopped and answered 504; the next
+    # one is served at once
+    t_, pt = start("timeout", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96", "--timeout", "1")
+    t0 = time.time()
+    st, r, _ = chat(pt, {"messages": USER, "seed": 1, "max_tokens": 96})
+    took = time.time() - t0
+    check(f"--timeout 1: 504 code timeout after {took:.2f} s (a whole answer took {whole:.2f} s)",
+          st == 504 and r["error"]["code"] == "timeout" and took < min(whole, 3.5), (st, r, took))
+    t_.send_signal(signal.SIGTERM)
+    t_.wait(30)
+    # extra passes (--p-true, --entailment): the same scores as ask with them
+    j_, pj = start("judge", "-k", "3", "--p-true", "--entailment")
+    st, r, _ = chat(pj, {"messages": USER, "seed": 6, "max_tokens": 16})
+    ref_j = ask("-k", "3", "--seed", "6", "-n", "16", "--p-true", "--entailment", Q)
+    check("--p-true --entailment: P(True) and the NLI scores as ask computes them",
+          st == 200 and r["uncertainty"]["scores"]["p_true"] is not None and
+          r["uncertainty"]["scores"]["semantic_entropy_nli"] is not None and
+          not same_scores(r["uncertainty"]["scores"], ref_j["scores"]), str(r)[:300])
+    j_.send_signal(signal.SIGTERM)
+    j_.wait(30)
+    cli_fails("--gradients", 2, "--gradients is not served", "-m", tiny, "--gradients")
+
+    # a prompt beyond the context (-c): a 400 that says so
+    x_, px = start("ctx", "-c", "256", "-k", "2")
+    st, r, _ = chat(px, {"messages": [{"role": "user", "content": "word " * 400}], "max_tokens": 4})
+    check("a prompt beyond the context: 400, the message says so",
+          st == 400 and "context" in r["error"]["message"], (st, str(r)[:300]))
+    x_.send_signal(signal.SIGTERM)
+    x_.wait(30)
+
     # ------------------------------------------------------------ the queue: 429 above it
     q, pq = start("q", "-k", "8", "--max-queue", "2", "-n", "64")
     results = []
