@@ -61,6 +61,7 @@ enum umpire_status {
     UMPIRE_ENOMEM = -2, /* out of memory */
     UMPIRE_EIO = -3,    /* file could not be read or written */
     UMPIRE_ENUM = -4,   /* a numerical routine failed */
+    UMPIRE_ECANCELED = -5, /* the caller's progress callback asked to stop */
 };
 
 /* ------------------------------------------------------------------ version */
@@ -600,6 +601,10 @@ UMPIRE_API int umpire_engine_open(const struct umpire_engine_params *p, struct u
 UMPIRE_API void umpire_engine_close(struct umpire_engine *e);
 /* Hidden-state width (the length of phi). */
 UMPIRE_API int umpire_engine_n_embd(const struct umpire_engine *e);
+/* A token's text (its bytes, not NUL-terminated; special tokens as nothing) into buf[0..cap):
+ * its length, or a negative value when cap is too small or the id is outside the vocabulary.
+ * Safe to call while another thread runs the engine (it reads the vocabulary only). */
+UMPIRE_API int umpire_engine_token_piece(const struct umpire_engine *e, int32_t token, char *buf, size_t cap);
 
 /* What the engine has done so far: prompt tokens (KV cells) asked for, and of them those the
  * prefix cache found in the KV already; answer tokens fed, and the rows they took (fewer when
@@ -665,6 +670,16 @@ UMPIRE_API struct umpire_sample_params umpire_sample_default_params(void);
  * err. */
 UMPIRE_API int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q,
                       const struct umpire_sample_params *p, struct umpire_item *item, char *err);
+
+/* The same, calling progress(ud, answer, len, ended) after each decoding step with the
+ * low-temperature answer's text so far (the answer's bytes before trimming; k = 0 without
+ * with_greedy: the first sample's) and whether it has ended; its text only grows, except that
+ * a stop string, once complete, is cut off. A non-zero return stops the decoding: the call
+ * returns UMPIRE_ECANCELED and fills nothing. For streaming servers (src/serve). */
+typedef int (*umpire_progress_fn)(void *ud, const char *answer, size_t len, int ended);
+UMPIRE_API int umpire_engine_ask_progress(struct umpire_engine *e, const struct umpire_query *q,
+                                          const struct umpire_sample_params *p, umpire_progress_fn progress,
+                                          void *ud, struct umpire_item *item, char *err);
 
 /* How answers given to the black-box proxy ended, and what to record (defaults: every answer
  * ended by itself, no middle states). */

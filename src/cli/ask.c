@@ -160,34 +160,6 @@ static void print_spread(const struct umpire_item *it) {
     free(seen);
 }
 
-/* The score definition to compute with: the calibration's when there is one (refusing what
- * contradicts it), else alpha and the defaults. */
-static int score_params(const struct umpire_calibration *cal, const char *cal_path, double alpha, int alpha_given,
-                        enum umpire_probs probs, struct umpire_score_params *p) {
-    *p = umpire_score_default_params();
-    p->alpha = alpha;
-    if (!cal_path)
-        return 0;
-    char why[UMPIRE_ERR_LEN];
-    struct umpire_score_def mine = {.known = 1, .alpha = alpha_given ? alpha : cal->def.alpha, .eps = p->eps,
-                                    .length_normalised = p->length_normalised, .probs = probs,
-                                    .cluster_threshold = p->cluster_threshold, .kle_t = p->kle_t};
-    if (umpire_score_def_compare(cal->estimator, &cal->def, &mine, why) != 0) {
-        fprintf(stderr, "umpire ask: %s was fitted on another score (%s)%s\n", cal_path, why,
-                !cal->def.known ? ""
-                : cal->def.probs != probs
-                    ? (probs == UMPIRE_PROBS_RAW ? ": teacher-forced answers (--responses) and --raw-probs have the "
-                                                   "model's raw probabilities; fit the calibration on raw ones "
-                                                   "(umpire score --probs raw)"
-                                                 : ": fit the calibration on scores of the same probabilities, or "
-                                                   "sample with --raw-probs")
-                    : "");
-        return -1;
-    }
-    *p = umpire_score_def_params(&cal->def);
-    return 0;
-}
-
 int cmd_ask(int argc, char **argv) {
     struct cli_run_options ro;
     cli_run_options_init(&ro);
@@ -277,7 +249,7 @@ int cmd_ask(int argc, char **argv) {
     const size_t n_answers = given.n;
     struct umpire_score_params p;
     enum umpire_probs probs = responses || !sp.sampler_probs ? UMPIRE_PROBS_RAW : UMPIRE_PROBS_SAMPLER;
-    if (score_params(&cal, calibration, alpha, alpha_given, probs, &p) != 0)
+    if (cli_calibration_score_params("ask", &cal, calibration, alpha, alpha_given, probs, &p) != 0)
         goto out;
     if (calibration && umpire_estimator_index(cal.estimator) < 0) {
         fprintf(stderr, "umpire ask: %s: estimator '%s' is not one umpire computes (see umpire score --help)\n",

@@ -19,6 +19,7 @@ int cmd_merge(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_sps(int argc, char **argv);
 int cmd_optimise(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* table.c: estimators x metrics, one row per non-NULL report */
 void cli_print_table(FILE *f, const char *const *names, const struct umpire_metric_report *const *r,
@@ -55,6 +56,12 @@ int cli_score_option(const char *cmd, int c, const char *v, struct umpire_score_
 void cli_score_options_seed(struct umpire_score_params *sp, struct umpire_metric_params *mp, uint64_t seed);
 /* Their help lines. */
 void cli_score_options_help(FILE *f);
+/* The score definition ask and serve compute with: the calibration's (cal loaded from cal_path)
+ * when there is one, refusing an --alpha or log-probs (probs) that contradict it (reported as
+ * "umpire CMD: ..."; -1), else alpha and the defaults. */
+int cli_calibration_score_params(const char *cmd, const struct umpire_calibration *cal, const char *cal_path,
+                                 double alpha, int alpha_given, enum umpire_probs probs,
+                                 struct umpire_score_params *p);
 
 /* run_options.c: the options of commands that run a model (ask, eval) */
 enum {

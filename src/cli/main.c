@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"optimise-prompt", cmd_optimise, "search a multiple-choice answer prompt for accuracy and calibration"},
     {"calibrate", cmd_calibrate, "fit / apply score -> P(wrong) maps and risk thresholds; temperature"},
     {"sps", cmd_sps, "pick the prompt position SemGrad reads, from paraphrases (semantic preservation)"},
+    {"serve", cmd_serve, "an OpenAI-compatible server: answers with p(error) and a verdict; escalation"},
     {"info", cmd_info, "describe a GGUF model and its projector"},
     {"version", cmd_version, "print umpire's version and the llama.cpp / ggml it links"},
 };

@@ -43,3 +43,32 @@ void cli_score_options_help(FILE *f) {
                "                          as UMPIRE's reference code does: numpy's RandomState(10)\n"
                "                          permutation, first int(n f) items (default: umpire's seeded splits)\n");
 }
+
+/* The score definition to compute with: the calibration's when there is one (refusing what
+ * contradicts it), else alpha and the defaults. */
+int cli_calibration_score_params(const char *cmd, const struct umpire_calibration *cal, const char *cal_path, double alpha, int alpha_given,
+                        enum umpire_probs probs, struct umpire_score_params *p) {
+    *p = umpire_score_default_params();
+    p->alpha = alpha;
+    if (!cal_path)
+        return 0;
+    char why[UMPIRE_ERR_LEN];
+    struct umpire_score_def mine = {.known = 1, .alpha = alpha_given ? alpha : cal->def.alpha, .eps = p->eps,
+                                    .length_normalised = p->length_normalised, .probs = probs,
+                                    .cluster_threshold = p->cluster_threshold, .kle_t = p->kle_t};
+    if (umpire_score_def_compare(cal->estimator, &cal->def, &mine, why) != 0) {
+        fprintf(stderr, "umpire %s: %s was fitted on another score (%s)%s\n", cmd, cal_path, why,
+                !cal->def.known ? ""
+                : cal->def.probs != probs
+                    ? (probs == UMPIRE_PROBS_RAW ? ": teacher-forced answers (--responses) and --raw-probs have the "
+                                                   "model's raw probabilities; fit the calibration on raw ones "
+                                                   "(umpire score --probs raw)"
+                                                 : ": fit the calibration on scores of the same probabilities, or "
+                                                   "sample with --raw-probs")
+                    : "");
+        return -1;
+    }
+    *p = umpire_score_def_params(&cal->def);
+    return 0;
+}
+

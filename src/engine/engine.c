@@ -166,6 +166,12 @@ void umpire_engine_close(struct umpire_engine *e) {
     free(e);
 }
 
+int umpire_engine_token_piece(const struct umpire_engine *e, int32_t token, char *buf, size_t cap) {
+    if (token < 0 || token >= e->n_vocab || cap > INT32_MAX)
+        return -1;
+    return llama_token_to_piece(e->vocab, token, buf, (int32_t)cap, 0, false);
+}
+
 int umpire_engine_n_embd(const struct umpire_engine *e) { return e->n_embd; }
 
 const char *umpire_prompt_style_name(enum umpire_prompt_style st) {

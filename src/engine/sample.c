@@ -250,6 +250,12 @@ static void feed(struct umpire_engine *e, struct seq *seqs, int n_seq, int *prev
 
 int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
                       struct umpire_item *item, char *err) {
+    return umpire_engine_ask_progress(e, q, p, NULL, NULL, item, err);
+}
+
+int umpire_engine_ask_progress(struct umpire_engine *e, const struct umpire_query *q,
+                               const struct umpire_sample_params *p, umpire_progress_fn progress, void *ud,
+                               struct umpire_item *item, char *err) {
     memset(item, 0, sizeof *item);
     item->correct = -1;
     item->middle_layer = -1;
@@ -330,6 +336,11 @@ int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, con
                     rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
                 live -= so->done;
             }
+        }
+        if (rc == UMPIRE_OK && progress) {
+            const struct seq *shown = &seqs[p->with_greedy ? p->k : 0];
+            if (progress(ud, shown->text ? shown->text : "", shown->text_len, shown->done))
+                rc = umpire_fail(err, UMPIRE_ECANCELED, "cancelled at step %d", step);
         }
         if (rc != UMPIRE_OK || live == 0)
             break;

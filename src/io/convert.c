@@ -36,6 +36,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "io/atomic.h"
+#include "io/base64.h"
 #include "io/convert.h"
 #include "io/output.h"
 #include "io/idset.h"
@@ -460,35 +461,6 @@ static int read_table(const char *path, char sep, char **text, struct table *t, 
 
 /* ---------------------------------------------------------------- MMBench */
 
-static int b64(int c) {
-    return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-           : c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Decode base64 (white space ignored, the rest after '=' too) into out (at least 3/4 of the
- * input; NULL: only count); the number of bytes, or -1 when invalid. */
-static long b64_decode(const char *in, unsigned char *out) {
-    long n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (; *in && *in != '='; in++) {
-        if (*in == ' ' || *in == '\n' || *in == '\r')
-            continue;
-        int v = b64((unsigned char)*in);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (out)
-                out[n] = (unsigned char)(acc >> bits);
-            n++;
-        }
-    }
-    return n;
-}
-
 static int is_nan_cell(const char *v) { return !v[0] || !strcmp(v, "nan"); }
 
 /* An image cell of up to 64 digits is, as in VLMEvalKit, the index of another row whose
@@ -503,7 +475,7 @@ static int write_image(const char *path, const struct table *t, size_t r, const 
     unsigned char *bytes = malloc(strlen(img) * 3 / 4 + 4);
     if (!bytes)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    long nb = b64_decode(img, bytes);
+    long nb = umpire_base64_decode(img, bytes);
     if (nb < 4) {
         free(bytes);
         return umpire_fail(err, UMPIRE_EINVAL,
@@ -591,7 +563,7 @@ static int mmbench_image(const char *path, const struct table *t, size_t r, int 
         return umpire_fail(err, UMPIRE_EINVAL,
                            "%s:%zu: image: the row of index %s has no image data of its own", path,
                            t->line[r], img);
-    if (data[0] && b64_decode(data, NULL) < 4)
+    if (data[0] && umpire_base64_decode(data, NULL) < 4)
         return umpire_fail(err, UMPIRE_EINVAL,
                            "%s:%zu: image: not base64 image data (nor the index of another row)",
                            path, t->line[*from]);

@@ -1,7 +1,6 @@
-/* http.h - a small HTTP/1.1 client over plain sockets (http.c): one POST, one response, the
- * connection closed. For the prompt optimiser's proposer (an OpenAI-compatible chat endpoint);
- * http:// only (no TLS: run a local proxy for a remote https endpoint). No dependency beyond
- * POSIX sockets. */
+/* http.h - HTTP requests over libcurl (http.c), umpire's one HTTP client: the prompt
+ * optimiser's proposer (umpire_http_post: http:// only, its documented contract) and `umpire
+ * serve`'s upstream, escalation and remote-media calls (umpire_web_*: http and https). */
 #ifndef UMPIRE_NET_HTTP_H
 #define UMPIRE_NET_HTTP_H
 
@@ -19,6 +18,7 @@ int umpire_url_parse(const char *url, struct umpire_url *u, char *err);
 
 struct umpire_http_response {
     int status; /* 200, 404, ... */
+    int timed_out; /* on UMPIRE_EIO: 1 when the time limit ended it */
     char *body; /* NUL-terminated (the body may hold NULs of its own: use len) */
     size_t len;
 };
@@ -33,5 +33,15 @@ void umpire_http_response_free(struct umpire_http_response *r);
 int umpire_http_post(const char *url, const char *headers, const char *ctype, const char *body,
                      size_t body_len, int timeout_ms, size_t max_bytes,
                      struct umpire_http_response *out, char *err);
+
+/* The same to an http:// or https:// URL (TLS by libcurl): `umpire serve`'s upstream and
+ * escalation endpoints. */
+int umpire_web_post(const char *url, const char *headers, const char *ctype, const char *body,
+                    size_t body_len, int timeout_ms, size_t max_bytes,
+                    struct umpire_http_response *out, char *err);
+/* GET an http(s) URL, following up to 3 redirects within http and https (a remote image for
+ * `umpire serve --allow-remote-media`); the same limits and errors. */
+int umpire_web_get(const char *url, int timeout_ms, size_t max_bytes, struct umpire_http_response *out,
+                   char *err);
 
 #endif
