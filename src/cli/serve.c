@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "serve/pool.h"
 #include "serve/server.h"
 
 static void usage(FILE *f) {
@@ -51,7 +52,10 @@ static void usage(FILE *f) {
             "  --escalate-key-env VAR, --escalate-model NAME\n"
             "  --escalate-to queue     or append it to --escalate-log (JSONL, fsync'ed) for a person\n"
             "  --escalate-log FILE     (default escalations.jsonl)\n"
-            "  --upstream-timeout S    per attempt (default 60); --upstream-retries N (default 2)\n\n"
+            "  --upstream-timeout S    per attempt (default 60); --upstream-retries N (default 2)\n"
+            "  (--upstream and --escalate-url repeat: a pool of endpoints serving one model; each call goes\n"
+            "  to the least-loaded healthy one and fails over to the next)\n"
+            "  --health-interval S     how often a pool's endpoints are checked (GET .../models; default 2)\n\n"
             "examples:\n"
             "  umpire serve -m model.gguf --calibration cal.json --port 8080\n"
             "  curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"
@@ -97,12 +101,14 @@ int cmd_serve(int argc, char **argv) {
     struct serve_config c;
     serve_config_defaults(&c);
     const char *calibration = NULL, *escalate_to = NULL;
+    const char *ups[SERVE_POOL_MAX], *escs[SERVE_POOL_MAX];
+    int n_ups = 0, n_escs = 0;
     double alpha = 1.0, secs;
     int alpha_given = 0;
     enum {
         O_HOST = CLI_O_FIRST_OWN, O_PORT, O_PORT_FILE, O_ALIAS, O_KEYS, O_CAL, O_ALPHA, O_MAX_BODY, O_MAX_MEDIA,
         O_KMAX, O_TOKLIM, O_MAXCONN, O_MAXQ, O_TIMEOUT, O_IDLE, O_BODYT, O_DRAIN, O_UP, O_UPKEY, O_UPMODEL, O_ESC,
-        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE
+        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE, O_HEALTH
     };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
@@ -119,7 +125,7 @@ int cmd_serve(int argc, char **argv) {
         {"escalate-url", required_argument, 0, O_ESC}, {"escalate-key-env", required_argument, 0, O_ESCKEY},
         {"escalate-model", required_argument, 0, O_ESCMODEL}, {"escalate-to", required_argument, 0, O_ESCTO},
         {"escalate-log", required_argument, 0, O_ESCLOG}, {"upstream-timeout", required_argument, 0, O_UPTIME},
-        {"upstream-retries", required_argument, 0, O_UPRETRY},
+        {"upstream-retries", required_argument, 0, O_UPRETRY}, {"health-interval", required_argument, 0, O_HEALTH},
         {"allow-remote-media", no_argument, 0, O_REMOTE}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int ch, bad = 0;
@@ -158,10 +164,28 @@ int cmd_serve(int argc, char **argv) {
             break;
         case O_BODYT: bad = parse_seconds("--body-timeout", optarg, &c.body_timeout); break;
         case O_DRAIN: bad = parse_seconds("--drain-timeout", optarg, &c.drain_timeout); break;
-        case O_UP: c.upstream = optarg; break;
+        case O_UP:
+            if (n_ups == SERVE_POOL_MAX) {
+                fprintf(stderr, "umpire serve: --upstream: at most %d endpoints\n", SERVE_POOL_MAX);
+                bad = 1;
+            } else {
+                ups[n_ups++] = optarg;
+            }
+            break;
         case O_UPKEY: c.upstream_key_env = optarg; break;
         case O_UPMODEL: c.upstream_model = optarg; break;
-        case O_ESC: c.escalate_url = optarg; break;
+        case O_ESC:
+            if (n_escs == SERVE_POOL_MAX) {
+                fprintf(stderr, "umpire serve: --escalate-url: at most %d endpoints\n", SERVE_POOL_MAX);
+                bad = 1;
+            } else {
+                escs[n_escs++] = optarg;
+            }
+            break;
+        case O_HEALTH:
+            bad = parse_seconds("--health-interval", optarg, &secs);
+            c.health_ms = (int)(secs * 1000);
+            break;
         case O_ESCKEY: c.escalate_key_env = optarg; break;
         case O_ESCMODEL: c.escalate_model = optarg; break;
         case O_ESCTO: escalate_to = optarg; break;
@@ -196,6 +220,12 @@ int cmd_serve(int argc, char **argv) {
                 escalate_to);
         goto out;
     }
+    c.upstream = n_ups ? ups[0] : NULL;
+    c.upstream_urls = ups;
+    c.n_upstream = n_ups;
+    c.escalate_url = n_escs ? escs[0] : NULL;
+    c.escalate_urls = escs;
+    c.n_escalate = n_escs;
     if (c.escalate_log && !escalate_to) {
         fprintf(stderr, "umpire serve: --escalate-log needs --escalate-to queue\n");
         goto out;

@@ -27,6 +27,7 @@
 #include "io/item_json.h"
 #include "serve/escalate.h"
 #include "serve/metrics.h"
+#include "serve/pool.h"
 #include "serve/upstream.h"
 #include "serve/worker.h"
 
@@ -53,6 +54,7 @@ void serve_config_defaults(struct serve_config *c) {
     c->drain_timeout = 60;
     c->upstream_timeout_ms = 60000;
     c->upstream_retries = 2;
+    c->health_ms = 2000;
 }
 
 /* ---------------------------------------------------------------- the server's state */
@@ -63,7 +65,7 @@ static struct {
     char **keys;
     size_t n_keys;
     char media_dir[4096];
-    struct serve_upstream up, esc;
+    struct serve_pool up, esc; /* --upstream, --escalate-url: one or more endpoints each */
     int has_up, has_esc;
     struct serve_escalation_log log;
     int has_log;
@@ -318,7 +320,7 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
         cJSON_Delete(b);
         char *resp = NULL, msg[UMPIRE_ERR_LEN];
         long status = 0;
-        int rc = body ? serve_upstream_post(&S.up, body, &resp, &status, msg, sizeof msg) : -1;
+        int rc = body ? serve_pool_post(&S.up, body, &resp, &status, msg, sizeof msg) : -1;
         free(body);
         if (rc != 0 && !body)
             snprintf(msg, sizeof msg, "out of memory");
@@ -550,7 +552,7 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
         char *body = cJSON_PrintUnformatted(b), *resp = NULL, msg[UMPIRE_ERR_LEN];
         cJSON_Delete(b);
         long status = 0;
-        int rc = body ? serve_upstream_post(&S.esc, body, &resp, &status, msg, sizeof msg) : -1;
+        int rc = body ? serve_pool_post(&S.esc, body, &resp, &status, msg, sizeof msg) : -1;
         free(body);
         if (rc != 0 && !body)
             snprintf(msg, sizeof msg, "out of memory");
@@ -1078,14 +1080,14 @@ int serve_run(struct serve_config *c, char *err) {
     if (c->keys_file && load_keys(c->keys_file, err))
         goto out;
     if (c->upstream) {
-        if (serve_upstream_init(&S.up, c->upstream, c->upstream_key_env, c->upstream_timeout_ms,
-                                c->upstream_retries, err, UMPIRE_ERR_LEN))
+        if (serve_pool_init(&S.up, c->upstream_urls, c->n_upstream, c->upstream_key_env, c->upstream_timeout_ms,
+                            c->upstream_retries, c->health_ms, err, UMPIRE_ERR_LEN))
             goto out;
         S.has_up = 1;
     }
     if (c->escalate_url) {
-        if (serve_upstream_init(&S.esc, c->escalate_url, c->escalate_key_env,
-                                c->upstream_timeout_ms, c->upstream_retries, err, UMPIRE_ERR_LEN))
+        if (serve_pool_init(&S.esc, c->escalate_urls, c->n_escalate, c->escalate_key_env, c->upstream_timeout_ms,
+                            c->upstream_retries, c->health_ms, err, UMPIRE_ERR_LEN))
             goto out;
         S.has_esc = 1;
     }
@@ -1162,9 +1164,9 @@ out:
         umpire_engine_close(c->engine);
     c->engine = NULL;
     if (S.has_up)
-        serve_upstream_free(&S.up);
+        serve_pool_free(&S.up);
     if (S.has_esc)
-        serve_upstream_free(&S.esc);
+        serve_pool_free(&S.esc);
     if (S.has_log)
         serve_escalation_close(&S.log);
     for (size_t i = 0; i < S.n_keys; i++)

@@ -37,9 +37,14 @@ struct serve_config {
     double body_timeout;   /* seconds to receive a whole request body (408 after) */
     double drain_timeout;  /* on SIGTERM: seconds to let requests in flight finish */
     const char *keys_file; /* bearer tokens, one a line; NULL: no auth */
-    const char *upstream;  /* black-box: the OpenAI-compatible base URL */
+    const char *upstream;  /* black-box: the OpenAI-compatible base URL (the first of upstream_urls) */
+    const char *const *upstream_urls; /* n_upstream of them: a pool (serve/pool.h) */
+    int n_upstream;
     const char *upstream_key_env, *upstream_model;
-    const char *escalate_url; /* re-ask escalated queries here */
+    const char *escalate_url; /* re-ask escalated queries here (the first of escalate_urls) */
+    const char *const *escalate_urls;
+    int n_escalate;
+    int health_ms; /* the pools' health-check period (0: none) */
     const char *escalate_key_env, *escalate_model;
     const char *escalate_log; /* or append them to this JSONL (--escalate-to queue) */
     int upstream_timeout_ms, upstream_retries;
