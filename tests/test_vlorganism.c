@@ -19,6 +19,7 @@
 #include <llama.h>
 #include <mtmd-helper.h>
 #include <mtmd.h>
+#include <ggml-cpu.h>
 
 #include "engine/engine.h"
 #include "scene.h"
@@ -126,6 +127,143 @@ static void test_preprocess_by_hand(void **state) {
     assert_float_equal(out[11], (3 / 255.0 - 0.40821073) / 0.27577711, 1e-5); /* B of pixel 3 */
 }
 
+
+/* the training graph (F32 attention, layer norm and gelu from differentiable ops) computes what
+ * the inference graph (libmtmd's ops) computes, to F16 rounding */
+static void test_train_graph_matches_inference(void **state) {
+    (void)state;
+    struct fixture f;
+    fixture_make(&f, 11, 2);
+    struct vl_train_params t = quick_params(10);
+    assert_true(vl_train(&f.m, &f.w, &f.c, &t) > 0);
+    const int side = f.m.vit.hp.image, N = 3;
+    struct ggml_init_params ip = {.mem_size = 8192 * ggml_tensor_overhead() + 2 * ggml_graph_overhead(), .no_alloc = true};
+    struct ggml_context *cx = ggml_init(ip);
+    struct ggml_tensor *px = ggml_new_tensor_4d(cx, GGML_TYPE_F32, side, side, 3, N);
+    struct ggml_tensor *a = vit_build(cx, &f.m.vit, px, 0), *b = vit_build(cx, &f.m.vit, px, 1);
+    struct ggml_cgraph *gf = ggml_new_graph(cx);
+    ggml_build_forward_expand(gf, a);
+    ggml_build_forward_expand(gf, b);
+    ggml_backend_buffer_t bb = ggml_backend_alloc_ctx_tensors(cx, f.m.lm.g.backend);
+    assert_non_null(bb);
+    uint8_t *rgb = malloc((size_t)side * side * 3 * N);
+    float *pix = malloc((size_t)side * side * 3 * N * sizeof *pix);
+    struct scene_example *ex;
+    assert_int_equal(scene_eval(&f.w, EB_KNOWN, N, &ex), 0);
+    for (int k = 0; k < N; k++)
+        scene_render(&f.w, &ex[k].s, rgb + (size_t)k * side * side * 3);
+    vit_preprocess(&f.m.vit.hp, rgb, N, pix);
+    ggml_backend_tensor_set(px, pix, 0, ggml_nbytes(px));
+    assert_int_equal(ggml_backend_graph_compute(f.m.lm.g.backend, gf), GGML_STATUS_SUCCESS);
+    const int64_t n = ggml_nelements(a);
+    float *va = malloc(ggml_nbytes(a)), *vb = malloc(ggml_nbytes(b));
+    ggml_backend_tensor_get(a, va, 0, ggml_nbytes(a));
+    ggml_backend_tensor_get(b, vb, 0, ggml_nbytes(b));
+    double worst = 0, scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)va[i] - vb[i]));
+        scale = fmax(scale, fabs((double)va[i]));
+    }
+    print_message("  training vs inference graph: largest difference %.2e (largest value %.2e)\n", worst, scale);
+    assert_true(scale > 0);
+    assert_true(worst < 1e-2 * scale);
+    scene_examples_free(ex, N);
+    free(rgb);
+    free(pix);
+    free(va);
+    free(vb);
+    ggml_backend_buffer_free(bb);
+    ggml_free(cx);
+    fixture_free(&f);
+}
+
+/* The ViT's gradients (ggml's autodiff through the training graph) against finite differences
+ * of loss = sum(output * R), R fixed: a few elements of every weight tensor. */
+static void test_vit_gradients(void **state) {
+    (void)state;
+    struct vit_hparams h = small_vit();
+    h.n_out = 16;
+    ggml_backend_t be = ggml_backend_cpu_init();
+    struct vit_model m;
+    assert_int_equal(vit_create(&m, h, be, 9), 0);
+    const int side = h.image, N = 2;
+    struct ggml_init_params ip = {.mem_size = 16384 * ggml_tensor_overhead() + ggml_graph_overhead_custom(16384, true),
+                                  .no_alloc = true};
+    struct ggml_context *cx = ggml_init(ip);
+    struct ggml_tensor *px = ggml_new_tensor_4d(cx, GGML_TYPE_F32, side, side, 3, N);
+    struct ggml_tensor *out = vit_build(cx, &m, px, 1);
+    struct ggml_tensor *R = ggml_new_tensor_2d(cx, GGML_TYPE_F32, out->ne[0], out->ne[1]);
+    struct ggml_tensor *loss = ggml_sum(cx, ggml_mul(cx, out, R));
+    ggml_set_loss(loss);
+    struct ggml_cgraph *gb = ggml_new_graph_custom(cx, 16384, true);
+    ggml_build_forward_expand(gb, loss);
+    ggml_build_backward_expand(cx, gb, NULL);
+    ggml_backend_buffer_t bb = ggml_backend_alloc_ctx_tensors(cx, be);
+    assert_non_null(bb);
+    struct scene_world w;
+    scene_world_make(&w, 1, side);
+    struct scene_example *ex;
+    assert_int_equal(scene_eval(&w, EB_KNOWN, N, &ex), 0);
+    uint8_t *rgb = malloc((size_t)side * side * 3 * N);
+    float *pix = malloc((size_t)side * side * 3 * N * sizeof *pix), *r = malloc(ggml_nbytes(R));
+    for (int k = 0; k < N; k++)
+        scene_render(&w, &ex[k].s, rgb + (size_t)k * side * side * 3);
+    vit_preprocess(&h, rgb, N, pix);
+    ggml_backend_tensor_set(px, pix, 0, ggml_nbytes(px));
+    for (int64_t i = 0; i < ggml_nelements(R); i++)
+        r[i] = (float)sin(0.37 * (double)i);
+    ggml_backend_tensor_set(R, r, 0, ggml_nbytes(R));
+    ggml_graph_reset(gb);
+    assert_int_equal(ggml_backend_graph_compute(be, gb), GGML_STATUS_SUCCESS);
+    double worst = 0;
+    for (int t = 0; t < m.n_all; t++) {
+        struct ggml_tensor *wt = m.all[t], *g = ggml_graph_get_grad(gb, wt);
+        assert_non_null(g);
+        const int64_t n = ggml_nelements(wt);
+        float *gv = malloc(ggml_nbytes(g)), *wv = malloc(ggml_nbytes(wt));
+        ggml_backend_tensor_get(g, gv, 0, ggml_nbytes(g));
+        ggml_backend_tensor_get(wt, wv, 0, ggml_nbytes(wt));
+        for (int probe = 0; probe < 3; probe++) {
+            const int64_t j = (probe * 7919 + t * 31) % n;
+            const float keep = wv[j], eps = 1e-2f;
+            double lp, lm;
+            float v;
+            wv[j] = keep + eps;
+            ggml_backend_tensor_set(wt, wv, 0, ggml_nbytes(wt));
+            ggml_graph_reset(gb);
+            ggml_backend_graph_compute(be, gb);
+            ggml_backend_tensor_get(loss, &v, 0, sizeof v);
+            lp = v;
+            wv[j] = keep - eps;
+            ggml_backend_tensor_set(wt, wv, 0, ggml_nbytes(wt));
+            ggml_graph_reset(gb);
+            ggml_backend_graph_compute(be, gb);
+            ggml_backend_tensor_get(loss, &v, 0, sizeof v);
+            lm = v;
+            wv[j] = keep;
+            ggml_backend_tensor_set(wt, wv, 0, ggml_nbytes(wt));
+            const double fd = (lp - lm) / (2 * eps), an = gv[j];
+            /* float32 sums: finite differences carry about 1e-3 of noise */
+            const double err = fmax(0.0, fabs(fd - an) - 5e-3) / fmax(1e-2, fmax(fabs(fd), fabs(an)));
+            if (err > worst)
+                worst = err;
+            if (err > 0.05)
+                print_message("  %s[%lld]: autodiff %.5g, finite differences %.5g\n", wt->name, (long long)j, an, fd);
+        }
+        free(gv);
+        free(wv);
+    }
+    print_message("  ViT gradients vs finite differences: largest relative error %.2e\n", worst);
+    assert_true(worst < 0.05);
+    scene_examples_free(ex, N);
+    free(rgb);
+    free(pix);
+    free(r);
+    ggml_backend_buffer_free(bb);
+    ggml_free(cx);
+    vit_free(&m);
+    ggml_backend_free(be);
+}
 
 static double max_diff_logprobs(const float *logits, const float *ours, size_t V) {
     double mx = -INFINITY, z = 0, worst = 0;
@@ -364,7 +502,9 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_world),
         cmocka_unit_test(test_preprocess_by_hand),
+        cmocka_unit_test(test_vit_gradients),
         cmocka_unit_test(test_every_weight_moves),
+        cmocka_unit_test(test_train_graph_matches_inference),
         cmocka_unit_test(test_export_matches_graph),
         cmocka_unit_test(test_deterministic),
     };
