@@ -92,7 +92,7 @@ void scene_render(const struct scene_world *w, const struct scene *s, uint8_t *r
     for (int i = 0; i < s->n; i++) {
         const struct object *o = &s->o[i];
         const int cx = (o->quad % 2) * half + half / 2 + o->dx, cy = (o->quad / 2) * half + half / 2 + o->dy;
-        const int r = o->big ? n * 11 / 64 : n * 6 / 64;
+        const int r = o->big ? n * 14 / 64 : n * 8 / 64;
         for (int y = cy - r; y <= cy + r; y++)
             for (int x = cx - r; x <= cx + r; x++)
                 if (x >= 0 && y >= 0 && x < n && y < n && inside(o->shape, x - cx, y - cy, r))
@@ -117,7 +117,7 @@ static void draw_scene(const struct scene_world *w, struct umpire_rng *g, int n,
             o->shape = sh[i];
             o->quad = q[i];
             o->big = (int)umpire_rng_below(g, 2);
-            const int jitter = o->big ? 2 : 3;
+            const int jitter = o->big ? 1 : 3;
             o->dx = (int)umpire_rng_below(g, 2 * jitter + 1) - jitter;
             o->dy = (int)umpire_rng_below(g, 2 * jitter + 1) - jitter;
             if (i == 0 && first_pair >= 0) {

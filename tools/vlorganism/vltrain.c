@@ -15,7 +15,7 @@
 struct vl_train_params vl_train_default_params(void) {
     return (struct vl_train_params){.rows = 32,
                                     .row_len = 48,
-                                    .steps = 1200,
+                                    .steps = 1500,
                                     .lr = 2e-3f,
                                     .lr_min = 0.05f,
                                     .warmup = 0.05f,
