@@ -633,6 +633,9 @@ struct umpire_query {
     size_t n_audio;
     const char *answer_prefix; /* text after the template's assistant turn opens, e.g.
                                   "Answer: (" for multiple choice; NULL for none */
+    double image_noise;        /* > 0: N(0, image_noise^2) on every image's pixels (on [0, 1]),
+                                  before it is encoded (Calibration-MLLM's Image + noise) */
+    uint64_t image_noise_seed; /* the noise's draws: the same seed, the same noisy image */
 };
 
 struct umpire_sample_params {

@@ -60,6 +60,8 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
         cJSON_AddNumberToObject(g, "layer_first", p->grad.layer_first);
         cJSON_AddNumberToObject(g, "layer_last", p->grad.layer_last);
     }
+    if (p->image_noise > 0) /* only when on: runs made before it existed resume */
+        cJSON_AddNumberToObject(o, "image_noise", p->image_noise);
     cJSON_AddNumberToObject(o, "choice_temp", p->choice_temp);
     cJSON_AddBoolToObject(o, "choice_logits", p->choice_logits);
     cJSON_AddStringToObject(o, "system", p->system ? p->system : "");
@@ -125,7 +127,9 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
                                  .images = (const char *const *)di->images,
                                  .n_images = di->n_images,
                                  .audio = (const char *const *)di->audio,
-                                 .n_audio = di->n_audio};
+                                 .n_audio = di->n_audio,
+                                 .image_noise = p->image_noise,
+                                 .image_noise_seed = umpire_fnv1a_str(p->sample.seed ^ 0x6e6f697365ULL, di->id)};
     char *mc_question = NULL;
     if (di->n_choices) {
         if (!(mc_question = umpire_choice_question(di->question, (const char *const *)di->choices, di->n_choices)))
