@@ -190,6 +190,9 @@ struct umpire_dataset_item {
     int answerable;         /* 0: the right answer is to decline */
     char *group;            /* umpire_dataset_read_grouped's field as text, or NULL */
     size_t line;
+    char *description;      /* text about the item's media, asked before the question (the
+                               Calibration-MLLM study: a description of the image, sentence by
+                               sentence), or NULL */
 };
 struct umpire_dataset {
     struct umpire_dataset_item *items;

@@ -130,10 +130,17 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
                                  .n_audio = di->n_audio,
                                  .image_noise = p->image_noise,
                                  .image_noise_seed = umpire_fnv1a_str(p->sample.seed ^ 0x6e6f697365ULL, di->id)};
-    char *mc_question = NULL;
-    if (di->n_choices) {
-        if (!(mc_question = umpire_choice_question(di->question, (const char *const *)di->choices, di->n_choices)))
+    char *mc_question = NULL, *described = NULL;
+    if (di->description) { /* the description, a newline, the question */
+        size_t len = strlen(di->description) + strlen(di->question) + 2;
+        if (!(described = malloc(len)))
             return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        snprintf(described, len, "%s\n%s", di->description, di->question);
+        query.question = described;
+    }
+    if (di->n_choices) {
+        if (!(mc_question = umpire_choice_question(query.question, (const char *const *)di->choices, di->n_choices)))
+            return free(described), umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         query.question = mc_question;
         query.instruction = "";
         query.answer_prefix = UMPIRE_CHOICE_PREFIX;
@@ -145,7 +152,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
      * own graph, and such items go without them) */
     if (rc == UMPIRE_OK && p->gradients && !di->n_images && !di->n_audio)
         rc = umpire_engine_gradients(e, p->gradients, &query, &p->grad, &it, err);
-    query.question = di->question; /* the extra passes and the letter are asked of the question */
+    query.question = described ? described : di->question; /* the extra passes and the letter are asked of it */
     query.instruction = p->instruction;
     query.answer_prefix = NULL;
     free(mc_question);
@@ -165,6 +172,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     free(logits);
     if (rc != UMPIRE_OK) {
         umpire_item_free(&it);
+        free(described);
         return rc;
     }
     const struct umpire_choice *choice = &it.choice;
@@ -183,6 +191,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
         if ((rc = umpire_engine_judge_correct(e, &query, answer, (const char *const *)di->answers, di->n_answers,
                                               &p_yes, err)) != UMPIRE_OK) {
             umpire_item_free(&it);
+            free(described);
             return rc;
         }
         it.correct = p_yes > 0.5;
@@ -212,6 +221,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     *correct = it.correct;
     *line = o;
     umpire_item_free(&it);
+    free(described);
     if (rc != UMPIRE_OK)
         cJSON_Delete(o);
     return rc;
