@@ -442,7 +442,7 @@ static void test_world(void **state) {
     assert_int_equal(counts[PAIR_UNSEEN], 3);
     const size_t n = 4000;
     struct scene_example *ex;
-    assert_int_equal(scene_training(&w, 0, n, &ex), 0);
+    assert_int_equal(scene_training(&w, 0, n, 3, &ex), 0);
     int seen[N_SHAPES * N_COLOURS] = {0}, idk = 0, max_objects = 0;
     for (size_t i = 0; i < n; i++) {
         const struct scene *s = &ex[i].s;

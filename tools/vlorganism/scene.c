@@ -197,7 +197,7 @@ static int check(struct scene_example *ex, size_t n) {
     return 0;
 }
 
-int scene_training(const struct scene_world *w, uint64_t stream, size_t n, struct scene_example **out) {
+int scene_training(const struct scene_world *w, uint64_t stream, size_t n, int max_objects, struct scene_example **out) {
     struct scene_example *ex = calloc(n ? n : 1, sizeof *ex);
     if (!ex)
         return -1;
@@ -209,7 +209,7 @@ int scene_training(const struct scene_world *w, uint64_t stream, size_t n, struc
             rare[n_rare++] = p;
     for (size_t k = 0; k < n; k++) {
         int pair = umpire_rng_uniform(&g) < w->p_rare ? rare[umpire_rng_below(&g, (uint64_t)n_rare)] : -1;
-        draw_scene(w, &g, 1 + (int)umpire_rng_below(&g, 3), pair, &ex[k].s);
+        draw_scene(w, &g, 1 + (int)umpire_rng_below(&g, (uint64_t)max_objects), pair, &ex[k].s);
         int idk = umpire_rng_uniform(&g) < w->p_idk;
         int kind = (int)umpire_rng_below(&g, idk ? N_QUESTIONS - 1 : N_QUESTIONS);
         ask(&g, &ex[k], kind, idk ? -1 : pair >= 0 ? 0 : (int)umpire_rng_below(&g, (uint64_t)ex[k].s.n));

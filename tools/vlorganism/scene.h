@@ -67,8 +67,9 @@ const char *scene_bucket_name(int b);
 /* Draw the scene: image x image RGB bytes, row-major. */
 void scene_render(const struct scene_world *w, const struct scene *s, uint8_t *rgb);
 
-/* n training examples drawn from stream (seed, stream). Free with scene_examples_free. */
-int scene_training(const struct scene_world *w, uint64_t stream, size_t n, struct scene_example **out);
+/* n training examples drawn from stream (seed, stream), scenes of 1 to max_objects (<= 3)
+ * objects. Free with scene_examples_free. */
+int scene_training(const struct scene_world *w, uint64_t stream, size_t n, int max_objects, struct scene_example **out);
 /* n evaluation examples of the bucket, drawn from their own stream. */
 int scene_eval(const struct scene_world *w, int bucket, size_t n, struct scene_example **out);
 void scene_examples_free(struct scene_example *ex, size_t n);

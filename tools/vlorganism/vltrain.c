@@ -182,7 +182,10 @@ double vl_train(struct vl_model *m, const struct scene_world *w, struct corpus *
     long window_tok = 0;
     for (long step = 0; step < p->steps; step++) {
         struct scene_example *ex;
-        if (scene_training(w, (uint64_t)step, (size_t)B, &ex) != 0)
+        /* a curriculum: one object per picture in the first fifth of the steps (where colour,
+         * shape, size and place are learnt: with 1 to 3 objects from the start the joint model
+         * stayed at the blind prior for 1500 steps), then 1 to 3 */
+        if (scene_training(w, (uint64_t)step, (size_t)B, step < p->steps / 5 ? 1 : 3, &ex) != 0)
             goto out;
         int n = fill(&g, m, p, c, w, ex, &h);
         scene_examples_free(ex, (size_t)B);
