@@ -24,6 +24,10 @@ cat "$w/known.jsonl" "$w/rare.jsonl" "$w/unseen.jsonl" "$w/ood.jsonl" "$w/idk.js
     --out "$work/run" -k 5 --seed 1 --bootstrap 200 --group-by bucket -t 1 -n 8 >"$work/eval.log" 2>&1 ||
     { cat "$work/eval.log"; exit 1; }
 grep -A7 "^by bucket" "$work/eval.log" || true
+# the noise study's premise: the known pictures under heavy noise (sigma 0.8) are read worse
+"$umpire" eval -m "$w/vlorganism.gguf" --mmproj "$w/vlorganism-mmproj.gguf" --data "$w/known.jsonl" \
+    --out "$work/noisy" -k 5 --seed 1 --bootstrap 0 -t 1 -n 8 --image-noise 0.8 >"$work/noisy.log" 2>&1 ||
+    { cat "$work/noisy.log"; exit 1; }
 $py - "$work" <<'EOF'
 import json, sys
 work = sys.argv[1]
@@ -42,6 +46,10 @@ if acc["known"] <= max(acc["rare"], acc["unseen"], acc["ood"]):
 for b in want:
     if "umpire" not in g[b]["metrics"]:
         bad.append(f"{b}: no UMPIRE score")
+noisy = json.load(open(f"{work}/noisy/summary.json"))["accuracy"]
+print(f"known pictures with noise sigma 0.8: accuracy {noisy:.3f} (clean {acc['known']:.3f})")
+if not noisy < acc["known"] - 0.2:
+    bad.append(f"noise sigma 0.8 leaves the known accuracy at {noisy:.3f}")
 if bad:
     sys.exit("vlorganism_eval: " + "; ".join(bad))
 EOF

@@ -14,7 +14,7 @@
 
 struct vit_hparams vit_default_hparams(void) {
     return (struct vit_hparams){.image = 64,
-                                .patch = 16,
+                                .patch = 32,
                                 .n_embd = 64,
                                 .n_head = 4,
                                 .n_ff = 128,

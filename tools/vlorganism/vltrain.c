@@ -15,7 +15,7 @@
 struct vl_train_params vl_train_default_params(void) {
     return (struct vl_train_params){.rows = 32,
                                     .row_len = 48,
-                                    .steps = 1500,
+                                    .steps = 2500,
                                     .lr = 2e-3f,
                                     .lr_min = 0.05f,
                                     .warmup = 0.05f,
@@ -182,10 +182,10 @@ double vl_train(struct vl_model *m, const struct scene_world *w, struct corpus *
     long window_tok = 0;
     for (long step = 0; step < p->steps; step++) {
         struct scene_example *ex;
-        /* a curriculum: one object per picture in the first fifth of the steps (where colour,
+        /* a curriculum: one object per picture in the first 40 % of the steps (where colour,
          * shape, size and place are learnt: with 1 to 3 objects from the start the joint model
          * stayed at the blind prior for 1500 steps), then 1 to 3 */
-        if (scene_training(w, (uint64_t)step, (size_t)B, step < p->steps / 5 ? 1 : 3, &ex) != 0)
+        if (scene_training(w, (uint64_t)step, (size_t)B, step < p->steps * 2 / 5 ? 1 : 3, &ex) != 0)
             goto out;
         int n = fill(&g, m, p, c, w, ex, &h);
         scene_examples_free(ex, (size_t)B);

@@ -1,6 +1,6 @@
 /* vltrain.h - joint AdamW training of the vision-language organism: every step draws `rows`
  * fresh examples of the shapes world (scene_training's stream = the step: deterministic from
- * the seed; one object per picture in the first fifth of the steps, a curriculum), draws their
+ * the seed; one object per picture in the first 40 % of the steps, a curriculum), draws their
  * pictures, and trains the ViT, the projector and the llama together on
  * the cross-entropy of the answer tokens (and the end). One example per row of row_len tokens,
  * padding attending only to itself. Learning rate: linear warm-up, then a cosine down to
