@@ -15,8 +15,8 @@
 struct vl_train_params vl_train_default_params(void) {
     return (struct vl_train_params){.rows = 32,
                                     .row_len = 48,
-                                    .steps = 2500,
-                                    .lr = 2e-3f,
+                                    .steps = 1500,
+                                    .lr = 6e-4f,
                                     .lr_min = 0.05f,
                                     .warmup = 0.05f,
                                     .beta1 = 0.9f,
