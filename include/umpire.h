@@ -191,6 +191,9 @@ struct umpire_dataset_item {
     int answerable;         /* 0: the right answer is to decline */
     char *group;            /* umpire_dataset_read_grouped's field as text, or NULL */
     size_t line;
+    char *description;      /* text about the item's media, asked before the question (the
+                               Calibration-MLLM study: a description of the image, sentence by
+                               sentence), or NULL */
 };
 struct umpire_dataset {
     struct umpire_dataset_item *items;
@@ -638,6 +641,9 @@ struct umpire_query {
     size_t n_audio;
     const char *answer_prefix; /* text after the template's assistant turn opens, e.g.
                                   "Answer: (" for multiple choice; NULL for none */
+    double image_noise;        /* > 0: N(0, image_noise^2) on every image's pixels (on [0, 1]),
+                                  before it is encoded (Calibration-MLLM's Image + noise) */
+    uint64_t image_noise_seed; /* the noise's draws: the same seed, the same noisy image */
 };
 
 struct umpire_sample_params {

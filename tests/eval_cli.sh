@@ -178,5 +178,37 @@ assert g['field'] == 'kind' and names == ['text', '2', 'true', '(none)'] and ns 
 check "groups: text, number, bool, absent; 4 items each" $? "$(cat "$dir/full/groups.json" | head -c 300)"
 grep -q "^by kind" "$dir/groups.out"; check "--group-by table" $? "$(cat "$dir/groups.out" | tail -6)"
 
+# --image-noise (issue 16): seeded per item (two runs, the same items), recorded in config.json,
+# and the image the model reads is another one (the answers' log-probs move); a "description"
+# goes into the prompt before the question (the log-probs move), and one that is not a string
+# is named with its file and line
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+base = {"id": "n0", "question": "What is shown?", "image": "pattern.ppm", "answers": ["a cat"]}
+open(f"{d}/noise.jsonl", "w").write(json.dumps(base) + "\n")
+open(f"{d}/described.jsonl", "w").write(json.dumps(dict(base, description="A pattern of stripes.")) + "\n")
+open(f"{d}/bad-description.jsonl", "w").write(json.dumps(dict(base, description=3)) + "\n")
+PY
+noisy() { # RUN_DIR DATA [extra options]
+    nout=$1 ndata=$2
+    shift 2
+    "$umpire" eval -m "$models/tiny.gguf" --mmproj "$models/tiny-mmproj.gguf" --data "$ndata" --out "$nout" -k 2 \
+        -n 3 --seed 4 --bootstrap 0 "$@" > /dev/null 2>&1
+}
+noisy "$dir/noise0" "$dir/noise.jsonl" && noisy "$dir/noise1" "$dir/noise.jsonl" --image-noise 0.3 &&
+    noisy "$dir/noise2" "$dir/noise.jsonl" --image-noise 0.3 && noisy "$dir/described" "$dir/described.jsonl"
+check "--image-noise and description runs" $? ""
+lp() { /usr/bin/python3 -c "import json, sys; print(json.loads(open(sys.argv[1]).readline())['samples'][0]['raw_logprobs'])" "$1/items.jsonl"; }
+[ "$(lp "$dir/noise1")" = "$(lp "$dir/noise2")" ]; check "--image-noise: the same seed, the same noisy image" $? ""
+[ "$(lp "$dir/noise0")" != "$(lp "$dir/noise1")" ]; check "--image-noise: another image than the clean one" $? ""
+grep -q '"image_noise":[[:space:]]*0.3' "$dir/noise1/config.json"; check "--image-noise in config.json" $? "$(cat "$dir/noise1/config.json")"
+[ "$(lp "$dir/noise0")" != "$(lp "$dir/described")" ]; check "description: in the prompt" $? ""
+"$umpire" eval -m "$models/tiny.gguf" --data "$dir/bad-description.jsonl" --out "$dir/bad-d" > "$dir/bad-d.out" 2>&1
+grep -q "bad-description.jsonl:1: description: expected a string" "$dir/bad-d.out"
+check "description: not a string, named with file and line" $? "$(cat "$dir/bad-d.out")"
+"$umpire" eval -m "$models/tiny.gguf" --data "$dir/noise.jsonl" --out "$dir/bad-n" --image-noise -1 > "$dir/bad-n.out" 2>&1
+[ $? -eq 2 ] && grep -q "image-noise" "$dir/bad-n.out"; check "--image-noise -1: refused" $? "$(cat "$dir/bad-n.out")"
+
 echo "$fails failed"
 [ $fails -eq 0 ]

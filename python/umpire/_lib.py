@@ -129,7 +129,8 @@ class DatasetItem(Structure):
     _fields_ = [("id", c_char_p), ("question", c_char_p), ("images", POINTER(c_char_p)),
                 ("audio", POINTER(c_char_p)), ("n_images", c_size_t), ("n_audio", c_size_t),
                 ("answers", POINTER(c_char_p)), ("n_answers", c_size_t), ("choices", POINTER(c_char_p)),
-                ("n_choices", c_size_t), ("answerable", c_int), ("group", c_char_p), ("line", c_size_t)]
+                ("n_choices", c_size_t), ("answerable", c_int), ("group", c_char_p), ("line", c_size_t),
+                ("description", c_char_p)]
 
 
 class Dataset(Structure):
@@ -201,7 +202,8 @@ class EngineStats(Structure):
 class Query(Structure):
     _fields_ = [("question", c_char_p), ("system", c_char_p), ("instruction", c_char_p), ("style", c_int),
                 ("images", POINTER(c_char_p)), ("n_images", c_size_t), ("audio", POINTER(c_char_p)),
-                ("n_audio", c_size_t), ("answer_prefix", c_char_p)]
+                ("n_audio", c_size_t), ("answer_prefix", c_char_p), ("image_noise", c_double),
+                ("image_noise_seed", c_uint64)]
 
 
 class SampleParams(Structure):

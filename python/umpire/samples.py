@@ -385,6 +385,7 @@ class DatasetItem:
     answerable: bool = True
     group: Optional[str] = None
     line: int = field(default=0, compare=False)
+    description: Optional[str] = None  # text about the media, asked before the question
 
 
 def _strings(ptr, n):
@@ -413,7 +414,8 @@ def read_dataset(path, group=None):
                                    images=_strings(x.images, x.n_images), audio=_strings(x.audio, x.n_audio),
                                    choices=_strings(x.choices, x.n_choices) if x.choices else None,
                                    answerable=bool(x.answerable),
-                                   group=x.group.decode("utf-8") if x.group is not None else None, line=x.line))
+                                   group=x.group.decode("utf-8") if x.group is not None else None, line=x.line,
+                                   description=x.description.decode("utf-8") if x.description is not None else None))
         return out
     finally:
         lib.umpire_dataset_free(byref(d))
@@ -445,6 +447,8 @@ def _dataset_line(it, where, folder):
         o["choices"] = {chr(ord("A") + i): c for i, c in enumerate(texts(it.choices, "choices"))}
     if not it.answerable:
         o["answerable"] = False
+    if it.description is not None:
+        o["description"] = it.description
     return json.dumps(o, ensure_ascii=False)
 
 

@@ -34,6 +34,9 @@ static void usage(FILE *f) {
             "                            shown the accepted answers), contains (by meaning: an accepted\n"
             "                            answer's words in a row in the answer: \"She lives in Oslo.\")\n"
             "  --limit N                 the first N questions only\n"
+            "  --image-noise SIGMA       Gaussian noise N(0, SIGMA^2) on every image's pixels (on [0, 1]),\n"
+            "                            drawn per item from --seed and its id, before it is encoded\n"
+            "                            (Calibration-MLLM's Image + noise; run several SIGMAs for a curve)\n"
             "  --shard i/n               every n-th question from the i-th: run shards in several\n"
             "                            processes or machines, then `umpire merge OUT RUN_DIR...`\n"
             "  --shard auto [--shards N] i and n from a Slurm array task (SLURM_ARRAY_TASK_ID of the\n"
@@ -57,6 +60,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "\nexamples:\n"
             "  umpire eval -m model.gguf --data vqa.jsonl --out runs/vqa -k 5\n"
+            "  umpire eval -m model.gguf --mmproj mmproj.gguf --data vqa.jsonl --out runs/vqa-noise -k 5 \\\n"
+            "      --image-noise 0.2\n"
             "  umpire eval --from runs/vqa --group-by question_type\n"
             "  sbatch --array=0-7 --wrap 'umpire eval -m model.gguf --data vqa.jsonl -k 5 --shard auto \\\n"
             "      --out runs/vqa-$SLURM_ARRAY_TASK_ID'     # then: umpire merge runs/vqa runs/vqa-*\n");
@@ -211,7 +216,11 @@ int cmd_eval(int argc, char **argv) {
     unsigned long shard = 1, shards = 1;
     uint64_t shards_given = 0;
     int choice_logits = 0, shard_auto = 0;
-    enum { O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP, O_CLOGITS, O_SHARDS };
+    double image_noise = 0;
+    enum {
+        O_DATA = CLI_O_FIRST_OWN, O_OUT, O_FROM, O_JUDGE, O_LIMIT, O_BOOT, O_SHARD, O_GROUP, O_CLOGITS, O_SHARDS,
+        O_NOISE
+    };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
         {"data", required_argument, 0, O_DATA},   {"out", required_argument, 0, O_OUT},
@@ -219,6 +228,7 @@ int cmd_eval(int argc, char **argv) {
         {"limit", required_argument, 0, O_LIMIT}, {"bootstrap", required_argument, 0, O_BOOT},
         {"shard", required_argument, 0, O_SHARD}, {"group-by", required_argument, 0, O_GROUP},
         {"choice-logits", no_argument, 0, O_CLOGITS}, {"shards", required_argument, 0, O_SHARDS},
+        {"image-noise", required_argument, 0, O_NOISE},
         CLI_SCORE_OPTIONS,                        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, bad = 0;
@@ -248,6 +258,13 @@ int cmd_eval(int argc, char **argv) {
             }
             break;
         case O_LIMIT: bad = cli_parse_u64("eval", "--limit", optarg, &limit); break;
+        case O_NOISE:
+            if ((bad = cli_parse_double("eval", "--image-noise", optarg, &image_noise)) == 0 &&
+                !(image_noise >= 0 && image_noise <= 10)) {
+                fprintf(stderr, "umpire eval: --image-noise: expected a sigma in [0, 10], got '%s'\n", optarg);
+                bad = 1;
+            }
+            break;
         case O_BOOT:
             bad = cli_parse_u64("eval", "--bootstrap", optarg, &boot);
             mp.bootstrap = (size_t)boot;
@@ -324,6 +341,7 @@ int cmd_eval(int argc, char **argv) {
         p.choice_logits = choice_logits;
         p.score = sp;
         p.limit = (size_t)limit;
+        p.image_noise = image_noise;
         p.shard = shard - 1;
         p.shards = shards;
         p.progress = show_progress;

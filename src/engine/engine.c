@@ -10,6 +10,8 @@
 
 #include <mtmd-helper.h>
 
+#include "core/hash.h"
+#include "core/image_noise.h"
 #include "core/logprob.h"
 #include "core/status.h"
 #include "core/utf8.h"
@@ -240,6 +242,30 @@ char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_que
     return out;
 }
 
+/* Replace image i's bitmap by a copy with the query's pixel noise; its id names the noise, so that
+ * the prefix cache never takes one noisy image for another. 0, or -1 (out of memory). */
+static int noisy(mtmd_bitmap **bm, const struct umpire_query *q, size_t i) {
+    const uint32_t nx = mtmd_bitmap_get_nx(*bm), ny = mtmd_bitmap_get_ny(*bm);
+    const size_t n = (size_t)nx * ny * 3;
+    unsigned char *pix = malloc(n ? n : 1);
+    if (!pix)
+        return -1;
+    memcpy(pix, mtmd_bitmap_get_data(*bm), n);
+    const uint64_t seed = umpire_fnv1a_bytes(q->image_noise_seed, &i, sizeof i);
+    umpire_image_add_noise(pix, n, q->image_noise, seed);
+    mtmd_bitmap *out = mtmd_bitmap_init(nx, ny, pix);
+    free(pix);
+    if (!out)
+        return -1;
+    char id[256];
+    const char *orig = mtmd_bitmap_get_id(*bm);
+    snprintf(id, sizeof id, "%.160s+noise:%.17g:%016llx", orig ? orig : "", q->image_noise, (unsigned long long)seed);
+    mtmd_bitmap_set_id(out, id);
+    mtmd_bitmap_free(*bm);
+    *bm = out;
+    return 0;
+}
+
 /* Load the query's media as bitmaps, images then audio, each checked to be what its flag says. */
 int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query *q, mtmd_bitmap **bitmaps, char *err) {
     size_t n = 0;
@@ -261,6 +287,8 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
             if (mtmd_bitmap_is_audio(w.bitmap) != (kind == 1))
                 return umpire_fail(err, UMPIRE_EINVAL, "%s: is %s, given as %s", files[i],
                                    kind ? "an image" : "audio", kind ? "--audio" : "--image");
+            if (kind == 0 && q->image_noise > 0 && noisy(&bitmaps[n - 1], q, i) != 0)
+                return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         }
     }
     return 0;

@@ -1,5 +1,5 @@
 /* dataset.c - read an evaluation dataset (DESIGN.md): one question a line,
- *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths],
+ *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths], "description"?: text,
  *    "answers": [accepted answers], "choices"?: {"A": "...", "B": "..."}, "answerable"?: bool}
  * with media paths relative to the dataset file. An unanswerable question ("answerable": false)
  * is answered right by declining: in free form with an answer umpire_is_refusal recognises, in
@@ -132,6 +132,15 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         return rc;
     if (!(it->question = strdup(q->valuestring)))
         return oom(l, line);
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(o, "description");
+    if (desc && !cJSON_IsNull(desc)) {
+        if (!cJSON_IsString(desc))
+            return fail(l, line, "description", "expected a string");
+        if ((rc = utf8(l, line, "description", desc->valuestring)))
+            return rc;
+        if (desc->valuestring[0] && !(it->description = strdup(desc->valuestring)))
+            return oom(l, line);
+    }
     if ((rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "image"), "image", 1, &it->images, &it->n_images)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "audio"), "audio", 1, &it->audio, &it->n_audio)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "answers"), "answers", 0, &it->answers, &it->n_answers)))
@@ -191,6 +200,7 @@ void umpire_dataset_free(struct umpire_dataset *d) {
         struct umpire_dataset_item *it = &d->items[i];
         free(it->id);
         free(it->question);
+        free(it->description);
         free(it->group);
         strv_free(it->images, it->n_images);
         strv_free(it->audio, it->n_audio);

@@ -60,6 +60,8 @@ static cJSON *config_json(const struct umpire_engine *e, const struct umpire_eva
         cJSON_AddNumberToObject(g, "layer_first", p->grad.layer_first);
         cJSON_AddNumberToObject(g, "layer_last", p->grad.layer_last);
     }
+    if (p->image_noise > 0) /* only when on: runs made before it existed resume */
+        cJSON_AddNumberToObject(o, "image_noise", p->image_noise);
     cJSON_AddNumberToObject(o, "choice_temp", p->choice_temp);
     cJSON_AddBoolToObject(o, "choice_logits", p->choice_logits);
     cJSON_AddStringToObject(o, "system", p->system ? p->system : "");
@@ -125,11 +127,20 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
                                  .images = (const char *const *)di->images,
                                  .n_images = di->n_images,
                                  .audio = (const char *const *)di->audio,
-                                 .n_audio = di->n_audio};
-    char *mc_question = NULL;
-    if (di->n_choices) {
-        if (!(mc_question = umpire_choice_question(di->question, (const char *const *)di->choices, di->n_choices)))
+                                 .n_audio = di->n_audio,
+                                 .image_noise = p->image_noise,
+                                 .image_noise_seed = umpire_fnv1a_str(p->sample.seed ^ 0x6e6f697365ULL, di->id)};
+    char *mc_question = NULL, *described = NULL;
+    if (di->description) { /* the description, a newline, the question */
+        size_t len = strlen(di->description) + strlen(di->question) + 2;
+        if (!(described = malloc(len)))
             return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+        snprintf(described, len, "%s\n%s", di->description, di->question);
+        query.question = described;
+    }
+    if (di->n_choices) {
+        if (!(mc_question = umpire_choice_question(query.question, (const char *const *)di->choices, di->n_choices)))
+            return free(described), umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
         query.question = mc_question;
         query.instruction = "";
         query.answer_prefix = UMPIRE_CHOICE_PREFIX;
@@ -141,7 +152,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
      * rows; a projector the own graph cannot read stops the run with its name) */
     if (rc == UMPIRE_OK && p->gradients)
         rc = umpire_engine_gradients(e, p->gradients, &query, &p->grad, &it, err);
-    query.question = di->question; /* the extra passes and the letter are asked of the question */
+    query.question = described ? described : di->question; /* the extra passes and the letter are asked of it */
     query.instruction = p->instruction;
     query.answer_prefix = NULL;
     free(mc_question);
@@ -161,6 +172,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     free(logits);
     if (rc != UMPIRE_OK) {
         umpire_item_free(&it);
+        free(described);
         return rc;
     }
     const struct umpire_choice *choice = &it.choice;
@@ -179,6 +191,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
         if ((rc = umpire_engine_judge_correct(e, &query, answer, (const char *const *)di->answers, di->n_answers,
                                               &p_yes, err)) != UMPIRE_OK) {
             umpire_item_free(&it);
+            free(described);
             return rc;
         }
         it.correct = p_yes > 0.5;
@@ -208,6 +221,7 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     *correct = it.correct;
     *line = o;
     umpire_item_free(&it);
+    free(described);
     if (rc != UMPIRE_OK)
         cJSON_Delete(o);
     return rc;

@@ -38,6 +38,8 @@ struct umpire_eval_params {
                                logits, RUN_DIR/choice_logits/<FNV-1a of the id>.f32 (n_vocab
                                float32, little-endian), for `calibrate temperature --from` */
     size_t limit;           /* the first `limit` items only; 0 = all */
+    double image_noise;     /* > 0: Gaussian noise of this sigma on every image (umpire_query's
+                               image_noise), seeded per item from the sampling seed and its id */
     size_t shard, shards;   /* this process runs items i with i % shards == shard; shards 0
                                or 1: all. RUN_DIRs of all shards merge with umpire_eval_merge */
     void (*progress)(const struct umpire_eval_progress *, void *);

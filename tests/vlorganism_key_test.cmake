@@ -1,0 +1,47 @@
+# vlorganism_key_test.cmake - the vision-language organism's cache key follows its trainer's
+# sources: a copy has the same key, a changed ViT graph or shapes world another one, a change
+# in the text organism's world (not the vision organism's) none; and the key compiled into
+# `vlorganism` is that of the sources as they are.
+# cmake -DROOT=SRC -DWORK=DIR -DTAG=TAG -DBUILT=vlorganism_key.h -P vlorganism_key_test.cmake
+include(${ROOT}/cmake/vlorganism_key.cmake)
+file(REMOVE_RECURSE ${WORK})
+foreach(d tools/vlorganism tools/organism tools/common src/core src/grad)
+  file(MAKE_DIRECTORY ${WORK}/${d})
+endforeach()
+foreach(d tools/vlorganism tools/organism tools/common)
+  file(GLOB files ${ROOT}/${d}/*)
+  file(COPY ${files} DESTINATION ${WORK}/${d})
+endforeach()
+file(COPY ${ROOT}/src/core/rng.h DESTINATION ${WORK}/src/core)
+file(GLOB grad_files ${ROOT}/src/grad/model.* ${ROOT}/src/grad/vit.*)
+file(COPY ${grad_files} DESTINATION ${WORK}/src/grad)
+
+function(expect what)
+  if(${ARGN})
+    message(STATUS "ok   ${what}")
+  else()
+    message(FATAL_ERROR "FAIL ${what}")
+  endif()
+endfunction()
+
+vlorganism_source_key(${ROOT} "${TAG}" real)
+vlorganism_source_key(${WORK} "${TAG}" copy)
+expect("a copy of the sources has the same key" copy STREQUAL real)
+file(READ ${BUILT} built)
+string(FIND "${built}" "\"${real}\"" at)
+expect("the key compiled into vlorganism is that of the sources now" at GREATER -1)
+organism_source_key(${ROOT} "${TAG}" text)
+expect("it is not the text organism's key" NOT text STREQUAL real)
+
+foreach(f src/grad/vit.c tools/vlorganism/scene.c tools/organism/vocab.c)
+  file(READ ${WORK}/${f} keep)
+  file(APPEND ${WORK}/${f} "\n")
+  vlorganism_source_key(${WORK} "${TAG}" changed)
+  expect("a changed ${f} changes the key" NOT changed STREQUAL real)
+  file(WRITE ${WORK}/${f} "${keep}")
+endforeach()
+file(APPEND ${WORK}/tools/organism/world.c "\n")
+vlorganism_source_key(${WORK} "${TAG}" other)
+expect("the text organism's world.c does not change it" other STREQUAL real)
+vlorganism_source_key(${WORK} "another-tag" tag)
+expect("another llama.cpp tag changes the key" NOT tag STREQUAL other)
