@@ -819,17 +819,28 @@ static void stream_grow(struct conn *cs, const char *raw, size_t len) {
         if (b - (lead - 1) < need)
             b = lead - 1;
     }
-    if (b <= a + cs->sent_len || strncmp(raw + a, cs->sent ? cs->sent : "", cs->sent_len))
+    if (b <= a)
         return;
-    size_t n = b - a - cs->sent_len;
-    char *g = realloc(cs->sent, b - a + 1);
-    if (!g)
+    /* ill-formed bytes become U+FFFD, as in the final answer (umpire_clean_text): what is sent
+     * stays a prefix of it, and the stream stays well-formed UTF-8 */
+    char *clean = umpire_utf8_repair(raw + a, b - a, NULL);
+    size_t cl = clean ? strlen(clean) : 0;
+    if (!clean || cl <= cs->sent_len || strncmp(clean, cs->sent ? cs->sent : "", cs->sent_len)) {
+        free(clean);
         return;
-    memcpy(g + cs->sent_len, raw + a + cs->sent_len, n);
-    out_delta(cs, 0, raw + a + cs->sent_len, n);
+    }
+    size_t n = cl - cs->sent_len;
+    char *g = realloc(cs->sent, cl + 1);
+    if (!g) {
+        free(clean);
+        return;
+    }
+    memcpy(g + cs->sent_len, clean + cs->sent_len, n);
+    out_delta(cs, 0, clean + cs->sent_len, n);
     cs->sent = g;
     cs->sent_len += n;
     g[cs->sent_len] = '\0';
+    free(clean);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
