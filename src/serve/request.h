@@ -56,6 +56,7 @@ struct serve_request {
     char *model;               /* as sent, or NULL */
     char *system;              /* the system (and developer) messages joined, or NULL */
     char *question;            /* the user message's text parts joined */
+    size_t system_len, question_len; /* their lengths: each part appended without a rescan */
     struct serve_media *media; /* images first, then audio, as the engine orders them */
     size_t n_media;
     int n;              /* choices to return: 1 (at most k + 1) */
