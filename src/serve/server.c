@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1153,7 +1154,11 @@ int serve_run(struct serve_config *c, char *err) {
     atomic_store(&S.draining, 1);
     fprintf(stderr, "umpire serve: %s: draining %d request(s) in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", serve_metrics_inflight_now());
-    MHD_quiesce_daemon(d);
+    /* the listening socket: closed to new connections now (refused, not left waiting in the
+     * backlog until the drain ends); its descriptor is closed after MHD_stop_daemon */
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    if (ls != MHD_INVALID_SOCKET)
+        shutdown(ls, SHUT_RDWR);
     double until = serve_now() + c->drain_timeout;
     while (serve_metrics_inflight_now() > 0 && serve_now() < until) {
         struct timespec ts = {0, 20000000};
@@ -1164,6 +1169,8 @@ int serve_run(struct serve_config *c, char *err) {
                 serve_metrics_inflight_now(), c->drain_timeout);
     MHD_stop_daemon(d);
     d = NULL;
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
     fprintf(stderr, "umpire serve: stopped\n");
     rc = 0;
 out:

@@ -5,10 +5,13 @@ All on 127.0.0.1, bounded request counts and durations.
   parts   a body of ~900,000 one-letter text parts (11.7 MB, under --max-body) is parsed in
           linear time: answered within 5 s (the parts were joined by rescanning the text so far:
           ~17 s of CPU for one request)
+  drain   after SIGTERM a new connection is refused at once, while the requests in flight are
+          still answered (200) and the server exits 0 (the listening socket was left open: new
+          clients were accepted into the backlog and left hanging until the drain ended, then reset)
 
 Usage: hostile_test.py UMPIRE MODELS_DIR WORK_DIR
 """
-import http.client, json, os, subprocess, sys, time
+import http.client, json, os, signal, socket, subprocess, sys, threading, time
 
 umpire, models, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -60,6 +63,41 @@ try:
     dt = time.time() - t0
     check(f"{n} text parts ({len(body)} bytes) answered in {dt:.1f} s (< 5 s)", dt < 5 and st in (200, 400),
           f"HTTP {st} after {dt:.1f} s")
+
+    # drain: refused at once, those in flight answered
+    p, port = start("drain", "-k", "2", "-c", "8192")
+    done = []
+
+    def one(i):
+        try:
+            st, _ = post(port, {"messages": [{"role": "user", "content": f"Write a long story {i}"}], "k": 16,
+                                "max_tokens": 256, "temperature": 2}, timeout=60)
+        except OSError as e:
+            st = repr(e)
+        done.append((st, time.time()))
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    [t.start() for t in ts]
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    t0 = time.time()
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.settimeout(30)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        new = "answered: " + repr(s.recv(100)[:40])
+    except OSError as e:
+        new = repr(e)
+    t_new = time.time()
+    [t.join() for t in ts]
+    rc = p.wait(timeout=60)
+    last = max(t for _, t in done)
+    check("SIGTERM: a new connection is refused at once, before the requests in flight end",
+          t_new - t0 < 1 and t_new < last and ("Refused" in new or "Reset" in new),
+          f"{new} after {t_new - t0:.2f} s; the last request in flight ended {last - t0:.2f} s after")
+    check("SIGTERM: every request in flight answered 200, exit 0", all(st == 200 for st, _ in done) and rc == 0,
+          f"{[st for st, _ in done]}, exit {rc}")
 finally:
     for p in servers:
         p.kill()
