@@ -8,6 +8,8 @@ All on 127.0.0.1, bounded request counts and durations.
   drain   after SIGTERM a new connection is refused at once, while the requests in flight are
           still answered (200) and the server exits 0 (the listening socket was left open: new
           clients were accepted into the backlog and left hanging until the drain ended, then reset)
+  queue0  --max-queue 0 is refused at start (exit 2, naming it): it was accepted, and then every
+          chat request got 429 "0 requests are already waiting"
 
 Usage: hostile_test.py UMPIRE MODELS_DIR WORK_DIR
 """
@@ -53,6 +55,15 @@ def post(port, body, path="/v1/chat/completions", timeout=120):
 
 
 try:
+    # queue0: refused at start
+    try:
+        out = subprocess.run([umpire, "serve", "-m", f"{models}/tiny.gguf", "--port", "0", "--max-queue", "0"],
+                             capture_output=True, text=True, timeout=20)
+        q0 = (out.returncode, out.stderr)
+    except subprocess.TimeoutExpired:
+        q0 = ("still serving after 20 s", "")
+    check("--max-queue 0: refused at start, exit 2, naming --max-queue", q0[0] == 2 and "--max-queue" in q0[1], q0)
+
     p, port = start("a", "-k", "2")
     # parts: many text parts, parsed in linear time
     n = 900000
