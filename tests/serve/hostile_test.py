@@ -10,10 +10,12 @@ All on 127.0.0.1, bounded request counts and durations.
           clients were accepted into the backlog and left hanging until the drain ended, then reset)
   queue0  --max-queue 0 is refused at start (exit 2, naming it): it was accepted, and then every
           chat request got 429 "0 requests are already waiting"
+  esclog  an escalation whose log line does not fit (the file size limit: a full disk) is a 500,
+          and the log keeps whole lines only (the cut line was left: the next one glued to it)
 
 Usage: hostile_test.py UMPIRE MODELS_DIR WORK_DIR
 """
-import http.client, json, os, signal, socket, subprocess, sys, threading, time
+import http.client, json, os, resource, signal, socket, subprocess, sys, threading, time
 
 umpire, models, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -27,13 +29,13 @@ def check(name, ok, detail=""):
     fails += not ok
 
 
-def start(name, *args):
+def start(name, *args, preexec_fn=None):
     port_file = f"{work}/{name}.port"
     if os.path.exists(port_file):
         os.remove(port_file)
     log = open(f"{work}/{name}.log", "w")
     p = subprocess.Popen([umpire, "serve", "-m", f"{models}/tiny.gguf", "--port", "0", "--port-file", port_file,
-                          *args], stdout=log, stderr=subprocess.STDOUT)
+                          *args], stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
     servers.append(p)
     for _ in range(300):
         if os.path.exists(port_file) and open(port_file).read().strip():
@@ -109,6 +111,38 @@ try:
           f"{new} after {t_new - t0:.2f} s; the last request in flight ended {last - t0:.2f} s after")
     check("SIGTERM: every request in flight answered 200, exit 0", all(st == 200 for st, _ in done) and rc == 0,
           f"{[st for st, _ in done]}, exit {rc}")
+
+    # esclog: a failed append leaves no cut line
+    cal = f"{work}/cal-escalate.json"
+    json.dump({"estimator": "umpire", "score": {"alpha": 1, "eps": 1e-08, "length_normalised": False,
+               "probs": "sampler", "cluster_threshold": 0.5, "kle_t": 0.3}, "method": "minmax", "n": 10,
+               "score_range": [-20, 2], "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": -100,
+                                                        "answered": 10}}, open(cal, "w"))
+    log = f"{work}/escalations.jsonl"
+    if os.path.exists(log):
+        os.remove(log)
+
+    def small_files():  # a "full disk": files of at most 6000 bytes, EFBIG instead of SIGXFSZ
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+
+    p, port = start("esclog", "-k", "2", "--calibration", cal, "--escalate-to", "queue", "--escalate-log", log,
+                    preexec_fn=small_files)
+    codes = []
+    for i in range(8):
+        st, raw = post(port, {"messages": [{"role": "user", "content": f"Question {i}?"}], "seed": i})
+        codes.append(st)
+        if st == 500:
+            break
+    text = open(log).read()
+    lines = text.split("\n")
+    try:
+        whole = all(json.loads(l)["id"] for l in lines[:-1]) and lines[-1] == ""
+    except ValueError:
+        whole = False
+    check("escalation log: a line that does not fit is a 500 and leaves no cut line",
+          codes[-1] == 500 and 200 in codes and whole and len(lines) - 1 == codes.count(200),
+          f"codes {codes}, {len(text)} bytes, last line {lines[-1][:60]!r}")
 finally:
     for p in servers:
         p.kill()
