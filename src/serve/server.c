@@ -685,6 +685,8 @@ static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
         cJSON_AddNumberToObject(us, "completion_tokens", (double)completion);
         cJSON_AddNumberToObject(us, "total_tokens", (double)(j->prompt_tokens + completion));
     }
+    /* ours, not the escalation's own (an umpire upstream has one): one key, read by streams too */
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "uncertainty");
     cJSON_AddItemToObject(o, "uncertainty", u);
     return o;
 }

@@ -12,6 +12,9 @@ All on 127.0.0.1, bounded request counts and durations.
           chat request got 429 "0 requests are already waiting"
   esclog  an escalation whose log line does not fit (the file size limit: a full disk) is a 500,
           and the log keeps whole lines only (the cut line was left: the next one glued to it)
+  escurl  --escalate-url to another umpire server: the reply has one "uncertainty" (ours, marked
+          escalated), plain and streamed (the upstream's was kept beside it: two keys, and the
+          stream carried the upstream's, unmarked)
 
 Usage: hostile_test.py UMPIRE MODELS_DIR WORK_DIR
 """
@@ -143,6 +146,23 @@ try:
     check("escalation log: a line that does not fit is a 500 and leaves no cut line",
           codes[-1] == 500 and 200 in codes and whole and len(lines) - 1 == codes.count(200),
           f"codes {codes}, {len(text)} bytes, last line {lines[-1][:60]!r}")
+
+    # escurl: one uncertainty, ours
+    p, pa = start("up", "-k", "2")
+    p, pe = start("escurl", "-k", "2", "--calibration", cal, "--escalate-url", f"http://127.0.0.1:{pa}/v1")
+    body = {"messages": [{"role": "user", "content": "hi"}], "seed": 3}
+    st, raw = post(pe, body)
+    u = json.loads(raw).get("uncertainty", {}) if st == 200 else {}
+    check("escalate-url: one \"uncertainty\" key, ours (escalated: url, our verdict)",
+          st == 200 and raw.count(b'"uncertainty"') == 1 and u.get("escalated") == "url" and
+          u.get("verdict") == "escalate", f"HTTP {st}, {raw.count(b'uncertainty')} keys, {str(u)[:120]}")
+    body["stream"] = True
+    st, raw = post(pe, body)
+    us = [json.loads(ev[6:])["uncertainty"] for ev in raw.decode().split("\n\n")
+          if ev.startswith("data: {") and '"uncertainty"' in ev]
+    check("escalate-url, streamed: the last chunk carries ours (escalated: url, our verdict)",
+          st == 200 and len(us) == 1 and us[0].get("escalated") == "url" and us[0].get("verdict") == "escalate",
+          str(us)[:200])
 finally:
     for p in servers:
         p.kill()
