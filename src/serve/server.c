@@ -301,6 +301,16 @@ static const char *choice_text(const cJSON *choice) {
     return cJSON_IsString(c) ? c->valuestring : NULL;
 }
 
+/* An upstream's reply (freed here) as JSON, its ill-formed UTF-8 bytes made U+FFFD: what we
+ * relay (answers, model, an escalation's whole reply) stays well-formed. NULL when not JSON. */
+static cJSON *parse_upstream(char *resp) {
+    char *clean = resp ? umpire_utf8_repair(resp, strlen(resp), NULL) : NULL;
+    free(resp);
+    cJSON *o = clean ? cJSON_Parse(clean) : NULL;
+    free(clean);
+    return o;
+}
+
 /* Black-box: ask the upstream for k answers (n = k; more calls when it returns fewer). */
 static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
     if (!(ch->answers = calloc((size_t)k, sizeof *ch->answers)))
@@ -330,8 +340,7 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
         if (rc != 0)
             return serve_error_set(e, (int)status, "upstream_error", NULL, "upstream_unavailable",
                                    "upstream: %s", msg);
-        cJSON *o = cJSON_Parse(resp);
-        free(resp);
+        cJSON *o = parse_upstream(resp);
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
         if (status != 200 || !cJSON_IsArray(choices) || !choices->child) {
             cJSON_Delete(o);
@@ -562,8 +571,7 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
         if (rc != 0)
             return serve_error_set(e, (int)status, "upstream_error", NULL, "escalation_failed",
                                    "escalation: %s", msg);
-        cJSON *o = cJSON_Parse(resp);
-        free(resp);
+        cJSON *o = parse_upstream(resp);
         if (status != 200 || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "choices"))) {
             cJSON_Delete(o);
             return serve_error_set(e, 502, "upstream_error", NULL, "escalation_failed",

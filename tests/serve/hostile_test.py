@@ -15,10 +15,12 @@ All on 127.0.0.1, bounded request counts and durations.
   escurl  --escalate-url to another umpire server: the reply has one "uncertainty" (ours, marked
           escalated), plain and streamed (the upstream's was kept beside it: two keys, and the
           stream carried the upstream's, unmarked)
+  uputf8  an --upstream whose reply holds ill-formed UTF-8 bytes: our reply is well-formed UTF-8
+          (U+FFFD in their place; the bytes were relayed as they came)
 
 Usage: hostile_test.py UMPIRE MODELS_DIR WORK_DIR
 """
-import http.client, json, os, resource, signal, socket, subprocess, sys, threading, time
+import http.client, http.server, json, os, resource, signal, socket, subprocess, sys, threading, time
 
 umpire, models, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -163,6 +165,34 @@ try:
     check("escalate-url, streamed: the last chunk carries ours (escalated: url, our verdict)",
           st == 200 and len(us) == 1 and us[0].get("escalated") == "url" and us[0].get("verdict") == "escalate",
           str(us)[:200])
+
+    # uputf8: an upstream's bad bytes are not relayed
+    class Bad(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = (b'{"model":"big\xff","choices":[{"message":{"content":"Paris\xff\xfe"}},'
+                    b'{"message":{"content":"Lyon \xc3"}}]}')
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bad)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    p, pb = start("upbad", "-k", "2", "--upstream", f"http://127.0.0.1:{fake.server_address[1]}/v1")
+    st, raw = post(pb, {"messages": [{"role": "user", "content": "hi"}]})
+    try:
+        o = json.loads(raw.decode("utf-8"))
+        got = (o["model"], o["choices"][0]["message"]["content"])
+    except (UnicodeDecodeError, ValueError, KeyError) as e:
+        got = repr(e)
+    check("black-box: an upstream's ill-formed UTF-8 comes back as U+FFFD, the reply well-formed",
+          st == 200 and got == ("big\ufffd", "Paris\ufffd\ufffd"), f"HTTP {st}: {got}")
+    fake.shutdown()
 finally:
     for p in servers:
         p.kill()
