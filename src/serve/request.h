@@ -56,7 +56,6 @@ struct serve_request {
     char *model;               /* as sent, or NULL */
     char *system;              /* the system (and developer) messages joined, or NULL */
     char *question;            /* the user message's text parts joined */
-    size_t system_len, question_len; /* their lengths: each part appended without a rescan */
     struct serve_media *media; /* images first, then audio, as the engine orders them */
     size_t n_media;
     int n;              /* choices to return: 1 (at most k + 1) */
@@ -74,6 +73,7 @@ struct serve_request {
     size_t n_answers;
     char *body_messages; /* the "messages" array re-serialised (for upstream and the
                             escalation log) */
+    size_t system_len, question_len; /* their lengths: each part appended without a rescan */
 };
 
 /* Parse body[0..len) (body[len] must be a NUL; a NUL inside is refused). Returns 0 and fills r
