@@ -156,7 +156,7 @@ int cmd_serve(int argc, char **argv) {
         case O_KMAX: bad = parse_int("--k-max", optarg, 1, 64, &c.lim.k_max); break;
         case O_TOKLIM: bad = parse_int("--max-tokens-limit", optarg, 1, 1 << 20, &c.lim.max_tokens); break;
         case O_MAXCONN: bad = parse_int("--max-connections", optarg, 1, 4096, &c.max_connections); break;
-        case O_MAXQ: bad = parse_int("--max-queue", optarg, 0, 1 << 20, &c.max_queue); break;
+        case O_MAXQ: bad = parse_int("--max-queue", optarg, 1, 1 << 20, &c.max_queue); break;
         case O_TIMEOUT: bad = parse_seconds("--timeout", optarg, &c.timeout); break;
         case O_IDLE:
             bad = parse_seconds("--idle-timeout", optarg, &secs);

@@ -48,6 +48,7 @@ int serve_escalation_append(struct serve_escalation_log *l, const char *line, ch
     memcpy(buf, line, n);
     buf[n] = '\n';
     pthread_mutex_lock(&l->mu);
+    off_t start = lseek(l->fd, 0, SEEK_END); /* appends happen under mu only */
     size_t done = 0;
     int rc = 0;
     while (done < n + 1) {
@@ -62,8 +63,13 @@ int serve_escalation_append(struct serve_escalation_log *l, const char *line, ch
     }
     if (rc == 0 && fsync(l->fd) != 0)
         rc = -1;
-    if (rc)
+    if (rc) {
         snprintf(err, err_len, "%s: write failed (%s)", l->path, strerror(errno));
+        /* a line cut by a failed write (disk full, ...) is taken back: else the next line would
+         * be glued to it and both lost to a reader */
+        if (start >= 0 && done)
+            (void)!ftruncate(l->fd, start);
+    }
     pthread_mutex_unlock(&l->mu);
     free(buf);
     return rc;

@@ -48,15 +48,17 @@ void serve_request_free(struct serve_request *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* s += sep + t (s may be NULL). Returns 0, or -1 when out of memory. */
-static int append(char **s, const char *sep, const char *t) {
-    size_t a = *s ? strlen(*s) : 0, b = strlen(t), c = *s && a ? strlen(sep) : 0;
+/* s += sep + t (s may be NULL; *len its length, kept up to date: appending many parts is linear,
+ * not quadratic, in the body's size). Returns 0, or -1 when out of memory. */
+static int append(char **s, size_t *len, const char *sep, const char *t) {
+    size_t a = *s ? *len : 0, b = strlen(t), c = *s && a ? strlen(sep) : 0;
     char *n = realloc(*s, a + c + b + 1);
     if (!n)
         return -1;
     memcpy(n + a, sep, c);
     memcpy(n + a + c, t, b + 1);
     *s = n;
+    *len = a + c + b;
     return 0;
 }
 
@@ -127,7 +129,7 @@ static int read_part(const cJSON *part, const char *param, const struct serve_li
         snprintf(p, sizeof p, "%s.text", param);
         if (!cJSON_IsString(t))
             return BAD(p, "%s: a string is required", p);
-        return append(&r->question, "\n", t->valuestring) ? oom(e) : 0;
+        return append(&r->question, &r->question_len, "\n", t->valuestring) ? oom(e) : 0;
     }
     if (!strcmp(type->valuestring, "image_url")) {
         const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part, "image_url");
@@ -179,9 +181,10 @@ static int read_part(const cJSON *part, const char *param, const struct serve_li
 }
 
 /* A message's content as text (string, or text parts only), for system messages. */
-static int text_content(const cJSON *c, const char *param, char **out, struct serve_error *e) {
+static int text_content(const cJSON *c, const char *param, char **out, size_t *out_len,
+                        struct serve_error *e) {
     if (cJSON_IsString(c))
-        return append(out, "\n", c->valuestring) ? oom(e) : 0;
+        return append(out, out_len, "\n", c->valuestring) ? oom(e) : 0;
     if (!cJSON_IsArray(c))
         return BAD(param, "%s: a string or an array of text parts is required", param);
     int i = 0;
@@ -189,7 +192,7 @@ static int text_content(const cJSON *c, const char *param, char **out, struct se
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
         if (!cJSON_IsString(t))
             return BAD(param, "%s[%d]: only text parts are read here", param, i);
-        if (append(out, "\n", t->valuestring))
+        if (append(out, out_len, "\n", t->valuestring))
             return oom(e);
     }
     return 0;
@@ -213,7 +216,7 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
             if (users)
                 return BAD(p, "messages[%d]: a system message after the user's is not supported",
                            i);
-            if (text_content(content, p, &r->system, e))
+            if (text_content(content, p, &r->system, &r->system_len, e))
                 return -1;
         } else if (!strcmp(ro, "user")) {
             if (users++)
@@ -221,7 +224,7 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
                            "messages: umpire scores one question: one user message (a conversation "
                            "with earlier turns is not supported yet)");
             if (cJSON_IsString(content)) {
-                if (append(&r->question, "\n", content->valuestring))
+                if (append(&r->question, &r->question_len, "\n", content->valuestring))
                     return oom(e);
             } else if (cJSON_IsArray(content)) {
                 int j = 0;

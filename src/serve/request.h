@@ -73,6 +73,7 @@ struct serve_request {
     size_t n_answers;
     char *body_messages; /* the "messages" array re-serialised (for upstream and the
                             escalation log) */
+    size_t system_len, question_len;
 };
 
 /* Parse body[0..len) (body[len] must be a NUL; a NUL inside is refused). Returns 0 and fills r

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,6 +301,16 @@ static const char *choice_text(const cJSON *choice) {
     return cJSON_IsString(c) ? c->valuestring : NULL;
 }
 
+/* An upstream's reply (freed here) as JSON, its ill-formed UTF-8 bytes made U+FFFD: what we
+ * relay (answers, model, an escalation's whole reply) stays well-formed. NULL when not JSON. */
+static cJSON *parse_upstream(char *resp) {
+    char *clean = resp ? umpire_utf8_repair(resp, strlen(resp), NULL) : NULL;
+    free(resp);
+    cJSON *o = clean ? cJSON_Parse(clean) : NULL;
+    free(clean);
+    return o;
+}
+
 /* Black-box: ask the upstream for k answers (n = k; more calls when it returns fewer). */
 static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
     if (!(ch->answers = calloc((size_t)k, sizeof *ch->answers)))
@@ -329,8 +340,7 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
         if (rc != 0)
             return serve_error_set(e, (int)status, "upstream_error", NULL, "upstream_unavailable",
                                    "upstream: %s", msg);
-        cJSON *o = cJSON_Parse(resp);
-        free(resp);
+        cJSON *o = parse_upstream(resp);
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
         if (status != 200 || !cJSON_IsArray(choices) || !choices->child) {
             cJSON_Delete(o);
@@ -561,8 +571,7 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
         if (rc != 0)
             return serve_error_set(e, (int)status, "upstream_error", NULL, "escalation_failed",
                                    "escalation: %s", msg);
-        cJSON *o = cJSON_Parse(resp);
-        free(resp);
+        cJSON *o = parse_upstream(resp);
         if (status != 200 || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "choices"))) {
             cJSON_Delete(o);
             return serve_error_set(e, 502, "upstream_error", NULL, "escalation_failed",
@@ -684,6 +693,8 @@ static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
         cJSON_AddNumberToObject(us, "completion_tokens", (double)completion);
         cJSON_AddNumberToObject(us, "total_tokens", (double)(j->prompt_tokens + completion));
     }
+    /* ours, not the escalation's own (an umpire upstream has one): one key, read by streams too */
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "uncertainty");
     cJSON_AddItemToObject(o, "uncertainty", u);
     return o;
 }
@@ -819,17 +830,28 @@ static void stream_grow(struct conn *cs, const char *raw, size_t len) {
         if (b - (lead - 1) < need)
             b = lead - 1;
     }
-    if (b <= a + cs->sent_len || strncmp(raw + a, cs->sent ? cs->sent : "", cs->sent_len))
+    if (b <= a)
         return;
-    size_t n = b - a - cs->sent_len;
-    char *g = realloc(cs->sent, b - a + 1);
-    if (!g)
+    /* ill-formed bytes become U+FFFD, as in the final answer (umpire_clean_text): what is sent
+     * stays a prefix of it, and the stream stays well-formed UTF-8 */
+    char *clean = umpire_utf8_repair(raw + a, b - a, NULL);
+    size_t cl = clean ? strlen(clean) : 0;
+    if (!clean || cl <= cs->sent_len || strncmp(clean, cs->sent ? cs->sent : "", cs->sent_len)) {
+        free(clean);
         return;
-    memcpy(g + cs->sent_len, raw + a + cs->sent_len, n);
-    out_delta(cs, 0, raw + a + cs->sent_len, n);
+    }
+    size_t n = cl - cs->sent_len;
+    char *g = realloc(cs->sent, cl + 1);
+    if (!g) {
+        free(clean);
+        return;
+    }
+    memcpy(g + cs->sent_len, clean + cs->sent_len, n);
+    out_delta(cs, 0, clean + cs->sent_len, n);
     cs->sent = g;
     cs->sent_len += n;
     g[cs->sent_len] = '\0';
+    free(clean);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -1142,7 +1164,11 @@ int serve_run(struct serve_config *c, char *err) {
     atomic_store(&S.draining, 1);
     fprintf(stderr, "umpire serve: %s: draining %d request(s) in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", serve_metrics_inflight_now());
-    MHD_quiesce_daemon(d);
+    /* the listening socket: closed to new connections now (refused, not left waiting in the
+     * backlog until the drain ends); its descriptor is closed after MHD_stop_daemon */
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    if (ls != MHD_INVALID_SOCKET)
+        shutdown(ls, SHUT_RDWR);
     double until = serve_now() + c->drain_timeout;
     while (serve_metrics_inflight_now() > 0 && serve_now() < until) {
         struct timespec ts = {0, 20000000};
@@ -1153,6 +1179,8 @@ int serve_run(struct serve_config *c, char *err) {
                 serve_metrics_inflight_now(), c->drain_timeout);
     MHD_stop_daemon(d);
     d = NULL;
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
     fprintf(stderr, "umpire serve: stopped\n");
     rc = 0;
 out:

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""`umpire serve` against hostile clients (found by review): each case here failed before its fix.
+All on 127.0.0.1, bounded request counts and durations.
+
+  parts   a body of ~900,000 one-letter text parts (11.7 MB, under --max-body) is parsed in
+          linear time: answered within 5 s (the parts were joined by rescanning the text so far:
+          ~17 s of CPU for one request)
+  drain   after SIGTERM a new connection is refused at once, while the requests in flight are
+          still answered (200) and the server exits 0 (the listening socket was left open: new
+          clients were accepted into the backlog and left hanging until the drain ended, then reset)
+  queue0  --max-queue 0 is refused at start (exit 2, naming it): it was accepted, and then every
+          chat request got 429 "0 requests are already waiting"
+  esclog  an escalation whose log line does not fit (the file size limit: a full disk) is a 500,
+          and the log keeps whole lines only (the cut line was left: the next one glued to it)
+  escurl  --escalate-url to another umpire server: the reply has one "uncertainty" (ours, marked
+          escalated), plain and streamed (the upstream's was kept beside it: two keys, and the
+          stream carried the upstream's, unmarked)
+  uputf8  an --upstream whose reply holds ill-formed UTF-8 bytes: our reply is well-formed UTF-8
+          (U+FFFD in their place; the bytes were relayed as they came)
+
+Usage: hostile_test.py UMPIRE MODELS_DIR WORK_DIR
+"""
+import http.client, http.server, json, os, resource, signal, socket, subprocess, sys, threading, time
+
+umpire, models, work = sys.argv[1:4]
+os.makedirs(work, exist_ok=True)
+fails = 0
+servers = []
+
+
+def check(name, ok, detail=""):
+    global fails
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
+    fails += not ok
+
+
+def start(name, *args, preexec_fn=None):
+    port_file = f"{work}/{name}.port"
+    if os.path.exists(port_file):
+        os.remove(port_file)
+    log = open(f"{work}/{name}.log", "w")
+    p = subprocess.Popen([umpire, "serve", "-m", f"{models}/tiny.gguf", "--port", "0", "--port-file", port_file,
+                          *args], stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
+    servers.append(p)
+    for _ in range(300):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            return p, int(open(port_file).read())
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise SystemExit(f"FAIL server {name} did not start: " + open(f"{work}/{name}.log").read())
+
+
+def post(port, body, path="/v1/chat/completions", timeout=120):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request("POST", path, body if isinstance(body, bytes) else json.dumps(body),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, raw
+
+
+try:
+    # queue0: refused at start
+    try:
+        out = subprocess.run([umpire, "serve", "-m", f"{models}/tiny.gguf", "--port", "0", "--max-queue", "0"],
+                             capture_output=True, text=True, timeout=20)
+        q0 = (out.returncode, out.stderr)
+    except subprocess.TimeoutExpired:
+        q0 = ("still serving after 20 s", "")
+    check("--max-queue 0: refused at start, exit 2, naming --max-queue", q0[0] == 2 and "--max-queue" in q0[1], q0)
+
+    p, port = start("a", "-k", "2")
+    # parts: many text parts, parsed in linear time
+    n = 900000
+    body = json.dumps({"messages": [{"role": "system", "content": [{"text": "a"}] * n},
+                                    {"role": "user", "content": "hi"}]}, separators=(",", ":")).encode()
+    t0 = time.time()
+    st, raw = post(port, body, timeout=60)
+    dt = time.time() - t0
+    check(f"{n} text parts ({len(body)} bytes) answered in {dt:.1f} s (< 5 s)", dt < 5 and st in (200, 400),
+          f"HTTP {st} after {dt:.1f} s")
+
+    # drain: refused at once, those in flight answered
+    p, port = start("drain", "-k", "2", "-c", "8192")
+    done = []
+
+    def one(i):
+        try:
+            st, _ = post(port, {"messages": [{"role": "user", "content": f"Write a long story {i}"}], "k": 16,
+                                "max_tokens": 256, "temperature": 2}, timeout=60)
+        except OSError as e:
+            st = repr(e)
+        done.append((st, time.time()))
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    [t.start() for t in ts]
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    t0 = time.time()
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.settimeout(30)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        new = "answered: " + repr(s.recv(100)[:40])
+    except OSError as e:
+        new = repr(e)
+    t_new = time.time()
+    [t.join() for t in ts]
+    rc = p.wait(timeout=60)
+    last = max(t for _, t in done)
+    check("SIGTERM: a new connection is refused at once, before the requests in flight end",
+          t_new - t0 < 1 and t_new < last and ("Refused" in new or "Reset" in new),
+          f"{new} after {t_new - t0:.2f} s; the last request in flight ended {last - t0:.2f} s after")
+    check("SIGTERM: every request in flight answered 200, exit 0", all(st == 200 for st, _ in done) and rc == 0,
+          f"{[st for st, _ in done]}, exit {rc}")
+
+    # esclog: a failed append leaves no cut line
+    cal = f"{work}/cal-escalate.json"
+    json.dump({"estimator": "umpire", "score": {"alpha": 1, "eps": 1e-08, "length_normalised": False,
+               "probs": "sampler", "cluster_threshold": 0.5, "kle_t": 0.3}, "method": "minmax", "n": 10,
+               "score_range": [-20, 2], "risk_control": {"risk": 0.1, "delta": 0.05, "threshold": -100,
+                                                        "answered": 10}}, open(cal, "w"))
+    log = f"{work}/escalations.jsonl"
+    if os.path.exists(log):
+        os.remove(log)
+
+    def small_files():  # a "full disk": files of at most 6000 bytes, EFBIG instead of SIGXFSZ
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+
+    p, port = start("esclog", "-k", "2", "--calibration", cal, "--escalate-to", "queue", "--escalate-log", log,
+                    preexec_fn=small_files)
+    codes = []
+    for i in range(8):
+        st, raw = post(port, {"messages": [{"role": "user", "content": f"Question {i}?"}], "seed": i})
+        codes.append(st)
+        if st == 500:
+            break
+    text = open(log).read()
+    lines = text.split("\n")
+    try:
+        whole = all(json.loads(l)["id"] for l in lines[:-1]) and lines[-1] == ""
+    except ValueError:
+        whole = False
+    check("escalation log: a line that does not fit is a 500 and leaves no cut line",
+          codes[-1] == 500 and 200 in codes and whole and len(lines) - 1 == codes.count(200),
+          f"codes {codes}, {len(text)} bytes, last line {lines[-1][:60]!r}")
+
+    # escurl: one uncertainty, ours
+    p, pa = start("up", "-k", "2")
+    p, pe = start("escurl", "-k", "2", "--calibration", cal, "--escalate-url", f"http://127.0.0.1:{pa}/v1")
+    body = {"messages": [{"role": "user", "content": "hi"}], "seed": 3}
+    st, raw = post(pe, body)
+    u = json.loads(raw).get("uncertainty", {}) if st == 200 else {}
+    check("escalate-url: one \"uncertainty\" key, ours (escalated: url, our verdict)",
+          st == 200 and raw.count(b'"uncertainty"') == 1 and u.get("escalated") == "url" and
+          u.get("verdict") == "escalate", f"HTTP {st}, {raw.count(b'uncertainty')} keys, {str(u)[:120]}")
+    body["stream"] = True
+    st, raw = post(pe, body)
+    us = [json.loads(ev[6:])["uncertainty"] for ev in raw.decode().split("\n\n")
+          if ev.startswith("data: {") and '"uncertainty"' in ev]
+    check("escalate-url, streamed: the last chunk carries ours (escalated: url, our verdict)",
+          st == 200 and len(us) == 1 and us[0].get("escalated") == "url" and us[0].get("verdict") == "escalate",
+          str(us)[:200])
+
+    # uputf8: an upstream's bad bytes are not relayed
+    class Bad(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = (b'{"model":"big\xff","choices":[{"message":{"content":"Paris\xff\xfe"}},'
+                    b'{"message":{"content":"Lyon \xc3"}}]}')
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bad)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    p, pb = start("upbad", "-k", "2", "--upstream", f"http://127.0.0.1:{fake.server_address[1]}/v1")
+    st, raw = post(pb, {"messages": [{"role": "user", "content": "hi"}]})
+    try:
+        o = json.loads(raw.decode("utf-8"))
+        got = (o["model"], o["choices"][0]["message"]["content"])
+    except (UnicodeDecodeError, ValueError, KeyError) as e:
+        got = repr(e)
+    check("black-box: an upstream's ill-formed UTF-8 comes back as U+FFFD, the reply well-formed",
+          st == 200 and got == ("big\ufffd", "Paris\ufffd\ufffd"), f"HTTP {st}: {got}")
+    fake.shutdown()
+finally:
+    for p in servers:
+        p.kill()
+        p.wait()
+print("all ok" if not fails else f"{fails} failed")
+sys.exit(1 if fails else 0)
