@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "serve/upstream.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ int serve_upstream_post(struct serve_upstream *u, const char *body, char **out, 
         return -1;
     }
     int ok = 0;
-    unsigned seed = (unsigned)(now * 1e6);
+    unsigned seed = (unsigned)(uint64_t)(now * 1e6); /* (via 64 bits: a double beyond UINT_MAX is UB) */
     for (int i = 0; i <= u->retries && !ok; i++) {
         if (i) { /* backoff: 100 ms * 2^(i-1), with up to 50 % jitter */
             double d = 0.1 * (double)(1 << (i - 1)) *
