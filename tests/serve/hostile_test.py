@@ -72,15 +72,21 @@ try:
     check("--max-queue 0: refused at start, exit 2, naming --max-queue", q0[0] == 2 and "--max-queue" in q0[1], q0)
 
     p, port = start("a", "-k", "2")
-    # parts: many text parts, parsed in linear time
-    n = 900000
+    # parts: many text parts, parsed in linear time (under ASan, whose every allocation is slow,
+    # a smaller body and no time bound: the check there is that it is answered at all)
+    asan = "ASAN_OPTIONS" in os.environ
+    n = 50000 if asan else 900000
     body = json.dumps({"messages": [{"role": "system", "content": [{"text": "a"}] * n},
                                     {"role": "user", "content": "hi"}]}, separators=(",", ":")).encode()
     t0 = time.time()
-    st, raw = post(port, body, timeout=60)
+    st, raw = post(port, body, timeout=120)
     dt = time.time() - t0
-    check(f"{n} text parts ({len(body)} bytes) answered in {dt:.1f} s (< 5 s)", dt < 5 and st in (200, 400),
-          f"HTTP {st} after {dt:.1f} s")
+    if asan:
+        check(f"{n} text parts ({len(body)} bytes) answered (ASan: time not checked; {dt:.1f} s)",
+              st in (200, 400), f"HTTP {st} after {dt:.1f} s")
+    else:
+        check(f"{n} text parts ({len(body)} bytes) answered in {dt:.1f} s (< 5 s)", dt < 5 and st in (200, 400),
+              f"HTTP {st} after {dt:.1f} s")
 
     # drain: refused at once, those in flight answered
     p, port = start("drain", "-k", "2", "-c", "8192")
