@@ -422,6 +422,9 @@ int serve_request_parse(const char *body, size_t len, enum serve_kind kind,
     if (!bad)
         bad = strings(cJSON_GetObjectItemCaseSensitive(o, "stop"), "stop", 4, &r->stop, &r->n_stop,
                       e);
+    for (size_t i = 0; !bad && i < r->n_stop; i++) /* "" would stop every answer before it began */
+        if (!r->stop[i][0])
+            bad = BAD("stop", "stop[%zu]: an empty string stops nothing; leave it out", i);
     if (!bad && kind == SERVE_UNCERTAINTY) {
         v = cJSON_GetObjectItemCaseSensitive(o, "answers");
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 2)

@@ -88,6 +88,10 @@ try:
         check(f"{n} text parts ({len(body)} bytes) answered in {dt:.1f} s (< 5 s)", dt < 5 and st in (200, 400),
               f"HTTP {st} after {dt:.1f} s")
 
+    # an empty stop string is refused by name (it would cut every answer to nothing)
+    st, raw = post(port, {"messages": [{"role": "user", "content": "hi"}], "stop": ["", "x"]})
+    check('"stop": [""] refused: 400 naming stop[0]', st == 400 and b"stop[0]" in raw, f"HTTP {st}: {raw[:200]!r}")
+
     # drain: refused at once, those in flight answered
     p, port = start("drain", "-k", "2", "-c", "8192")
     done = []
