@@ -26,6 +26,7 @@
 #include "core/scorer.h"
 #include "core/utf8.h"
 #include "io/item_json.h"
+#include "io/output.h"
 #include "serve/escalate.h"
 #include "serve/metrics.h"
 #include "serve/pool.h"
@@ -1151,12 +1152,15 @@ int serve_run(struct serve_config *c, char *err) {
             : S.has_log ? ", escalating to a queue"
                         : "",
             c->sample.k, c->max_queue);
-    if (c->port_file) {
-        FILE *pf = fopen(c->port_file, "w");
-        if (pf) {
-            fprintf(pf, "%d\n", port);
-            fclose(pf);
-        }
+    if (c->port_file) { /* through the safe writer: a reader polling it never sees half of it */
+        struct umpire_output pf;
+        char perr[UMPIRE_ERR_LEN];
+        snprintf(perr, sizeof perr, "%s: write failed", c->port_file);
+        int prc = umpire_output_open(&pf, c->port_file, perr);
+        if (prc == UMPIRE_OK)
+            prc = umpire_output_close(&pf, fprintf(pf.f, "%d\n", port) < 0 ? UMPIRE_EIO : UMPIRE_OK, perr);
+        if (prc != UMPIRE_OK)
+            fprintf(stderr, "umpire serve: --port-file: %s\n", perr);
     }
     int sig = 0;
     sigwait(&sigs, &sig);
