@@ -12,58 +12,19 @@ upstream umpire servers on 127.0.0.1, one of which dies mid-run and comes back.
 
 Usage: pool_test.py UMPIRE MODELS_DIR WORK_DIR
 """
-import http.client, json, os, shutil, signal, socket, subprocess, sys, time
+import json, os, shutil, signal, sys, time
+
+import replicas_common as h
+from replicas_common import check, free_port, request, served
 
 umpire, models, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-procs, fails = {}, 0
-
-
-def check(name, ok, detail=""):
-    global fails
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
-    fails += not ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def request(port, method, path, body=None, timeout=60):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request(method, path, body=json.dumps(body) if body is not None else None,
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
+procs = {}
 
 
 def start(name, port, *args):
-    log = open(f"{work}/{name}.log", "a")
-    procs[name] = subprocess.Popen([umpire, "serve", "-m", f"{models}/tiny.gguf", "--port", str(port), "-t", "1",
-                                    *args], stdout=log, stderr=subprocess.STDOUT)
-    end = time.time() + 30
-    while time.time() < end:
-        try:
-            if request(port, "GET", "/health", timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"FAIL {name} did not come up:\n" + open(f"{work}/{name}.log").read())
-
-
-def served(port):
-    status, raw = request(port, "GET", "/metrics", timeout=5)
-    return sum(float(line.rsplit(" ", 1)[1]) for line in raw.decode().splitlines()
-               if line.startswith("umpire_requests_total{") and 'route="/v1/chat/completions",code="200"' in line)
+    h.start_serve(procs, name, umpire, f"{models}/tiny.gguf", port, work, *args)
 
 
 def body(i):
@@ -110,13 +71,6 @@ try:
         check(f"after U1's restart, request {i} answered", status == 200 and "uncertainty" in json.loads(raw))
     check("the restarted upstream takes calls again", served(p1) >= 1)
 finally:
-    for p in procs.values():
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs.values():
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-print(f"{fails} failed")
-sys.exit(1 if fails else 0)
+    h.stop_all(procs)
+print(f"{h.fails} failed")
+sys.exit(1 if h.fails else 0)

@@ -18,7 +18,10 @@ one replica is killed (SIGKILL, mid-request) and restarted.
 
 Usage: replicas_test.py UMPIRE MODELS_DIR WORK_DIR
 """
-import http.client, json, os, re, shutil, signal, socket, subprocess, sys, threading, time
+import json, os, re, shutil, signal, subprocess, sys, threading, time
+
+import replicas_common as h
+from replicas_common import check, free_port, metric, request, served, wait_health
 
 umpire, models, work = sys.argv[1:4]
 haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
@@ -28,53 +31,10 @@ if not haproxy:
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 procs = {}
-fails = 0
-
-
-def check(name, ok, detail=""):
-    global fails
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
-    fails += not ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def request(port, method, path, body=None, timeout=60):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request(method, path, body=json.dumps(body) if body is not None else None,
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        raw = r.read()
-        return r.status, raw
-    finally:
-        c.close()
-
-
-def wait_health(port, seconds=30):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if request(port, "GET", "/health", timeout=2)[0] == 200:
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def start_replica(name, port):
-    log = open(f"{work}/{name}.log", "a")
-    procs[name] = subprocess.Popen([umpire, "serve", "-m", f"{models}/m60.gguf", "--port", str(port), "-t", "1",
-                                    "--max-queue", "64"], stdout=log, stderr=subprocess.STDOUT)
-    if not wait_health(port):
-        raise SystemExit(f"FAIL replica {name} did not come up on {port}:\n" + open(f"{work}/{name}.log").read())
+    h.start_serve(procs, name, umpire, f"{models}/m60.gguf", port, work, "--max-queue", "64")
 
 
 def body(i):
@@ -87,18 +47,6 @@ def key(raw):
     d = json.loads(raw)
     u = d.get("uncertainty")
     return json.dumps({"answer": [c["message"]["content"] for c in d["choices"]], "uncertainty": u}, sort_keys=True)
-
-
-def metric(port, name, match=""):
-    """A replica's /metrics value (summed over the lines of name that contain match)."""
-    status, raw = request(port, "GET", "/metrics", timeout=5)
-    return sum(float(line.rsplit(" ", 1)[1]) for line in raw.decode().splitlines()
-               if line.startswith(name) and match in line)
-
-
-def served(port):
-    """Chat completions the replica answered."""
-    return metric(port, "umpire_requests_total{", 'route="/v1/chat/completions",code="200"')
 
 
 try:
@@ -195,13 +143,6 @@ backend replicas
     check(f"the request(s) in flight on the killed replica were retried on the other ({retried})",
           retried >= 1 and in_flight >= 1, f"{retried} retried, {in_flight} in flight")
 finally:
-    for name, p in procs.items():
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for name, p in procs.items():
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-print(f"{fails} failed")
-sys.exit(1 if fails else 0)
+    h.stop_all(procs)
+print(f"{h.fails} failed")
+sys.exit(1 if h.fails else 0)
