@@ -295,6 +295,42 @@ int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query 
 }
 
 
+int umpire_engine_media_ok(const struct umpire_engine *e, const struct umpire_query *q, char *err) {
+    if ((q->n_images || q->n_audio) && !e->mctx)
+        return umpire_fail(err, UMPIRE_EINVAL, "%s given, but %s is a text-only model here (add --mmproj)",
+                           q->n_images ? "an image" : "audio", e->params.model_path);
+    if (q->n_images && !mtmd_support_vision(e->mctx))
+        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no images", e->params.mmproj_path);
+    if (q->n_audio && !mtmd_support_audio(e->mctx))
+        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no audio", e->params.mmproj_path);
+    return UMPIRE_OK;
+}
+
+int umpire_engine_tokenize_media(struct umpire_engine *e, const struct umpire_query *q, const char *text,
+                                 mtmd_input_chunks **out, char *err) {
+    const size_t n_media = q->n_images + q->n_audio;
+    mtmd_bitmap **bitmaps = calloc(n_media ? n_media : 1, sizeof *bitmaps);
+    mtmd_input_chunks *chunks = mtmd_input_chunks_init();
+    int rc = bitmaps && chunks ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK && (rc = umpire_engine_load_media(e, q, bitmaps, err)) == UMPIRE_OK) {
+        mtmd_input_text in = {text, strlen(text), true, true};
+        umpire_log_clear();
+        if (mtmd_tokenize(e->mctx, chunks, &in, (const mtmd_bitmap **)bitmaps, n_media) != 0)
+            rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt and its media do not tokenize (%s)",
+                             umpire_log_last_error());
+    }
+    for (size_t i = 0; i < n_media && bitmaps; i++) /* the chunks hold what they need of them */
+        if (bitmaps[i])
+            mtmd_bitmap_free(bitmaps[i]);
+    free(bitmaps);
+    if (rc != UMPIRE_OK && chunks) {
+        mtmd_input_chunks_free(chunks);
+        chunks = NULL;
+    }
+    *out = chunks;
+    return rc;
+}
+
 void umpire_logits_stats(const float *logits, int n_vocab, struct umpire_logits_stats *st) {
     struct umpire_softmax s;
     umpire_softmax_row_f32(logits, (size_t)n_vocab, &s);

@@ -47,6 +47,14 @@ struct umpire_engine {
 void umpire_engine_forget(struct umpire_engine *e);
 /* Load the query's media as bitmaps, images then audio, each checked to be what its flag says. */
 int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query *q, mtmd_bitmap **bitmaps, char *err);
+/* Whether the engine can read the query's media: a projector, for images one that reads them,
+ * for audio one that reads it. 0, or UMPIRE_EINVAL with err. */
+int umpire_engine_media_ok(const struct umpire_engine *e, const struct umpire_query *q, char *err);
+/* The prompt text with the query's media (loaded here, freed here: the chunks keep what they
+ * need) through libmtmd's tokenizer: 0 and *out (free with mtmd_input_chunks_free), or a
+ * negative status with err (*out NULL). For the prefill and the gradient graph's input rows. */
+int umpire_engine_tokenize_media(struct umpire_engine *e, const struct umpire_query *q, const char *text,
+                                 mtmd_input_chunks **out, char *err);
 
 /* INSIDE's middle layer of an n_layer model: HF's hidden_states[(n_layer + 1) / 2], the output
  * of block (n_layer + 1) / 2 - 1 (0-based). */

@@ -57,24 +57,16 @@ static int media_inputs(struct umpire_engine *e, const struct umpire_query *q, s
     *embd = NULL;
     *at = NULL;
     *n = 0;
-    const size_t n_media = q->n_images + q->n_audio, d = (size_t)e->n_embd;
-    if (!e->mctx)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s given, but %s is a text-only model here (add --mmproj)",
-                           q->n_images ? "an image" : "audio", e->params.model_path);
+    const size_t d = (size_t)e->n_embd;
+    int rc = umpire_engine_media_ok(e, q, err);
+    if (rc != UMPIRE_OK)
+        return rc;
     if (mtmd_decode_use_mrope(e->mctx))
         return umpire_fail(err, UMPIRE_EINVAL, "gradient scores: %s places media with M-RoPE (Qwen2-VL style); "
                            "the own graph has 1-D positions only", e->params.mmproj_path);
-    char *text = umpire_engine_prompt_text(e, q, n_media);
-    mtmd_bitmap **bitmaps = calloc(n_media, sizeof *bitmaps);
-    mtmd_input_chunks *chunks = mtmd_input_chunks_init();
-    int rc = text && bitmaps && chunks ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    if (rc == UMPIRE_OK && (rc = umpire_engine_load_media(e, q, bitmaps, err)) == UMPIRE_OK) {
-        mtmd_input_text in = {text, strlen(text), true, true};
-        umpire_log_clear();
-        if (mtmd_tokenize(e->mctx, chunks, &in, (const mtmd_bitmap **)bitmaps, n_media) != 0)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt and its media do not tokenize (%s)",
-                             umpire_log_last_error());
-    }
+    char *text = umpire_engine_prompt_text(e, q, q->n_images + q->n_audio);
+    mtmd_input_chunks *chunks = NULL;
+    rc = text ? umpire_engine_tokenize_media(e, q, text, &chunks, err) : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     const size_t total = rc == UMPIRE_OK ? mtmd_helper_get_n_tokens(chunks) : 0;
     if (rc == UMPIRE_OK && (!(*tok = malloc(total * sizeof **tok)) || !(*at = calloc(total + n_extra, 1)) ||
                             !(*embd = malloc(total * d * sizeof **embd))))
@@ -118,10 +110,6 @@ static int media_inputs(struct umpire_engine *e, const struct umpire_query *q, s
         free(*embd);
         *tok = NULL, *at = NULL, *embd = NULL;
     }
-    for (size_t i = 0; i < n_media && bitmaps; i++)
-        if (bitmaps[i])
-            mtmd_bitmap_free(bitmaps[i]);
-    free(bitmaps);
     if (chunks)
         mtmd_input_chunks_free(chunks);
     free(text);

@@ -120,33 +120,21 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     if (!q->question || !q->question[strspn(q->question, " \t\r\n")])
         return umpire_fail(err, UMPIRE_EINVAL, "the question is empty");
     size_t n_media = q->n_images + q->n_audio;
-    if (n_media && !e->mctx)
-        return umpire_fail(err, UMPIRE_EINVAL, "%s given, but %s is a text-only model here (add --mmproj)",
-                           q->n_images ? "an image" : "audio", e->params.model_path);
-    if (q->n_images && !mtmd_support_vision(e->mctx))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no images", e->params.mmproj_path);
-    if (q->n_audio && !mtmd_support_audio(e->mctx))
-        return umpire_fail(err, UMPIRE_EINVAL, "%s reads no audio", e->params.mmproj_path);
+    int rc = umpire_engine_media_ok(e, q, err);
+    if (rc != UMPIRE_OK)
+        return rc;
     if (n_seq < 1 || n_seq > e->params.k_max + 1)
         return umpire_fail(err, UMPIRE_EINVAL, "%d sequences asked for, the engine was opened for %d", n_seq,
                            e->params.k_max + 1);
     char *text = umpire_engine_prompt_text(e, q, n_media);
-    mtmd_bitmap **bitmaps = calloc(n_media ? n_media : 1, sizeof *bitmaps);
     mtmd_input_chunks *chunks = NULL;
     llama_token *toks = NULL;
     struct prompt p = {0};
     size_t *steps = NULL;
-    int rc = !text || !bitmaps ? umpire_fail(err, UMPIRE_ENOMEM, "out of memory") : UMPIRE_OK;
+    rc = !text ? umpire_fail(err, UMPIRE_ENOMEM, "out of memory") : UMPIRE_OK;
     int n = 0;
     if (rc == UMPIRE_OK && e->mctx) {
-        if ((rc = umpire_engine_load_media(e, q, bitmaps, err)) == UMPIRE_OK) {
-            chunks = mtmd_input_chunks_init();
-            mtmd_input_text in = {text, strlen(text), true, true};
-            umpire_log_clear();
-            if (mtmd_tokenize(e->mctx, chunks, &in, (const mtmd_bitmap **)bitmaps, n_media) != 0)
-                rc = umpire_fail(err, UMPIRE_EINVAL, "the prompt and its media do not tokenize (%s)",
-                                 umpire_log_last_error());
-        }
+        rc = umpire_engine_tokenize_media(e, q, text, &chunks, err);
     } else if (rc == UMPIRE_OK) {
         int len = (int)strlen(text);
         n = -llama_tokenize(e->vocab, text, len, NULL, 0, true, true);
@@ -253,10 +241,6 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     if (rc == UMPIRE_OK)
         for (int s = 1; s < n_seq; s++)
             llama_memory_seq_cp(llama_get_memory(e->ctx), 0, s, -1, -1);
-    for (size_t i = 0; i < n_media && bitmaps; i++)
-        if (bitmaps[i])
-            mtmd_bitmap_free(bitmaps[i]);
-    free(bitmaps);
     if (chunks)
         mtmd_input_chunks_free(chunks);
     free(toks);
