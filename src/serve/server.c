@@ -312,6 +312,25 @@ static cJSON *parse_upstream(char *resp) {
     return o;
 }
 
+/* POST request b (deleted here) to a pool and parse its reply: 0 with *o (NULL when it is not
+ * JSON) and the HTTP *status; -1 with e set when every endpoint failed (code and "what: ..."). */
+static int post_pool(struct serve_pool *pool, cJSON *b, const char *code, const char *what, cJSON **o, long *status,
+                     struct serve_error *e) {
+    char *body = cJSON_PrintUnformatted(b), *resp = NULL, msg[UMPIRE_ERR_LEN];
+    cJSON_Delete(b);
+    *status = 0;
+    int rc = body ? serve_pool_post(pool, body, &resp, status, msg, sizeof msg) : -1;
+    free(body);
+    if (rc != 0 && !body)
+        snprintf(msg, sizeof msg, "out of memory");
+    if (rc != 0 && *status < 500)
+        *status = 502;
+    if (rc != 0)
+        return serve_error_set(e, (int)*status, "upstream_error", NULL, code, "%s: %s", what, msg);
+    *o = parse_upstream(resp);
+    return 0;
+}
+
 /* Black-box: ask the upstream for k answers (n = k; more calls when it returns fewer). */
 static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
     if (!(ch->answers = calloc((size_t)k, sizeof *ch->answers)))
@@ -328,20 +347,10 @@ static int ask_upstream(struct chat *ch, int k, struct serve_error *e) {
                                 ch->req.max_tokens ? ch->req.max_tokens : S.c->sample.max_tokens);
         if (ch->req.has_seed)
             cJSON_AddNumberToObject(b, "seed", (double)(ch->req.seed + (uint64_t)call));
-        char *body = cJSON_PrintUnformatted(b);
-        cJSON_Delete(b);
-        char *resp = NULL, msg[UMPIRE_ERR_LEN];
-        long status = 0;
-        int rc = body ? serve_pool_post(&S.up, body, &resp, &status, msg, sizeof msg) : -1;
-        free(body);
-        if (rc != 0 && !body)
-            snprintf(msg, sizeof msg, "out of memory");
-        if (rc != 0 && status < 500)
-            status = 502;
-        if (rc != 0)
-            return serve_error_set(e, (int)status, "upstream_error", NULL, "upstream_unavailable",
-                                   "upstream: %s", msg);
-        cJSON *o = parse_upstream(resp);
+        cJSON *o = NULL;
+        long status;
+        if (post_pool(&S.up, b, "upstream_unavailable", "upstream", &o, &status, e))
+            return -1;
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
         if (status != 200 || !cJSON_IsArray(choices) || !choices->child) {
             cJSON_Delete(o);
@@ -560,19 +569,10 @@ static int escalate(struct chat *ch, cJSON *u, cJSON **replacement, struct serve
             cJSON_AddNumberToObject(b, "temperature", ch->req.temperature);
         if (ch->req.has_seed)
             cJSON_AddNumberToObject(b, "seed", (double)ch->req.seed);
-        char *body = cJSON_PrintUnformatted(b), *resp = NULL, msg[UMPIRE_ERR_LEN];
-        cJSON_Delete(b);
-        long status = 0;
-        int rc = body ? serve_pool_post(&S.esc, body, &resp, &status, msg, sizeof msg) : -1;
-        free(body);
-        if (rc != 0 && !body)
-            snprintf(msg, sizeof msg, "out of memory");
-        if (rc != 0 && status < 500)
-            status = 502;
-        if (rc != 0)
-            return serve_error_set(e, (int)status, "upstream_error", NULL, "escalation_failed",
-                                   "escalation: %s", msg);
-        cJSON *o = parse_upstream(resp);
+        cJSON *o = NULL;
+        long status;
+        if (post_pool(&S.esc, b, "escalation_failed", "escalation", &o, &status, e))
+            return -1;
         if (status != 200 || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "choices"))) {
             cJSON_Delete(o);
             return serve_error_set(e, 502, "upstream_error", NULL, "escalation_failed",
