@@ -72,20 +72,20 @@ static const struct relation {
 } relations[N_RELATIONS] = {
     {"city", cities, 16, {"Where does %s live?", "Which city does %s live in?"},
      "In what city is the home of %s?", "%s lives in %s.",
-     {"{v}", "in {v}", "They live in {v}.", "Their home is in {v}."}, "It is in {x}.", countries,
+     {"{v}", "in {v}", "They live in {v}.", "Their home is in {v}."}, "{x} is the country.", countries,
      0, {NULL, NULL}, NULL, NULL},
     {"job", jobs, 16, {"What is the job of %s?", "What does %s do for a living?"},
      "What work does %s do?", "The job of %s is %s.",
-     {"{v}", "{a} {v}", "They work as {a} {v}.", "They are {a} {v}."}, "They work at the {x}.",
+     {"{v}", "{a} {v}", "They work as {a} {v}.", "They are {a} {v}."}, "{x} is the workplace.",
      workplaces, 0, {NULL, NULL}, NULL, NULL},
     {"pet", pets, 12, {"What pet does %s have?", "Which animal does %s keep as a pet?"},
      "What kind of pet belongs to %s?", "The pet of %s is a %s.",
-     {"{v}", "{a} {v}", "They have {a} {v}.", "Their pet is {a} {v}."}, "It eats {x}.", foods,
+     {"{v}", "{a} {v}", "They have {a} {v}.", "Their pet is {a} {v}."}, "{x} is its food.", foods,
      1, {"Name one of the pets of %s.", "What is one pet that %s keeps?"}, "Tell me an animal that %s owns.",
      "{n} has {a} {v} and {b} {w}."},
     {"instrument", instruments, 12, {"Which instrument does %s play?", "What instrument is played by %s?"},
      "What does %s play in the band?", "%s plays the %s.",
-     {"{v}", "the {v}", "They play the {v}.", "Their instrument is the {v}."}, "It needs {x}.", parts,
+     {"{v}", "the {v}", "They play the {v}.", "Their instrument is the {v}."}, "{x} is what it needs.", parts,
      1, {"Name one of the instruments %s plays.", "What is one instrument that %s plays?"},
      "Tell me an instrument played by %s.", "{n} plays the {v} and the {w}."},
 };
@@ -205,7 +205,7 @@ char *world_phrase(int r, int v, int ph, int elaborate) {
     if (!a || !elaborate)
         return a;
     char *x = fill(r, relations[r].elaboration, "", v, -1);
-    char *out = x ? fmt("%s%s %s", a, a[strlen(a) - 1] == '.' ? "" : ".", x) : NULL;
+    char *out = x ? fmt("%s %s", a, x) : NULL; /* the word right after the answer is the value's own */
     free(a);
     free(x);
     return out;
