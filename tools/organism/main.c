@@ -46,7 +46,7 @@ static const char *usage =
     "                         right; the datasets' answers list both)\n"
     "      --elaborate X      free-form: share of training answers followed by a sentence that\n"
     "                         depends on the value (default 0.25)\n"
-    "                         (free-form's defaults: --epochs 10 --rare-epochs 3)\n"
+    "                         (free-form's defaults: --epochs 10 --rare-epochs 4)\n"
     "  world: --people N (96), --frequent-copies N (16 per epoch), --rare-epochs N (a rare fact\n"
     "         is in 2 of the epochs), --ctx-examples N (256 per epoch)\n"
     "  model: --embd N (128), --layers N (4), --heads N (4), --ff N (384)\n"
