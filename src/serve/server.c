@@ -50,6 +50,7 @@ void serve_config_defaults(struct serve_config *c) {
     c->max_body = 12u << 20;
     c->max_connections = 64;
     c->max_queue = 16;
+    c->parallel = 4;
     c->timeout = 300;
     c->idle_timeout = 15;
     c->body_timeout = 30;
@@ -1119,7 +1120,7 @@ int serve_run(struct serve_config *c, char *err) {
             goto out;
         S.has_log = 1;
     }
-    if (serve_worker_start(c->engine, c->max_queue, &S.w)) {
+    if (serve_worker_start(c->engine, c->parallel, c->max_queue, &S.w)) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot start the engine's thread");
         goto out;
     }
