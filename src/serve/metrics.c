@@ -25,7 +25,7 @@ static struct {
     uint64_t verdicts[VERDICT_N];
     uint64_t escalations[2];
     uint64_t upstream[2];
-    int queue, inflight;
+    int queue, inflight, decoding, decoding_max;
 } m = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void serve_metrics_init(void) {
@@ -57,6 +57,10 @@ void serve_metrics_request(enum serve_route r, int status, double seconds) {
 
 void serve_metrics_tokens(uint64_t tokens, double seconds) {
     LOCKED((m.tokens += tokens, m.gen_seconds += seconds));
+}
+
+void serve_metrics_decoding(int now) {
+    LOCKED((m.decoding = now, m.decoding_max = now > m.decoding_max ? now : m.decoding_max));
 }
 void serve_metrics_verdict(enum serve_verdict v) { LOCKED(m.verdicts[v]++); }
 void serve_metrics_escalation(int queued) { LOCKED(m.escalations[queued != 0]++); }
@@ -136,7 +140,7 @@ char *serve_metrics_text(void) {
     put(&b,
         "# HELP umpire_generated_tokens_total Answer tokens decoded (all k + 1 answers).\n"
         "# TYPE umpire_generated_tokens_total counter\numpire_generated_tokens_total %llu\n"
-        "# HELP umpire_generation_seconds_total Seconds the engine spent answering.\n"
+        "# HELP umpire_generation_seconds_total Seconds the engine spent answering (busy time).\n"
         "# TYPE umpire_generation_seconds_total counter\numpire_generation_seconds_total %.6f\n"
         "# HELP umpire_tokens_per_second Generated tokens per engine second, since start.\n"
         "# TYPE umpire_tokens_per_second gauge\numpire_tokens_per_second %.3f\n",
@@ -148,8 +152,12 @@ char *serve_metrics_text(void) {
         "umpire_queue_depth %d\n"
         "# HELP umpire_requests_in_flight Requests being served.\n# TYPE umpire_requests_in_flight "
         "gauge\n"
-        "umpire_requests_in_flight %d\n",
-        m.queue, m.inflight);
+        "umpire_requests_in_flight %d\n"
+        "# HELP umpire_requests_decoding Requests whose answers decode together now (--parallel).\n"
+        "# TYPE umpire_requests_decoding gauge\numpire_requests_decoding %d\n"
+        "# HELP umpire_requests_decoding_max The most requests decoded together since start.\n"
+        "# TYPE umpire_requests_decoding_max gauge\numpire_requests_decoding_max %d\n",
+        m.queue, m.inflight, m.decoding, m.decoding_max);
     put(&b,
         "# HELP umpire_verdicts_total Verdicts from the calibration.\n# TYPE umpire_verdicts_total "
         "counter\n"

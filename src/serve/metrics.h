@@ -22,8 +22,11 @@ enum serve_verdict { VERDICT_ANSWER, VERDICT_ESCALATE, VERDICT_N };
 void serve_metrics_init(void);
 /* A finished request: its route, status and wall time. */
 void serve_metrics_request(enum serve_route r, int status, double seconds);
-/* Answer tokens an engine call produced, and its seconds. */
+/* Answer tokens the engine produced, and seconds it spent (busy: requests decoded together
+ * count their shared time once). */
 void serve_metrics_tokens(uint64_t tokens, double seconds);
+/* Requests decoding together now (the gauge, and the most seen at once). */
+void serve_metrics_decoding(int now);
 void serve_metrics_verdict(enum serve_verdict v);
 void serve_metrics_escalation(int queued); /* 0: re-asked to --escalate-url; 1: logged */
 void serve_metrics_upstream(int ok);

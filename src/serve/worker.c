@@ -56,14 +56,17 @@ void serve_job_clear(struct serve_job *j) {
 /* The job's answers are in (or it failed): the judging passes it asked for, its numbers;
  * called without the lock. */
 static void finish_job(struct serve_worker *w, struct serve_job *j) {
-    if (j->rc == 0 && (j->judge.p_true || j->judge.verbalised || j->judge.entailment))
+    if (j->rc == 0 && (j->judge.p_true || j->judge.verbalised || j->judge.entailment)) {
+        double t = serve_now();
         j->rc = umpire_engine_judge(w->e, &j->q, &j->judge, &j->item, j->err);
+        serve_metrics_tokens(0, serve_now() - t);
+    }
     j->seconds = serve_now() - j->t0;
     if (j->rc == 0) {
         uint64_t toks = j->item.greedy.n_tokens;
         for (size_t i = 0; i < j->item.k; i++)
             toks += j->item.samples[i].n_tokens;
-        serve_metrics_tokens(toks, j->seconds);
+        serve_metrics_tokens(toks, 0); /* the engine's time is counted as it is spent (run) */
     }
 }
 
@@ -100,7 +103,7 @@ static void *run(void *arg) {
             pthread_mutex_unlock(&w->mu);
             struct umpire_engine_stats before, after;
             umpire_engine_stats(w->e, &before);
-            j->t0 = serve_now();
+            double t = j->t0 = serve_now();
             int rc;
             if (alone(j)) {
                 j->rc = j->kind == JOB_ASK
@@ -113,6 +116,7 @@ static void *run(void *arg) {
             }
             umpire_engine_stats(w->e, &after);
             j->prompt_tokens = after.prompt_tokens - before.prompt_tokens;
+            serve_metrics_tokens(0, serve_now() - t);
             if (rc == UMPIRE_EBUSY && running) { /* no room next to the running ones: first in line again */
                 pthread_mutex_lock(&w->mu);
                 if (j->cancel) {
@@ -133,7 +137,7 @@ static void *run(void *arg) {
             if (rc >= 0) {
                 pthread_mutex_lock(&w->mu);
                 w->slot[rc] = j;
-                running++;
+                serve_metrics_decoding(++running);
                 continue;
             }
             if (!alone(j))
@@ -146,7 +150,9 @@ static void *run(void *arg) {
         if (!running)
             continue;
         pthread_mutex_unlock(&w->mu);
+        double t = serve_now();
         int n = umpire_engine_step(w->e, w->ended, w->n_slots);
+        serve_metrics_tokens(0, serve_now() - t);
         for (int i = 0; i < n; i++) {
             struct serve_job *j = w->finished[i] = w->slot[w->ended[i].slot];
             w->slot[w->ended[i].slot] = NULL;
@@ -158,8 +164,10 @@ static void *run(void *arg) {
         for (int i = 0; i < n; i++)
             w->finished[i]->state = JOB_DONE;
         running -= n;
-        if (n)
+        if (n) {
+            serve_metrics_decoding(running);
             pthread_cond_broadcast(&w->done);
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;

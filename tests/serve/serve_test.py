@@ -399,8 +399,9 @@ try:
           not same_scores(unc[0]["scores"], ref["scores"]) and "usage" in chunks[-1], raw[:400])
 
     # a client that leaves mid-stream stops its decoding: the 60M model (answers that never end
-    # early) at 96 tokens, timed whole, then left after its first content chunk
-    c_, pc = start("c", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96")
+    # early) at 96 tokens, timed whole, then left after its first content chunk; one request
+    # decoding at a time (--parallel 1), so that the next one waits for the stopped one
+    c_, pc = start("c", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96", "--parallel", "1")
     t0 = time.time()
     st, r, _ = chat(pc, {"messages": USER, "seed": 1, "max_tokens": 96})
     whole = time.time() - t0
@@ -494,6 +495,9 @@ try:
     check("/metrics counts the 200s and 429s, the queue is empty again",
           n429 == codes.count(429) and n200 == codes.count(200) and "umpire_queue_depth 0" in m and
           "umpire_request_duration_seconds_bucket" in m, m[:500])
+    most = [int(l.rsplit(" ", 1)[1]) for l in m.split("\n") if l.startswith("umpire_requests_decoding_max ")]
+    check("the burst's requests decoded together (continuous batching: 2 or more at once, at most --parallel 4)",
+          most and 2 <= most[0] <= 4 and "umpire_requests_decoding 0" in m, most)
     q.send_signal(signal.SIGTERM)
     q.wait(30)
 
