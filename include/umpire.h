@@ -595,7 +595,10 @@ struct umpire_engine_params {
     int k_max;               /* the largest k asked for later (sequences reserved): 16 */
     int reuse_prefix;        /* keep the previous prompt's KV and prefill only what differs (a
                                 shared system prompt, document or image): 1. The same numbers as a
-                                cold prefill: the same batches at the same positions and cells */
+                                cold prefill: the same batches at the same positions and cells, so
+                                up to prefill_block tokens of the shared part are decoded again.
+                                2: token by token (only what differs is decoded; the numbers equal
+                                a cold prefill's to rounding, as umpire serve does). 0: off */
     int n_slots;             /* queries that may decode together (umpire_engine_begin): 1. Each
                                 slot has k_max + 1 sequences (at most 256 in all) and its own
                                 prefix cache; they share the n_ctx cells */

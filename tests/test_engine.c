@@ -554,6 +554,50 @@ static double item_distance(const struct umpire_item *a, const struct umpire_ite
     return worst;
 }
 
+/* Token-by-token reuse (reuse_prefix 2, as umpire serve runs): only what differs from the
+ * previous prompt is decoded, the answers those of a cold prefill (the numbers to rounding). */
+static void test_prefix_reuse_tokens(void **state) {
+    (void)state;
+    static char doc[2400];
+    for (size_t i = 0; i + 40 < sizeof doc; i += 40)
+        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+    const char *models[2] = {"tiny.gguf", "m60.gguf"};
+    for (int m = 0; m < 2; m++) {
+        struct umpire_engine_params p = umpire_engine_default_params();
+        p.model_path = path_in(models_dir, models[m]);
+        p.n_ctx = 2048;
+        p.n_threads = 2;
+        p.k_max = 2;
+        p.reuse_prefix = 2;
+        struct umpire_engine *warm = NULL, *cold = NULL;
+        assert_int_equal(umpire_engine_open(&p, &warm, NULL), 0);
+        p.reuse_prefix = 0;
+        assert_int_equal(umpire_engine_open(&p, &cold, NULL), 0);
+        const char *questions[] = {"Where does the river run?", "What is by the old mill on the river?"};
+        struct umpire_item a, b;
+        struct umpire_engine_stats s0, s1;
+        for (size_t i = 0; i < 2; i++) {
+            struct umpire_query q = {.question = questions[i], .system = doc};
+            umpire_engine_stats(warm, &s0);
+            assert_int_equal(ask(warm, &q, 2, 9, &a, NULL), 0);
+            umpire_engine_stats(warm, &s1);
+            assert_int_equal(ask(cold, &q, 2, 9, &b, NULL), 0);
+            double dist = item_distance(&a, &b);
+            uint64_t asked = s1.prompt_tokens - s0.prompt_tokens, reused = s1.reused_tokens - s0.reused_tokens;
+            fprintf(stderr, "token-by-token reuse %s: %llu of %llu prompt tokens reused, numbers within %.2g of a cold prefill\n",
+                    models[m], (unsigned long long)reused, (unsigned long long)asked, dist);
+            /* the second decodes only its question, the instruction and the template's end (28
+               tokens; block reuse restarts at 512 here, 58 tokens) */
+            assert_true(i == 0 ? reused == 0 : reused > 400 && asked - reused <= 32);
+            assert_true(dist >= 0 && dist <= 1e-4);
+            umpire_item_free(&a);
+            umpire_item_free(&b);
+        }
+        umpire_engine_close(warm);
+        umpire_engine_close(cold);
+    }
+}
+
 /* A row of n logits: kind 0 flat (a random-weight model's), 1 peaked (a trained one's: a few
  * tokens far above the rest), 2 on a grid of quarters (many exact ties). */
 static void draw_test_row(float *l, int n, int kind, uint64_t *rng) {
@@ -1153,7 +1197,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_phi_reference_step),    cmocka_unit_test(test_stop_strings),
         cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_prefix_reuse_batches),
         cmocka_unit_test(test_dedup_identical),       cmocka_unit_test(test_draw_shares_truncation),
-        cmocka_unit_test(test_continuous_batching),
+        cmocka_unit_test(test_continuous_batching),   cmocka_unit_test(test_prefix_reuse_tokens),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_gradients_media),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),

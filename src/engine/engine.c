@@ -87,6 +87,9 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
         return umpire_fail(err, UMPIRE_EINVAL, "no model given");
     if (p->k_max < 1 || p->k_max > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k_max must be in 1..%d", UMPIRE_K_MAX);
+    if (p->reuse_prefix < 0 || p->reuse_prefix > 2)
+        return umpire_fail(err, UMPIRE_EINVAL, "reuse_prefix = %d: 0 (off), 1 (in prefill blocks) or 2 (token by token)",
+                           p->reuse_prefix);
     if (p->n_slots < 1 || p->n_slots * (p->k_max + 1) > 256)
         return umpire_fail(err, UMPIRE_EINVAL, "n_slots = %d with k_max = %d: need 1 <= n_slots and n_slots * (k_max + 1)"
                            " <= 256 (llama.cpp's sequences)", p->n_slots, p->k_max);

@@ -10,7 +10,10 @@
  * and (when asked) the middle layer's. With the prefix cache, decoding restarts at the last
  * step that begins inside the common prefix, after removing every sequence's cells from there
  * on: the same batches at the same positions in the same KV cells as a cold prefill, so the
- * same numbers; at most a block and the new text are decoded again.
+ * same numbers; at most a block and the new text are decoded again. With reuse_prefix 2 the
+ * restart is where the prompts part, token by token: only the new text is decoded, its first
+ * batch shorter than a cold prefill's, so the numbers equal a cold prefill's to rounding (on
+ * kernels that round a batch by its size; for a server, where that is the rule anyway).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +228,8 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
         size_t common = common_prefix(e, *slot, &p);
         while (first + 1 < n_steps && steps[first + 1] <= common)
             first++;
+        if (e->params.reuse_prefix == 2) /* token by token: that step starts where the prompts part */
+            steps[first] = common;
         llama_pos restart = 0;
         for (size_t i = 0; i < steps[first]; i++)
             restart += p.u[i].n_pos;
