@@ -630,6 +630,13 @@ enum umpire_prompt_style {
 UMPIRE_API const char *umpire_prompt_style_name(enum umpire_prompt_style s);
 UMPIRE_API int umpire_prompt_style_parse(const char *name, enum umpire_prompt_style *s);
 
+/* One earlier turn of a conversation: role "user" or "assistant" (as the chat template names
+ * them) and its text. */
+struct umpire_turn {
+    const char *role;
+    const char *content;
+};
+
 struct umpire_query {
     const char *question;
     const char *system;      /* or NULL */
@@ -644,6 +651,10 @@ struct umpire_query {
     double image_noise;        /* > 0: N(0, image_noise^2) on every image's pixels (on [0, 1]),
                                   before it is encoded (Calibration-MLLM's Image + noise) */
     uint64_t image_noise_seed; /* the noise's draws: the same seed, the same noisy image */
+    const struct umpire_turn *history; /* earlier turns of the conversation, oldest first, put
+                                          through the chat template between the system turn and
+                                          the question's user turn (text only); NULL: none */
+    size_t n_history;
 };
 
 struct umpire_sample_params {

@@ -199,11 +199,15 @@ class EngineStats(Structure):
                 ("decoded_rows", c_uint64)]
 
 
+class Turn(Structure):
+    _fields_ = [("role", c_char_p), ("content", c_char_p)]
+
+
 class Query(Structure):
     _fields_ = [("question", c_char_p), ("system", c_char_p), ("instruction", c_char_p), ("style", c_int),
                 ("images", POINTER(c_char_p)), ("n_images", c_size_t), ("audio", POINTER(c_char_p)),
                 ("n_audio", c_size_t), ("answer_prefix", c_char_p), ("image_noise", c_double),
-                ("image_noise_seed", c_uint64)]
+                ("image_noise_seed", c_uint64), ("history", POINTER(Turn)), ("n_history", c_size_t)]
 
 
 class SampleParams(Structure):
@@ -233,7 +237,7 @@ C_STRUCTS = {Answer: "umpire_answer", Choice: "umpire_choice", Item: "umpire_ite
              MetricParams: "umpire_metric_params", MetricReport: "umpire_metric_report",
              Comparison: "umpire_comparison", Idk: "umpire_idk",
              Calibration: "umpire_calibration", EngineParams: "umpire_engine_params",
-             EngineStats: "umpire_engine_stats", Query: "umpire_query", SampleParams: "umpire_sample_params",
+             EngineStats: "umpire_engine_stats", Turn: "umpire_turn", Query: "umpire_query", SampleParams: "umpire_sample_params",
              ForceParams: "umpire_force_params", JudgeParams: "umpire_judge_params",
              ModelInfo: "umpire_model_info"}
 

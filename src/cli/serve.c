@@ -14,7 +14,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: umpire serve -m MODEL.gguf [--mmproj F] [--calibration cal.json] [options]\n\n"
             "An OpenAI-compatible server: POST /v1/chat/completions answers (text, images as data: URIs,\n"
-            "input_audio; n, temperature, max_tokens, seed, logprobs, stream) and adds an \"uncertainty\"\n"
+            "input_audio; earlier user/assistant turns of a conversation, text only; n, temperature,\n"
+            "max_tokens, seed, logprobs, stream, stop) and adds an \"uncertainty\"\n"
             "object: every score, alpha, k, and with --calibration p_error and the verdict (answer or\n"
             "escalate). POST /v1/uncertainty scores given answers ({\"messages\", \"answers\": [...]}); GET\n"
             "/v1/models, /health, /metrics (Prometheus). `temperature` is the returned answer's (the\n"

@@ -401,6 +401,8 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
     struct serve_job *j = &ch->job;
     j->q = S.c->query;
     j->q.question = r->question;
+    j->q.history = r->history;
+    j->q.n_history = r->n_history;
     if (r->system)
         j->q.system = r->system;
     j->q.images = ch->images;
