@@ -21,7 +21,9 @@ static void usage(FILE *f) {
             "/v1/models, /health, /metrics (Prometheus). `temperature` is the returned answer's (the\n"
             "low-temperature one); `k` (umpire's field) the samples drawn to measure the spread; `n` > 1\n"
             "returns samples as further choices. Requests share one engine through a queue (one at a\n"
-            "time; each request's k + 1 answers decoded together).\n\n");
+            "time; each request's k + 1 answers decoded together). stream: true sends the answer as it\n"
+            "is decoded (with stop strings, all but what one may still cut off); black-box answers and,\n"
+            "with --escalate-url, every answer stream whole at the end.\n\n");
     cli_run_options_help(f);
     fprintf(f,
             "server:\n"

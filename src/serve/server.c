@@ -93,6 +93,9 @@ struct conn {
     int incremental; /* the answer streams as it is decoded (else it comes whole at the end) */
     char *sent;      /* the answer's text sent so far (trimmed as the final answer is) */
     size_t sent_len, raw_seen;
+    size_t *ends; /* with stop strings: the answer's lengths seen after decoding steps (each a
+                     token's end: the engine cuts a stopped answer at one) */
+    size_t n_ends;
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -818,10 +821,50 @@ static void out_delta(struct conn *cs, int idx, const char *text, size_t len) {
     free(piece);
 }
 
+/* Where a stop string may begin in raw[0..len): the first position whose rest is a stop string's
+ * beginning, or holds one whole; len when none. Never moves back as the text grows. */
+static size_t stop_start(const char *raw, size_t len, char *const *stop, size_t n_stop) {
+    size_t at = len;
+    for (size_t i = 0; i < n_stop; i++) {
+        size_t ls = strlen(stop[i]);
+        const char *hit = strstr(raw, stop[i]);
+        if (hit && (size_t)(hit - raw) < at)
+            at = (size_t)(hit - raw);
+        for (size_t p = len > ls ? len - ls + 1 : 0; p < at; p++)
+            if (!memcmp(raw + p, stop[i], len - p)) {
+                at = p;
+                break;
+            }
+    }
+    return at;
+}
+
+/* With stop strings, how much of the raw text is final: the engine ends a stopped answer with
+ * the tokens wholly before the stop string, so the text may be sent up to the end of the last
+ * token that ends at or before where a stop string may begin (the lengths seen after each step
+ * are token ends; one missed only makes this more careful). */
+static size_t stop_safe(struct conn *cs, const char *raw, size_t len) {
+    const struct serve_request *r = &cs->chat->req;
+    size_t *g = realloc(cs->ends, (cs->n_ends + 1) * sizeof *g);
+    if (!g)
+        return cs->n_ends ? cs->ends[0] : 0;
+    cs->ends = g;
+    g[cs->n_ends++] = len;
+    size_t s = stop_start(raw, len, r->stop, r->n_stop), safe = 0;
+    for (size_t i = 0; i < cs->n_ends && g[i] <= s; i++)
+        safe = g[i];
+    return safe;
+}
+
 /* The answer's raw text so far -> what of it can be sent now: trimmed as the final answer will
- * be (no leading or trailing white space yet) and whole UTF-8 characters only. */
+ * be (no leading or trailing white space yet), whole UTF-8 characters only, and nothing that a
+ * stop string may still cut off. */
 static void stream_grow(struct conn *cs, const char *raw, size_t len) {
+    if (cs->chat->req.n_stop)
+        len = stop_safe(cs, raw, len);
     size_t a = strspn(raw, " \t\r\n"), b = len;
+    if (a > len)
+        a = len;
     while (b > a && strchr(" \t\r\n", raw[b - 1]))
         b--;
     size_t lead = b; /* cut a character that is not complete yet */
@@ -912,9 +955,9 @@ static enum MHD_Result chat_route(struct conn *cs, enum serve_kind kind) {
         return send_error(cs, &e);
     struct chat *ch = cs->chat;
     if (ch->req.stream) {
-        /* the answer as it is decoded, unless it may still change: stop strings can cut it back,
-         * an escalation can replace it, black-box answers come whole */
-        cs->incremental = ch->job.kind == JOB_ASK && !ch->req.n_stop && !S.has_esc;
+        /* the answer as it is decoded (with stop strings, all but what one may still cut off),
+         * unless it may still change: an escalation can replace it, black-box answers come whole */
+        cs->incremental = ch->job.kind == JOB_ASK && !S.has_esc;
         struct MHD_Response *r =
             MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, cs, NULL);
         if (!r)
@@ -1067,6 +1110,7 @@ static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     free(cs->body);
     free(cs->out);
     free(cs->sent);
+    free(cs->ends);
     free(cs);
     *con_cls = NULL;
 }
