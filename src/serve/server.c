@@ -72,6 +72,7 @@ static struct {
     struct serve_escalation_log log;
     int has_log;
     atomic_int draining;
+    atomic_int drain_over; /* --drain-timeout passed: requests still waiting are answered 503 */
     atomic_ulong next_id;
     size_t n_est;
     const struct umpire_estimator *est;
@@ -476,6 +477,11 @@ static int client_gone(void *ud) {
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* Stop waiting for the engine: the client left, or the drain's time is over. */
+static int gone_or_drained(void *ud) {
+    return atomic_load(&S.drain_over) || client_gone(ud);
+}
+
 static const char *finish_reason(enum umpire_finish f) {
     return f == UMPIRE_FINISH_LENGTH ? "length" : "stop";
 }
@@ -626,6 +632,12 @@ static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
     if (wait_rc == 1) {
         serve_error_set(e, 504, "server_error", NULL, "timeout",
                         "no answer within %g s (--timeout)", S.c->timeout);
+        return NULL;
+    }
+    if (wait_rc == 2 && atomic_load(&S.drain_over)) {
+        serve_error_set(e, 503, "server_error", NULL, "shutting_down",
+                        "the server is shutting down: not answered within --drain-timeout %g s",
+                        S.c->drain_timeout);
         return NULL;
     }
     if (wait_rc == 2) {
@@ -922,7 +934,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (cs->incremental) {
             char *text = NULL;
             size_t len = 0;
-            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, client_gone, cs->mc,
+            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, gone_or_drained, cs->mc,
                                    &text, &len);
             if (rc == 0) {
                 cs->raw_seen = len;
@@ -932,9 +944,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
             }
             rc = rc == 1 ? 0 : rc - 1;
         } else
-            rc = serve_worker_wait(S.w, &ch->job, deadline, client_gone, cs->mc);
+            rc = serve_worker_wait(S.w, &ch->job, deadline, gone_or_drained, cs->mc);
         ch->submitted = 0;
-        if (rc == 2)
+        if (rc == 2 && !atomic_load(&S.drain_over))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         stream_rest(cs, rc);
         cs->phase = 2;
@@ -968,7 +980,7 @@ static enum MHD_Result chat_route(struct conn *cs, enum serve_kind kind) {
         MHD_destroy_response(r);
         return rc;
     }
-    int rc = serve_worker_wait(S.w, &ch->job, serve_now() + S.c->timeout, client_gone, cs->mc);
+    int rc = serve_worker_wait(S.w, &ch->job, serve_now() + S.c->timeout, gone_or_drained, cs->mc);
     ch->submitted = 0;
     cJSON *o = chat_result(ch, rc, &e);
     return o ? send_json(cs, 200, o, NULL) : send_error(cs, &e);
@@ -1224,9 +1236,18 @@ int serve_run(struct serve_config *c, char *err) {
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
     }
-    if (serve_metrics_inflight_now() > 0)
-        fprintf(stderr, "umpire serve: %d request(s) still in flight after %g s: closing them\n",
+    if (serve_metrics_inflight_now() > 0) {
+        /* those waiting for the engine (queued, or decoding: stopped at the next step) are
+         * answered 503 shutting_down, not dropped; a few seconds for that, then the rest close */
+        fprintf(stderr, "umpire serve: %d request(s) still in flight after %g s: answering them 503\n",
                 serve_metrics_inflight_now(), c->drain_timeout);
+        atomic_store(&S.drain_over, 1);
+        until = serve_now() + 5;
+        while (serve_metrics_inflight_now() > 0 && serve_now() < until) {
+            struct timespec ts = {0, 20000000};
+            nanosleep(&ts, NULL);
+        }
+    }
     MHD_stop_daemon(d);
     d = NULL;
     if (ls != MHD_INVALID_SOCKET)
