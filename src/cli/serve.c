@@ -45,6 +45,8 @@ static void usage(FILE *f) {
             "  --timeout S             seconds a request may wait for its answer: 504 after (300)\n"
             "  --idle-timeout S        seconds a connection may stay silent (15)\n"
             "  --body-timeout S        seconds to send a request body: closed after (30)\n"
+            "  --header-timeout S      seconds to send a request's headers, from the connection's start or\n"
+            "                          its last answer: closed after (10; slow clients that never idle)\n"
             "  --drain-timeout S       on SIGTERM, seconds to let requests in flight finish; those still\n"
             "                          waiting for the model then get 503 shutting_down (60)\n"
             "black-box and escalation:\n"
@@ -112,7 +114,7 @@ int cmd_serve(int argc, char **argv) {
     enum {
         O_HOST = CLI_O_FIRST_OWN, O_PORT, O_PORT_FILE, O_ALIAS, O_KEYS, O_CAL, O_ALPHA, O_MAX_BODY, O_MAX_MEDIA,
         O_KMAX, O_TOKLIM, O_MAXCONN, O_MAXQ, O_TIMEOUT, O_IDLE, O_BODYT, O_DRAIN, O_UP, O_UPKEY, O_UPMODEL, O_ESC,
-        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE, O_HEALTH
+        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE, O_HEALTH, O_HEADT
     };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
@@ -130,7 +132,8 @@ int cmd_serve(int argc, char **argv) {
         {"escalate-model", required_argument, 0, O_ESCMODEL}, {"escalate-to", required_argument, 0, O_ESCTO},
         {"escalate-log", required_argument, 0, O_ESCLOG}, {"upstream-timeout", required_argument, 0, O_UPTIME},
         {"upstream-retries", required_argument, 0, O_UPRETRY}, {"health-interval", required_argument, 0, O_HEALTH},
-        {"allow-remote-media", no_argument, 0, O_REMOTE}, {"help", no_argument, 0, 'h'},
+        {"allow-remote-media", no_argument, 0, O_REMOTE}, {"header-timeout", required_argument, 0, O_HEADT},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int ch, bad = 0;
     cli_run_options_spell(argc, argv);
@@ -167,6 +170,7 @@ int cmd_serve(int argc, char **argv) {
             c.idle_timeout = (int)ceil(secs);
             break;
         case O_BODYT: bad = parse_seconds("--body-timeout", optarg, &c.body_timeout); break;
+        case O_HEADT: bad = parse_seconds("--header-timeout", optarg, &c.header_timeout); break;
         case O_DRAIN: bad = parse_seconds("--drain-timeout", optarg, &c.drain_timeout); break;
         case O_UP:
             if (n_ups == SERVE_POOL_MAX) {

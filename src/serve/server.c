@@ -28,6 +28,7 @@
 #include "io/item_json.h"
 #include "io/output.h"
 #include "serve/escalate.h"
+#include "serve/header_timeout.h"
 #include "serve/metrics.h"
 #include "serve/pool.h"
 #include "serve/upstream.h"
@@ -53,6 +54,7 @@ void serve_config_defaults(struct serve_config *c) {
     c->timeout = 300;
     c->idle_timeout = 15;
     c->body_timeout = 30;
+    c->header_timeout = 10;
     c->drain_timeout = 60;
     c->upstream_timeout_ms = 60000;
     c->upstream_retries = 2;
@@ -71,6 +73,7 @@ static struct {
     int has_up, has_esc;
     struct serve_escalation_log log;
     int has_log;
+    struct serve_hdr_watch *hw; /* --header-timeout */
     atomic_int draining;
     atomic_int drain_over; /* --drain-timeout passed: requests still waiting are answered 503 */
     atomic_ulong next_id;
@@ -1030,6 +1033,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     (void)version;
     struct conn *cs = *con_cls;
     if (!cs) { /* the head: everything that can be refused before the body */
+        const union MHD_ConnectionInfo *sc = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        serve_hdr_watch_mark(S.hw, sc ? sc->socket_context : NULL, 1); /* the headers are in */
         if (!(cs = calloc(1, sizeof *cs)))
             return MHD_NO;
         *con_cls = cs;
@@ -1102,10 +1107,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     return get_route(cs, url);
 }
 
+/* A connection opens (its header clock starts) or closes. */
+static void notify_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code) {
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        serve_hdr_watch_remove(S.hw, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci ? serve_hdr_watch_add(S.hw, ci->connect_fd) : NULL;
+}
+
 static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                       enum MHD_RequestTerminationCode why) {
     (void)cls;
-    (void)mc;
+    const union MHD_ConnectionInfo *sc = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    serve_hdr_watch_mark(S.hw, sc ? sc->socket_context : NULL, 0); /* the next request's headers */
     struct conn *cs = *con_cls;
     if (!cs)
         return;
@@ -1177,6 +1196,10 @@ int serve_run(struct serve_config *c, char *err) {
             goto out;
         S.has_log = 1;
     }
+    if (serve_hdr_watch_start(c->header_timeout, &S.hw)) {
+        snprintf(err, UMPIRE_ERR_LEN, "cannot start the header timeout's thread");
+        goto out;
+    }
     if (serve_worker_start(c->engine, c->max_queue, &S.w)) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot start the engine's thread");
         goto out;
@@ -1192,6 +1215,7 @@ int serve_run(struct serve_config *c, char *err) {
                          (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)c->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_END);
     if (!d) {
@@ -1257,6 +1281,7 @@ int serve_run(struct serve_config *c, char *err) {
 out:
     if (d)
         MHD_stop_daemon(d);
+    serve_hdr_watch_stop(S.hw); /* after the daemon: every connection closed */
     if (S.w)
         serve_worker_stop(S.w); /* closes the engine */
     else

@@ -11,6 +11,9 @@ All on 127.0.0.1, bounded request counts and durations.
   drainq  requests still waiting for the engine when --drain-timeout passes get a 503
           (shutting_down, OpenAI's error shape; a stream: an error event and [DONE]), not a
           dropped connection
+  slowhdr a client that sends its headers a byte every 0.25 s is cut at --header-timeout (it
+          was never idle, so the idle timeout never closed it: 40 s and counting, measured), while
+          a request whose headers came in time is answered however long it decodes
   queue0  --max-queue 0 is refused at start (exit 2, naming it): it was accepted, and then every
           chat request got 429 "0 requests are already waiting"
   esclog  an escalation whose log line does not fit (the file size limit: a full disk) is a 500,
@@ -173,6 +176,54 @@ try:
           len(got) == 5 and all(shut_down(*v) or v[0] == 200 and not v[2] for v in got.values()) and n503 >= 3
           and rc == 0 and took < 15,
           f"exit {rc} after {took:.1f} s: {[(v[0], v[1][:90]) for v in got.values()]}")
+
+    # slowhdr: headers sent a byte every 0.25 s (never idle) are cut at --header-timeout; a
+    # request whose headers came in time is not, however long its answer takes
+    p, port = start("slowhdr", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96", "--header-timeout", "1.5",
+                    "--idle-timeout", "2")
+    slow = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+    req = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    cut = [None] * 3
+    t0 = time.time()
+    for i in range(len(req)):
+        for j, s_ in enumerate(slow):
+            if cut[j] is None:
+                try:
+                    s_.sendall(req[i:i + 1])
+                    s_.setblocking(False)
+                    if s_.recv(1) == b"":
+                        cut[j] = time.time() - t0
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    cut[j] = time.time() - t0
+                finally:
+                    s_.setblocking(True)
+        if None not in cut or time.time() - t0 > 8:
+            break
+        time.sleep(0.25)
+    [s_.close() for s_ in slow]
+    check("slow headers (a byte every 0.25 s): cut after --header-timeout 1.5 s",
+          None not in cut and all(1.5 <= c < 3.5 for c in cut), cut)
+    t0 = time.time()
+    st, raw = post(port, {"messages": [{"role": "user", "content": "Tell a story"}], "seed": 1, "max_tokens": 96})
+    took = time.time() - t0
+    check(f"a request whose headers came in time is answered after {took:.1f} s (> the header timeout)",
+          st == 200 and took > 1.5, (st, took, raw[:100]))
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # keep-alive: the next request's clock
+    sts = []
+    for i in range(3):
+        if i:
+            time.sleep(1)
+        c.request("GET", "/health")
+        r = c.getresponse()
+        r.read()
+        sts.append(r.status)
+    c.close()
+    check("keep-alive: 3 requests 1 s apart on one connection (open 2 s > the header timeout) answered",
+          sts == [200] * 3, sts)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
 
     # esclog: a failed append leaves no cut line
     cal = f"{work}/cal-escalate.json"
