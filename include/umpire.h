@@ -179,6 +179,13 @@ UMPIRE_API void umpire_free(void *p);
 /* Free what an item owns (not the item itself) and zero it. */
 UMPIRE_API void umpire_item_free(struct umpire_item *item);
 
+/* One earlier turn of a conversation: role "user" or "assistant" (as the chat template names
+ * them) and its text. */
+struct umpire_turn {
+    const char *role;
+    const char *content;
+};
+
 /* Evaluation datasets (DESIGN.md): one question a line with its accepted answers. */
 struct umpire_dataset_item {
     char *id, *question;
@@ -194,6 +201,10 @@ struct umpire_dataset_item {
     char *description;      /* text about the item's media, asked before the question (the
                                Calibration-MLLM study: a description of the image, sentence by
                                sentence), or NULL */
+    struct umpire_turn *history; /* the conversation before the question ("history": [{"role":
+                                    "user", "content": ...}, {"role": "assistant", ...}, ...]),
+                                    text, or NULL */
+    size_t n_history;
 };
 struct umpire_dataset {
     struct umpire_dataset_item *items;
@@ -629,13 +640,6 @@ enum umpire_prompt_style {
 /* "suffix", "reference"; parse: 0, or -1 for an unknown name. */
 UMPIRE_API const char *umpire_prompt_style_name(enum umpire_prompt_style s);
 UMPIRE_API int umpire_prompt_style_parse(const char *name, enum umpire_prompt_style *s);
-
-/* One earlier turn of a conversation: role "user" or "assistant" (as the chat template names
- * them) and its text. */
-struct umpire_turn {
-    const char *role;
-    const char *content;
-};
 
 struct umpire_query {
     const char *question;

@@ -125,12 +125,16 @@ class SampleSet(Structure):
                 ("warning", c_char * ERR_LEN)]
 
 
+class Turn(Structure):
+    _fields_ = [("role", c_char_p), ("content", c_char_p)]
+
+
 class DatasetItem(Structure):
     _fields_ = [("id", c_char_p), ("question", c_char_p), ("images", POINTER(c_char_p)),
                 ("audio", POINTER(c_char_p)), ("n_images", c_size_t), ("n_audio", c_size_t),
                 ("answers", POINTER(c_char_p)), ("n_answers", c_size_t), ("choices", POINTER(c_char_p)),
                 ("n_choices", c_size_t), ("answerable", c_int), ("group", c_char_p), ("line", c_size_t),
-                ("description", c_char_p)]
+                ("description", c_char_p), ("history", POINTER(Turn)), ("n_history", c_size_t)]
 
 
 class Dataset(Structure):
@@ -197,10 +201,6 @@ class EngineParams(Structure):
 class EngineStats(Structure):
     _fields_ = [("prompt_tokens", c_uint64), ("reused_tokens", c_uint64), ("answer_tokens", c_uint64),
                 ("decoded_rows", c_uint64)]
-
-
-class Turn(Structure):
-    _fields_ = [("role", c_char_p), ("content", c_char_p)]
 
 
 class Query(Structure):
