@@ -195,8 +195,9 @@ static int text_content(const cJSON *c, const char *param, char **out, size_t *o
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
         if (cJSON_IsString(type) && strcmp(type->valuestring, "text"))
-            return BAD(param, "%s[%d]: a %.40s part: images and audio are read in the last user "
-                              "message only (earlier turns and system messages are text)",
+            return BAD(param,
+                       "%s[%d]: a %.40s part: images and audio are read in the last user "
+                       "message only (earlier turns and system messages are text)",
                        param, i, type->valuestring);
         if (!cJSON_IsString(t))
             return BAD(param, "%s[%d]: only text parts are read here", param, i);
@@ -207,8 +208,8 @@ static int text_content(const cJSON *c, const char *param, char **out, size_t *o
 }
 
 /* An earlier turn (role "user" or "assistant"; its text) onto r->history. */
-static int push_turn(struct serve_request *r, const char *role, const cJSON *content, const char *param,
-                     struct serve_error *e) {
+static int push_turn(struct serve_request *r, const char *role, const cJSON *content,
+                     const char *param, struct serve_error *e) {
     char *text = NULL;
     size_t len = 0;
     if (text_content(content, param, &text, &len, e)) {
@@ -247,15 +248,18 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
         const char *ro = role->valuestring;
         if (!strcmp(ro, "system") || !strcmp(ro, "developer")) {
             if (prev)
-                return BAD(p, "messages[%d]: a system message after the conversation's turns is not "
-                              "supported (put it first)",
+                return BAD(p,
+                           "messages[%d]: a system message after the conversation's turns is not "
+                           "supported (put it first)",
                            i);
             if (text_content(content, p, &r->system, &r->system_len, e))
                 return -1;
         } else if (!strcmp(ro, "user") && !m->next) { /* the question */
             if (prev && strcmp(prev, "assistant"))
-                return BAD("messages", "messages[%d]: two user messages in a row (turns alternate "
-                                       "user, assistant, ..., user)", i);
+                return BAD("messages",
+                           "messages[%d]: two user messages in a row (turns alternate "
+                           "user, assistant, ..., user)",
+                           i);
             users++;
             asked = 1;
             if (cJSON_IsString(content)) {
@@ -274,20 +278,26 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
         } else if (!strcmp(ro, "user") || !strcmp(ro, "assistant")) { /* an earlier turn */
             int user = ro[0] == 'u';
             if (user ? prev && strcmp(prev, "assistant") : !prev || strcmp(prev, "user"))
-                return BAD("messages", "messages[%d]: %s (turns alternate user, assistant, ..., user)", i,
-                           user ? "two user messages in a row" : "an assistant message that does not follow a user's");
+                return BAD("messages",
+                           "messages[%d]: %s (turns alternate user, assistant, ..., user)", i,
+                           user ? "two user messages in a row"
+                                : "an assistant message that does not follow a user's");
             users += user;
             prev = user ? "user" : "assistant";
             if (!user && cJSON_IsNull(content))
-                return BAD(p, "%s: an assistant turn with text is required (tool calls are not "
-                              "supported)", p);
+                return BAD(p,
+                           "%s: an assistant turn with text is required (tool calls are not "
+                           "supported)",
+                           p);
             if (push_turn(r, prev, content, p, e))
                 return -1;
         } else if (!strcmp(ro, "tool") || !strcmp(ro, "function")) {
-            return BAD("messages", "messages[%d]: role \"%s\": tool turns are not supported", i, ro);
+            return BAD("messages", "messages[%d]: role \"%s\": tool turns are not supported", i,
+                       ro);
         } else {
             snprintf(p, sizeof p, "messages[%d].role", i);
-            return BAD(p, "%s: \"%.40s\" is not a role (system, developer, user, assistant)", p, ro);
+            return BAD(p, "%s: \"%.40s\" is not a role (system, developer, user, assistant)", p,
+                       ro);
         }
     }
     if (!users)

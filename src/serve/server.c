@@ -481,9 +481,7 @@ static int client_gone(void *ud) {
 }
 
 /* Stop waiting for the engine: the client left, or the drain's time is over. */
-static int gone_or_drained(void *ud) {
-    return atomic_load(&S.drain_over) || client_gone(ud);
-}
+static int gone_or_drained(void *ud) { return atomic_load(&S.drain_over) || client_gone(ud); }
 
 static const char *finish_reason(enum umpire_finish f) {
     return f == UMPIRE_FINISH_LENGTH ? "length" : "stop";
@@ -1033,7 +1031,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     (void)version;
     struct conn *cs = *con_cls;
     if (!cs) { /* the head: everything that can be refused before the body */
-        const union MHD_ConnectionInfo *sc = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         serve_hdr_watch_mark(S.hw, sc ? sc->socket_context : NULL, 1); /* the headers are in */
         if (!(cs = calloc(1, sizeof *cs)))
             return MHD_NO;
@@ -1116,14 +1115,16 @@ static void notify_connection(void *cls, struct MHD_Connection *mc, void **socke
         *socket_context = NULL;
         return;
     }
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     *socket_context = ci ? serve_hdr_watch_add(S.hw, ci->connect_fd) : NULL;
 }
 
 static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                       enum MHD_RequestTerminationCode why) {
     (void)cls;
-    const union MHD_ConnectionInfo *sc = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *sc =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     serve_hdr_watch_mark(S.hw, sc ? sc->socket_context : NULL, 0); /* the next request's headers */
     struct conn *cs = *con_cls;
     if (!cs)
@@ -1215,9 +1216,9 @@ int serve_run(struct serve_config *c, char *err) {
                          (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)c->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10),
+                         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL, MHD_OPTION_END);
     if (!d) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot listen on %s:%d (%s)", c->host, c->port,
                  errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -1263,7 +1264,8 @@ int serve_run(struct serve_config *c, char *err) {
     if (serve_metrics_inflight_now() > 0) {
         /* those waiting for the engine (queued, or decoding: stopped at the next step) are
          * answered 503 shutting_down, not dropped; a few seconds for that, then the rest close */
-        fprintf(stderr, "umpire serve: %d request(s) still in flight after %g s: answering them 503\n",
+        fprintf(stderr,
+                "umpire serve: %d request(s) still in flight after %g s: answering them 503\n",
                 serve_metrics_inflight_now(), c->drain_timeout);
         atomic_store(&S.drain_over, 1);
         until = serve_now() + 5;
