@@ -223,7 +223,8 @@ try:
     check("keep-alive: 3 requests 1 s apart on one connection (open 2 s > the header timeout) answered",
           sts == [200] * 3, sts)
     p.send_signal(signal.SIGTERM)
-    p.wait(timeout=30)
+    rc = p.wait(timeout=30)
+    check("slowhdr: the server exits 0 (under ASan: nothing of the header watch leaked)", rc == 0, rc)
 
     # esclog: a failed append leaves no cut line
     cal = f"{work}/cal-escalate.json"
