@@ -11,13 +11,14 @@ its answer is scored:
              then one /embedding request for the 6 answers' last hidden states; no scoring. The
              server gets 6 slots per client (-np 6 C, capped at 48), continuous batching and its
              prompt cache.
+umpire serve decodes up to min(clients, 16) requests together (--parallel: continuous batching).
 Questions are short (a ~12-word question), answers up to --max-tokens tokens, the 60M
-random-weight test model (F32). Both servers are loaded and warmed up before any timing; the
-contenders run one after the other at each concurrency. The machine's other load shows in the
-figures: read them as indicative.
+random-weight test model (F32). At each concurrency both servers are loaded and warmed up before
+any timing, and the contenders take turns in --rounds interleaved rounds (umpire first in odd
+rounds, llama-server first in even ones), each round the same questions for both.
 
 Usage: serve_bench.py --umpire BIN --server LLAMA_SERVER_BIN --model GGUF [--questions N]
-                      [--threads N] [--max-tokens N] [--clients 1,4,16]
+                      [--threads N] [--max-tokens N] [--clients 1,4,16] [--rounds N]
 Prints a table and a JSON line.
 """
 import argparse, json, os, random, signal, socket, subprocess, sys, threading, time, urllib.request
@@ -99,6 +100,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--clients", default="1,4,16")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds per contender and concurrency")
     args = ap.parse_args()
     rng = random.Random(3)
     clients = [int(c) for c in args.clients.split(",")]
@@ -106,32 +108,26 @@ def main():
     os.makedirs(work, exist_ok=True)
     rows = []
 
-    # ------------------------------------------------------------ umpire serve
-    port = free_port()
-    log = open(os.path.join(work, "umpire-serve.log"), "w")
-    up = subprocess.Popen([args.umpire, "serve", "-m", args.model, "--port", str(port), "-k", str(K), "-t",
-                           str(args.threads), "-n", str(args.max_tokens), "--max-queue", "256",
-                           "--max-connections", "256"], stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    wait_health(url, up, "umpire serve")
+    def start_umpire(c):
+        """umpire serve decoding up to c requests together (continuous batching)."""
+        port = free_port()
+        log = open(os.path.join(work, f"umpire-serve-{c}.log"), "w")
+        par = min(c, 16)
+        up = subprocess.Popen([args.umpire, "serve", "-m", args.model, "--port", str(port), "-k", str(K), "--k-max",
+                               str(K), "-t", str(args.threads), "-n", str(args.max_tokens), "--max-queue", "256",
+                               "--max-connections", "256", "--parallel", str(par), "-c", str(1024 * par)],
+                              stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        wait_health(url, up, "umpire serve")
 
-    def ask_umpire(i, q):
-        r = post(url + "/v1/chat/completions", {"messages": [{"role": "user", "content": q}], "seed": i,
-                                                "max_tokens": args.max_tokens})
-        assert r["uncertainty"]["k"] == K
+        def ask_umpire(i, q):
+            r = post(url + "/v1/chat/completions", {"messages": [{"role": "user", "content": q}], "seed": i,
+                                                    "max_tokens": args.max_tokens})
+            assert r["uncertainty"]["k"] == K
+        return up, ask_umpire
 
-    ask_umpire(0, words(rng, 12))  # warm-up
-    results = {}
-    for c in clients:
-        qs = [words(rng, 12) for _ in range(max(args.questions, 2 * c))]
-        lat, wall, errs = run_clients(c, qs, ask_umpire)
-        results[("umpire", c)] = (lat, wall, errs)
-        print(f"  umpire serve, {c:2d} clients: {len(lat)} questions in {wall:.1f} s", file=sys.stderr)
-    up.send_signal(signal.SIGTERM)
-    up.wait(120)
-
-    # ------------------------------------------------------------ llama-server's workflow
-    for c in clients:
+    def start_llama(c):
+        """llama-server with k + 1 slots per client (at most 48), its prompt cache on."""
         np_ = min((K + 1) * c, 48)
         port = free_port()
         log = open(os.path.join(work, f"llama-server-{c}.log"), "w")
@@ -142,7 +138,7 @@ def main():
         lurl = f"http://127.0.0.1:{port}"
         wait_health(lurl, ls, "llama-server")
 
-        def ask_llama(i, q, lurl=lurl):
+        def ask_llama(i, q):
             prompt = post(lurl + "/apply-template", {"messages": [{"role": "user", "content": q}]})["prompt"]
             res = [None] * (K + 1)
 
@@ -160,13 +156,30 @@ def main():
             if any(r is None for r in res):
                 raise RuntimeError("a completion failed")
             post(lurl + "/embedding", {"content": [prompt + r["content"] for r in res]})
+        return ls, ask_llama
 
-        ask_llama(0, words(rng, 12))  # warm-up
-        qs = [words(rng, 12) for _ in range(max(args.questions, 2 * c))]
-        lat, wall, errs = run_clients(c, qs, ask_llama)
-        results[("llama", c)] = (lat, wall, errs)
-        print(f"  llama-server,  {c:2d} clients: {len(lat)} questions in {wall:.1f} s", file=sys.stderr)
+    # at each concurrency both servers are up (the idle one waits on its socket); the contenders
+    # take turns, round by round, each round its own questions for both
+    results = {}
+    for c in clients:
+        up, ask_umpire = start_umpire(c)
+        ls, ask_llama = start_llama(c)
+        ask_umpire(0, words(rng, 12))  # warm-up
+        ask_llama(0, words(rng, 12))
+        acc = {"umpire": ([], 0.0, []), "llama": ([], 0.0, [])}
+        for rnd in range(args.rounds):
+            qs = [words(rng, 12) for _ in range(max(args.questions // args.rounds, 2 * c))]
+            for name, fn in (("umpire", ask_umpire), ("llama", ask_llama)) if rnd % 2 == 0 else \
+                    (("llama", ask_llama), ("umpire", ask_umpire)):
+                lat, wall, errs = run_clients(c, qs, fn)
+                a = acc[name]
+                acc[name] = (a[0] + lat, a[1] + wall, a[2] + errs)
+                print(f"  {name:6s} {c:2d} clients, round {rnd + 1}: {len(lat)} questions in {wall:.1f} s",
+                      file=sys.stderr)
+        results[("umpire", c)], results[("llama", c)] = acc["umpire"], acc["llama"]
+        up.send_signal(signal.SIGTERM)
         ls.terminate()
+        up.wait(120)
         ls.wait(60)
 
     print(f"{'clients':>7}  {'umpire q/s':>10} {'p50 s':>7} {'p99 s':>7}  {'llama q/s':>10} {'p50 s':>7} "

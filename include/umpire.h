@@ -62,6 +62,7 @@ enum umpire_status {
     UMPIRE_EIO = -3,    /* file could not be read or written */
     UMPIRE_ENUM = -4,   /* a numerical routine failed */
     UMPIRE_ECANCELED = -5, /* the caller's progress callback asked to stop */
+    UMPIRE_EBUSY = -6,     /* not now: every slot is taken, or the context is (umpire_engine_begin) */
 };
 
 /* ------------------------------------------------------------------ version */
@@ -606,6 +607,9 @@ struct umpire_engine_params {
     int reuse_prefix;        /* keep the previous prompt's KV and prefill only what differs (a
                                 shared system prompt, document or image): 1. The same numbers as a
                                 cold prefill: the same batches at the same positions and cells */
+    int n_slots;             /* queries that may decode together (umpire_engine_begin): 1. Each
+                                slot has k_max + 1 sequences (at most 256 in all) and its own
+                                prefix cache; they share the n_ctx cells */
 };
 UMPIRE_API struct umpire_engine_params umpire_engine_default_params(void);
 
@@ -701,6 +705,35 @@ typedef int (*umpire_progress_fn)(void *ud, const char *answer, size_t len, int 
 UMPIRE_API int umpire_engine_ask_progress(struct umpire_engine *e, const struct umpire_query *q,
                                           const struct umpire_sample_params *p, umpire_progress_fn progress,
                                           void *ud, struct umpire_item *item, char *err);
+
+/* Continuous batching: several queries' answers decoded together, each query joining between
+ * two steps without waiting for the others (the engine opened with n_slots > 1). Each query is
+ * prefilled in its own slot when it begins (reusing the prefix that slot's previous prompt
+ * shares with it), then every umpire_engine_step decodes one token of every running query's
+ * unfinished answers in one batch. A query's answers are those umpire_engine_ask gives for the
+ * same query, parameters and seed (the tokens and scores do not depend on what else decodes).
+ *
+ * umpire_engine_begin prefills q and draws its answers' first tokens: it returns the query's
+ * slot (>= 0), UMPIRE_EBUSY when every slot is taken or the context cannot hold this query
+ * next to the running ones (try again after a step finishes one), or another negative status
+ * with err. q is read during the call only; p (its stop strings), progress, ud and item must
+ * stay valid until the query is reported finished. umpire_engine_ask and the calls that use
+ * the whole KV (teacher forcing, judges) are refused while queries run. */
+UMPIRE_API int umpire_engine_begin(struct umpire_engine *e, const struct umpire_query *q,
+                                   const struct umpire_sample_params *p, umpire_progress_fn progress, void *ud,
+                                   struct umpire_item *item, char *err);
+/* A query that ended: its slot, and 0 (its item filled) or a negative status with err (the
+ * item empty: UMPIRE_ECANCELED when its progress callback asked to stop). */
+struct umpire_finished {
+    int slot, rc;
+    char err[UMPIRE_ERR_LEN];
+};
+/* One step of every running query; those that end are written to done[0..n) (cap >= n_slots
+ * holds them all). Returns n (0 when nothing runs). A failed decode ends every running query
+ * with its error. */
+UMPIRE_API int umpire_engine_step(struct umpire_engine *e, struct umpire_finished *done, int cap);
+/* Queries decoding now. */
+UMPIRE_API int umpire_engine_running(const struct umpire_engine *e);
 
 /* How answers given to the black-box proxy ended, and what to record (defaults: every answer
  * ended by itself, no middle states). */

@@ -83,7 +83,7 @@ CHOICE_PREFIX = b"Answer: ("  # UMPIRE_CHOICE_PREFIX
 # The enum constants as the header names them, for the ABI probe.
 ENUM_CONSTANTS = {
     "UMPIRE_OK": OK, "UMPIRE_EINVAL": EINVAL, "UMPIRE_ENOMEM": ENOMEM, "UMPIRE_EIO": EIO, "UMPIRE_ENUM": ENUM,
-    "UMPIRE_ECANCELED": -5,
+    "UMPIRE_ECANCELED": -5, "UMPIRE_EBUSY": -6,
     "UMPIRE_PROBS_UNSPECIFIED": 0, "UMPIRE_PROBS_RAW": 1, "UMPIRE_PROBS_SAMPLER": 2,
     "UMPIRE_FINISH_UNKNOWN": 0, "UMPIRE_FINISH_EOS": 1, "UMPIRE_FINISH_STOP": 2, "UMPIRE_FINISH_LENGTH": 3,
     "UMPIRE_SPLIT_UMPIRE": SPLIT_UMPIRE, "UMPIRE_SPLIT_NUMPY": SPLIT_NUMPY,
@@ -195,7 +195,8 @@ class Calibration(Structure):
 
 class EngineParams(Structure):
     _fields_ = [("model_path", c_char_p), ("mmproj_path", c_char_p), ("n_ctx", c_int), ("n_batch", c_int),
-                ("prefill_block", c_int), ("n_threads", c_int), ("n_gpu_layers", c_int), ("k_max", c_int), ("reuse_prefix", c_int)]
+                ("prefill_block", c_int), ("n_threads", c_int), ("n_gpu_layers", c_int), ("k_max", c_int), ("reuse_prefix", c_int),
+                ("n_slots", c_int)]
 
 
 class EngineStats(Structure):

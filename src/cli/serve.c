@@ -20,10 +20,11 @@ static void usage(FILE *f) {
             "escalate). POST /v1/uncertainty scores given answers ({\"messages\", \"answers\": [...]}); GET\n"
             "/v1/models, /health, /metrics (Prometheus). `temperature` is the returned answer's (the\n"
             "low-temperature one); `k` (umpire's field) the samples drawn to measure the spread; `n` > 1\n"
-            "returns samples as further choices. Requests share one engine through a queue (one at a\n"
-            "time; each request's k + 1 answers decoded together). stream: true sends the answer as it\n"
-            "is decoded (with stop strings, all but what one may still cut off); black-box answers and,\n"
-            "with --escalate-url, every answer stream whole at the end.\n\n");
+            "returns samples as further choices. Requests share one engine: each request's k + 1 answers\n"
+            "come from one prefill, and up to --parallel requests decode together step by step\n"
+            "(continuous batching: a request joins the running ones without waiting for them).\n"
+            "stream: true sends the answer as it is decoded (with stop strings, all but what one may still\n"
+            "cut off); black-box answers and, with --escalate-url, every answer stream whole at the end.\n\n");
     cli_run_options_help(f);
     fprintf(f,
             "server:\n"
@@ -42,6 +43,9 @@ static void usage(FILE *f) {
             "  --max-tokens-limit N    largest max_tokens a request may ask for (default 256)\n"
             "  --max-connections N     connections at once (default 64)\n"
             "  --max-queue N           requests waiting for the model; more get 429 + Retry-After (16)\n"
+            "  --parallel N            requests decoded together (default 4); they share --ctx-size\n"
+            "                          (default 4096 per request): each needs its prompt and (k + 1) x\n"
+            "                          max_tokens cells, and waits its turn when they are taken\n"
             "  --timeout S             seconds a request may wait for its answer: 504 after (300)\n"
             "  --idle-timeout S        seconds a connection may stay silent (15)\n"
             "  --body-timeout S        seconds to send a request body: closed after (30)\n"
@@ -110,10 +114,10 @@ int cmd_serve(int argc, char **argv) {
     const char *ups[SERVE_POOL_MAX], *escs[SERVE_POOL_MAX];
     int n_ups = 0, n_escs = 0;
     double alpha = 1.0, secs;
-    int alpha_given = 0;
+    int alpha_given = 0, ctx_default = 1;
     enum {
         O_HOST = CLI_O_FIRST_OWN, O_PORT, O_PORT_FILE, O_ALIAS, O_KEYS, O_CAL, O_ALPHA, O_MAX_BODY, O_MAX_MEDIA,
-        O_KMAX, O_TOKLIM, O_MAXCONN, O_MAXQ, O_TIMEOUT, O_IDLE, O_BODYT, O_DRAIN, O_UP, O_UPKEY, O_UPMODEL, O_ESC,
+        O_KMAX, O_TOKLIM, O_MAXCONN, O_MAXQ, O_PARALLEL, O_TIMEOUT, O_IDLE, O_BODYT, O_DRAIN, O_UP, O_UPKEY, O_UPMODEL, O_ESC,
         O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE, O_HEALTH, O_HEADT
     };
     static const struct option opts[] = {
@@ -122,7 +126,7 @@ int cmd_serve(int argc, char **argv) {
         {"port-file", required_argument, 0, O_PORT_FILE}, {"alias", required_argument, 0, O_ALIAS},
         {"api-keys", required_argument, 0, O_KEYS}, {"calibration", required_argument, 0, O_CAL},
         {"alpha", required_argument, 0, O_ALPHA}, {"max-body", required_argument, 0, O_MAX_BODY},
-        {"max-media-bytes", required_argument, 0, O_MAX_MEDIA}, {"k-max", required_argument, 0, O_KMAX},
+        {"max-media-bytes", required_argument, 0, O_MAX_MEDIA}, {"k-max", required_argument, 0, O_KMAX}, {"parallel", required_argument, 0, O_PARALLEL},
         {"max-tokens-limit", required_argument, 0, O_TOKLIM}, {"max-connections", required_argument, 0, O_MAXCONN},
         {"max-queue", required_argument, 0, O_MAXQ}, {"timeout", required_argument, 0, O_TIMEOUT},
         {"idle-timeout", required_argument, 0, O_IDLE}, {"body-timeout", required_argument, 0, O_BODYT},
@@ -138,6 +142,7 @@ int cmd_serve(int argc, char **argv) {
     int ch, bad = 0;
     cli_run_options_spell(argc, argv);
     while (!bad && (ch = getopt_long(argc, argv, CLI_RUN_SHORT "h", opts, NULL)) != -1) {
+        ctx_default &= ch != 'c';
         int shared = cli_run_option("serve", ch, optarg, &ro);
         if (shared <= 0) {
             bad = shared < 0;
@@ -164,6 +169,7 @@ int cmd_serve(int argc, char **argv) {
         case O_TOKLIM: bad = parse_int("--max-tokens-limit", optarg, 1, 1 << 20, &c.lim.max_tokens); break;
         case O_MAXCONN: bad = parse_int("--max-connections", optarg, 1, 4096, &c.max_connections); break;
         case O_MAXQ: bad = parse_int("--max-queue", optarg, 1, 1 << 20, &c.max_queue); break;
+        case O_PARALLEL: bad = parse_int("--parallel", optarg, 1, 64, &c.parallel); break;
         case O_TIMEOUT: bad = parse_seconds("--timeout", optarg, &c.timeout); break;
         case O_IDLE:
             bad = parse_seconds("--idle-timeout", optarg, &secs);
@@ -284,6 +290,14 @@ int cmd_serve(int argc, char **argv) {
         c.model_name = base ? base + 1 : ro.engine.model_path;
     }
     ro.engine.k_max = c.lim.k_max + 1 > 2 ? c.lim.k_max + 1 : 2;
+    if (c.parallel * (ro.engine.k_max + 1) > 256) {
+        fprintf(stderr, "umpire serve: --parallel %d with --k-max %d needs %d sequences; llama.cpp has 256: lower one\n",
+                c.parallel, c.lim.k_max, c.parallel * (ro.engine.k_max + 1));
+        goto out;
+    }
+    ro.engine.n_slots = c.parallel;
+    if (ctx_default) /* --ctx-size not given: 4096 cells per request decoded at once */
+        ro.engine.n_ctx = 4096 * c.parallel;
     fprintf(stderr, "umpire serve: loading %s\n", ro.engine.model_path);
     if (umpire_engine_open(&ro.engine, &e, err) != 0) {
         fprintf(stderr, "umpire serve: %s\n", err);

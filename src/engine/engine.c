@@ -28,7 +28,8 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .n_threads = 0,
                                          .n_gpu_layers = -1,
                                          .k_max = 16,
-                                         .reuse_prefix = 1};
+                                         .reuse_prefix = 1,
+                                         .n_slots = 1};
 }
 
 /* ggml's graph callback: hands over the middle layer's output while the capture is on. */
@@ -86,6 +87,9 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
         return umpire_fail(err, UMPIRE_EINVAL, "no model given");
     if (p->k_max < 1 || p->k_max > UMPIRE_K_MAX)
         return umpire_fail(err, UMPIRE_EINVAL, "k_max must be in 1..%d", UMPIRE_K_MAX);
+    if (p->n_slots < 1 || p->n_slots * (p->k_max + 1) > 256)
+        return umpire_fail(err, UMPIRE_EINVAL, "n_slots = %d with k_max = %d: need 1 <= n_slots and n_slots * (k_max + 1)"
+                           " <= 256 (llama.cpp's sequences)", p->n_slots, p->k_max);
     if (p->n_batch < 1 || p->prefill_block < 1 || p->prefill_block > p->n_batch)
         return umpire_fail(err, UMPIRE_EINVAL, "n_batch = %d, prefill_block = %d: need 1 <= prefill_block <= n_batch",
                            p->n_batch, p->prefill_block);
@@ -112,14 +116,17 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
     e->n_vocab = llama_vocab_n_tokens(e->vocab);
     e->n_embd = llama_model_n_embd(e->model);
     e->n_layer = llama_model_n_layer(e->model);
-    if (!(e->prompt_phi = malloc((size_t)e->n_embd * sizeof *e->prompt_phi))) {
+    e->n_slots = p->n_slots;
+    e->slot = calloc((size_t)p->n_slots, sizeof *e->slot);
+    e->batch = llama_batch_init(p->n_slots * (p->k_max + 1), 0, 1);
+    if (!(e->prompt_phi = malloc((size_t)e->n_embd * sizeof *e->prompt_phi)) || !e->slot || !e->batch.token) {
         umpire_engine_close(e);
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     }
     struct llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)p->n_ctx;
     cp.n_batch = cp.n_ubatch = (uint32_t)p->n_batch;
-    cp.n_seq_max = (uint32_t)p->k_max + 1; /* k samples and the low-temperature answer */
+    cp.n_seq_max = (uint32_t)(p->n_slots * (p->k_max + 1)); /* per slot: k samples and the low-temperature answer */
     cp.kv_unified = true;                  /* the prompt's cells are shared, not copied */
     cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
     cp.embeddings = false; /* turned on after the prefill: else every prompt token is an output */
@@ -163,7 +170,11 @@ void umpire_engine_close(struct umpire_engine *e) {
         llama_model_free(e->model);
     free(e->prompt_phi);
     free(e->prompt_mid);
-    free(e->cache.u);
+    for (int i = 0; e->slot && i < e->n_slots; i++)
+        free(e->slot[i].cache.u);
+    free(e->slot);
+    if (e->batch.token)
+        llama_batch_free(e->batch);
     free(e->middle.rows);
     free(e);
 }

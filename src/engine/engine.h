@@ -34,17 +34,36 @@ struct umpire_engine {
         float *rows;
         size_t cap_rows;
     } middle;
-    /* The prompt sequence 0 holds (its first units, up to the last prefill's prompt), for the
-     * prefix cache; n = 0 when nothing is known about the KV's content. */
+    /* Slots: the queries decoded together (params.n_slots; 1 unless a server batches them).
+     * Slot i owns the KV sequences i * (k_max + 1) .. (i + 1) * (k_max + 1) - 1. */
+    struct umpire_slot *slot;
+    int n_slots, running;      /* running: slots with a query decoding (sample.c) */
+    struct llama_batch batch;  /* one decode step of every running query's answers */
+    struct umpire_engine_stats stats;
+};
+
+struct umpire_asking; /* sample.c: one query's answers while they decode */
+
+struct umpire_slot {
+    /* The prompt the slot's first sequence holds (its first units, up to the last prefill's
+     * prompt), for the prefix cache; n = 0 when nothing is known about the KV's content. */
     struct {
         struct umpire_prompt_unit *u;
         size_t n, cap;
     } cache;
-    struct umpire_engine_stats stats;
+    int cells;                 /* KV cells it holds or has reserved: its prompt's, and while a
+                                  query decodes there, room for every answer's tokens */
+    struct umpire_asking *ask; /* the query decoding there, or NULL */
 };
+
+/* The first KV sequence of slot i. */
+static inline int umpire_slot_seq(const struct umpire_engine *e, int slot) { return slot * (e->params.k_max + 1); }
 
 /* Forget what the KV holds (after a decode that put other prompts there). */
 void umpire_engine_forget(struct umpire_engine *e);
+/* UMPIRE_EINVAL with err unless no query is decoding: calls that use the whole KV (teacher
+ * forcing, the judges) run alone. */
+int umpire_engine_alone(const struct umpire_engine *e, const char *what, char *err);
 /* Load the query's media as bitmaps, images then audio, each checked to be what its flag says. */
 int umpire_engine_load_media(struct umpire_engine *e, const struct umpire_query *q, mtmd_bitmap **bitmaps, char *err);
 /* Whether the engine can read the query's media: a projector, for images one that reads them,
@@ -66,14 +85,17 @@ int umpire_engine_middle_reserve(struct umpire_engine *e, int rows, char *err);
 int umpire_engine_middle_capture(struct umpire_engine *e, int on, int rows, char *err);
 
 /* Build the query's prompt (chat template, media markers), check that it and cells_after
- * more tokens fit the context, prefill it as sequence 0 and copy it to sequences 1..n_seq-1.
- * After it, the last decode's output is the prompt's last position (its logits at -1) and
- * e->prompt_phi (and, while the middle capture is on, e->prompt_mid) hold its states;
- * embeddings are off. *n_prompt receives the next position.
- * Returns 0, or a negative status with err naming the problem (empty question, media on a
- * text-only model, unreadable or mistyped media file, context too small...). */
+ * more tokens fit the context, prefill it as the slot's first sequence and copy it to the
+ * slot's next n_seq - 1. *slot: the slot to use, or -1 for the free one whose cached prompt
+ * shares the most with this one (set on return). After it, the last decode's output is the
+ * prompt's last position (its logits at -1) and e->prompt_phi (and, while the middle capture
+ * is on, e->prompt_mid) hold its states; embeddings are off. *n_prompt receives the next
+ * position. Returns 0, UMPIRE_EBUSY when no slot is free or the context cannot hold the
+ * prompt and answers next to the running queries' (it could alone), or another negative
+ * status with err naming the problem (empty question, media on a text-only model, unreadable
+ * or mistyped media file, context too small...). */
 int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q, int n_seq, int cells_after,
-                          int *n_prompt, char *err);
+                          int *slot, int *n_prompt, char *err);
 
 /* The prompt text of a query through the model's chat template (or a plain one when it has
  * none), with n_media media markers, then its answer_prefix. A new string, NULL when out of

@@ -107,11 +107,11 @@ int umpire_engine_force_tokens(struct umpire_engine *e, const struct umpire_quer
             a[i].tokens[m] = end_token(e->vocab);
         cells += (int)a[i].n_tokens;
     }
-    int pos0 = 0;
+    int pos0 = 0, slot = 0;
     if (rc == UMPIRE_OK)
         rc = umpire_engine_middle_capture(e, middle, e->params.n_batch, err);
     if (rc == UMPIRE_OK)
-        rc = umpire_engine_prefill(e, q, (int)n, cells, &pos0, err);
+        rc = umpire_engine_prefill(e, q, (int)n, cells, &slot, &pos0, err);
     if (rc == UMPIRE_OK) {
         const float *last = llama_get_logits_ith(e->ctx, -1);
         for (size_t i = 0; i < n; i++) { /* token 0 of every answer: drawn by the prompt's last position */

@@ -132,7 +132,7 @@ static int two_way_reply(struct umpire_engine *e, const struct umpire_query *q, 
     struct umpire_query jq = about_answer(q, it, ask, &text);
     if (!text)
         return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, 0, &n_prompt, err);
+    int n_prompt, slot = 0, rc = umpire_engine_prefill(e, &jq, 1, 0, &slot, &n_prompt, err);
     free(text);
     if (rc != UMPIRE_OK)
         return rc;
@@ -187,7 +187,7 @@ static int each_next_logits(struct umpire_engine *e, char **prompts, size_t n,
     int *len = calloc(n, sizeof *len);
     struct llama_batch b = llama_batch_init(cap, 0, 1);
     int *last = malloc((size_t)seqs * sizeof *last);
-    int rc = toks && len && last ? UMPIRE_OK : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    int rc = toks && len && last ? umpire_engine_alone(e, "judging", err) : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
         int m = -llama_tokenize(e->vocab, prompts[i], (int32_t)strlen(prompts[i]), NULL, 0, true, true);
         if (m <= 0 || m > cap || (int)llama_n_ctx(e->ctx) < m ||
@@ -377,7 +377,7 @@ int umpire_engine_choose(struct umpire_engine *e, const struct umpire_query *q, 
     jq.question = text;
     jq.instruction = "";
     jq.answer_prefix = q->answer_prefix ? q->answer_prefix : UMPIRE_CHOICE_PREFIX;
-    int n_prompt, rc = umpire_engine_prefill(e, &jq, 1, UMPIRE_CHOICE_MAX_STEPS, &n_prompt, err);
+    int n_prompt, slot = 0, rc = umpire_engine_prefill(e, &jq, 1, UMPIRE_CHOICE_MAX_STEPS, &slot, &n_prompt, err);
     free(text);
     if (rc != UMPIRE_OK)
         return rc;

@@ -113,14 +113,74 @@ static size_t plan(const struct prompt *p, int block, size_t *step_start) {
     return k;
 }
 
-void umpire_engine_forget(struct umpire_engine *e) { e->cache.n = 0; }
+void umpire_engine_forget(struct umpire_engine *e) {
+    for (int i = 0; i < e->n_slots; i++) {
+        e->slot[i].cache.n = 0;
+        e->slot[i].cells = 0;
+    }
+}
+
+int umpire_engine_alone(const struct umpire_engine *e, const char *what, char *err) {
+    if (e->running)
+        return umpire_fail(err, UMPIRE_EINVAL, "%s needs the engine alone, and %d quer%s decoding (umpire_engine_begin)",
+                           what, e->running, e->running == 1 ? "y is" : "ies are");
+    return UMPIRE_OK;
+}
+
+/* How many of the prompt's first units the slot's cached prompt holds already. */
+static size_t common_prefix(const struct umpire_engine *e, int slot, const struct prompt *p) {
+    const struct umpire_slot *sl = &e->slot[slot];
+    size_t common = 0;
+    while (e->params.reuse_prefix && common < sl->cache.n && common + 1 < p->n &&
+           same_unit(&sl->cache.u[common], &p->u[common]))
+        common++;
+    return common;
+}
+
+/* Choose the slot for a prompt needing `need` cells (when *slot < 0: the free one that shares
+ * the most with it) and make room: the running queries' cells are theirs, free slots' cached
+ * prompts give theirs up, fewest shared units first. 0, or UMPIRE_EBUSY. */
+static int take_slot(struct umpire_engine *e, const struct prompt *p, int need, int *slot) {
+    if (*slot < 0) {
+        size_t best = 0;
+        for (int i = 0; i < e->n_slots; i++) {
+            size_t c = e->slot[i].ask ? 0 : common_prefix(e, i, p);
+            if (!e->slot[i].ask && (*slot < 0 || c > best)) {
+                *slot = i;
+                best = c;
+            }
+        }
+        if (*slot < 0)
+            return UMPIRE_EBUSY;
+    }
+    int used = 0; /* by the other slots */
+    for (int i = 0; i < e->n_slots; i++)
+        used += i == *slot ? 0 : e->slot[i].cells;
+    while (need + used > (int)llama_n_ctx(e->ctx)) {
+        int victim = -1;
+        for (int i = 0; i < e->n_slots; i++)
+            if (i != *slot && !e->slot[i].ask && e->slot[i].cells > 0 &&
+                (victim < 0 || common_prefix(e, i, p) < common_prefix(e, victim, p)))
+                victim = i;
+        if (victim < 0)
+            return UMPIRE_EBUSY;
+        for (int s = 0; s <= e->params.k_max; s++)
+            llama_memory_seq_rm(llama_get_memory(e->ctx), umpire_slot_seq(e, victim) + s, -1, -1);
+        used -= e->slot[victim].cells;
+        e->slot[victim].cells = 0;
+        e->slot[victim].cache.n = 0;
+    }
+    return UMPIRE_OK;
+}
 
 int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q, int n_seq, int cells_after,
-                          int *n_prompt, char *err) {
+                          int *slot, int *n_prompt, char *err) {
     if (!q->question || !q->question[strspn(q->question, " \t\r\n")])
         return umpire_fail(err, UMPIRE_EINVAL, "the question is empty");
     size_t n_media = q->n_images + q->n_audio;
-    int rc = umpire_engine_media_ok(e, q, err);
+    int rc = *slot >= 0 ? umpire_engine_alone(e, "a prefill into a chosen slot", err) : UMPIRE_OK;
+    if (rc == UMPIRE_OK)
+        rc = umpire_engine_media_ok(e, q, err);
     if (rc != UMPIRE_OK)
         return rc;
     if (n_seq < 1 || n_seq > e->params.k_max + 1)
@@ -153,27 +213,35 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                          p.n_cells, cells_after, llama_n_ctx(e->ctx));
     if (rc == UMPIRE_OK && !(steps = malloc(p.n * sizeof *steps)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    if (rc == UMPIRE_OK && take_slot(e, &p, p.n_cells + cells_after, slot) != UMPIRE_OK)
+        rc = umpire_fail(err, UMPIRE_EBUSY, "every slot is taken, or the context has no room for %d more cells next "
+                         "to the running queries' (try again when one ends)", p.n_cells + cells_after);
+    const int seq0 = rc == UMPIRE_OK ? umpire_slot_seq(e, *slot) : 0;
+    struct umpire_slot *sl = rc == UMPIRE_OK ? &e->slot[*slot] : NULL;
     if (rc == UMPIRE_OK) {
         llama_memory_t mem = llama_get_memory(e->ctx);
-        size_t n_steps = plan(&p, e->params.prefill_block, steps), first = 0, common = 0;
+        size_t n_steps = plan(&p, e->params.prefill_block, steps), first = 0;
         /* the prefix the KV holds already: decoding restarts at the last step that starts in it */
-        while (e->params.reuse_prefix && common < e->cache.n && common + 1 < p.n &&
-               same_unit(&e->cache.u[common], &p.u[common]))
-            common++;
+        size_t common = common_prefix(e, *slot, &p);
         while (first + 1 < n_steps && steps[first + 1] <= common)
             first++;
         llama_pos restart = 0;
         for (size_t i = 0; i < steps[first]; i++)
             restart += p.u[i].n_pos;
-        e->cache.n = 0; /* valid again only when this prefill completes */
-        if (restart == 0 || !llama_memory_seq_rm(mem, -1, restart, -1)) {
-            llama_memory_clear(mem, true);
+        sl->cache.n = 0; /* valid again only when this prefill completes */
+        /* alone, the whole KV is the slot's (-1: every sequence; a clear when nothing is kept) */
+        const int alone = e->n_slots == 1;
+        if (restart == 0 || !llama_memory_seq_rm(mem, alone ? -1 : seq0, restart, -1)) {
+            if (alone)
+                llama_memory_clear(mem, true);
+            else
+                llama_memory_seq_rm(mem, seq0, -1, -1);
             first = 0;
             restart = 0;
-        } else {
-            for (int s = 1; s <= e->params.k_max; s++) /* the other sequences shared the prompt's cells */
-                llama_memory_seq_rm(mem, s, -1, -1);
         }
+        for (int s = 1; s <= e->params.k_max; s++) /* the other sequences shared the prompt's cells */
+            llama_memory_seq_rm(mem, seq0 + s, -1, -1);
+        sl->cells = p.n_cells + cells_after;
         e->stats.prompt_tokens += (uint64_t)p.n_cells;
         for (size_t i = 0; i < steps[first]; i++)
             e->stats.reused_tokens += (uint64_t)p.u[i].n_tokens;
@@ -186,7 +254,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
         for (size_t k = first; k < n_steps && rc == UMPIRE_OK; k++) {
             size_t u0 = steps[k], u1 = k + 1 < n_steps ? steps[k + 1] : p.n;
             if (p.u[u0].media) {
-                if (mtmd_helper_eval_chunk_single(e->mctx, e->ctx, p.chunk[u0], n_past, 0, e->params.n_batch, false,
+                if (mtmd_helper_eval_chunk_single(e->mctx, e->ctx, p.chunk[u0], n_past, seq0, e->params.n_batch, false,
                                                   &n_past) != 0)
                     rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
                 continue;
@@ -206,7 +274,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                 b.token[j] = p.u[i].tok;
                 b.pos[j] = n_past++;
                 b.n_seq_id[j] = 1;
-                b.seq_id[j][0] = 0;
+                b.seq_id[j][0] = seq0;
                 b.logits[j] = last && i + 1 == u1;
             }
             if (llama_decode(e->ctx, b) != 0)
@@ -225,22 +293,26 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
         llama_set_embeddings(e->ctx, false);
         e->middle.on = middle;
         *n_prompt = (int)n_past;
-        if (rc == UMPIRE_OK && p.n <= e->cache.cap) { /* remember the prompt (the units only) */
-            memcpy(e->cache.u, p.u, p.n * sizeof *p.u);
-            e->cache.n = p.n;
+        if (rc == UMPIRE_OK && p.n <= sl->cache.cap) { /* remember the prompt (the units only) */
+            memcpy(sl->cache.u, p.u, p.n * sizeof *p.u);
+            sl->cache.n = p.n;
         } else if (rc == UMPIRE_OK) {
-            struct umpire_prompt_unit *g = realloc(e->cache.u, p.n * sizeof *g);
+            struct umpire_prompt_unit *g = realloc(sl->cache.u, p.n * sizeof *g);
             if (g) {
-                e->cache.u = g;
-                e->cache.cap = p.n;
+                sl->cache.u = g;
+                sl->cache.cap = p.n;
                 memcpy(g, p.u, p.n * sizeof *p.u);
-                e->cache.n = p.n;
+                sl->cache.n = p.n;
             }
+        }
+        if (rc != UMPIRE_OK) { /* what it decoded is nobody's */
+            llama_memory_seq_rm(mem, seq0, -1, -1);
+            sl->cells = 0;
         }
     }
     if (rc == UMPIRE_OK)
         for (int s = 1; s < n_seq; s++)
-            llama_memory_seq_cp(llama_get_memory(e->ctx), 0, s, -1, -1);
+            llama_memory_seq_cp(llama_get_memory(e->ctx), seq0, seq0 + s, -1, -1);
     if (chunks)
         mtmd_input_chunks_free(chunks);
     free(toks);

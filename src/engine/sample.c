@@ -210,13 +210,38 @@ static int step_seq(struct umpire_engine *e, struct seq *sq, const struct umpire
     return UMPIRE_OK;
 }
 
+/* One query's answers while they decode: its k + 1 sequences in its slot's KV sequences
+ * seq0 .. seq0 + n_seq - 1, its rows of the step's batch row0 .. row0 + n_rows - 1. */
+struct umpire_asking {
+    struct umpire_sample_params p;
+    umpire_progress_fn progress;
+    void *ud;
+    struct umpire_item *item;
+    int slot, seq0, n_seq, pos0, step, live, row0, rc;
+    char err[UMPIRE_ERR_LEN];
+    struct seq *seqs;
+    int *prev;
+    /* the answers that read one row at one temperature: the members, their draws, what they drew */
+    int *group;
+    struct llama_sampler **dists;
+    struct umpire_drawn *drawn;
+    /* each output row's full softmax, once per step however many answers share the row (slot 0:
+     * the prompt's last position) */
+    struct umpire_logits_stats *raw;
+    int *raw_step;
+    struct umpire_draw draw;
+    struct umpire_draw_class cls[2];
+};
+
 /* Feed every live sequence's last token into the batch. Sequences whose answers are the same so
  * far are one group: one row holds them all (its logits, states), decoded in the KV sequence of
  * the group's first member. A group that splits gives each new part's first member the shared
  * history (its cells, not a copy of their data) before that member decodes on its own. */
-static void feed(struct umpire_engine *e, struct seq *seqs, int n_seq, int *prev, int dedup, struct llama_batch *batch,
-                 int pos0) {
-    batch->n_tokens = 0;
+static void feed(struct umpire_engine *e, struct umpire_asking *a, struct llama_batch *batch) {
+    struct seq *seqs = a->seqs;
+    int *prev = a->prev;
+    const int n_seq = a->n_seq, pos0 = a->pos0;
+    a->row0 = batch->n_tokens;
     for (int s = 0; s < n_seq; s++)
         prev[s] = seqs[s].rep;
     for (int s = 0; s < n_seq; s++) {
@@ -225,7 +250,7 @@ static void feed(struct umpire_engine *e, struct seq *seqs, int n_seq, int *prev
             continue;
         size_t t = sq->a.n_tokens - 1; /* the token just drawn, at position pos0 + t */
         int joined = 0;
-        for (int o = 0; dedup && o < s && !joined; o++)
+        for (int o = 0; a->p.dedup && o < s && !joined; o++)
             if (!seqs[o].done && prev[o] == prev[s] && seqs[o].a.tokens[seqs[o].a.n_tokens - 1] == sq->a.tokens[t]) {
                 sq->rep = seqs[o].rep;
                 sq->batch_idx = seqs[o].batch_idx;
@@ -235,27 +260,130 @@ static void feed(struct umpire_engine *e, struct seq *seqs, int n_seq, int *prev
         if (joined)
             continue;
         if (prev[s] != s && t > 0) /* the first of a new part: the group's history, from its old host */
-            llama_memory_seq_cp(llama_get_memory(e->ctx), prev[s], s, pos0, pos0 + (llama_pos)t);
+            llama_memory_seq_cp(llama_get_memory(e->ctx), a->seq0 + prev[s], a->seq0 + s, pos0, pos0 + (llama_pos)t);
         sq->rep = s;
         int b = batch->n_tokens++;
         batch->token[b] = sq->a.tokens[t];
         batch->pos[b] = pos0 + (llama_pos)t;
         batch->n_seq_id[b] = 1;
-        batch->seq_id[b][0] = s;
+        batch->seq_id[b][0] = a->seq0 + s;
         batch->logits[b] = 1;
         sq->batch_idx = b;
     }
-    e->stats.decoded_rows += (uint64_t)batch->n_tokens;
+    e->stats.decoded_rows += (uint64_t)(batch->n_tokens - a->row0);
 }
 
-int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
-                      struct umpire_item *item, char *err) {
-    return umpire_engine_ask_progress(e, q, p, NULL, NULL, item, err);
+/* Every live sequence draws from the last decode's output: the prompt's last position at step
+ * 0 (e->prompt_phi / prompt_mid), its group's row of the batch after that; then the progress
+ * callback. Sets a->rc (and a->err) on failure. */
+static void draw_step(struct umpire_engine *e, struct umpire_asking *a) {
+    const struct umpire_sample_params *p = &a->p;
+    const size_t d = (size_t)e->n_embd;
+    const int step = a->step, n_seq = a->n_seq;
+    struct seq *seqs = a->seqs;
+    for (int s = 0; s < n_seq && a->rc == UMPIRE_OK; s++) {
+        if (seqs[s].done || seqs[s].drawn == step)
+            continue;
+        int row = step == 0 ? -1 : seqs[s].batch_idx, c = seqs[s].cls, n = 0;
+        int slot = step == 0 ? 0 : row - a->row0 + 1; /* the row's place in raw[] */
+        const float *phi = step == 0 ? e->prompt_phi : llama_get_embeddings_ith(e->ctx, row);
+        const float *mid = !p->middle ? NULL : step == 0 ? e->prompt_mid : e->middle.rows + (size_t)row * d;
+        const float *logits = llama_get_logits_ith(e->ctx, row);
+        if (a->raw_step[slot] != step) {
+            umpire_logits_stats(logits, e->n_vocab, &a->raw[slot]);
+            a->raw_step[slot] = step;
+        }
+        for (int o = s; o < n_seq; o++) {
+            struct seq *so = &seqs[o];
+            if (!so->done && so->drawn != step && so->cls == c && (step == 0 ? -1 : so->batch_idx) == row) {
+                a->group[n] = o;
+                a->dists[n++] = so->dist;
+            }
+        }
+        umpire_draw_row(&a->draw, logits, &a->cls[c], a->dists, n, a->drawn);
+        for (int i = 0; i < n && a->rc == UMPIRE_OK; i++) {
+            struct seq *so = &seqs[a->group[i]];
+            so->drawn = step;
+            if (step_seq(e, so, &a->drawn[i], logits, &a->raw[slot], phi, mid, p) != 0)
+                a->rc = umpire_fail(a->err, UMPIRE_ENOMEM, "out of memory");
+            a->live -= so->done;
+        }
+    }
+    if (a->rc == UMPIRE_OK && a->progress) {
+        const struct seq *shown = &seqs[p->with_greedy ? p->k : 0];
+        if (a->progress(a->ud, shown->text ? shown->text : "", shown->text_len, shown->done))
+            a->rc = umpire_fail(a->err, UMPIRE_ECANCELED, "cancelled at step %d", step);
+    }
+    a->step++;
 }
 
-int umpire_engine_ask_progress(struct umpire_engine *e, const struct umpire_query *q,
-                               const struct umpire_sample_params *p, umpire_progress_fn progress, void *ud,
-                               struct umpire_item *item, char *err) {
+/* Hand the answers to the query's item (or free them on failure), free the rest, give the
+ * slot's answer cells back (its prompt stays, for the prefix cache), and stop the middle
+ * capture when no other running query wants it. Returns the query's status. */
+static int end_asking(struct umpire_engine *e, struct umpire_asking *a, char *err) {
+    const struct umpire_sample_params *p = &a->p;
+    struct umpire_item *item = a->item;
+    int rc = a->rc;
+    if (rc == UMPIRE_OK && !(item->samples = calloc(p->k ? (size_t)p->k : 1, sizeof *item->samples)))
+        rc = umpire_fail(a->err, UMPIRE_ENOMEM, "out of memory");
+    item->k = rc == UMPIRE_OK ? (size_t)p->k : 0; /* what umpire_item_free frees */
+    for (int s = 0; s < a->n_seq && a->seqs && rc == UMPIRE_OK; s++)
+        if (seq_take(&a->seqs[s], p, s < p->k ? &item->samples[s] : &item->greedy) != 0)
+            rc = umpire_fail(a->err, UMPIRE_ENOMEM, "out of memory");
+    for (int s = 0; s < a->n_seq && a->seqs; s++)
+        seq_free(&a->seqs[s]);
+    if (rc == UMPIRE_OK) {
+        item->dim = (size_t)e->n_embd;
+        item->probs = p->sampler_probs ? UMPIRE_PROBS_SAMPLER : UMPIRE_PROBS_RAW;
+        if (p->middle) {
+            item->dim_middle = (size_t)e->n_embd;
+            item->middle_layer = umpire_engine_middle_layer(e);
+        }
+    } else {
+        umpire_item_free(item);
+    }
+    if (a->slot >= 0) {
+        struct umpire_slot *sl = &e->slot[a->slot];
+        if (e->n_slots > 1) { /* the answers' cells go back to the others; alone, the next prefill clears them */
+            llama_memory_t mem = llama_get_memory(e->ctx);
+            llama_memory_seq_rm(mem, a->seq0, a->pos0, -1);
+            for (int s = 1; s < a->n_seq; s++)
+                llama_memory_seq_rm(mem, a->seq0 + s, -1, -1);
+        }
+        sl->cells -= a->n_seq * a->p.max_tokens; /* what the prefill reserved for the answers */
+        sl->ask = NULL;
+        e->running--;
+    }
+    int middle = 0;
+    for (int i = 0; i < e->n_slots; i++)
+        middle |= e->slot[i].ask && e->slot[i].ask->p.middle;
+    if (!middle)
+        umpire_engine_middle_capture(e, 0, 0, NULL);
+    if (!e->running)
+        llama_set_embeddings(e->ctx, false);
+    umpire_draw_free(&a->draw);
+    umpire_draw_class_free(&a->cls[0]);
+    umpire_draw_class_free(&a->cls[1]);
+    free(a->group);
+    free(a->dists);
+    free(a->drawn);
+    free(a->raw);
+    free(a->raw_step);
+    free(a->seqs);
+    free(a->prev);
+    if (err)
+        memcpy(err, a->err, UMPIRE_ERR_LEN);
+    free(a);
+    return rc;
+}
+
+/* Check the parameters, prefill the query in a slot (slot -1: any free one), set its answers up
+ * and draw their first tokens. Returns 0 with *out (it may have ended already), or a negative
+ * status with err (nothing left behind). */
+static int start_asking(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
+                        umpire_progress_fn progress, void *ud, struct umpire_item *item, int slot,
+                        struct umpire_asking **out, char *err) {
+    *out = NULL;
     memset(item, 0, sizeof *item);
     item->correct = -1;
     item->middle_layer = -1;
@@ -269,120 +397,128 @@ int umpire_engine_ask_progress(struct umpire_engine *e, const struct umpire_quer
         return umpire_fail(err, UMPIRE_EINVAL, "need temp > 0, 0 < top_p <= 1, greedy_temp >= 0");
     const int n_seq = p->k + (p->with_greedy != 0), max = p->max_tokens;
     const size_t d = (size_t)e->n_embd;
-    int pos0 = 0;
-    int rc = umpire_engine_middle_capture(e, p->middle, n_seq, err);
+    struct umpire_asking *a = calloc(1, sizeof *a);
+    if (!a)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    a->p = *p;
+    a->progress = progress;
+    a->ud = ud;
+    a->item = item;
+    a->n_seq = a->live = n_seq;
+    a->slot = -1;
+    int rows = e->n_slots * (e->params.k_max + 1); /* a decode's rows, at most */
+    int rc = umpire_engine_middle_capture(e, p->middle || e->middle.on, rows, err);
     if (rc == UMPIRE_OK)
-        rc = umpire_engine_prefill(e, q, n_seq, n_seq * max, &pos0, err);
+        rc = umpire_engine_prefill(e, q, n_seq, n_seq * max, &slot, &a->pos0, err);
     if (rc != UMPIRE_OK) {
-        umpire_engine_middle_capture(e, 0, 0, NULL);
+        int middle = 0;
+        for (int i = 0; i < e->n_slots; i++)
+            middle |= e->slot[i].ask && e->slot[i].ask->p.middle;
+        umpire_engine_middle_capture(e, middle, rows, NULL);
+        free(a);
         return rc;
     }
-    struct seq *seqs = calloc((size_t)n_seq, sizeof *seqs);
-    int *prev = malloc((size_t)n_seq * sizeof *prev);
-    /* the answers that read one row at one temperature: the members, their draws, what they drew */
-    int *group = malloc((size_t)n_seq * sizeof *group);
-    struct llama_sampler **dists = malloc((size_t)n_seq * sizeof *dists);
-    struct umpire_drawn *drawn = malloc((size_t)n_seq * sizeof *drawn);
-    /* each output row's full softmax, once per step however many answers share the row */
-    struct umpire_logits_stats *raw = malloc(((size_t)n_seq + 1) * sizeof *raw);
-    int *raw_step = malloc(((size_t)n_seq + 1) * sizeof *raw_step);
-    struct umpire_draw draw = {0};
-    struct umpire_draw_class cls[2];
-    memset(cls, 0, sizeof cls);
-    struct llama_batch batch = llama_batch_init(n_seq, 0, 1);
-    if (!seqs || !prev || !group || !dists || !drawn || !raw || !raw_step || umpire_draw_init(&draw, e->n_vocab) != 0 ||
-        umpire_draw_class_init(&cls[0], p->temp, p->top_k, p->top_p) != 0 ||
-        umpire_draw_class_init(&cls[1], p->greedy_temp, p->top_k, p->top_p) != 0)
-        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    for (int r = 0; raw_step && r <= n_seq; r++)
-        raw_step[r] = -1;
-    for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
-        seqs[s].rep = 0; /* before the first token every answer is the same: the prompt, in every sequence */
-        seqs[s].cls = s < p->k ? 0 : 1;
-        seqs[s].drawn = -1;
-        if (cls[seqs[s].cls].trunc && !(seqs[s].dist = umpire_draw_sampler(seq_seed(p->seed, s))))
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-        if (seq_alloc(&seqs[s], p, d) != 0)
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    a->slot = slot;
+    a->seq0 = umpire_slot_seq(e, slot);
+    e->slot[slot].ask = a;
+    e->running++;
+    a->seqs = calloc((size_t)n_seq, sizeof *a->seqs);
+    a->prev = malloc((size_t)n_seq * sizeof *a->prev);
+    a->group = malloc((size_t)n_seq * sizeof *a->group);
+    a->dists = malloc((size_t)n_seq * sizeof *a->dists);
+    a->drawn = malloc((size_t)n_seq * sizeof *a->drawn);
+    a->raw = malloc(((size_t)n_seq + 1) * sizeof *a->raw);
+    a->raw_step = malloc(((size_t)n_seq + 1) * sizeof *a->raw_step);
+    if (!a->seqs || !a->prev || !a->group || !a->dists || !a->drawn || !a->raw || !a->raw_step ||
+        umpire_draw_init(&a->draw, e->n_vocab) != 0 ||
+        umpire_draw_class_init(&a->cls[0], p->temp, p->top_k, p->top_p) != 0 ||
+        umpire_draw_class_init(&a->cls[1], p->greedy_temp, p->top_k, p->top_p) != 0)
+        a->rc = umpire_fail(a->err, UMPIRE_ENOMEM, "out of memory");
+    for (int r = 0; a->raw_step && r <= n_seq; r++)
+        a->raw_step[r] = -1;
+    for (int s = 0; a->seqs && s < n_seq && a->rc == UMPIRE_OK; s++) {
+        struct seq *sq = &a->seqs[s];
+        sq->rep = 0; /* before the first token every answer is the same: the prompt, in every sequence */
+        sq->cls = s < p->k ? 0 : 1;
+        sq->drawn = -1;
+        if (a->cls[sq->cls].trunc && !(sq->dist = umpire_draw_sampler(seq_seed(p->seed, s))))
+            a->rc = umpire_fail(a->err, UMPIRE_ENOMEM, "out of memory");
+        if (seq_alloc(sq, p, d) != 0)
+            a->rc = umpire_fail(a->err, UMPIRE_ENOMEM, "out of memory");
     }
-    if (rc == UMPIRE_OK)
+    if (a->rc == UMPIRE_OK) {
         llama_set_embeddings(e->ctx, true);
-    for (int step = 0, live = n_seq; rc == UMPIRE_OK && live > 0; step++) {
-        /* every live sequence draws from the last decode's output: the prompt's last position
-         * at step 0 (e->prompt_phi / prompt_mid), its group's row of the batch after that */
-        for (int s = 0; s < n_seq && rc == UMPIRE_OK; s++) {
-            if (seqs[s].done || seqs[s].drawn == step)
-                continue;
-            int row = step == 0 ? -1 : seqs[s].batch_idx, c = seqs[s].cls, n = 0;
-            const float *phi = step == 0 ? e->prompt_phi : llama_get_embeddings_ith(e->ctx, row);
-            const float *mid = !p->middle ? NULL : step == 0 ? e->prompt_mid : e->middle.rows + (size_t)row * d;
-            const float *logits = llama_get_logits_ith(e->ctx, row);
-            if (raw_step[row + 1] != step) { /* row -1 (the prompt's) in slot 0 */
-                umpire_logits_stats(logits, e->n_vocab, &raw[row + 1]);
-                raw_step[row + 1] = step;
-            }
-            for (int o = s; o < n_seq; o++) {
-                struct seq *so = &seqs[o];
-                if (!so->done && so->drawn != step && so->cls == c && (step == 0 ? -1 : so->batch_idx) == row) {
-                    group[n] = o;
-                    dists[n++] = so->dist;
-                }
-            }
-            umpire_draw_row(&draw, logits, &cls[c], dists, n, drawn);
-            for (int i = 0; i < n && rc == UMPIRE_OK; i++) {
-                struct seq *so = &seqs[group[i]];
-                so->drawn = step;
-                if (step_seq(e, so, &drawn[i], logits, &raw[row + 1], phi, mid, p) != 0)
-                    rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-                live -= so->done;
-            }
-        }
-        if (rc == UMPIRE_OK && progress) {
-            const struct seq *shown = &seqs[p->with_greedy ? p->k : 0];
-            if (progress(ud, shown->text ? shown->text : "", shown->text_len, shown->done))
-                rc = umpire_fail(err, UMPIRE_ECANCELED, "cancelled at step %d", step);
-        }
-        if (rc != UMPIRE_OK || live == 0)
-            break;
-        feed(e, seqs, n_seq, prev, p->dedup, &batch, pos0);
-        umpire_log_clear();
-        e->middle.n_rows = 0;
-        if (llama_decode(e->ctx, batch) != 0)
-            rc = umpire_fail(err, UMPIRE_EINVAL, "decode failed at step %d (%s)", step, umpire_log_last_error());
-        else if (p->middle && (e->middle.failed || e->middle.n_rows != batch.n_tokens))
-            rc = umpire_fail(err, UMPIRE_EINVAL, "the middle layer's output (%s) came back with %d rows for %d tokens",
-                             e->middle.name, e->middle.n_rows, batch.n_tokens);
+        draw_step(e, a);
     }
-    llama_set_embeddings(e->ctx, false);
-    umpire_engine_middle_capture(e, 0, 0, NULL);
-    if (rc == UMPIRE_OK && !(item->samples = calloc(p->k ? (size_t)p->k : 1, sizeof *item->samples)))
-        rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    item->k = rc == UMPIRE_OK ? (size_t)p->k : 0; /* what umpire_item_free frees */
-    for (int s = 0; s < n_seq && seqs && rc == UMPIRE_OK; s++)
-        if (seq_take(&seqs[s], p, s < p->k ? &item->samples[s] : &item->greedy) != 0)
-            rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    for (int s = 0; s < n_seq && seqs; s++)
-        seq_free(&seqs[s]);
-    if (rc == UMPIRE_OK) {
-        item->dim = d;
-        item->probs = p->sampler_probs ? UMPIRE_PROBS_SAMPLER : UMPIRE_PROBS_RAW;
-        if (p->middle) {
-            item->dim_middle = d;
-            item->middle_layer = umpire_engine_middle_layer(e);
+    *out = a;
+    return UMPIRE_OK;
+}
+
+int umpire_engine_begin(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
+                        umpire_progress_fn progress, void *ud, struct umpire_item *item, char *err) {
+    struct umpire_asking *a;
+    int rc = start_asking(e, q, p, progress, ud, item, -1, &a, err);
+    return rc == UMPIRE_OK ? a->slot : rc;
+}
+
+int umpire_engine_running(const struct umpire_engine *e) { return e->running; }
+
+int umpire_engine_step(struct umpire_engine *e, struct umpire_finished *done, int cap) {
+    int n_done = 0, live = 0, middle = 0;
+    struct llama_batch *batch = &e->batch;
+    batch->n_tokens = 0;
+    for (int i = 0; i < e->n_slots; i++) { /* who ended at the last step; who goes on */
+        struct umpire_asking *a = e->slot[i].ask;
+        if (a && (a->rc != UMPIRE_OK || a->live == 0) && n_done < cap) {
+            done[n_done].slot = i;
+            done[n_done].rc = end_asking(e, a, done[n_done].err);
+            n_done++;
+        } else if (a && a->rc == UMPIRE_OK && a->live > 0) {
+            feed(e, a, batch);
+            middle |= a->p.middle;
+            live++;
         }
-    } else {
-        umpire_item_free(item);
     }
-    llama_batch_free(batch);
-    umpire_draw_free(&draw);
-    umpire_draw_class_free(&cls[0]);
-    umpire_draw_class_free(&cls[1]);
-    free(group);
-    free(dists);
-    free(drawn);
-    free(raw);
-    free(raw_step);
-    free(seqs);
-    free(prev);
+    if (!live)
+        return n_done;
+    umpire_log_clear();
+    e->middle.n_rows = 0;
+    llama_set_embeddings(e->ctx, true);
+    int failed = llama_decode(e->ctx, *batch) != 0;
+    int mid_failed = !failed && middle && (e->middle.failed || e->middle.n_rows != batch->n_tokens);
+    for (int i = 0; i < e->n_slots; i++) {
+        struct umpire_asking *a = e->slot[i].ask;
+        if (!a || a->rc != UMPIRE_OK || a->live == 0)
+            continue;
+        if (failed)
+            a->rc = umpire_fail(a->err, UMPIRE_EINVAL, "decode failed at step %d (%s)", a->step - 1,
+                                umpire_log_last_error());
+        else if (mid_failed)
+            a->rc = umpire_fail(a->err, UMPIRE_EINVAL,
+                                "the middle layer's output (%s) came back with %d rows for %d tokens", e->middle.name,
+                                e->middle.n_rows, batch->n_tokens);
+        else
+            draw_step(e, a);
+    }
+    return n_done;
+}
+
+int umpire_engine_ask(struct umpire_engine *e, const struct umpire_query *q, const struct umpire_sample_params *p,
+                      struct umpire_item *item, char *err) {
+    return umpire_engine_ask_progress(e, q, p, NULL, NULL, item, err);
+}
+
+int umpire_engine_ask_progress(struct umpire_engine *e, const struct umpire_query *q,
+                               const struct umpire_sample_params *p, umpire_progress_fn progress, void *ud,
+                               struct umpire_item *item, char *err) {
+    struct umpire_asking *a;
+    int rc = umpire_engine_alone(e, "umpire_engine_ask", err);
+    if (rc == UMPIRE_OK)
+        rc = start_asking(e, q, p, progress, ud, item, 0, &a, err);
+    struct umpire_finished done[1];
+    while (rc == UMPIRE_OK && umpire_engine_step(e, done, 1) == 0)
+        ;
+    if (rc == UMPIRE_OK && (rc = done[0].rc) != UMPIRE_OK && err)
+        memcpy(err, done[0].err, UMPIRE_ERR_LEN);
     return rc;
 }

@@ -51,6 +51,7 @@ void serve_config_defaults(struct serve_config *c) {
     c->max_body = 12u << 20;
     c->max_connections = 64;
     c->max_queue = 16;
+    c->parallel = 4;
     c->timeout = 300;
     c->idle_timeout = 15;
     c->body_timeout = 30;
@@ -1201,7 +1202,7 @@ int serve_run(struct serve_config *c, char *err) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot start the header timeout's thread");
         goto out;
     }
-    if (serve_worker_start(c->engine, c->max_queue, &S.w)) {
+    if (serve_worker_start(c->engine, c->parallel, c->max_queue, &S.w)) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot start the engine's thread");
         goto out;
     }

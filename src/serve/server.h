@@ -32,6 +32,7 @@ struct serve_config {
     size_t max_body;       /* request body bytes */
     int max_connections;   /* connections served at once (more are refused by the socket layer) */
     int max_queue;         /* requests waiting for the engine (more: 429 with Retry-After) */
+    int parallel;          /* requests decoded together (the engine's slots): 4 */
     double timeout;        /* seconds a request may wait for its answer (504 after) */
     int idle_timeout;      /* seconds a connection may stay silent (slow clients) */
     double body_timeout;   /* seconds to receive a whole request body (408 after) */

@@ -15,6 +15,9 @@ struct serve_worker {
     pthread_cond_t work, done;
     struct serve_job *head, *tail;
     int queued, max_queue, stop;
+    int n_slots;
+    struct serve_job **slot, **finished; /* the job decoding in each engine slot (or NULL); those a step ended */
+    struct umpire_finished *ended;
 };
 
 double serve_now(void) {
@@ -23,17 +26,12 @@ double serve_now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-struct progress {
-    struct serve_worker *w;
-    struct serve_job *j;
-};
-
 /* After each decoding step: keep the answer's text for a streaming waiter; stop when asked. */
 static int on_step(void *ud, const char *text, size_t len, int ended) {
     (void)ended;
-    struct progress *pr = ud;
-    struct serve_job *j = pr->j;
-    pthread_mutex_lock(&pr->w->mu);
+    struct serve_job *j = ud;
+    struct serve_worker *w = j->worker;
+    pthread_mutex_lock(&w->mu);
     if (len != j->partial_len || !j->partial) {
         char *g = realloc(j->partial, len + 1);
         if (g) {
@@ -41,11 +39,11 @@ static int on_step(void *ud, const char *text, size_t len, int ended) {
             g[len] = '\0';
             j->partial = g;
             j->partial_len = len;
-            pthread_cond_broadcast(&pr->w->done);
+            pthread_cond_broadcast(&w->done);
         }
     }
     int stop = j->cancel;
-    pthread_mutex_unlock(&pr->w->mu);
+    pthread_mutex_unlock(&w->mu);
     return stop;
 }
 
@@ -55,59 +53,135 @@ void serve_job_clear(struct serve_job *j) {
     j->partial_len = 0;
 }
 
+/* The job's answers are in (or it failed): the judging passes it asked for, its numbers;
+ * called without the lock. */
+static void finish_job(struct serve_worker *w, struct serve_job *j) {
+    if (j->rc == 0 && (j->judge.p_true || j->judge.verbalised || j->judge.entailment))
+        j->rc = umpire_engine_judge(w->e, &j->q, &j->judge, &j->item, j->err);
+    j->seconds = serve_now() - j->t0;
+    if (j->rc == 0) {
+        uint64_t toks = j->item.greedy.n_tokens;
+        for (size_t i = 0; i < j->item.k; i++)
+            toks += j->item.samples[i].n_tokens;
+        serve_metrics_tokens(toks, j->seconds);
+    }
+}
+
+static struct serve_job *pop(struct serve_worker *w) {
+    struct serve_job *j = w->head;
+    if (!(w->head = j->next))
+        w->tail = NULL;
+    w->queued--;
+    serve_metrics_queue(-1);
+    return j;
+}
+
+/* Jobs that need the engine alone: teacher forcing, and answers with judging passes (they use
+ * the whole KV). */
+static int alone(const struct serve_job *j) {
+    return j->kind != JOB_ASK || j->judge.p_true || j->judge.verbalised || j->judge.entailment;
+}
+
+/* The engine thread. Asked questions decode together (continuous batching): between two steps
+ * the queue's first jobs join while slots and cells allow; a job that needs the engine alone
+ * waits (and holds the queue behind it, first come first served) until the running ones end. */
 static void *run(void *arg) {
     struct serve_worker *w = arg;
+    int running = 0;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !w->stop)
+        while (!w->head && !running && !w->stop)
             pthread_cond_wait(&w->work, &w->mu);
-        if (!w->head)
+        if (!w->head && !running)
             break;
-        struct serve_job *j = w->head;
-        if (!(w->head = j->next))
-            w->tail = NULL;
-        w->queued--;
-        serve_metrics_queue(-1);
-        j->state = JOB_RUNNING;
+        while (w->head && (!alone(w->head) || !running) && running < w->n_slots) {
+            struct serve_job *j = pop(w);
+            j->state = JOB_RUNNING;
+            pthread_mutex_unlock(&w->mu);
+            struct umpire_engine_stats before, after;
+            umpire_engine_stats(w->e, &before);
+            j->t0 = serve_now();
+            int rc;
+            if (alone(j)) {
+                j->rc = j->kind == JOB_ASK
+                            ? umpire_engine_ask_progress(w->e, &j->q, &j->sp, on_step, j, &j->item, j->err)
+                            : umpire_engine_force_texts(w->e, &j->q, j->answers, j->n_answers, NULL, &j->item,
+                                                        j->err);
+                rc = -1;
+            } else {
+                rc = umpire_engine_begin(w->e, &j->q, &j->sp, on_step, j, &j->item, j->err);
+            }
+            umpire_engine_stats(w->e, &after);
+            j->prompt_tokens = after.prompt_tokens - before.prompt_tokens;
+            if (rc == UMPIRE_EBUSY && running) { /* no room next to the running ones: first in line again */
+                pthread_mutex_lock(&w->mu);
+                if (j->cancel) {
+                    j->rc = UMPIRE_ECANCELED;
+                    j->state = JOB_DONE;
+                    pthread_cond_broadcast(&w->done);
+                    continue;
+                }
+                j->state = JOB_QUEUED;
+                j->next = w->head;
+                w->head = j;
+                if (!w->tail)
+                    w->tail = j;
+                w->queued++;
+                serve_metrics_queue(1);
+                break;
+            }
+            if (rc >= 0) {
+                pthread_mutex_lock(&w->mu);
+                w->slot[rc] = j;
+                running++;
+                continue;
+            }
+            if (!alone(j))
+                j->rc = rc;
+            finish_job(w, j);
+            pthread_mutex_lock(&w->mu);
+            j->state = JOB_DONE;
+            pthread_cond_broadcast(&w->done);
+        }
+        if (!running)
+            continue;
         pthread_mutex_unlock(&w->mu);
-        double t0 = serve_now();
-        struct progress pr = {w, j};
-        struct umpire_engine_stats before, after;
-        umpire_engine_stats(w->e, &before);
-        j->rc =
-            j->kind == JOB_ASK
-                ? umpire_engine_ask_progress(w->e, &j->q, &j->sp, on_step, &pr, &j->item, j->err)
-                : umpire_engine_force_texts(w->e, &j->q, j->answers, j->n_answers, NULL, &j->item,
-                                            j->err);
-        if (j->rc == 0 && (j->judge.p_true || j->judge.verbalised || j->judge.entailment))
-            j->rc = umpire_engine_judge(w->e, &j->q, &j->judge, &j->item, j->err);
-        j->seconds = serve_now() - t0;
-        umpire_engine_stats(w->e, &after);
-        j->prompt_tokens = after.prompt_tokens - before.prompt_tokens;
-        if (j->rc == 0) {
-            uint64_t toks = j->item.greedy.n_tokens;
-            for (size_t i = 0; i < j->item.k; i++)
-                toks += j->item.samples[i].n_tokens;
-            serve_metrics_tokens(toks, j->seconds);
+        int n = umpire_engine_step(w->e, w->ended, w->n_slots);
+        for (int i = 0; i < n; i++) {
+            struct serve_job *j = w->finished[i] = w->slot[w->ended[i].slot];
+            w->slot[w->ended[i].slot] = NULL;
+            if ((j->rc = w->ended[i].rc) != 0)
+                memcpy(j->err, w->ended[i].err, sizeof j->err);
+            finish_job(w, j);
         }
         pthread_mutex_lock(&w->mu);
-        j->state = JOB_DONE;
-        pthread_cond_broadcast(&w->done);
+        for (int i = 0; i < n; i++)
+            w->finished[i]->state = JOB_DONE;
+        running -= n;
+        if (n)
+            pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-int serve_worker_start(struct umpire_engine *e, int max_queue, struct serve_worker **out) {
+int serve_worker_start(struct umpire_engine *e, int n_slots, int max_queue, struct serve_worker **out) {
     struct serve_worker *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
     w->e = e;
     w->max_queue = max_queue;
+    w->n_slots = n_slots;
+    w->slot = calloc((size_t)n_slots, sizeof *w->slot);
+    w->finished = calloc((size_t)n_slots, sizeof *w->finished);
+    w->ended = calloc((size_t)n_slots, sizeof *w->ended);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);
-    if (pthread_create(&w->thread, NULL, run, w) != 0) {
+    if (!w->slot || !w->finished || !w->ended || pthread_create(&w->thread, NULL, run, w) != 0) {
+        free(w->slot);
+        free(w->finished);
+        free(w->ended);
         free(w);
         return -1;
     }
@@ -122,6 +196,7 @@ int serve_worker_submit(struct serve_worker *w, struct serve_job *j) {
         return -1;
     }
     j->state = JOB_QUEUED;
+    j->worker = w;
     j->next = NULL;
     if (w->tail)
         w->tail->next = j;
@@ -231,5 +306,8 @@ void serve_worker_stop(struct serve_worker *w) {
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->done);
+    free(w->slot);
+    free(w->finished);
+    free(w->ended);
     free(w);
 }

@@ -5,9 +5,11 @@
  * engine's progress callback). While a job runs, its answer's text so far is kept for streaming
  * (serve_worker_next).
  *
- * This is the first version the issue allows: requests are served one after another, each with
- * its own k + 1 sequences decoded together (one prefill, forked); sequences of different
- * requests do not share a decode step (no continuous batching across requests yet). */
+ * Asked questions decode together (continuous batching, umpire_engine_begin/step): each
+ * request's k + 1 answers share one prefill, and the answers of up to n_slots requests share
+ * every decode step; a request joins the running ones between two steps. Teacher forcing
+ * (black-box) and judging passes need the engine alone: such a job waits for the running ones
+ * to end (and the queue behind it waits too, first come first served). */
 #ifndef UMPIRE_SERVE_WORKER_H
 #define UMPIRE_SERVE_WORKER_H
 
@@ -37,13 +39,16 @@ struct serve_job {
     char *partial; /* JOB_ASK: the answer's text so far (its raw bytes) */
     size_t partial_len;
     struct serve_job *next;
+    struct serve_worker *worker;
+    double t0;
 };
 
 struct serve_worker;
 
-/* Start the worker over an open engine (it takes ownership and closes it). max_queue: jobs that
- * may wait besides the running one. Returns 0, or -1 (thread creation failed). */
-int serve_worker_start(struct umpire_engine *e, int max_queue, struct serve_worker **out);
+/* Start the worker over an open engine with n_slots slots (it takes ownership and closes it).
+ * max_queue: jobs that may wait besides the running ones. Returns 0, or -1 (out of memory,
+ * thread creation failed). */
+int serve_worker_start(struct umpire_engine *e, int n_slots, int max_queue, struct serve_worker **out);
 /* Queue a job (the caller keeps it until serve_worker_wait returns). Returns 0, or -1 when the
  * queue is full or the worker is stopping (the caller answers 429 / 503). */
 int serve_worker_submit(struct serve_worker *w, struct serve_job *job);

@@ -97,10 +97,10 @@ def ask(*args):
     return json.loads(out.stdout)
 
 
-def same_scores(a, b):
-    """Every estimator equal (None = undefined on both sides); the names that differ."""
+def same_scores(a, b, tol=1e-12):
+    """Every estimator equal (None = undefined on both sides) within tol relative; the names that differ."""
     return [k for k in a if (a[k] is None) != (b.get(k) is None) or
-            (a[k] is not None and abs(a[k] - b[k]) > 1e-12 * max(1, abs(a[k])))]
+            (a[k] is not None and abs(a[k] - b[k]) > tol * max(1, abs(a[k])))]
 
 
 def png(w, h, shade):
@@ -478,9 +478,14 @@ try:
           and codes.count(200) >= 2 and codes.count(429) >= 1, codes)
     check("429s carry Retry-After and code queue_full",
           all(r[2].get("Retry-After") == "1" and r[1]["error"]["code"] == "queue_full" for r in results if r[0] == 429))
-    check("every 200 of the burst is ask's answer and scores",
+    # decoded together (continuous batching): the same answers, the numbers to rounding (an
+    # attention over a KV that holds other requests' cells rounds a little differently)
+    check("every 200 of the burst is ask's answer and scores (to 1e-4)",
           all(r[1]["choices"][0]["message"]["content"] == ref8["answer"] and
-              not same_scores(r[1]["uncertainty"]["scores"], ref8["scores"]) for r in ok200))
+              not same_scores(r[1]["uncertainty"]["scores"], ref8["scores"], 1e-4) for r in ok200),
+          [(r[1]["choices"][0]["message"]["content"] == ref8["answer"],
+            {k: (r[1]["uncertainty"]["scores"][k], ref8["scores"][k])
+             for k in same_scores(r[1]["uncertainty"]["scores"], ref8["scores"], 1e-4)}) for r in ok200])
     st, m, _ = request(pq, "GET", "/metrics")
     n429 = sum(int(l.rsplit(" ", 1)[1]) for l in m.split("\n") if l.startswith("umpire_requests_total{") and 'code="429"' in l)
     n200 = sum(int(l.rsplit(" ", 1)[1]) for l in m.split("\n") if
