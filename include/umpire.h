@@ -180,6 +180,13 @@ UMPIRE_API void umpire_free(void *p);
 /* Free what an item owns (not the item itself) and zero it. */
 UMPIRE_API void umpire_item_free(struct umpire_item *item);
 
+/* One earlier turn of a conversation: role "user" or "assistant" (as the chat template names
+ * them) and its text. */
+struct umpire_turn {
+    const char *role;
+    const char *content;
+};
+
 /* Evaluation datasets (DESIGN.md): one question a line with its accepted answers. */
 struct umpire_dataset_item {
     char *id, *question;
@@ -195,6 +202,10 @@ struct umpire_dataset_item {
     char *description;      /* text about the item's media, asked before the question (the
                                Calibration-MLLM study: a description of the image, sentence by
                                sentence), or NULL */
+    struct umpire_turn *history; /* the conversation before the question ("history": [{"role":
+                                    "user", "content": ...}, {"role": "assistant", ...}, ...]),
+                                    text, or NULL */
+    size_t n_history;
 };
 struct umpire_dataset {
     struct umpire_dataset_item *items;
@@ -651,6 +662,10 @@ struct umpire_query {
     double image_noise;        /* > 0: N(0, image_noise^2) on every image's pixels (on [0, 1]),
                                   before it is encoded (Calibration-MLLM's Image + noise) */
     uint64_t image_noise_seed; /* the noise's draws: the same seed, the same noisy image */
+    const struct umpire_turn *history; /* earlier turns of the conversation, oldest first, put
+                                          through the chat template between the system turn and
+                                          the question's user turn (text only); NULL: none */
+    size_t n_history;
 };
 
 struct umpire_sample_params {

@@ -181,7 +181,8 @@ grep -q "^by kind" "$dir/groups.out"; check "--group-by table" $? "$(cat "$dir/g
 # --image-noise (issue 16): seeded per item (two runs, the same items), recorded in config.json,
 # and the image the model reads is another one (the answers' log-probs move); a "description"
 # goes into the prompt before the question (the log-probs move), and one that is not a string
-# is named with its file and line
+# is named with its file and line; so do a "history" of earlier turns and one that does not
+# alternate
 /usr/bin/python3 - "$dir" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -189,6 +190,9 @@ base = {"id": "n0", "question": "What is shown?", "image": "pattern.ppm", "answe
 open(f"{d}/noise.jsonl", "w").write(json.dumps(base) + "\n")
 open(f"{d}/described.jsonl", "w").write(json.dumps(dict(base, description="A pattern of stripes.")) + "\n")
 open(f"{d}/bad-description.jsonl", "w").write(json.dumps(dict(base, description=3)) + "\n")
+turns = [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Red"}]
+open(f"{d}/history.jsonl", "w").write(json.dumps(dict(base, history=turns)) + "\n")
+open(f"{d}/bad-history.jsonl", "w").write(json.dumps(dict(base, history=turns[:1] + turns[:1])) + "\n")
 PY
 noisy() { # RUN_DIR DATA [extra options]
     nout=$1 ndata=$2
@@ -197,13 +201,18 @@ noisy() { # RUN_DIR DATA [extra options]
         -n 3 --seed 4 --bootstrap 0 "$@" > /dev/null 2>&1
 }
 noisy "$dir/noise0" "$dir/noise.jsonl" && noisy "$dir/noise1" "$dir/noise.jsonl" --image-noise 0.3 &&
-    noisy "$dir/noise2" "$dir/noise.jsonl" --image-noise 0.3 && noisy "$dir/described" "$dir/described.jsonl"
-check "--image-noise and description runs" $? ""
+    noisy "$dir/noise2" "$dir/noise.jsonl" --image-noise 0.3 && noisy "$dir/described" "$dir/described.jsonl" &&
+    noisy "$dir/history" "$dir/history.jsonl"
+check "--image-noise, description and history runs" $? ""
 lp() { /usr/bin/python3 -c "import json, sys; print(json.loads(open(sys.argv[1]).readline())['samples'][0]['raw_logprobs'])" "$1/items.jsonl"; }
 [ "$(lp "$dir/noise1")" = "$(lp "$dir/noise2")" ]; check "--image-noise: the same seed, the same noisy image" $? ""
 [ "$(lp "$dir/noise0")" != "$(lp "$dir/noise1")" ]; check "--image-noise: another image than the clean one" $? ""
 grep -q '"image_noise":[[:space:]]*0.3' "$dir/noise1/config.json"; check "--image-noise in config.json" $? "$(cat "$dir/noise1/config.json")"
 [ "$(lp "$dir/noise0")" != "$(lp "$dir/described")" ]; check "description: in the prompt" $? ""
+[ "$(lp "$dir/noise0")" != "$(lp "$dir/history")" ]; check "history: the earlier turns in the prompt" $? ""
+"$umpire" eval -m "$models/tiny.gguf" --data "$dir/bad-history.jsonl" --out "$dir/bad-h" > "$dir/bad-h.out" 2>&1
+grep -q 'bad-history.jsonl:1: history\[1\].role: expected "assistant"' "$dir/bad-h.out"
+check "history: turns that do not alternate, named with file, line and field" $? "$(cat "$dir/bad-h.out")"
 "$umpire" eval -m "$models/tiny.gguf" --data "$dir/bad-description.jsonl" --out "$dir/bad-d" > "$dir/bad-d.out" 2>&1
 grep -q "bad-description.jsonl:1: description: expected a string" "$dir/bad-d.out"
 check "description: not a string, named with file and line" $? "$(cat "$dir/bad-d.out")"

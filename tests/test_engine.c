@@ -987,6 +987,36 @@ static void test_bad_input(void **state) {
     assert_null(e);
 }
 
+/* A conversation's earlier turns go through the chat template (tiny.gguf's is Phi-3's: "<|role|>\n
+ * content<|end|>\n" a turn) after the system turn and before the question's user turn, in order;
+ * the same query answered with them differs from it answered without. */
+static void test_history_prompt(void **state) {
+    (void)state;
+    const struct umpire_turn turns[] = {{"user", "Name a city."}, {"assistant", "Lyon"}};
+    struct umpire_query q = {.question = "And its river?", .system = "Be brief.", .instruction = "",
+                             .history = turns, .n_history = 2};
+    char *text = umpire_engine_prompt_text(text_engine, &q, 0);
+    assert_non_null(text);
+    assert_string_equal(text, "<|system|>\nBe brief.<|end|>\n<|user|>\nName a city.<|end|>\n"
+                              "<|assistant|>\nLyon<|end|>\n<|user|>\nAnd its river?<|end|>\n<|assistant|>\n");
+    free(text);
+    q.n_history = 0; /* the count rules, not the pointer */
+    text = umpire_engine_prompt_text(text_engine, &q, 0);
+    assert_string_equal(text, "<|system|>\nBe brief.<|end|>\n<|user|>\nAnd its river?<|end|>\n<|assistant|>\n");
+    free(text);
+    struct umpire_item with = {0}, without = {0};
+    char err[UMPIRE_ERR_LEN];
+    assert_int_equal(ask(text_engine, &q, 2, 7, &without, err), 0);
+    q.n_history = 2;
+    assert_int_equal(ask(text_engine, &q, 2, 7, &with, err), 0);
+    int differ = with.greedy.n_tokens != without.greedy.n_tokens ||
+                 memcmp(with.greedy.tokens, without.greedy.tokens, with.greedy.n_tokens * sizeof *with.greedy.tokens) ||
+                 memcmp(with.greedy.embedding, without.greedy.embedding, with.dim * sizeof *with.greedy.embedding);
+    assert_true(differ);
+    umpire_item_free(&with);
+    umpire_item_free(&without);
+}
+
 /* The engine's text cleaner, which every answer passes (a token can end inside a character):
  * white space trimmed; overlongs, surrogates, code points above U+10FFFF and cut sequences
  * replaced by U+FFFD (one per maximal ill-formed part), well-formed 4-byte characters kept */
@@ -1203,6 +1233,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_clean_text),
+        cmocka_unit_test(test_history_prompt),
     };
     if (getenv("UMPIRE_TEST_FILTER")) /* one test while working on it: UMPIRE_TEST_FILTER=test_stop_strings */
         cmocka_set_test_filter(getenv("UMPIRE_TEST_FILTER"));

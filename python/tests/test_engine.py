@@ -72,6 +72,19 @@ def test_ask_equals_cli(cli, tiny, engine):
         assert math.isnan(one.umpire) and one.answer == one.item.greedy.text
 
 
+def test_history(engine):
+    """Earlier turns reach the prompt: the same question and seed answered with them differs from
+    it answered without; pairs and dicts are the same turns; a bad role is refused by name."""
+    turns = [("user", "Name a city."), ("assistant", "Lyon")]
+    plain = engine.ask(Q, k=2, seed=3, max_tokens=8)
+    a = engine.ask(Q, k=2, seed=3, max_tokens=8, history=turns)
+    b = engine.ask(Q, k=2, seed=3, max_tokens=8, history=[{"role": r, "content": c} for r, c in turns])
+    assert a.item.to_jsonl() == b.item.to_jsonl()
+    assert a.item.to_jsonl() != plain.item.to_jsonl()
+    with pytest.raises(ValueError, match=r"history\[1\]\.role"):
+        engine.ask(Q, history=[("user", "a"), ("tool", "b")])
+
+
 def test_black_box_proxy(cli, tiny, engine, tmp_path):
     first = engine.ask(Q, k=3, seed=4, max_tokens=6)
     (tmp_path / "asked.json").write_text(first.item.to_jsonl() + "\n")

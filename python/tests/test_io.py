@@ -113,7 +113,8 @@ def test_datasets(tmp_path, monkeypatch):
     audio = str(tmp_path / "a.wav")
     items = [umpire.DatasetItem("a", "What is this?", ["a cat", "cat"], images=["img/1.png"], audio=[audio]),
              umpire.DatasetItem("b", "Which?", ["B"], choices=["red", "blue"]),
-             umpire.DatasetItem("c", "Who is Zorg?", [], answerable=False)]
+             umpire.DatasetItem("c", "Who is Zorg?", [], answerable=False,
+                                history=[("user", "Name a city."), ("assistant", "Lyon")])]
     umpire.write_dataset(data / "d.jsonl", items)
     raw = [json.loads(x) for x in open(data / "d.jsonl")]
     assert raw[0]["image"] == ["../img/1.png"]  # relative to the file's folder; absolute kept
@@ -124,6 +125,12 @@ def test_datasets(tmp_path, monkeypatch):
     assert os.path.normpath(back[0].images[0]) == "img/1.png" and back[0].audio == [audio]
     assert back[0].answers == ["a cat", "cat"] and back[1].choices == ["red", "blue"]
     assert back[2].answerable is False and back[2].answers == []
+    assert raw[2]["history"] == [{"role": "user", "content": "Name a city."}, {"role": "assistant", "content": "Lyon"}]
+    assert back[2].history == [("user", "Name a city."), ("assistant", "Lyon")] and back[0].history == []
+    # a history that does not alternate from the user's is named with its line and field
+    with pytest.raises(umpire.InvalidInputError, match=r":1: history\[1\]\.role: expected \"assistant\""):
+        umpire.write_dataset(data / "h.jsonl", [umpire.DatasetItem("x", "q?", ["a"], history=[("user", "a"),
+                                                                                              ("user", "b")])])
     # the reader's own checks run on what is written: an answerable question needs an answer
     with pytest.raises(umpire.InvalidInputError, match=r":1: answers: needs at least one accepted answer"):
         umpire.write_dataset(data / "e.jsonl", [umpire.DatasetItem("x", "q?", [])])

@@ -125,12 +125,16 @@ class SampleSet(Structure):
                 ("warning", c_char * ERR_LEN)]
 
 
+class Turn(Structure):
+    _fields_ = [("role", c_char_p), ("content", c_char_p)]
+
+
 class DatasetItem(Structure):
     _fields_ = [("id", c_char_p), ("question", c_char_p), ("images", POINTER(c_char_p)),
                 ("audio", POINTER(c_char_p)), ("n_images", c_size_t), ("n_audio", c_size_t),
                 ("answers", POINTER(c_char_p)), ("n_answers", c_size_t), ("choices", POINTER(c_char_p)),
                 ("n_choices", c_size_t), ("answerable", c_int), ("group", c_char_p), ("line", c_size_t),
-                ("description", c_char_p)]
+                ("description", c_char_p), ("history", POINTER(Turn)), ("n_history", c_size_t)]
 
 
 class Dataset(Structure):
@@ -204,7 +208,7 @@ class Query(Structure):
     _fields_ = [("question", c_char_p), ("system", c_char_p), ("instruction", c_char_p), ("style", c_int),
                 ("images", POINTER(c_char_p)), ("n_images", c_size_t), ("audio", POINTER(c_char_p)),
                 ("n_audio", c_size_t), ("answer_prefix", c_char_p), ("image_noise", c_double),
-                ("image_noise_seed", c_uint64)]
+                ("image_noise_seed", c_uint64), ("history", POINTER(Turn)), ("n_history", c_size_t)]
 
 
 class SampleParams(Structure):
@@ -234,7 +238,7 @@ C_STRUCTS = {Answer: "umpire_answer", Choice: "umpire_choice", Item: "umpire_ite
              MetricParams: "umpire_metric_params", MetricReport: "umpire_metric_report",
              Comparison: "umpire_comparison", Idk: "umpire_idk",
              Calibration: "umpire_calibration", EngineParams: "umpire_engine_params",
-             EngineStats: "umpire_engine_stats", Query: "umpire_query", SampleParams: "umpire_sample_params",
+             EngineStats: "umpire_engine_stats", Turn: "umpire_turn", Query: "umpire_query", SampleParams: "umpire_sample_params",
              ForceParams: "umpire_force_params", JudgeParams: "umpire_judge_params",
              ModelInfo: "umpire_model_info"}
 

@@ -84,6 +84,23 @@ class Asked:
         return [s.text for s in self.item.samples]
 
 
+def _history(b, history):
+    """A conversation's earlier turns as a struct umpire_turn array (held by b), and their count."""
+    turns = []
+    for i, t in enumerate(history or ()):
+        role, content = (t.get("role"), t.get("content")) if isinstance(t, dict) else tuple(t)
+        if role not in ("user", "assistant"):
+            raise ValueError("history[%d].role: expected \"user\" or \"assistant\", got %r" % (i, role))
+        if not isinstance(content, str):
+            raise ValueError("history[%d].content: expected a string" % i)
+        turns.append(L.Turn(b.hold(_text(role, "history[%d].role" % i)),
+                            b.hold(_text(content, "history[%d].content" % i))))
+    if not turns:
+        return None, 0
+    arr = b.hold((L.Turn * len(turns))(*turns))
+    return ctypes.cast(arr, POINTER(L.Turn)), len(turns)
+
+
 class Engine:
     """A GGUF model (and projector, for images and audio) loaded once; ask() many questions.
     One thread at a time uses it (calls are serialised); close() or `with` frees it. log: llama.cpp's
@@ -147,7 +164,7 @@ class Engine:
             L.lib().umpire_engine_stats(self._handle(), byref(s))
         return {name: int(getattr(s, name)) for name, _ in L.EngineStats._fields_}
 
-    def ask(self, question, *, images=(), audio=(), system=None, instruction=None, prompt_style="suffix",
+    def ask(self, question, *, images=(), audio=(), system=None, history=(), instruction=None, prompt_style="suffix",
             k=5, seed=0, max_tokens=256, temp=1.0, top_p=0.9, top_k=0, greedy_temp=0.1, stop=(),
             raw_probs=False, middle_layer=False, options=None, choice_temp=1.0, p_true=False, verbalised=False,
             entailment=False, responses=None, finish=None, alpha=None, calibration=None, id=None):
@@ -158,7 +175,9 @@ class Engine:
         proxy; finish: how each ended). alpha: V's weight (default 1, or the calibration's).
         calibration: a Calibration (or its path): p_error and verdict, the score computed as it
         was fitted. k = 0 (the low-temperature answer only) or 1: the single-answer scores only.
-        Returns an Asked."""
+        history: the conversation's earlier turns, oldest first, as (role, text) pairs or
+        {"role", "content"} dicts, role "user" or "assistant" (put through the chat template
+        before the question). Returns an Asked."""
         # every argument checked before the library is called
         b = _Builder()
         if not isinstance(question, str):
@@ -166,6 +185,7 @@ class Engine:
         q = L.Query()
         q.question = b.hold(_text(question, "question"))
         q.system = None if system is None else b.hold(_text(system, "system"))
+        q.history, q.n_history = _history(b, history)
         q.instruction = None if instruction is None else b.hold(_text(instruction, "instruction"))
         if prompt_style not in L.PROMPT_STYLES:
             raise ValueError("prompt_style: expected one of %s, got %r" % (", ".join(L.PROMPT_STYLES), prompt_style))

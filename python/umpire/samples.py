@@ -386,6 +386,7 @@ class DatasetItem:
     group: Optional[str] = None
     line: int = field(default=0, compare=False)
     description: Optional[str] = None  # text about the media, asked before the question
+    history: List[tuple] = field(default_factory=list)  # (role, text) turns before the question
 
 
 def _strings(ptr, n):
@@ -415,7 +416,9 @@ def read_dataset(path, group=None):
                                    choices=_strings(x.choices, x.n_choices) if x.choices else None,
                                    answerable=bool(x.answerable),
                                    group=x.group.decode("utf-8") if x.group is not None else None, line=x.line,
-                                   description=x.description.decode("utf-8") if x.description is not None else None))
+                                   description=x.description.decode("utf-8") if x.description is not None else None,
+                                   history=[(x.history[j].role.decode("utf-8"), x.history[j].content.decode("utf-8"))
+                                            for j in range(x.n_history)]))
         return out
     finally:
         lib.umpire_dataset_free(byref(d))
@@ -449,6 +452,8 @@ def _dataset_line(it, where, folder):
         o["answerable"] = False
     if it.description is not None:
         o["description"] = it.description
+    if it.history:
+        o["history"] = [{"role": r, "content": c} for r, c in it.history]
     return json.dumps(o, ensure_ascii=False)
 
 

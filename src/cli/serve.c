@@ -14,14 +14,17 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: umpire serve -m MODEL.gguf [--mmproj F] [--calibration cal.json] [options]\n\n"
             "An OpenAI-compatible server: POST /v1/chat/completions answers (text, images as data: URIs,\n"
-            "input_audio; n, temperature, max_tokens, seed, logprobs, stream) and adds an \"uncertainty\"\n"
+            "input_audio; earlier user/assistant turns of a conversation, text only; n, temperature,\n"
+            "max_tokens, seed, logprobs, stream, stop) and adds an \"uncertainty\"\n"
             "object: every score, alpha, k, and with --calibration p_error and the verdict (answer or\n"
             "escalate). POST /v1/uncertainty scores given answers ({\"messages\", \"answers\": [...]}); GET\n"
             "/v1/models, /health, /metrics (Prometheus). `temperature` is the returned answer's (the\n"
             "low-temperature one); `k` (umpire's field) the samples drawn to measure the spread; `n` > 1\n"
             "returns samples as further choices. Requests share one engine: each request's k + 1 answers\n"
             "come from one prefill, and up to --parallel requests decode together step by step\n"
-            "(continuous batching: a request joins the running ones without waiting for them).\n\n");
+            "(continuous batching: a request joins the running ones without waiting for them).\n"
+            "stream: true sends the answer as it is decoded (with stop strings, all but what one may still\n"
+            "cut off); black-box answers and, with --escalate-url, every answer stream whole at the end.\n\n");
     cli_run_options_help(f);
     fprintf(f,
             "server:\n"
@@ -46,7 +49,10 @@ static void usage(FILE *f) {
             "  --timeout S             seconds a request may wait for its answer: 504 after (300)\n"
             "  --idle-timeout S        seconds a connection may stay silent (15)\n"
             "  --body-timeout S        seconds to send a request body: closed after (30)\n"
-            "  --drain-timeout S       on SIGTERM, seconds to let requests in flight finish (60)\n"
+            "  --header-timeout S      seconds to send a request's headers, from the connection's start or\n"
+            "                          its last answer: closed after (10; slow clients that never idle)\n"
+            "  --drain-timeout S       on SIGTERM, seconds to let requests in flight finish; those still\n"
+            "                          waiting for the model then get 503 shutting_down (60)\n"
             "black-box and escalation:\n"
             "  --upstream URL          ask this OpenAI-compatible endpoint for k answers and score them with\n"
             "                          MODEL as the proxy (teacher forcing): http://HOST:PORT/v1\n"
@@ -112,7 +118,7 @@ int cmd_serve(int argc, char **argv) {
     enum {
         O_HOST = CLI_O_FIRST_OWN, O_PORT, O_PORT_FILE, O_ALIAS, O_KEYS, O_CAL, O_ALPHA, O_MAX_BODY, O_MAX_MEDIA,
         O_KMAX, O_TOKLIM, O_MAXCONN, O_MAXQ, O_PARALLEL, O_TIMEOUT, O_IDLE, O_BODYT, O_DRAIN, O_UP, O_UPKEY, O_UPMODEL, O_ESC,
-        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE, O_HEALTH
+        O_ESCKEY, O_ESCMODEL, O_ESCTO, O_ESCLOG, O_UPTIME, O_UPRETRY, O_REMOTE, O_HEALTH, O_HEADT
     };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
@@ -130,7 +136,8 @@ int cmd_serve(int argc, char **argv) {
         {"escalate-model", required_argument, 0, O_ESCMODEL}, {"escalate-to", required_argument, 0, O_ESCTO},
         {"escalate-log", required_argument, 0, O_ESCLOG}, {"upstream-timeout", required_argument, 0, O_UPTIME},
         {"upstream-retries", required_argument, 0, O_UPRETRY}, {"health-interval", required_argument, 0, O_HEALTH},
-        {"allow-remote-media", no_argument, 0, O_REMOTE}, {"help", no_argument, 0, 'h'},
+        {"allow-remote-media", no_argument, 0, O_REMOTE}, {"header-timeout", required_argument, 0, O_HEADT},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int ch, bad = 0;
     cli_run_options_spell(argc, argv);
@@ -169,6 +176,7 @@ int cmd_serve(int argc, char **argv) {
             c.idle_timeout = (int)ceil(secs);
             break;
         case O_BODYT: bad = parse_seconds("--body-timeout", optarg, &c.body_timeout); break;
+        case O_HEADT: bad = parse_seconds("--header-timeout", optarg, &c.header_timeout); break;
         case O_DRAIN: bad = parse_seconds("--drain-timeout", optarg, &c.drain_timeout); break;
         case O_UP:
             if (n_ups == SERVE_POOL_MAX) {

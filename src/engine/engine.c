@@ -230,14 +230,38 @@ static char *user_content(const struct umpire_query *q, size_t n_media) {
     return s;
 }
 
+/* The plain prompt of a model without a (known) chat template: the system text, each earlier
+ * turn on a line of its own ("User: ..." / "Assistant: ..."), the user turn, then the answer
+ * prefix or "Answer:". */
+static char *plain_prompt(const struct umpire_query *q, const char *user) {
+    const char *prefix = q->answer_prefix ? q->answer_prefix : "Answer:";
+    size_t m = strlen(user) + (q->system ? strlen(q->system) : 0) + strlen(prefix) + 32;
+    for (size_t i = 0; i < q->n_history; i++)
+        m += strlen(q->history[i].content) + 16;
+    char *out = malloc(m);
+    if (!out)
+        return NULL;
+    size_t at = (size_t)snprintf(out, m, "%s%s", q->system ? q->system : "", q->system ? "\n\n" : "");
+    for (size_t i = 0; i < q->n_history; i++)
+        at += (size_t)snprintf(out + at, m - at, "%s: %s\n", strcmp(q->history[i].role, "assistant") ? "User" : "Assistant",
+                               q->history[i].content);
+    snprintf(out + at, m - at, "%s\n%s", user, prefix);
+    return out;
+}
+
 char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media) {
     char *user = user_content(q, n_media);
-    if (!user)
+    struct llama_chat_message *msgs = malloc((q->n_history + 2) * sizeof *msgs);
+    if (!user || !msgs) {
+        free(user);
+        free(msgs);
         return NULL;
-    struct llama_chat_message msgs[2];
+    }
     size_t n = 0;
     if (q->system && q->system[0])
         msgs[n++] = (struct llama_chat_message){"system", q->system};
+    for (size_t i = 0; i < q->n_history; i++) /* the conversation so far, oldest first */
+        msgs[n++] = (struct llama_chat_message){q->history[i].role, q->history[i].content};
     msgs[n++] = (struct llama_chat_message){"user", user};
     const char *tmpl = llama_model_chat_template(e->model, NULL);
     const char *prefix = q->answer_prefix ? q->answer_prefix : "";
@@ -246,13 +270,10 @@ char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_que
     if (len >= 0 && (out = malloc((size_t)len + strlen(prefix) + 1))) {
         llama_chat_apply_template(tmpl, msgs, n, true, out, len + 1);
         strcpy(out + len, prefix);
-    } else if (len < 0) { /* no template, or one llama.cpp does not know: a plain prompt */
-        size_t m = strlen(user) + (q->system ? strlen(q->system) : 0) + strlen(prefix) + 32;
-        if ((out = malloc(m)))
-            snprintf(out, m, "%s%s%s\n%s", q->system ? q->system : "", q->system ? "\n\n" : "", user,
-                     q->answer_prefix ? prefix : "Answer:");
-    }
+    } else if (len < 0) /* no template, or one llama.cpp does not know: a plain prompt */
+        out = plain_prompt(q, user);
     free(user);
+    free(msgs);
     return out;
 }
 

@@ -1,5 +1,6 @@
 /* dataset.c - read an evaluation dataset (DESIGN.md): one question a line,
  *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths], "description"?: text,
+ *    "history"?: [{"role": "user", "content": text}, {"role": "assistant", ...}, ...],
  *    "answers": [accepted answers], "choices"?: {"A": "...", "B": "..."}, "answerable"?: bool}
  * with media paths relative to the dataset file. An unanswerable question ("answerable": false)
  * is answered right by declining: in free form with an answer umpire_is_refusal recognises, in
@@ -77,6 +78,41 @@ static int strings(struct load *l, size_t line, const cJSON *v, const char *fiel
     return 0;
 }
 
+/* "history": the conversation before the question, user and assistant turns in alternation
+ * from the user's (the question is the next user turn). */
+static int history(struct load *l, size_t line, const cJSON *v, struct umpire_dataset_item *it) {
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    int m = cJSON_GetArraySize(v);
+    if (!cJSON_IsArray(v) || m % 2)
+        return fail(l, line, "history", "expected an array of turns, user then assistant, in pairs "
+                                        "({\"role\": \"user\", \"content\": \"...\"}, {\"role\": \"assistant\", ...})");
+    if (m && !(it->history = calloc((size_t)m, sizeof *it->history)))
+        return oom(l, line);
+    char field[48];
+    for (const cJSON *t = v->child; t; t = t->next) {
+        size_t i = it->n_history;
+        const char *want = i % 2 ? "assistant" : "user";
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(t, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(t, "content");
+        snprintf(field, sizeof field, "history[%zu].role", i);
+        if (!cJSON_IsString(role) || strcmp(role->valuestring, want))
+            return fail(l, line, field, i % 2 ? "expected \"assistant\" (turns alternate, from the user's)"
+                                              : "expected \"user\" (turns alternate, from the user's)");
+        snprintf(field, sizeof field, "history[%zu].content", i);
+        if (!cJSON_IsString(content))
+            return fail(l, line, field, "expected a string");
+        int rc = utf8(l, line, field, content->valuestring);
+        if (rc)
+            return rc;
+        char *c = strdup(content->valuestring);
+        if (!c)
+            return oom(l, line);
+        it->history[it->n_history++] = (struct umpire_turn){want, c};
+    }
+    return 0;
+}
+
 static int add(const cJSON *o, size_t line, void *ctx) {
     struct load *l = ctx;
     struct umpire_dataset *d = l->out;
@@ -141,6 +177,8 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         if (desc->valuestring[0] && !(it->description = strdup(desc->valuestring)))
             return oom(l, line);
     }
+    if ((rc = history(l, line, cJSON_GetObjectItemCaseSensitive(o, "history"), it)))
+        return rc;
     if ((rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "image"), "image", 1, &it->images, &it->n_images)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "audio"), "audio", 1, &it->audio, &it->n_audio)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "answers"), "answers", 0, &it->answers, &it->n_answers)))
@@ -201,6 +239,9 @@ void umpire_dataset_free(struct umpire_dataset *d) {
         free(it->id);
         free(it->question);
         free(it->description);
+        for (size_t j = 0; j < it->n_history; j++)
+            free((char *)it->history[j].content);
+        free(it->history);
         free(it->group);
         strv_free(it->images, it->n_images);
         strv_free(it->audio, it->n_audio);

@@ -128,6 +128,8 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
                                  .n_images = di->n_images,
                                  .audio = (const char *const *)di->audio,
                                  .n_audio = di->n_audio,
+                                 .history = di->history,
+                                 .n_history = di->n_history,
                                  .image_noise = p->image_noise,
                                  .image_noise_seed = umpire_fnv1a_str(p->sample.seed ^ 0x6e6f697365ULL, di->id)};
     char *mc_question = NULL, *described = NULL;

@@ -33,6 +33,9 @@ void serve_request_free(struct serve_request *r) {
     free(r->model);
     free(r->system);
     free(r->question);
+    for (size_t i = 0; i < r->n_history; i++)
+        free((char *)r->history[i].content);
+    free(r->history);
     for (size_t i = 0; i < r->n_media; i++) {
         free(r->media[i].data);
         free(r->media[i].url);
@@ -190,6 +193,12 @@ static int text_content(const cJSON *c, const char *param, char **out, size_t *o
     int i = 0;
     for (const cJSON *part = c->child; part; part = part->next, i++) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "text"))
+            return BAD(param,
+                       "%s[%d]: a %.40s part: images and audio are read in the last user "
+                       "message only (earlier turns and system messages are text)",
+                       param, i, type->valuestring);
         if (!cJSON_IsString(t))
             return BAD(param, "%s[%d]: only text parts are read here", param, i);
         if (append(out, out_len, "\n", t->valuestring))
@@ -198,11 +207,36 @@ static int text_content(const cJSON *c, const char *param, char **out, size_t *o
     return 0;
 }
 
+/* An earlier turn (role "user" or "assistant"; its text) onto r->history. */
+static int push_turn(struct serve_request *r, const char *role, const cJSON *content,
+                     const char *param, struct serve_error *e) {
+    char *text = NULL;
+    size_t len = 0;
+    if (text_content(content, param, &text, &len, e)) {
+        free(text);
+        return -1;
+    }
+    if (!text && !(text = strdup("")))
+        return oom(e);
+    struct umpire_turn *g = realloc(r->history, (r->n_history + 1) * sizeof *g);
+    if (!g) {
+        free(text);
+        return oom(e);
+    }
+    r->history = g;
+    r->history[r->n_history++] = (struct umpire_turn){role, text};
+    return 0;
+}
+
+/* The conversation: system (and developer) messages first, then user and assistant turns in
+ * alternation, the last one the user's: the question, with its media; the earlier turns are
+ * text, put through the chat template before it. */
 static int read_messages(const cJSON *msgs, const struct serve_limits *lim, struct serve_request *r,
                          struct serve_error *e) {
     if (!cJSON_IsArray(msgs) || !msgs->child)
         return BAD("messages", "messages: a non-empty array is required");
-    int i = 0, users = 0;
+    int i = 0, users = 0, asked = 0;
+    const char *prev = NULL; /* the previous turn's role ("user", "assistant"), NULL before any */
     char p[96];
     for (const cJSON *m = msgs->child; m; m = m->next, i++) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
@@ -213,16 +247,21 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
         snprintf(p, sizeof p, "messages[%d].content", i);
         const char *ro = role->valuestring;
         if (!strcmp(ro, "system") || !strcmp(ro, "developer")) {
-            if (users)
-                return BAD(p, "messages[%d]: a system message after the user's is not supported",
+            if (prev)
+                return BAD(p,
+                           "messages[%d]: a system message after the conversation's turns is not "
+                           "supported (put it first)",
                            i);
             if (text_content(content, p, &r->system, &r->system_len, e))
                 return -1;
-        } else if (!strcmp(ro, "user")) {
-            if (users++)
+        } else if (!strcmp(ro, "user") && !m->next) { /* the question */
+            if (prev && strcmp(prev, "assistant"))
                 return BAD("messages",
-                           "messages: umpire scores one question: one user message (a conversation "
-                           "with earlier turns is not supported yet)");
+                           "messages[%d]: two user messages in a row (turns alternate "
+                           "user, assistant, ..., user)",
+                           i);
+            users++;
+            asked = 1;
             if (cJSON_IsString(content)) {
                 if (append(&r->question, &r->question_len, "\n", content->valuestring))
                     return oom(e);
@@ -236,19 +275,35 @@ static int read_messages(const cJSON *msgs, const struct serve_limits *lim, stru
                 }
             } else
                 return BAD(p, "%s: a string or an array of content parts is required", p);
-        } else if (!strcmp(ro, "assistant") || !strcmp(ro, "tool") || !strcmp(ro, "function")) {
-            return BAD(
-                "messages",
-                "messages[%d]: role \"%s\": umpire scores one question (earlier turns are not "
-                "supported yet)",
-                i, ro);
+        } else if (!strcmp(ro, "user") || !strcmp(ro, "assistant")) { /* an earlier turn */
+            int user = ro[0] == 'u';
+            if (user ? prev && strcmp(prev, "assistant") : !prev || strcmp(prev, "user"))
+                return BAD("messages",
+                           "messages[%d]: %s (turns alternate user, assistant, ..., user)", i,
+                           user ? "two user messages in a row"
+                                : "an assistant message that does not follow a user's");
+            users += user;
+            prev = user ? "user" : "assistant";
+            if (!user && cJSON_IsNull(content))
+                return BAD(p,
+                           "%s: an assistant turn with text is required (tool calls are not "
+                           "supported)",
+                           p);
+            if (push_turn(r, prev, content, p, e))
+                return -1;
+        } else if (!strcmp(ro, "tool") || !strcmp(ro, "function")) {
+            return BAD("messages", "messages[%d]: role \"%s\": tool turns are not supported", i,
+                       ro);
         } else {
             snprintf(p, sizeof p, "messages[%d].role", i);
-            return BAD(p, "%s: \"%.40s\" is not a role (system, developer, user)", p, ro);
+            return BAD(p, "%s: \"%.40s\" is not a role (system, developer, user, assistant)", p,
+                       ro);
         }
     }
     if (!users)
         return BAD("messages", "messages: a user message is required");
+    if (!asked)
+        return BAD("messages", "messages: the last message must be the user's (the question)");
     if (!r->question && !r->n_media)
         return BAD("messages", "messages: the user message is empty");
     if (!r->question && !(r->question = strdup("")))

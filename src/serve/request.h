@@ -6,7 +6,9 @@
  * What is refused, with the OpenAI error shape's status, type and param: malformed JSON, a
  * value of the wrong type or out of range, an unknown top-level field (OpenAI's API refuses
  * those too: a misspelt "max_token" is not silently ignored), a conversation umpire cannot put
- * as one query (an assistant or tool turn, two user turns), a media part that is not a base64
+ * as one query (a tool turn, turns that do not alternate user / assistant, a last turn that is not
+ * the user's, media in an earlier turn: only the question's turn may carry images and audio),
+ * a media part that is not a base64
  * data: URI (an http(s) URL only with allow_remote_media: the server fetches it), bad base64, media
  * beyond the size limit. */
 #ifndef UMPIRE_SERVE_REQUEST_H
@@ -14,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "umpire.h"
 
 /* An OpenAI-shaped error: {"error": {"message", "type", "param", "code"}} with an HTTP status. */
 struct serve_error {
@@ -55,7 +59,9 @@ enum serve_kind { SERVE_CHAT, SERVE_UNCERTAINTY };
 struct serve_request {
     char *model;               /* as sent, or NULL */
     char *system;              /* the system (and developer) messages joined, or NULL */
-    char *question;            /* the user message's text parts joined */
+    char *question;            /* the last user message's text parts joined */
+    struct umpire_turn *history; /* the earlier user and assistant turns (text; strings owned) */
+    size_t n_history;
     struct serve_media *media; /* images first, then audio, as the engine orders them */
     size_t n_media;
     int n;              /* choices to return: 1 (at most k + 1) */

@@ -28,6 +28,7 @@
 #include "io/item_json.h"
 #include "io/output.h"
 #include "serve/escalate.h"
+#include "serve/header_timeout.h"
 #include "serve/metrics.h"
 #include "serve/pool.h"
 #include "serve/upstream.h"
@@ -54,6 +55,7 @@ void serve_config_defaults(struct serve_config *c) {
     c->timeout = 300;
     c->idle_timeout = 15;
     c->body_timeout = 30;
+    c->header_timeout = 10;
     c->drain_timeout = 60;
     c->upstream_timeout_ms = 60000;
     c->upstream_retries = 2;
@@ -72,7 +74,9 @@ static struct {
     int has_up, has_esc;
     struct serve_escalation_log log;
     int has_log;
+    struct serve_hdr_watch *hw; /* --header-timeout */
     atomic_int draining;
+    atomic_int drain_over; /* --drain-timeout passed: requests still waiting are answered 503 */
     atomic_ulong next_id;
     size_t n_est;
     const struct umpire_estimator *est;
@@ -94,6 +98,9 @@ struct conn {
     int incremental; /* the answer streams as it is decoded (else it comes whole at the end) */
     char *sent;      /* the answer's text sent so far (trimmed as the final answer is) */
     size_t sent_len, raw_seen;
+    size_t *ends; /* with stop strings: the answer's lengths seen after decoding steps (each a
+                     token's end: the engine cuts a stopped answer at one) */
+    size_t n_ends;
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -402,6 +409,8 @@ static int chat_start(struct conn *cs, enum serve_kind kind, struct serve_error 
     struct serve_job *j = &ch->job;
     j->q = S.c->query;
     j->q.question = r->question;
+    j->q.history = r->history;
+    j->q.n_history = r->n_history;
     if (r->system)
         j->q.system = r->system;
     j->q.images = ch->images;
@@ -471,6 +480,9 @@ static int client_gone(void *ud) {
     struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
+
+/* Stop waiting for the engine: the client left, or the drain's time is over. */
+static int gone_or_drained(void *ud) { return atomic_load(&S.drain_over) || client_gone(ud); }
 
 static const char *finish_reason(enum umpire_finish f) {
     return f == UMPIRE_FINISH_LENGTH ? "length" : "stop";
@@ -622,6 +634,12 @@ static cJSON *chat_result(struct chat *ch, int wait_rc, struct serve_error *e) {
     if (wait_rc == 1) {
         serve_error_set(e, 504, "server_error", NULL, "timeout",
                         "no answer within %g s (--timeout)", S.c->timeout);
+        return NULL;
+    }
+    if (wait_rc == 2 && atomic_load(&S.drain_over)) {
+        serve_error_set(e, 503, "server_error", NULL, "shutting_down",
+                        "the server is shutting down: not answered within --drain-timeout %g s",
+                        S.c->drain_timeout);
         return NULL;
     }
     if (wait_rc == 2) {
@@ -817,10 +835,50 @@ static void out_delta(struct conn *cs, int idx, const char *text, size_t len) {
     free(piece);
 }
 
+/* Where a stop string may begin in raw[0..len): the first position whose rest is a stop string's
+ * beginning, or holds one whole; len when none. Never moves back as the text grows. */
+static size_t stop_start(const char *raw, size_t len, char *const *stop, size_t n_stop) {
+    size_t at = len;
+    for (size_t i = 0; i < n_stop; i++) {
+        size_t ls = strlen(stop[i]);
+        const char *hit = strstr(raw, stop[i]);
+        if (hit && (size_t)(hit - raw) < at)
+            at = (size_t)(hit - raw);
+        for (size_t p = len > ls ? len - ls + 1 : 0; p < at; p++)
+            if (!memcmp(raw + p, stop[i], len - p)) {
+                at = p;
+                break;
+            }
+    }
+    return at;
+}
+
+/* With stop strings, how much of the raw text is final: the engine ends a stopped answer with
+ * the tokens wholly before the stop string, so the text may be sent up to the end of the last
+ * token that ends at or before where a stop string may begin (the lengths seen after each step
+ * are token ends; one missed only makes this more careful). */
+static size_t stop_safe(struct conn *cs, const char *raw, size_t len) {
+    const struct serve_request *r = &cs->chat->req;
+    size_t *g = realloc(cs->ends, (cs->n_ends + 1) * sizeof *g);
+    if (!g)
+        return cs->n_ends ? cs->ends[0] : 0;
+    cs->ends = g;
+    g[cs->n_ends++] = len;
+    size_t s = stop_start(raw, len, r->stop, r->n_stop), safe = 0;
+    for (size_t i = 0; i < cs->n_ends && g[i] <= s; i++)
+        safe = g[i];
+    return safe;
+}
+
 /* The answer's raw text so far -> what of it can be sent now: trimmed as the final answer will
- * be (no leading or trailing white space yet) and whole UTF-8 characters only. */
+ * be (no leading or trailing white space yet), whole UTF-8 characters only, and nothing that a
+ * stop string may still cut off. */
 static void stream_grow(struct conn *cs, const char *raw, size_t len) {
+    if (cs->chat->req.n_stop)
+        len = stop_safe(cs, raw, len);
     size_t a = strspn(raw, " \t\r\n"), b = len;
+    if (a > len)
+        a = len;
     while (b > a && strchr(" \t\r\n", raw[b - 1]))
         b--;
     size_t lead = b; /* cut a character that is not complete yet */
@@ -878,7 +936,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (cs->incremental) {
             char *text = NULL;
             size_t len = 0;
-            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, client_gone, cs->mc,
+            rc = serve_worker_next(S.w, &ch->job, cs->raw_seen, deadline, gone_or_drained, cs->mc,
                                    &text, &len);
             if (rc == 0) {
                 cs->raw_seen = len;
@@ -888,9 +946,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
             }
             rc = rc == 1 ? 0 : rc - 1;
         } else
-            rc = serve_worker_wait(S.w, &ch->job, deadline, client_gone, cs->mc);
+            rc = serve_worker_wait(S.w, &ch->job, deadline, gone_or_drained, cs->mc);
         ch->submitted = 0;
-        if (rc == 2)
+        if (rc == 2 && !atomic_load(&S.drain_over))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         stream_rest(cs, rc);
         cs->phase = 2;
@@ -911,9 +969,9 @@ static enum MHD_Result chat_route(struct conn *cs, enum serve_kind kind) {
         return send_error(cs, &e);
     struct chat *ch = cs->chat;
     if (ch->req.stream) {
-        /* the answer as it is decoded, unless it may still change: stop strings can cut it back,
-         * an escalation can replace it, black-box answers come whole */
-        cs->incremental = ch->job.kind == JOB_ASK && !ch->req.n_stop && !S.has_esc;
+        /* the answer as it is decoded (with stop strings, all but what one may still cut off),
+         * unless it may still change: an escalation can replace it, black-box answers come whole */
+        cs->incremental = ch->job.kind == JOB_ASK && !S.has_esc;
         struct MHD_Response *r =
             MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, cs, NULL);
         if (!r)
@@ -924,7 +982,7 @@ static enum MHD_Result chat_route(struct conn *cs, enum serve_kind kind) {
         MHD_destroy_response(r);
         return rc;
     }
-    int rc = serve_worker_wait(S.w, &ch->job, serve_now() + S.c->timeout, client_gone, cs->mc);
+    int rc = serve_worker_wait(S.w, &ch->job, serve_now() + S.c->timeout, gone_or_drained, cs->mc);
     ch->submitted = 0;
     cJSON *o = chat_result(ch, rc, &e);
     return o ? send_json(cs, 200, o, NULL) : send_error(cs, &e);
@@ -974,6 +1032,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     (void)version;
     struct conn *cs = *con_cls;
     if (!cs) { /* the head: everything that can be refused before the body */
+        const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        serve_hdr_watch_mark(S.hw, sc ? sc->socket_context : NULL, 1); /* the headers are in */
         if (!(cs = calloc(1, sizeof *cs)))
             return MHD_NO;
         *con_cls = cs;
@@ -1046,10 +1107,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     return get_route(cs, url);
 }
 
+/* A connection opens (its header clock starts) or closes. */
+static void notify_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code) {
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        serve_hdr_watch_remove(S.hw, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci ? serve_hdr_watch_add(S.hw, ci->connect_fd) : NULL;
+}
+
 static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                       enum MHD_RequestTerminationCode why) {
     (void)cls;
-    (void)mc;
+    const union MHD_ConnectionInfo *sc =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    serve_hdr_watch_mark(S.hw, sc ? sc->socket_context : NULL, 0); /* the next request's headers */
     struct conn *cs = *con_cls;
     if (!cs)
         return;
@@ -1066,6 +1143,7 @@ static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     free(cs->body);
     free(cs->out);
     free(cs->sent);
+    free(cs->ends);
     free(cs);
     *con_cls = NULL;
 }
@@ -1120,6 +1198,10 @@ int serve_run(struct serve_config *c, char *err) {
             goto out;
         S.has_log = 1;
     }
+    if (serve_hdr_watch_start(c->header_timeout, &S.hw)) {
+        snprintf(err, UMPIRE_ERR_LEN, "cannot start the header timeout's thread");
+        goto out;
+    }
     if (serve_worker_start(c->engine, c->parallel, c->max_queue, &S.w)) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot start the engine's thread");
         goto out;
@@ -1136,7 +1218,8 @@ int serve_run(struct serve_config *c, char *err) {
                          (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)c->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10),
+                         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL, MHD_OPTION_END);
     if (!d) {
         snprintf(err, UMPIRE_ERR_LEN, "cannot listen on %s:%d (%s)", c->host, c->port,
                  errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -1179,9 +1262,19 @@ int serve_run(struct serve_config *c, char *err) {
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
     }
-    if (serve_metrics_inflight_now() > 0)
-        fprintf(stderr, "umpire serve: %d request(s) still in flight after %g s: closing them\n",
+    if (serve_metrics_inflight_now() > 0) {
+        /* those waiting for the engine (queued, or decoding: stopped at the next step) are
+         * answered 503 shutting_down, not dropped; a few seconds for that, then the rest close */
+        fprintf(stderr,
+                "umpire serve: %d request(s) still in flight after %g s: answering them 503\n",
                 serve_metrics_inflight_now(), c->drain_timeout);
+        atomic_store(&S.drain_over, 1);
+        until = serve_now() + 5;
+        while (serve_metrics_inflight_now() > 0 && serve_now() < until) {
+            struct timespec ts = {0, 20000000};
+            nanosleep(&ts, NULL);
+        }
+    }
     MHD_stop_daemon(d);
     d = NULL;
     if (ls != MHD_INVALID_SOCKET)
@@ -1191,6 +1284,7 @@ int serve_run(struct serve_config *c, char *err) {
 out:
     if (d)
         MHD_stop_daemon(d);
+    serve_hdr_watch_stop(S.hw); /* after the daemon: every connection closed */
     if (S.w)
         serve_worker_stop(S.w); /* closes the engine */
     else

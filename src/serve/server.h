@@ -36,6 +36,7 @@ struct serve_config {
     double timeout;        /* seconds a request may wait for its answer (504 after) */
     int idle_timeout;      /* seconds a connection may stay silent (slow clients) */
     double body_timeout;   /* seconds to receive a whole request body (408 after) */
+    double header_timeout; /* seconds to receive a request's headers (closed after) */
     double drain_timeout;  /* on SIGTERM: seconds to let requests in flight finish */
     const char *keys_file; /* bearer tokens, one a line; NULL: no auth */
     const char *upstream;  /* black-box: the OpenAI-compatible base URL (the first of upstream_urls) */

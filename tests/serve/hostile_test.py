@@ -8,6 +8,12 @@ All on 127.0.0.1, bounded request counts and durations.
   drain   after SIGTERM a new connection is refused at once, while the requests in flight are
           still answered (200) and the server exits 0 (the listening socket was left open: new
           clients were accepted into the backlog and left hanging until the drain ended, then reset)
+  drainq  requests still waiting for the engine when --drain-timeout passes get a 503
+          (shutting_down, OpenAI's error shape; a stream: an error event and [DONE]), not a
+          dropped connection
+  slowhdr a client that sends its headers a byte every 0.25 s is cut at --header-timeout (it
+          was never idle, so the idle timeout never closed it: 40 s and counting, measured), while
+          a request whose headers came in time is answered however long it decodes
   queue0  --max-queue 0 is refused at start (exit 2, naming it): it was accepted, and then every
           chat request got 429 "0 requests are already waiting"
   esclog  an escalation whose log line does not fit (the file size limit: a full disk) is a 500,
@@ -126,6 +132,99 @@ try:
           f"{new} after {t_new - t0:.2f} s; the last request in flight ended {last - t0:.2f} s after")
     check("SIGTERM: every request in flight answered 200, exit 0", all(st == 200 for st, _ in done) and rc == 0,
           f"{[st for st, _ in done]}, exit {rc}")
+
+    # drainq: requests still waiting when --drain-timeout passes get a 503 in OpenAI's shape (a
+    # stream: an error event, then [DONE]), not a dropped connection
+    p, port = start("drainq", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96", "--drain-timeout", "1")
+    got = {}
+
+    def waiting(i, streamed):
+        try:
+            st, raw = post(port, {"messages": [{"role": "user", "content": f"Tell a story {i}"}], "seed": i,
+                                  "stream": streamed}, timeout=60)
+            got[i] = (st, raw, streamed)
+        except OSError as e:
+            got[i] = (repr(e), b"", streamed)
+
+    ts = [threading.Thread(target=waiting, args=(i, i == 4)) for i in range(5)]
+    for t in ts:
+        t.start()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    [t.join() for t in ts]
+    rc = p.wait(timeout=60)
+    took = time.time() - t0
+
+    def shut_down(st, raw, streamed):
+        try:
+            if streamed:
+                evs = [json.loads(e[6:]) for e in raw.decode().split("\n\n") if e.startswith("data: {")]
+                err = [e["error"] for e in evs if "error" in e]
+                return st == 200 and raw.endswith(b"data: [DONE]\n\n") and len(err) == 1 and \
+                    err[0]["code"] == "shutting_down"
+            e = json.loads(raw)["error"]
+            return st == 503 and e["code"] == "shutting_down" and e["type"] == "server_error" and \
+                {"message", "param"} <= set(e)
+        except (ValueError, KeyError):
+            return False
+
+    n503 = sum(shut_down(*got[i]) for i in got)
+    check("drain timeout: the requests still waiting get 503 shutting_down in OpenAI's shape (the stream an "
+          "error event), none dropped, exit 0",
+          len(got) == 5 and all(shut_down(*v) or v[0] == 200 and not v[2] for v in got.values()) and n503 >= 3
+          and rc == 0 and took < 15,
+          f"exit {rc} after {took:.1f} s: {[(v[0], v[1][:90]) for v in got.values()]}")
+
+    # slowhdr: headers sent a byte every 0.25 s (never idle) are cut at --header-timeout; a
+    # request whose headers came in time is not, however long its answer takes
+    p, port = start("slowhdr", "-m", f"{models}/m60.gguf", "-k", "4", "-n", "96", "--header-timeout", "1.5",
+                    "--idle-timeout", "2")
+    slow = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+    req = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    cut = [None] * 3
+    t0 = time.time()
+    for i in range(len(req)):
+        for j, s_ in enumerate(slow):
+            if cut[j] is None:
+                try:
+                    s_.sendall(req[i:i + 1])
+                    s_.setblocking(False)
+                    if s_.recv(1) == b"":
+                        cut[j] = time.time() - t0
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    cut[j] = time.time() - t0
+                finally:
+                    s_.setblocking(True)
+        if None not in cut or time.time() - t0 > 8:
+            break
+        time.sleep(0.25)
+    [s_.close() for s_ in slow]
+    check("slow headers (a byte every 0.25 s): cut after --header-timeout 1.5 s",
+          None not in cut and all(1.5 <= c < 3.5 for c in cut), cut)
+    t0 = time.time()
+    st, raw = post(port, {"messages": [{"role": "user", "content": "Tell a story"}], "seed": 1, "max_tokens": 96})
+    took = time.time() - t0
+    check(f"a request whose headers came in time is answered after {took:.1f} s (> the header timeout)",
+          st == 200 and took > 1.5, (st, took, raw[:100]))
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # keep-alive: the next request's clock
+    sts = []
+    for i in range(3):
+        if i:
+            time.sleep(1)
+        c.request("GET", "/health")
+        r = c.getresponse()
+        r.read()
+        sts.append(r.status)
+    c.close()
+    check("keep-alive: 3 requests 1 s apart on one connection (open 2 s > the header timeout) answered",
+          sts == [200] * 3, sts)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=30)
+    check("slowhdr: the server exits 0 (under ASan: nothing of the header watch leaked)", rc == 0, rc)
 
     # esclog: a failed append leaves no cut line
     cal = f"{work}/cal-escalate.json"
