@@ -609,7 +609,7 @@ struct umpire_engine_params {
                                 cold prefill: the same batches at the same positions and cells, so
                                 up to prefill_block tokens of the shared part are decoded again.
                                 2: token by token (only what differs is decoded; the numbers equal
-                                a cold prefill's to rounding, as umpire serve does). 0: off */
+                                a cold prefill's to rounding). 0: off */
     int n_slots;             /* queries that may decode together (umpire_engine_begin): 1. Each
                                 slot has k_max + 1 sequences (at most 256 in all) and its own
                                 prefix cache; they share the n_ctx cells */

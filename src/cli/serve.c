@@ -296,7 +296,6 @@ int cmd_serve(int argc, char **argv) {
         goto out;
     }
     ro.engine.n_slots = c.parallel;
-    ro.engine.reuse_prefix = 2; /* token by token: a server's numbers are those of its batches anyway */
     if (ctx_default) /* --ctx-size not given: 4096 cells per request decoded at once */
         ro.engine.n_ctx = 4096 * c.parallel;
     fprintf(stderr, "umpire serve: loading %s\n", ro.engine.model_path);

@@ -13,7 +13,7 @@
  * same numbers; at most a block and the new text are decoded again. With reuse_prefix 2 the
  * restart is where the prompts part, token by token: only the new text is decoded, its first
  * batch shorter than a cold prefill's, so the numbers equal a cold prefill's to rounding (on
- * kernels that round a batch by its size; for a server, where that is the rule anyway).
+ * kernels that round a batch by its size).
  */
 #include <stdlib.h>
 #include <string.h>
