@@ -1,8 +1,9 @@
 /* bench_regimes.c - umpire's side of bench/server_compare.py: the questions of one regime (a JSONL
  * of {"system"?, "question", "image"?}), each answered as `umpire ask` answers it (k samples and
  * the low-temperature answer from one prefill, every estimator scored), and each answered by the
- * low-temperature answer alone (-k 0), and by the argmax answer alone (-k 0 --greedy-temp 0):
- * seconds per question, after a warm-up question; and how
+ * low-temperature answer alone (-k 0), and by the argmax answer alone (-k 0 --greedy-temp 0),
+ * also with the prefix cache token by token (reuse_prefix 2, as the server reuses its prompt
+ * cache): seconds per question, after a warm-up question; and how
  * many of the answers' tokens shared a batch row (identical answers decoded once) and how many
  * prompt tokens the prefix cache found in the KV already. And the same questions as umpire
  * answered them before issue 13 (no prefix cache, prefill batches of 512, identical answers
@@ -104,12 +105,14 @@ int main(int argc, char **argv) {
     ep.n_threads = argc > 6 ? atoi(argv[6]) : 2;
     if (argc > 7)
         ep.prefill_block = atoi(argv[7]);
-    struct umpire_engine *e, *before = NULL;
+    struct umpire_engine *e, *before = NULL, *tokens = NULL;
     char err[UMPIRE_ERR_LEN];
-    struct umpire_engine_params bp = ep;
+    struct umpire_engine_params bp = ep, tp = ep;
     bp.reuse_prefix = 0;
     bp.prefill_block = bp.n_batch;
-    if (n < 2 || umpire_engine_open(&ep, &e, err) != 0 || umpire_engine_open(&bp, &before, err) != 0) {
+    tp.reuse_prefix = 2; /* the prefix cache token by token */
+    if (n < 2 || umpire_engine_open(&ep, &e, err) != 0 || umpire_engine_open(&bp, &before, err) != 0 ||
+        umpire_engine_open(&tp, &tokens, err) != 0) {
         fprintf(stderr, "bench_regimes: %s\n", n < 2 ? "fewer than 2 questions" : err);
         return 1;
     }
@@ -129,15 +132,22 @@ int main(int argc, char **argv) {
         greedy += answer(e, &qs[i], 0, max_tokens, i, 1, low);
     for (size_t i = 1; i < n; i++)
         argmax += answer(e, &qs[i], 0, max_tokens, i, 1, 0.0f);
+    double argmax_tokens = 0;
+    answer(tokens, &qs[0], 0, max_tokens, 1000, 1, 0.0f);
+    for (size_t i = 1; i < n; i++)
+        argmax_tokens += answer(tokens, &qs[i], 0, max_tokens, i, 1, 0.0f);
     printf("{\"questions\": %zu, \"seconds_per_question\": %.6f, \"greedy_seconds_per_question\": %.6f, "
-           "\"argmax_seconds_per_question\": %.6f, \"before_seconds_per_question\": %.6f, "
+           "\"argmax_seconds_per_question\": %.6f, \"argmax_token_reuse_seconds_per_question\": %.6f, "
+           "\"before_seconds_per_question\": %.6f, "
            "\"answer_tokens\": %llu, \"decoded_rows\": %llu, \"prompt_tokens\": %llu, \"reused_tokens\": %llu}\n",
-           n - 1, full / (double)(n - 1), greedy / (double)(n - 1), argmax / (double)(n - 1), base / (double)(n - 1),
+           n - 1, full / (double)(n - 1), greedy / (double)(n - 1), argmax / (double)(n - 1),
+           argmax_tokens / (double)(n - 1), base / (double)(n - 1),
            (unsigned long long)(s1.answer_tokens - s0.answer_tokens),
            (unsigned long long)(s1.decoded_rows - s0.decoded_rows),
            (unsigned long long)(s1.prompt_tokens - s0.prompt_tokens),
            (unsigned long long)(s1.reused_tokens - s0.reused_tokens));
     umpire_engine_close(before);
+    umpire_engine_close(tokens);
     umpire_engine_close(e);
     for (size_t i = 0; i < n; i++) {
         free(qs[i].system);

@@ -189,7 +189,8 @@ def run_umpire(args, model, mmproj, qfile):
         raise SystemExit(f"server_compare: bench_regimes failed: {out.stderr.strip()}")
     r = json.loads(out.stdout)
     return {"full": r["seconds_per_question"], "greedy": r["greedy_seconds_per_question"],
-            "argmax": r["argmax_seconds_per_question"], "before": r["before_seconds_per_question"],
+            "argmax": r["argmax_seconds_per_question"], "argmax_tokens": r["argmax_token_reuse_seconds_per_question"],
+            "before": r["before_seconds_per_question"],
             "answer_tokens": r["answer_tokens"], "decoded_rows": r["decoded_rows"],
             "prompt_tokens": r["prompt_tokens"], "reused_tokens": r["reused_tokens"]}
 
@@ -217,11 +218,12 @@ def main():
     print("  greedy: umpire's low-temperature answer alone (-k 0) vs the server's argmax answer without")
     print("  probabilities, and (same) vs the server drawing it as umpire does (T 0.1, top-p 0.9, log-probs);")
     print("  argmax: umpire's argmax answer alone (-k 0 --greedy-temp 0) vs the server's argmax answer;")
+    print("  tok: the same with umpire's prefix cache token by token (reuse_prefix 2), as the server's;")
     print("  rows/tokens: answer tokens decoded per answer token (< 1: identical answers shared rows);")
     print("  reused: prompt tokens found in the KV cache already (the prefix cache); before: umpire as it")
     print("  was before issue 13 (no prefix cache, batches of 512, identical answers decoded apart)")
     print(f"  {'model':9} {'regime':17} {'umpire':>7} {'server':>7} {'ratio':>6} | {'greedy':>7} {'server':>7} "
-          f"{'ratio':>6} {'same':>6} {'argmax':>6} | {'full/greedy':>11} {'rows/tokens':>11} {'reused':>6} | {'before':>7} {'gain':>6}")
+          f"{'ratio':>6} {'same':>6} {'argmax':>6} {'tok':>6} | {'full/greedy':>11} {'rows/tokens':>11} {'reused':>6} | {'before':>7} {'gain':>6}")
     summary = []
     log = open(os.path.join(work, "llama-server.log"), "w")
     for name, path in models:
@@ -248,7 +250,7 @@ def main():
             row = {"model": name, "regime": regime,
                    "umpire": mean(u, "full"), "server": mean(s, "full"),
                    "umpire_greedy": mean(u, "greedy"), "server_greedy": mean(s, "greedy"),
-                   "umpire_argmax": mean(u, "argmax"),
+                   "umpire_argmax": mean(u, "argmax"), "umpire_argmax_tokens": mean(u, "argmax_tokens"),
                    "umpire_before": mean(u, "before"),
                    "server_same": mean(s, "same"),
                    "answer_tokens": sum(x["answer_tokens"] for x in u),
@@ -259,13 +261,14 @@ def main():
             row["greedy_ratio"] = row["server_greedy"] / row["umpire_greedy"]
             row["same_ratio"] = row["server_same"] / row["umpire_greedy"]
             row["argmax_ratio"] = row["server_greedy"] / row["umpire_argmax"]
+            row["argmax_tokens_ratio"] = row["server_greedy"] / row["umpire_argmax_tokens"]
             row["full_over_greedy"] = row["umpire"] / row["umpire_greedy"]
             row["gain"] = row["umpire_before"] / row["umpire"]
             rows_share = row["decoded_rows"] / max(1, row["answer_tokens"])
             reused = row["reused_tokens"] / max(1, row["prompt_tokens"])
             print(f"  {name:9} {regime:17} {row['umpire']:7.3f} {row['server']:7.3f} {row['ratio']:5.2f}x | "
                   f"{row['umpire_greedy']:7.3f} {row['server_greedy']:7.3f} {row['greedy_ratio']:5.2f}x "
-                  f"{row['same_ratio']:5.2f}x {row['argmax_ratio']:5.2f}x | {row['full_over_greedy']:10.2f}x {rows_share:11.2f} {reused:6.0%} | "
+                  f"{row['same_ratio']:5.2f}x {row['argmax_ratio']:5.2f}x {row['argmax_tokens_ratio']:5.2f}x | {row['full_over_greedy']:10.2f}x {rows_share:11.2f} {reused:6.0%} | "
                   f"{row['umpire_before']:7.3f} {row['gain']:5.2f}x",
                   flush=True)
             summary.append(row)
