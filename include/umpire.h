@@ -194,6 +194,9 @@ struct umpire_dataset_item {
     char *description;      /* text about the item's media, asked before the question (the
                                Calibration-MLLM study: a description of the image, sentence by
                                sentence), or NULL */
+    char *video;            /* a clip or a folder of frames (relative to the dataset file's
+                               folder), asked as `frames` images in order after the images; NULL */
+    int frames;             /* how many frames of the video: 1..64 (8 when the item does not say) */
 };
 struct umpire_dataset {
     struct umpire_dataset_item *items;
