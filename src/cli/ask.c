@@ -257,6 +257,10 @@ int cmd_ask(int argc, char **argv) {
         fprintf(stderr, "umpire ask: --option: give 2..26 options, got %zu\n", n_options);
         goto out;
     }
+    if (!video && n_frames != UMPIRE_VIDEO_DEFAULT_FRAMES) {
+        fprintf(stderr, "umpire ask: --frames: needs --video\n");
+        goto out;
+    }
     q.question = argv[optind];
     rc = 1;
     if (video) { /* the clip's frames, after any --image, in time order */
