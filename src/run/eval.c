@@ -235,17 +235,10 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     if (!di->video)
         return run_asked(e, p, di, line, correct, u, q, err);
     struct umpire_frames frames;
-    int rc = umpire_video_frames(di->video, di->frames, &frames, err);
+    struct umpire_dataset_item with = *di;
+    int rc = umpire_item_images(di, (const char ***)&with.images, &with.n_images, &frames, err);
     if (rc != UMPIRE_OK)
         return rc;
-    struct umpire_dataset_item with = *di;
-    with.n_images = di->n_images + frames.n;
-    if (!(with.images = malloc(with.n_images * sizeof *with.images))) {
-        umpire_frames_free(&frames);
-        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < with.n_images; i++)
-        with.images[i] = i < di->n_images ? di->images[i] : frames.paths[i - di->n_images];
     rc = run_asked(e, p, &with, line, correct, u, q, err);
     free(with.images);
     umpire_frames_free(&frames);

@@ -21,6 +21,7 @@
 
 #include "core/status.h"
 #include "io/path.h"
+#include "umpire.h"
 
 void umpire_frames_free(struct umpire_frames *f) {
     for (size_t i = 0; i < f->n; i++) {
@@ -298,6 +299,25 @@ static int from_clip(const char *path, int n, struct umpire_frames *out, char *e
     if (rc != UMPIRE_OK)
         umpire_frames_free(out);
     return rc;
+}
+
+int umpire_item_images(const struct umpire_dataset_item *di, const char ***images, size_t *n,
+                       struct umpire_frames *frames, char *err) {
+    memset(frames, 0, sizeof *frames);
+    *images = NULL;
+    *n = 0;
+    int rc = di->video ? umpire_video_frames(di->video, di->frames, frames, err) : UMPIRE_OK;
+    if (rc != UMPIRE_OK)
+        return rc;
+    size_t m = di->n_images + frames->n;
+    if (!(*images = malloc((m ? m : 1) * sizeof **images))) {
+        umpire_frames_free(frames);
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++)
+        (*images)[i] = i < di->n_images ? di->images[i] : frames->paths[i - di->n_images];
+    *n = m;
+    return UMPIRE_OK;
 }
 
 int umpire_video_frames(const char *path, int n, struct umpire_frames *out, char *err) {

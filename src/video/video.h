@@ -28,6 +28,13 @@ struct umpire_frames {
  * behind then. Free with umpire_frames_free. */
 int umpire_video_frames(const char *path, int n, struct umpire_frames *out, char *err);
 
+/* The images a dataset item is asked with: its own, then its video's frames in order (decoded
+ * into frames: umpire_frames_free after the question). *images is a new array of *n paths
+ * (free it; the paths are the item's and frames'). Returns 0, or a negative status with err. */
+struct umpire_dataset_item;
+int umpire_item_images(const struct umpire_dataset_item *di, const char ***images, size_t *n,
+                       struct umpire_frames *frames, char *err);
+
 /* Remove the decoded frames (and their folder) and free what out holds; zeroes it. */
 void umpire_frames_free(struct umpire_frames *f);
 
