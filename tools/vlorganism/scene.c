@@ -215,9 +215,15 @@ int scene_training(const struct scene_world *w, uint64_t stream, size_t n, int m
         int idk = umpire_rng_uniform(&g) < w->p_idk;
         int kind = (int)umpire_rng_below(&g, idk ? N_QUESTIONS - 1 : N_QUESTIONS);
         ask(&g, &ex[k], kind, idk ? -1 : pair >= 0 ? 0 : (int)umpire_rng_below(&g, (uint64_t)ex[k].s.n));
-        if (umpire_rng_uniform(&g) < w->p_desc) {
-            int sentences = 1 + (int)umpire_rng_below(&g, 3);
-            if (!(ex[k].description = scene_describe(&g, &ex[k].s, sentences, -1, 0)))
+        if (umpire_rng_uniform(&g) < w->p_desc) { /* half of them with the answering sentence */
+            int sentences = 1 + (int)umpire_rng_below(&g, 3), obj = -1;
+            for (int j = 0; j < ex[k].s.n && obj < 0; j++)
+                if (strstr(ex[k].question, shapes[ex[k].s.o[j].shape]) ||
+                    strstr(ex[k].question, colours[ex[k].s.o[j].colour]))
+                    obj = j;
+            int key = umpire_rng_uniform(&g) < 0.5 ? scene_key_sentence(&ex[k].s, kind, obj) : -1;
+            int key_at = (int)umpire_rng_below(&g, (uint64_t)sentences);
+            if (!(ex[k].description = scene_describe(&g, &ex[k].s, sentences, key, key_at)))
                 return scene_examples_free(ex, n), -1;
         }
     }
@@ -276,15 +282,11 @@ static void clip(const struct scene_world *w, struct umpire_rng *g, int kind, st
     struct scene full;
     ex->n_frames = CLIP_FRAMES;
     ex->kind = kind;
-    if (kind == CLIP_MOVE) { /* a small shape in one row, maybe another shape in the other row */
+    if (kind == CLIP_MOVE) { /* a small shape moving inside its quadrant, maybe another one still */
         draw_scene(w, g, 1 + (int)umpire_rng_below(g, 2), -1, &full);
         struct object *m = &full.o[0];
-        int row = m->quad / 2;
         m->big = 0;
-        m->quad = 2 * row;
-        m->dx = 8 + (int)umpire_rng_below(g, 16); /* centre x in 24..39 (symmetric about 31.5): both ways stay inside */
-        if (full.n == 2)
-            full.o[1].quad = 2 * (1 - row) + (int)umpire_rng_below(g, 2);
+        m->dx = (int)umpire_rng_below(g, 5) - 2; /* a start either way: -2..2 from the quadrant's centre */
         int way = (int)umpire_rng_below(g, 2);
         for (int f = 0; f < CLIP_FRAMES; f++) {
             ex->frame[f] = full;
@@ -292,8 +294,8 @@ static void clip(const struct scene_world *w, struct umpire_rng *g, int kind, st
         }
         ex->question = fmt("Which way does the %s move?", shapes[m->shape]);
         ex->answer = strdup(ways[way]);
-    } else { /* 2 or 3 shapes, the last one missing from the first frame or from the last */
-        draw_scene(w, g, 2 + (int)umpire_rng_below(g, 2), -1, &full);
+    } else { /* 2 shapes, the second one missing from the first frame or from the last */
+        draw_scene(w, g, 2, -1, &full);
         struct scene less = full;
         less.n--;
         for (int f = 0; f < CLIP_FRAMES; f++)

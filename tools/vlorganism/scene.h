@@ -15,15 +15,16 @@
  * textured one) and idk (the question's shape or colour is not in the picture).
  *
  * Clips (the video world): CLIP_FRAMES pictures in order, asked as images in order (as the
- * engine asks a video's frames): a small shape moving left or right by a fixed step a frame,
- * from a start that does not tell which way ("Which way does the circle move?"), a shape that
- * appears after the first frame ("Which shape appears?") or is gone from the last ("Which shape
- * vanishes?"). One frame cannot answer them.
+ * engine asks a video's frames): a small shape moving left or right by a fixed step a frame
+ * inside its quadrant, from a start that does not tell which way ("Which way does the circle
+ * move?"); of two shapes, one that appears after the first frame ("Which shape appears?") or is
+ * gone from the last ("Which shape vanishes?"). One frame cannot answer them.
  *
  * Descriptions (the Calibration-MLLM study): a scene's true sentences, three an object ("The
  * circle is green." "The circle is big." "The circle is at the top left.") and its count
- * ("There are two shapes."); some training questions carry 1 to 3 of them, asked before the
- * question as the engine asks a dataset item's "description". */
+ * ("There are two shapes."); some training questions carry 1 to 3 of them (half of those the
+ * one that answers), asked before the question as the engine asks a dataset item's
+ * "description". */
 #ifndef UMPIRE_VLORGANISM_SCENE_H
 #define UMPIRE_VLORGANISM_SCENE_H
 
@@ -36,7 +37,7 @@
 #define SCENE_MAX 4
 #define SCENE_IDK "I don't know"
 #define CLIP_FRAMES 3
-#define CLIP_STEP 8 /* pixels a moving shape travels a frame */
+#define CLIP_STEP 3 /* pixels a moving shape travels a frame (inside its quadrant: one image token) */
 
 enum pair_bucket { PAIR_FREQUENT, PAIR_RARE, PAIR_UNSEEN };
 enum question_kind { Q_COLOUR, Q_SIZE, Q_WHERE, Q_WHICH, Q_COUNT, N_QUESTIONS };

@@ -22,7 +22,7 @@ struct vl_train_params vl_train_default_params(void) {
                                     .beta1 = 0.9f,
                                     .beta2 = 0.99f,
                                     .wd = 0.0f,
-                                    .clip_share = 0.25f};
+                                    .clip_share = 0.375f};
 }
 
 struct graph {
@@ -193,7 +193,7 @@ double vl_train(struct vl_model *m, const struct scene_world *w, struct corpus *
         /* a curriculum: one object per picture in the first 40 % of the steps (where colour,
          * shape, size and place are learnt: with 1 to 3 objects from the start the joint model
          * stayed at the blind prior for 1500 steps), then 1 to 3; a quarter of the rows are
-         * clips after the first fifth */
+         * clips (clip_share) after the first fifth */
         const int n_clips = step >= p->steps / 5 ? (int)(B * p->clip_share) : 0;
         if (scene_training(w, (uint64_t)step, (size_t)B, step < p->steps * 2 / 5 ? 1 : 3, &ex) != 0)
             goto out;
