@@ -386,6 +386,8 @@ class DatasetItem:
     group: Optional[str] = None
     line: int = field(default=0, compare=False)
     description: Optional[str] = None  # text about the media, asked before the question
+    video: Optional[str] = None  # a clip or a folder of frames, asked as `frames` images in order
+    frames: int = 8
 
 
 def _strings(ptr, n):
@@ -415,7 +417,9 @@ def read_dataset(path, group=None):
                                    choices=_strings(x.choices, x.n_choices) if x.choices else None,
                                    answerable=bool(x.answerable),
                                    group=x.group.decode("utf-8") if x.group is not None else None, line=x.line,
-                                   description=x.description.decode("utf-8") if x.description is not None else None))
+                                   description=x.description.decode("utf-8") if x.description is not None else None,
+                                   video=x.video.decode("utf-8") if x.video is not None else None,
+                                   frames=x.frames))
         return out
     finally:
         lib.umpire_dataset_free(byref(d))
@@ -449,6 +453,9 @@ def _dataset_line(it, where, folder):
         o["answerable"] = False
     if it.description is not None:
         o["description"] = it.description
+    if it.video is not None:
+        o["video"] = rel(it.video, where + ".video")
+        o["frames"] = it.frames
     return json.dumps(o, ensure_ascii=False)
 
 
