@@ -29,8 +29,9 @@ static int pixel(int k, int x, int y, int c) {
     return c == 0 ? 8 * k + 3 : c == 1 ? 16 * x : 20 * y;
 }
 
-/* n frames at FPS into path with FFV1 (packed RGB: kept exactly). */
-static void encode_clip(const char *path, int n) {
+/* n frames at FPS into path with FFV1 (packed RGB: kept exactly); bare: no frame rate and
+ * packets without a duration (the header's length then ends where the last frame starts). */
+static void encode_clip(const char *path, int n, int bare) {
     AVFormatContext *fmt = NULL;
     assert_true(avformat_alloc_output_context2(&fmt, NULL, "matroska", path) >= 0);
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_FFV1);
@@ -47,7 +48,8 @@ static void encode_clip(const char *path, int n) {
     assert_true(avcodec_open2(enc, codec, NULL) >= 0);
     assert_true(avcodec_parameters_from_context(st->codecpar, enc) >= 0);
     st->time_base = enc->time_base;
-    st->avg_frame_rate = enc->framerate;
+    if (!bare) /* without it, Matroska stores no default frame duration */
+        st->avg_frame_rate = enc->framerate;
     assert_true(avio_open(&fmt->pb, path, AVIO_FLAG_WRITE) >= 0);
     assert_true(avformat_write_header(fmt, NULL) >= 0);
     AVFrame *f = av_frame_alloc();
@@ -73,6 +75,8 @@ static void encode_clip(const char *path, int n) {
         while (avcodec_receive_packet(enc, pkt) == 0) {
             av_packet_rescale_ts(pkt, enc->time_base, st->time_base);
             pkt->stream_index = st->index;
+            if (bare)
+                pkt->duration = 0;
             assert_true(av_interleaved_write_frame(fmt, pkt) >= 0);
         }
     }
@@ -119,7 +123,7 @@ static void evenly_spaced(void **state) {
     (void)state;
     char clip[300];
     snprintf(clip, sizeof clip, "%s/clip.mkv", dir);
-    encode_clip(clip, N_CLIP);
+    encode_clip(clip, N_CLIP, 0);
     char err[UMPIRE_ERR_LEN];
     struct umpire_frames fr;
     /* 24 frames at 25 fps: 0.96 s; t_i = 0.12 i s = frame 3i */
@@ -149,6 +153,14 @@ static void evenly_spaced(void **state) {
     assert_int_equal(umpire_video_frames(clip, 40, &fr, err), 0);
     assert_int_equal(fr.n, N_CLIP);
     for (size_t i = 0; i < fr.n; i++)
+        assert_int_equal(frame_of(fr.paths[i]), (int)i);
+    umpire_frames_free(&fr);
+    unlink(clip);
+    /* packets without durations: the length is still the last frame's end (3 frames asked of 3) */
+    encode_clip(clip, 3, 1);
+    assert_int_equal(umpire_video_frames(clip, 3, &fr, err), 0);
+    assert_int_equal(fr.n, 3);
+    for (size_t i = 0; i < 3; i++)
         assert_int_equal(frame_of(fr.paths[i]), (int)i);
     umpire_frames_free(&fr);
     unlink(clip);
@@ -211,7 +223,7 @@ static void bad_input(void **state) {
     assert_non_null(strstr(err, "missing.mkv: cannot open video file"));
     /* a clip with a header and no frames */
     snprintf(path, sizeof path, "%s/empty.mkv", dir);
-    encode_clip(path, 0);
+    encode_clip(path, 0, 0);
     assert_int_not_equal(umpire_video_frames(path, 8, &fr, err), 0);
     assert_non_null(strstr(err, "empty.mkv"));
     assert_int_equal(count("umpire-video-"), 0);

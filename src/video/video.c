@@ -101,6 +101,8 @@ static int from_dir(const char *path, int n, struct umpire_frames *out, char *er
 
 /* ---------------------------------------------------------------- a video file */
 
+#define SCAN_MAX_BYTES (64 << 20)
+
 struct clip {
     const char *path;
     AVFormatContext *fmt;
@@ -155,12 +157,13 @@ static int64_t frame_time(const AVFrame *f) {
     return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
 }
 
-/* The clip's length when its header does not say: the end of its last packet. */
+/* The clip's length from its packets: the end of the last one (a packet without a duration
+ * lasts a frame). */
 static int64_t scan_duration(struct clip *c) {
     int64_t end = c->start;
     while (av_read_frame(c->fmt, c->pkt) >= 0) {
         if (c->pkt->stream_index == c->stream && c->pkt->pts != AV_NOPTS_VALUE) {
-            int64_t e = c->pkt->pts + (c->pkt->duration > 0 ? c->pkt->duration : 0);
+            int64_t e = c->pkt->pts + (c->pkt->duration > 0 ? c->pkt->duration : 2 * c->half);
             if (e > end)
                 end = e;
         }
@@ -190,14 +193,19 @@ static int open_clip(struct clip *c, char *err) {
     if ((r = avcodec_parameters_to_context(c->dec, st->codecpar)) < 0 || (r = avcodec_open2(c->dec, codec, NULL)) < 0)
         return av_fail(err, c->path, "cannot open its video decoder", r);
     c->start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    c->half = rate.num > 0 ? av_rescale_q(1, av_inv_q(rate), st->time_base) / 2 : 0;
     if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
         c->duration = st->duration;
     else if (c->fmt->duration != AV_NOPTS_VALUE && c->fmt->duration > 0)
         c->duration = av_rescale_q(c->fmt->duration, AV_TIME_BASE_Q, st->time_base);
-    else
-        c->duration = scan_duration(c);
-    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
-    c->half = rate.num > 0 ? av_rescale_q(1, av_inv_q(rate), st->time_base) / 2 : 0;
+    /* a short clip's packets say its length best (a header's duration may end where the last
+     * frame starts: asked for all of them, that frame would be lost); a long one's header */
+    struct stat sb;
+    if (c->duration <= 0 || (stat(c->path, &sb) == 0 && sb.st_size <= SCAN_MAX_BYTES)) {
+        int64_t scanned = scan_duration(c);
+        c->duration = scanned > c->duration ? scanned : c->duration;
+    }
     return UMPIRE_OK;
 }
 

@@ -19,7 +19,8 @@ struct umpire_frames {
  *  - a directory: its regular files, sorted by name (bytewise), read as they are; n of m
  *    files are files floor(i * m / n), i = 0..n-1 (all m of them when m <= n);
  *  - a video file (anything libavformat opens: mp4, mkv, avi, ...): its first video stream
- *    decoded at the times t_i = start + i * duration / n, each the first frame whose time is
+ *    decoded at the times t_i = start + i * duration / n (the duration: the end of its last
+ *    packet for a clip up to 64 MiB, else its header's), each the first frame whose time is
  *    at or past t_i minus half a frame, converted to RGB and written as a PPM file into a new
  *    private folder under $TMPDIR (or /tmp); the same frame reached twice (n above the clip's
  *    frame count) is kept once.
