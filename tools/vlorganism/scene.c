@@ -41,7 +41,7 @@ void scene_world_make(struct scene_world *w, uint64_t seed, int image) {
     memset(w, 0, sizeof *w);
     w->seed = seed;
     w->image = image;
-    w->p_rare = 0.03;
+    w->p_rare = 0.09;
     w->p_idk = 0.15;
     w->p_desc = 0.3;
     struct umpire_rng g;
