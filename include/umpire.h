@@ -206,6 +206,9 @@ struct umpire_dataset_item {
                                     "user", "content": ...}, {"role": "assistant", ...}, ...]),
                                     text, or NULL */
     size_t n_history;
+    char *video;            /* a clip or a folder of frames (relative to the dataset file's
+                               folder), asked as `frames` images in order after the images; NULL */
+    int frames;             /* how many frames of the video: 1..64 (8 when the item does not say) */
 };
 struct umpire_dataset {
     struct umpire_dataset_item *items;

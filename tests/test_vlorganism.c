@@ -21,6 +21,7 @@
 #include <mtmd.h>
 #include <ggml-cpu.h>
 
+#include "core/rng.h"
 #include "engine/engine.h"
 #include "scene.h"
 #include "umpire.h"
@@ -317,46 +318,76 @@ static void test_export_matches_graph(void **state) {
 
     const int P = vit_n_patches(&f.m.vit.hp), side = f.m.vit.hp.image;
     const size_t V = f.v.n, E = (size_t)small_shape.n_embd;
-    struct scene_example *ex;
-    assert_int_equal(scene_eval(&f.w, EB_KNOWN, 3, &ex), 0);
+    /* three pictures (the third asked with a description before its question, as `umpire eval`
+     * asks a dataset's "description") and a clip of CLIP_FRAMES frames */
+    struct scene_example *ex, *clip;
+    assert_int_equal(scene_eval(&f.w, EB_KNOWN, 4, &ex), 0);
+    assert_int_equal(scene_eval_clips(&f.w, 1, &clip), 0);
+    free(ex[3].question); /* the fourth prompt is the clip */
+    free(ex[3].answer);
+    free(ex[3].description);
+    ex[3] = clip[0];
+    free(clip);
     double worst_embd = 0, worst_lp = 0;
-    uint8_t *rgb = malloc((size_t)side * side * 3);
-    for (int k = 0; k < 3; k++) {
-        scene_render(&f.w, &ex[k].s, rgb);
-        const char *img = path_in("scene.ppm");
-        assert_int_equal(scene_write_ppm(img, rgb, side, err), 0);
+    uint8_t *rgb = malloc((size_t)side * side * 3 * CLIP_FRAMES);
+    for (int k = 0; k < 4; k++) {
+        const int n_img = ex[k].n_frames ? ex[k].n_frames : 1;
+        char names[CLIP_FRAMES][4096], question[512];
+        const char *images[CLIP_FRAMES];
+        for (int i = 0; i < n_img; i++) {
+            scene_render(&f.w, ex[k].n_frames ? &ex[k].frame[i] : &ex[k].s, rgb + (size_t)i * side * side * 3);
+            snprintf(names[i], sizeof names[i], "%s/scene-%d.ppm", work_dir, i);
+            assert_int_equal(scene_write_ppm(names[i], rgb + (size_t)i * side * side * 3, side, err), 0);
+            images[i] = names[i];
+        }
+        if (k == 2) {
+            struct umpire_rng g;
+            umpire_rng_seed(&g, 7);
+            char *d = scene_describe(&g, &ex[k].s, 3, -1, 0);
+            snprintf(question, sizeof question, "%s\n%s", d, ex[k].question);
+            free(d);
+        } else {
+            snprintf(question, sizeof question, "%s", ex[k].question);
+        }
         struct vl_seq s;
-        assert_int_equal(vl_tokenize(&f.c, P, ex[k].question, ex[k].answer, &s), 0);
-        float *ours = malloc((size_t)s.n * V * sizeof *ours), *embd = malloc((size_t)P * E * sizeof *embd);
+        assert_int_equal(vl_tokenize(&f.c, P, n_img, question, ex[k].answer, &s), 0);
+        float *ours = malloc((size_t)s.n * V * sizeof *ours), *embd = malloc((size_t)n_img * P * E * sizeof *embd);
         assert_int_equal(vl_logprobs(&f.m, &s, rgb, ours, embd), 0);
 
-        const char *images[1] = {img};
-        struct umpire_query q = {.question = ex[k].question, .images = images, .n_images = 1};
-        char *text = umpire_engine_prompt_text(e, &q, 1);
+        struct umpire_query q = {.question = question, .images = images, .n_images = (size_t)n_img};
+        char *text = umpire_engine_prompt_text(e, &q, (size_t)n_img);
         assert_non_null(text);
-        struct mtmd_helper_bitmap_wrapper bw = mtmd_helper_bitmap_init_from_file(mctx, img, false, mtmd_helper_init_opt_default());
-        assert_non_null(bw.bitmap);
+        struct mtmd_helper_bitmap_wrapper bw[CLIP_FRAMES];
+        const mtmd_bitmap *bms[CLIP_FRAMES];
+        for (int i = 0; i < n_img; i++) {
+            bw[i] = mtmd_helper_bitmap_init_from_file(mctx, images[i], false, mtmd_helper_init_opt_default());
+            assert_non_null(bw[i].bitmap);
+            bms[i] = bw[i].bitmap;
+        }
         mtmd_input_chunks *chunks = mtmd_input_chunks_init();
         mtmd_input_text in = {text, strlen(text), true, true};
-        const mtmd_bitmap *bms[1] = {bw.bitmap};
-        assert_int_equal(mtmd_tokenize(mctx, chunks, &in, bms, 1), 0);
-        /* the prompt, token for token: text, the image's P rows, text */
-        assert_int_equal(mtmd_input_chunks_size(chunks), 3);
-        size_t n0, n2;
-        const llama_token *t0 = mtmd_input_chunk_get_tokens_text(mtmd_input_chunks_get(chunks, 0), &n0);
-        const mtmd_input_chunk *ci = mtmd_input_chunks_get(chunks, 1);
-        const llama_token *t2 = mtmd_input_chunk_get_tokens_text(mtmd_input_chunks_get(chunks, 2), &n2);
-        assert_int_equal(mtmd_input_chunk_get_type(ci), MTMD_INPUT_CHUNK_TYPE_IMAGE);
-        assert_int_equal(mtmd_input_chunk_get_n_tokens(ci), P);
-        assert_int_equal(n0, s.img_at);
-        assert_int_equal(n0 + P + n2, s.n_prompt);
-        assert_memory_equal(t0, s.tok, n0 * sizeof *t0);
-        assert_memory_equal(t2, s.tok + s.img_at + P, n2 * sizeof *t2);
-        /* the image embeddings */
-        assert_int_equal(mtmd_encode_chunk(mctx, ci), 0);
-        const float *theirs = mtmd_get_output_embd(mctx);
-        for (size_t i = 0; i < (size_t)P * E; i++)
-            worst_embd = fmax(worst_embd, fabs((double)theirs[i] - embd[i]));
+        assert_int_equal(mtmd_tokenize(mctx, chunks, &in, bms, (size_t)n_img), 0);
+        /* the prompt, token for token: text, then each image's P rows and the text after it */
+        assert_int_equal(mtmd_input_chunks_size(chunks), 2 * (size_t)n_img + 1);
+        size_t at = 0, nt;
+        for (size_t c = 0; c < 2 * (size_t)n_img + 1; c++) {
+            const mtmd_input_chunk *ch = mtmd_input_chunks_get(chunks, c);
+            if (c % 2) { /* image (c - 1) / 2 */
+                assert_int_equal(mtmd_input_chunk_get_type(ch), MTMD_INPUT_CHUNK_TYPE_IMAGE);
+                assert_int_equal(mtmd_input_chunk_get_n_tokens(ch), P);
+                assert_int_equal(at, s.img_at[c / 2]);
+                assert_int_equal(mtmd_encode_chunk(mctx, ch), 0);
+                const float *theirs = mtmd_get_output_embd(mctx);
+                for (size_t i = 0; i < (size_t)P * E; i++)
+                    worst_embd = fmax(worst_embd, fabs((double)theirs[i] - embd[(c / 2) * P * E + i]));
+                at += (size_t)P;
+            } else {
+                const llama_token *tt = mtmd_input_chunk_get_tokens_text(ch, &nt);
+                assert_memory_equal(tt, s.tok + at, nt * sizeof *tt);
+                at += nt;
+            }
+        }
+        assert_int_equal(at, s.n_prompt);
         /* the answer's log-probabilities: the prompt, then the answer token by token */
         llama_memory_clear(llama_get_memory(lc), true);
         llama_pos n_past = 0;
@@ -369,19 +400,20 @@ static void test_export_matches_graph(void **state) {
             worst_lp = fmax(worst_lp, max_diff_logprobs(llama_get_logits_ith(lc, -1), ours + (size_t)i * V, V));
         }
         mtmd_input_chunks_free(chunks);
-        mtmd_bitmap_free(bw.bitmap);
+        for (int i = 0; i < n_img; i++)
+            mtmd_bitmap_free(bw[i].bitmap);
         free(text);
         free(ours);
         free(embd);
         vl_seq_free(&s);
     }
     print_message("  largest |embedding(libmtmd) - embedding(graph)|: %.2e; |log p(llama.cpp + libmtmd) - log p(graph)| "
-                  "over 3 image prompts' answers: %.2e\n",
-                  worst_embd, worst_lp);
+                  "over 3 image prompts' and a %d-frame clip's answers: %.2e\n",
+                  worst_embd, CLIP_FRAMES, worst_lp);
     assert_true(worst_embd < 1e-5);
     assert_true(worst_lp < 1e-3);
     free(rgb);
-    scene_examples_free(ex, 3);
+    scene_examples_free(ex, 4);
     mtmd_free(mctx);
     llama_free(lc);
     llama_model_free(lm);
@@ -465,8 +497,8 @@ static void test_world(void **state) {
         int b = w.bucket[p / N_COLOURS][p % N_COLOURS];
         if (b == PAIR_UNSEEN)
             assert_int_equal(seen[p], 0);
-        else if (b == PAIR_RARE) /* about p_rare / 3 of the scenes: 40 of 4000 */
-            assert_true(seen[p] >= 20 && seen[p] <= 70);
+        else if (b == PAIR_RARE) /* about p_rare / 3 of the scenes: 120 of 4000 */
+            assert_true(seen[p] >= 80 && seen[p] <= 170);
         else
             assert_true(seen[p] > 200);
     }
@@ -492,6 +524,87 @@ static void test_world(void **state) {
     }
 }
 
+/* the clips: what each kind shows, and that its first frame does not tell the answer; the
+ * descriptions: true sentences, on about p_desc of the training questions */
+static void test_clips_and_descriptions(void **state) {
+    (void)state;
+    struct scene_world w;
+    scene_world_make(&w, 1, 64);
+    const size_t n = 600;
+    struct scene_example *ex;
+    assert_int_equal(scene_clips(&w, 3, n, &ex), 0);
+    int kinds[N_CLIP_KINDS] = {0}, way[2] = {0};
+    double start[2] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const struct scene_example *e = &ex[i];
+        assert_int_equal(e->n_frames, CLIP_FRAMES);
+        kinds[e->kind]++;
+        if (e->kind == CLIP_MOVE) {
+            int right = !strcmp(e->answer, "right");
+            assert_true(right || !strcmp(e->answer, "left"));
+            assert_non_null(strstr(e->question, scene_shape_name(e->frame[0].o[0].shape)));
+            for (int f = 0; f < CLIP_FRAMES; f++) {
+                const struct object *o = &e->frame[f].o[0];
+                assert_int_equal(o->dx - e->frame[0].o[0].dx, (right ? 1 : -1) * CLIP_STEP * f);
+                int cx = (o->quad % 2) * 32 + 16 + o->dx;
+                assert_true(cx - 8 >= 0 && cx + 8 <= 64); /* small, inside the picture (to its last column) */
+                assert_true(abs(o->dx) <= 2 + 2 * CLIP_STEP && !o->big && o->quad == e->frame[0].o[0].quad);
+                for (int j = 1; j < e->frame[f].n; j++) /* another shape stays still */
+                    assert_memory_equal(&e->frame[f].o[j], &e->frame[0].o[j], sizeof *o);
+            }
+            way[right]++;
+            start[right] += e->frame[0].o[0].dx;
+        } else {
+            int appear = e->kind == CLIP_APPEAR, first = 0, last = 0;
+            for (int j = 0; j < e->frame[0].n; j++)
+                first |= !strcmp(scene_shape_name(e->frame[0].o[j].shape), e->answer);
+            for (int j = 0; j < e->frame[CLIP_FRAMES - 1].n; j++)
+                last |= !strcmp(scene_shape_name(e->frame[CLIP_FRAMES - 1].o[j].shape), e->answer);
+            assert_int_equal(first, !appear);
+            assert_int_equal(last, appear);
+            assert_int_equal(e->frame[appear ? CLIP_FRAMES - 1 : 0].n, 2);
+        }
+    }
+    for (int k = 0; k < N_CLIP_KINDS; k++)
+        assert_true(kinds[k] > 150);
+    /* the first frame says nothing of the way: the start's mean offset is the same either way */
+    assert_true(way[0] > 80 && way[1] > 80);
+    assert_true(fabs(start[0] / way[0] - start[1] / way[1]) < 0.5);
+    scene_examples_free(ex, n);
+
+    assert_int_equal(scene_training(&w, 5, n, 3, &ex), 0);
+    int described = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ex[i].description)
+            continue;
+        described++;
+        char *d = strdup(ex[i].description);
+        int sentences = 0;
+        for (char *save, *t = strtok_r(d, ".", &save); t; t = strtok_r(NULL, ".", &save)) {
+            while (*t == ' ')
+                t++;
+            sentences++;
+            int ok = 0; /* about a shape in the picture, with its colour, size or place; or the count */
+            for (int j = 0; j < ex[i].s.n; j++) {
+                const struct object *o = &ex[i].s.o[j];
+                char want[3][96];
+                snprintf(want[0], sizeof want[0], "The %s is %s", scene_shape_name(o->shape), scene_colour_name(o->colour));
+                snprintf(want[1], sizeof want[1], "The %s is %s", scene_shape_name(o->shape), o->big ? "big" : "small");
+                snprintf(want[2], sizeof want[2], "The %s is at the ", scene_shape_name(o->shape));
+                ok |= !strcmp(t, want[0]) || !strcmp(t, want[1]) || !strncmp(t, want[2], strlen(want[2]));
+            }
+            static const char *counts[3] = {"There is one shape", "There are two shapes", "There are three shapes"};
+            ok |= !strcmp(t, counts[ex[i].s.n - 1]);
+            if (!ok)
+                fail_msg("'%s' is not true of the picture", t);
+        }
+        assert_true(sentences >= 1 && sentences <= 3);
+        free(d);
+    }
+    assert_true(described > 0.25 * n && described < 0.35 * n);
+    scene_examples_free(ex, n);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_vlorganism WORK_DIR\n");
@@ -501,6 +614,7 @@ int main(int argc, char **argv) {
     llama_backend_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_world),
+        cmocka_unit_test(test_clips_and_descriptions),
         cmocka_unit_test(test_preprocess_by_hand),
         cmocka_unit_test(test_vit_gradients),
         cmocka_unit_test(test_every_weight_moves),

@@ -114,14 +114,18 @@ def test_datasets(tmp_path, monkeypatch):
     items = [umpire.DatasetItem("a", "What is this?", ["a cat", "cat"], images=["img/1.png"], audio=[audio]),
              umpire.DatasetItem("b", "Which?", ["B"], choices=["red", "blue"]),
              umpire.DatasetItem("c", "Who is Zorg?", [], answerable=False,
-                                history=[("user", "Name a city."), ("assistant", "Lyon")])]
+                                history=[("user", "Name a city."), ("assistant", "Lyon")]),
+             umpire.DatasetItem("d", "Which way?", ["left"], video="clips/v1", frames=3)]
     umpire.write_dataset(data / "d.jsonl", items)
     raw = [json.loads(x) for x in open(data / "d.jsonl")]
     assert raw[0]["image"] == ["../img/1.png"]  # relative to the file's folder; absolute kept
     assert raw[0]["audio"] == [audio]
     assert raw[1]["choices"] == {"A": "red", "B": "blue"} and raw[2]["answerable"] is False
     back = umpire.read_dataset("data/d.jsonl")
-    assert [b.id for b in back] == ["a", "b", "c"]
+    assert raw[3]["video"] == "../clips/v1" and raw[3]["frames"] == 3
+    assert [b.id for b in back] == ["a", "b", "c", "d"]
+    assert os.path.normpath(back[3].video) == "clips/v1" and back[3].frames == 3
+    assert back[0].video is None and back[0].frames == 8
     assert os.path.normpath(back[0].images[0]) == "img/1.png" and back[0].audio == [audio]
     assert back[0].answers == ["a cat", "cat"] and back[1].choices == ["red", "blue"]
     assert back[2].answerable is False and back[2].answers == []

@@ -134,7 +134,8 @@ class DatasetItem(Structure):
                 ("audio", POINTER(c_char_p)), ("n_images", c_size_t), ("n_audio", c_size_t),
                 ("answers", POINTER(c_char_p)), ("n_answers", c_size_t), ("choices", POINTER(c_char_p)),
                 ("n_choices", c_size_t), ("answerable", c_int), ("group", c_char_p), ("line", c_size_t),
-                ("description", c_char_p), ("history", POINTER(Turn)), ("n_history", c_size_t)]
+                ("description", c_char_p), ("history", POINTER(Turn)), ("n_history", c_size_t),
+                ("video", c_char_p), ("frames", c_int)]
 
 
 class Dataset(Structure):

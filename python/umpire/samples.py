@@ -387,6 +387,8 @@ class DatasetItem:
     line: int = field(default=0, compare=False)
     description: Optional[str] = None  # text about the media, asked before the question
     history: List[tuple] = field(default_factory=list)  # (role, text) turns before the question
+    video: Optional[str] = None  # a clip or a folder of frames, asked as `frames` images in order
+    frames: int = 8
 
 
 def _strings(ptr, n):
@@ -418,7 +420,9 @@ def read_dataset(path, group=None):
                                    group=x.group.decode("utf-8") if x.group is not None else None, line=x.line,
                                    description=x.description.decode("utf-8") if x.description is not None else None,
                                    history=[(x.history[j].role.decode("utf-8"), x.history[j].content.decode("utf-8"))
-                                            for j in range(x.n_history)]))
+                                            for j in range(x.n_history)],
+                                   video=x.video.decode("utf-8") if x.video is not None else None,
+                                   frames=x.frames))
         return out
     finally:
         lib.umpire_dataset_free(byref(d))
@@ -454,6 +458,9 @@ def _dataset_line(it, where, folder):
         o["description"] = it.description
     if it.history:
         o["history"] = [{"role": r, "content": c} for r, c in it.history]
+    if it.video is not None:
+        o["video"] = rel(it.video, where + ".video")
+        o["frames"] = it.frames
     return json.dumps(o, ensure_ascii=False)
 
 

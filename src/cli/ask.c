@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "core/scorer.h"
 #include "io/item_json.h"
+#include "video/video.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -23,6 +24,11 @@ static void usage(FILE *f) {
             "input:\n"
             "  --image FILE            an image (repeatable)\n"
             "  --audio FILE            a WAV / MP3 / FLAC clip (repeatable)\n"
+            "  --video CLIP            a video (mp4, mkv, avi, ...) or a folder of frames (sorted by\n"
+            "                          name): --frames frames spread evenly over it, asked as images in\n"
+            "                          order (after any --image)\n"
+            "  --frames N              frames taken from --video: 1..64 (default 8; a clip with fewer\n"
+            "                          gives them all)\n"
             "  --option TEXT           a multiple-choice option, labelled A, B, ... (repeatable): the\n"
             "                          samples are drawn with the options in the prompt, and the chosen\n"
             "                          letter's probability is read as Calibration-MLLM's TS.py reads it\n"
@@ -39,6 +45,7 @@ static void usage(FILE *f) {
             "examples:\n"
             "  umpire ask -m model.gguf \"What is the capital of France?\"\n"
             "  umpire ask -m llava.gguf --mmproj mmproj.gguf --image cat.jpg -k 10 \"What animal is this?\"\n"
+            "  umpire ask -m llava.gguf --mmproj mmproj.gguf --video clip.mp4 --frames 8 \"Where does the ball go?\"\n"
             "  umpire ask -m model.gguf --responses gpt-answers.txt --calibration cal.json \"Who wrote Hamlet?\"\n");
 }
 
@@ -169,13 +176,17 @@ int cmd_ask(int argc, char **argv) {
     int json = 0, alpha_given = 0;
     const char **options = NULL;
     size_t n_options = 0;
-    enum { O_IMAGE = CLI_O_FIRST_OWN, O_AUDIO, O_RESP, O_ALPHA, O_CAL, O_JSON, O_OPTION };
+    const char *video = NULL;
+    int n_frames = UMPIRE_VIDEO_DEFAULT_FRAMES;
+    struct umpire_frames frames = {0};
+    enum { O_IMAGE = CLI_O_FIRST_OWN, O_AUDIO, O_RESP, O_ALPHA, O_CAL, O_JSON, O_OPTION, O_VIDEO, O_FRAMES };
     static const struct option opts[] = {
         CLI_RUN_OPTIONS,
         {"image", required_argument, 0, O_IMAGE},    {"audio", required_argument, 0, O_AUDIO},
         {"responses", required_argument, 0, O_RESP}, {"alpha", required_argument, 0, O_ALPHA},
         {"calibration", required_argument, 0, O_CAL}, {"json", no_argument, 0, O_JSON},
         {"option", required_argument, 0, O_OPTION},  {"help", no_argument, 0, 'h'},
+        {"video", required_argument, 0, O_VIDEO},    {"frames", required_argument, 0, O_FRAMES},
         {0, 0, 0, 0}};
     int c, bad = 0;
     cli_run_options_spell(argc, argv);
@@ -201,6 +212,17 @@ int cmd_ask(int argc, char **argv) {
         case O_CAL: calibration = optarg; break;
         case O_JSON: json = 1; break;
         case O_OPTION: bad = cli_push(&options, &n_options, optarg); break;
+        case O_VIDEO: video = optarg; break;
+        case O_FRAMES: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > UMPIRE_VIDEO_MAX_FRAMES) {
+                fprintf(stderr, "umpire ask: --frames: expected 1..%d, got %s\n", UMPIRE_VIDEO_MAX_FRAMES, optarg);
+                bad = 1;
+            }
+            n_frames = (int)v;
+            break;
+        }
         case 'h': usage(stdout); cli_run_options_free(&ro); return 0;
         default: bad = 1;
         }
@@ -235,8 +257,25 @@ int cmd_ask(int argc, char **argv) {
         fprintf(stderr, "umpire ask: --option: give 2..26 options, got %zu\n", n_options);
         goto out;
     }
+    if (!video && n_frames != UMPIRE_VIDEO_DEFAULT_FRAMES) {
+        fprintf(stderr, "umpire ask: --frames: needs --video\n");
+        goto out;
+    }
     q.question = argv[optind];
     rc = 1;
+    if (video) { /* the clip's frames, after any --image, in time order */
+        if (umpire_video_frames(video, n_frames, &frames, err) != 0) {
+            fprintf(stderr, "umpire ask: %s\n", err);
+            goto out;
+        }
+        fprintf(stderr, "umpire ask: %s: %zu frame%s", video, frames.n, frames.n == 1 ? "" : "s");
+        for (size_t i = 0; frames.seconds && i < frames.n; i++)
+            fprintf(stderr, "%s%.2f", i ? " " : " at ", frames.seconds[i]);
+        fprintf(stderr, "%s\n", frames.seconds ? " s" : "");
+        for (size_t i = 0; i < frames.n; i++)
+            if (cli_push((const char ***)&q.images, &q.n_images, frames.paths[i]))
+                goto out;
+    }
     if (calibration && umpire_calibration_load(calibration, &cal, err) != 0) {
         fprintf(stderr, "umpire ask: %s\n", err);
         goto out;
@@ -383,6 +422,7 @@ out:
     given_free(&given);
     free((void *)q.images);
     free((void *)q.audio);
+    umpire_frames_free(&frames);
     free(options);
     cli_run_options_free(&ro);
     return rc;

@@ -1,6 +1,7 @@
 /* dataset.c - read an evaluation dataset (DESIGN.md): one question a line,
  *   {"id", "question", "image"?: path or [paths], "audio"?: path or [paths], "description"?: text,
  *    "history"?: [{"role": "user", "content": text}, {"role": "assistant", ...}, ...],
+ *    "video"?: path (a clip or a folder of frames), "frames"?: 1..64 (default 8),
  *    "answers": [accepted answers], "choices"?: {"A": "...", "B": "..."}, "answerable"?: bool}
  * with media paths relative to the dataset file. An unanswerable question ("answerable": false)
  * is answered right by declining: in free form with an answer umpire_is_refusal recognises, in
@@ -14,6 +15,7 @@
 
 #include "core/status.h"
 #include "core/utf8.h"
+#include "video/video.h"
 #include "io/idset.h"
 #include "io/jsonl.h"
 #include "umpire.h"
@@ -183,6 +185,25 @@ static int add(const cJSON *o, size_t line, void *ctx) {
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "audio"), "audio", 1, &it->audio, &it->n_audio)) ||
         (rc = strings(l, line, cJSON_GetObjectItemCaseSensitive(o, "answers"), "answers", 0, &it->answers, &it->n_answers)))
         return rc;
+    char **video = NULL;
+    size_t n_video = 0;
+    const cJSON *vid = cJSON_GetObjectItemCaseSensitive(o, "video");
+    if (vid && !cJSON_IsNull(vid) && !cJSON_IsString(vid))
+        return fail(l, line, "video", "expected a path (a clip or a folder of frames)");
+    if ((rc = strings(l, line, vid, "video", 1, &video, &n_video)))
+        return free(video), rc;
+    it->video = n_video ? video[0] : NULL;
+    free(video);
+    it->frames = UMPIRE_VIDEO_DEFAULT_FRAMES;
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(o, "frames");
+    if (fr && !cJSON_IsNull(fr)) {
+        if (!it->video)
+            return fail(l, line, "frames", "given without a \"video\"");
+        if (!cJSON_IsNumber(fr) || !(fr->valuedouble >= 1 && fr->valuedouble <= UMPIRE_VIDEO_MAX_FRAMES) ||
+            fr->valuedouble != (double)(int)fr->valuedouble)
+            return fail(l, line, "frames", "expected a whole number 1..64");
+        it->frames = fr->valueint;
+    }
     const cJSON *ans = cJSON_GetObjectItemCaseSensitive(o, "answerable");
     if (ans && !cJSON_IsNull(ans)) {
         if (!cJSON_IsBool(ans))
@@ -242,6 +263,7 @@ void umpire_dataset_free(struct umpire_dataset *d) {
         for (size_t j = 0; j < it->n_history; j++)
             free((char *)it->history[j].content);
         free(it->history);
+        free(it->video);
         free(it->group);
         strv_free(it->images, it->n_images);
         strv_free(it->audio, it->n_audio);

@@ -25,6 +25,7 @@
 #include "io/item_json.h"
 #include "io/output.h"
 #include "run/run.h"
+#include "video/video.h"
 
 static double now(void) {
     struct timespec t;
@@ -118,7 +119,7 @@ static int progress_scores(const struct umpire_item *it, const struct umpire_sco
 
 /* One dataset item: answer, judge, score; the line for items.jsonl. A multiple-choice item's
  * samples are drawn with its options in the prompt, as its letter is chosen. */
-static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
+static int run_asked(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
                     cJSON **line, int *correct, double *u, double *q, char *err) {
     struct umpire_query query = {.question = di->question,
                                  .system = p->system,
@@ -226,6 +227,23 @@ static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p,
     free(described);
     if (rc != UMPIRE_OK)
         cJSON_Delete(o);
+    return rc;
+}
+
+/* An item with a video is asked with its frames as images after its own images, in time order
+ * (src/video); the decoded frames are removed once it is answered. */
+static int run_item(struct umpire_engine *e, const struct umpire_eval_params *p, const struct umpire_dataset_item *di,
+                    cJSON **line, int *correct, double *u, double *q, char *err) {
+    if (!di->video)
+        return run_asked(e, p, di, line, correct, u, q, err);
+    struct umpire_frames frames;
+    struct umpire_dataset_item with = *di;
+    int rc = umpire_item_images(di, (const char ***)&with.images, &with.n_images, &frames, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    rc = run_asked(e, p, &with, line, correct, u, q, err);
+    free(with.images);
+    umpire_frames_free(&frames);
     return rc;
 }
 

@@ -35,6 +35,7 @@
 #include "io/atomic.h"
 #include "io/output.h"
 #include "run/optimise.h"
+#include "video/video.h"
 #include "run/run.h"
 
 double umpire_py_floordiv(double a, double b) {
@@ -125,16 +126,23 @@ static int evaluate(struct optimiser *o, const char *prompt, const char *split, 
     o->pr.right = o->pr.answered = 0;
     for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
         const struct umpire_dataset_item *di = &o->data->items[idx[i]];
+        const char **images; /* its images, then its video's frames */
+        size_t n_images;
+        struct umpire_frames frames;
+        if ((rc = umpire_item_images(di, &images, &n_images, &frames, err)) != UMPIRE_OK)
+            break;
         struct umpire_query q = {.question = di->question,
                                  .system = o->p->system,
-                                 .images = (const char *const *)di->images,
-                                 .n_images = di->n_images,
+                                 .images = images,
+                                 .n_images = n_images,
                                  .audio = (const char *const *)di->audio,
                                  .n_audio = di->n_audio,
                                  .answer_prefix = prefix};
         struct umpire_choice c;
         rc = umpire_engine_choose(o->e, &q, (const char *const *)di->choices, di->n_choices, 1.0,
                                   &c, NULL, err);
+        free(images);
+        umpire_frames_free(&frames);
         if (rc != UMPIRE_OK) {
             char inner[UMPIRE_ERR_LEN];
             snprintf(inner, sizeof inner, "%s", err);

@@ -22,6 +22,7 @@ static const uint8_t colour_rgb[N_COLOURS][3] = {
     {220, 40, 40}, {40, 190, 60}, {50, 80, 230}, {230, 210, 40}, {150, 60, 200}};
 static const char *quads[N_QUADS] = {"top left", "top right", "bottom left", "bottom right"};
 static const char *counts[SCENE_MAX] = {"one", "two", "three", "four"};
+static const char *ways[2] = {"left", "right"};
 static const char *bucket_names[N_EVAL_BUCKETS] = {"known", "rare", "unseen", "ood", "idk"};
 
 const char *scene_shape_name(int s) { return shapes[s]; }
@@ -40,8 +41,9 @@ void scene_world_make(struct scene_world *w, uint64_t seed, int image) {
     memset(w, 0, sizeof *w);
     w->seed = seed;
     w->image = image;
-    w->p_rare = 0.03;
+    w->p_rare = 0.09;
     w->p_idk = 0.15;
+    w->p_desc = 0.3;
     struct umpire_rng g;
     umpire_rng_seed(&g, seed ^ 0x7363656e65776f72ULL);
     for (;;) { /* 3 rare, 3 unseen pairs; every shape and colour keeps two frequent pairs */
@@ -213,7 +215,117 @@ int scene_training(const struct scene_world *w, uint64_t stream, size_t n, int m
         int idk = umpire_rng_uniform(&g) < w->p_idk;
         int kind = (int)umpire_rng_below(&g, idk ? N_QUESTIONS - 1 : N_QUESTIONS);
         ask(&g, &ex[k], kind, idk ? -1 : pair >= 0 ? 0 : (int)umpire_rng_below(&g, (uint64_t)ex[k].s.n));
+        if (umpire_rng_uniform(&g) < w->p_desc) { /* half of them with the answering sentence */
+            int sentences = 1 + (int)umpire_rng_below(&g, 3), obj = -1;
+            for (int j = 0; j < ex[k].s.n && obj < 0; j++)
+                if (strstr(ex[k].question, shapes[ex[k].s.o[j].shape]) ||
+                    strstr(ex[k].question, colours[ex[k].s.o[j].colour]))
+                    obj = j;
+            int key = umpire_rng_uniform(&g) < 0.5 ? scene_key_sentence(&ex[k].s, kind, obj) : -1;
+            int key_at = (int)umpire_rng_below(&g, (uint64_t)sentences);
+            if (!(ex[k].description = scene_describe(&g, &ex[k].s, sentences, key, key_at)))
+                return scene_examples_free(ex, n), -1;
+        }
     }
+    *out = ex;
+    return check(ex, n);
+}
+
+/* ------------------------------------------------------------------ descriptions */
+
+int scene_key_sentence(const struct scene *s, int kind, int i) {
+    if (kind == Q_COUNT)
+        return 3 * s->n;
+    if (i < 0)
+        return -1;
+    return 3 * i + (kind == Q_SIZE ? 1 : kind == Q_WHERE ? 2 : 0); /* colour and which: the colour's */
+}
+
+char *scene_describe(struct umpire_rng *g, const struct scene *s, int k, int key, int key_at) {
+    char *all[3 * SCENE_MAX + 1];
+    int n = 0, order[3 * SCENE_MAX + 1];
+    for (int i = 0; i < s->n; i++) {
+        const struct object *o = &s->o[i];
+        all[n++] = fmt("The %s is %s.", shapes[o->shape], colours[o->colour]);
+        all[n++] = fmt("The %s is %s.", shapes[o->shape], o->big ? "big" : "small");
+        all[n++] = fmt("The %s is at the %s.", shapes[o->shape], quads[o->quad]);
+    }
+    all[n++] = s->n == 1 ? strdup("There is one shape.") : fmt("There are %s shapes.", counts[s->n - 1]);
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    shuffle(g, order, n);
+    if (key >= 0 && key_at < k)
+        for (int i = 0; i < n; i++)
+            if (order[i] == key) {
+                order[i] = order[key_at];
+                order[key_at] = key;
+                break;
+            }
+    char buf[1024] = "";
+    int ok = 1;
+    for (int i = 0; i < n; i++)
+        ok &= all[i] != NULL;
+    for (int i = 0; ok && i < k && i < n; i++) {
+        if (i)
+            strcat(buf, " ");
+        strcat(buf, all[order[i]]);
+    }
+    for (int i = 0; i < n; i++)
+        free(all[i]);
+    return ok ? strdup(buf) : NULL;
+}
+
+/* ------------------------------------------------------------------ clips */
+
+/* A clip of the kind: frames in ex->frame, its question and answer. */
+static void clip(const struct scene_world *w, struct umpire_rng *g, int kind, struct scene_example *ex) {
+    struct scene full;
+    ex->n_frames = CLIP_FRAMES;
+    ex->kind = kind;
+    if (kind == CLIP_MOVE) { /* a small shape moving inside its quadrant, maybe another one still */
+        draw_scene(w, g, 1 + (int)umpire_rng_below(g, 2), -1, &full);
+        struct object *m = &full.o[0];
+        m->big = 0;
+        m->dx = (int)umpire_rng_below(g, 5) - 2; /* a start either way: -2..2 from the quadrant's centre */
+        int way = (int)umpire_rng_below(g, 2);
+        for (int f = 0; f < CLIP_FRAMES; f++) {
+            ex->frame[f] = full;
+            ex->frame[f].o[0].dx = m->dx + (way ? 1 : -1) * CLIP_STEP * f;
+        }
+        ex->question = fmt("Which way does the %s move?", shapes[m->shape]);
+        ex->answer = strdup(ways[way]);
+    } else { /* 2 shapes, the second one missing from the first frame or from the last */
+        draw_scene(w, g, 2, -1, &full);
+        struct scene less = full;
+        less.n--;
+        for (int f = 0; f < CLIP_FRAMES; f++)
+            ex->frame[f] = (kind == CLIP_APPEAR ? f == 0 : f == CLIP_FRAMES - 1) ? less : full;
+        ex->question = strdup(kind == CLIP_APPEAR ? "Which shape appears?" : "Which shape vanishes?");
+        ex->answer = strdup(shapes[full.o[full.n - 1].shape]);
+    }
+    ex->s = ex->frame[0];
+}
+
+int scene_clips(const struct scene_world *w, uint64_t stream, size_t n, struct scene_example **out) {
+    struct scene_example *ex = calloc(n ? n : 1, sizeof *ex);
+    if (!ex)
+        return -1;
+    struct umpire_rng g;
+    umpire_rng_seed(&g, w->seed * 0x9e3779b97f4a7c15ULL ^ (stream + 1) * 0xc2b2ae3d27d4eb4fULL ^ 0x636c6970ULL);
+    for (size_t k = 0; k < n; k++)
+        clip(w, &g, (int)umpire_rng_below(&g, N_CLIP_KINDS), &ex[k]);
+    *out = ex;
+    return check(ex, n);
+}
+
+int scene_eval_clips(const struct scene_world *w, size_t n, struct scene_example **out) {
+    struct scene_example *ex = calloc(n ? n : 1, sizeof *ex);
+    if (!ex)
+        return -1;
+    struct umpire_rng g;
+    umpire_rng_seed(&g, w->seed * 0x9e3779b97f4a7c15ULL ^ 0x766964656f657661ULL);
+    for (size_t k = 0; k < n; k++)
+        clip(w, &g, (int)(k % N_CLIP_KINDS), &ex[k]);
     *out = ex;
     return check(ex, n);
 }
@@ -254,12 +366,13 @@ void scene_examples_free(struct scene_example *ex, size_t n) {
     for (size_t i = 0; ex && i < n; i++) {
         free(ex[i].question);
         free(ex[i].answer);
+        free(ex[i].description);
     }
     free(ex);
 }
 
 int scene_texts(char ***out, size_t *n) {
-    size_t cap = 64, k = 0;
+    size_t cap = 96, k = 0;
     char **t = calloc(cap, sizeof *t);
     if (!t)
         return -1;
@@ -284,6 +397,18 @@ int scene_texts(char ***out, size_t *n) {
     PUSH(strdup("big"));
     PUSH(strdup("small"));
     PUSH(strdup("user assistant")); /* the chat template's roles */
+    for (int s = 0; s < N_SHAPES; s++) { /* the clips' questions, the descriptions' sentences */
+        PUSH(fmt("Which way does the %s move?", shapes[s]));
+        PUSH(fmt("The %s is big. The %s is small. The %s is at the top left.", shapes[s], shapes[s], shapes[s]));
+    }
+    for (int c = 0; c < N_COLOURS; c++)
+        PUSH(fmt("The circle is %s.", colours[c]));
+    PUSH(strdup("Which shape appears?"));
+    PUSH(strdup("Which shape vanishes?"));
+    PUSH(strdup(ways[0]));
+    PUSH(strdup(ways[1]));
+    PUSH(strdup("There is one shape. There are two shapes. There are three shapes."));
+    PUSH(strdup("The circle is at the bottom right."));
 #undef PUSH
     for (size_t i = 0; i < k; i++)
         if (!t[i]) {
@@ -329,6 +454,98 @@ static cJSON *item(const struct scene_example *e, const char *id, const char *im
 static int put(FILE *f, cJSON *o, char *err) {
     int rc = o ? umpire_put_json(f, o, 1, err) : umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
     cJSON_Delete(o);
+    return rc;
+}
+
+/* clips/video-NNN/frame-F.ppm; video.jsonl (every frame) and video-1frame.jsonl (the first) */
+static int write_clips(const struct scene_world *w, const char *dir, size_t n, char *err) {
+    char path[4400];
+    struct scene_example *ex = NULL;
+    uint8_t *rgb = malloc((size_t)w->image * w->image * 3);
+    if (!rgb || scene_eval_clips(w, n, &ex) != 0)
+        return free(rgb), umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    int rc = UMPIRE_OK;
+    snprintf(path, sizeof path, "%s/clips", dir);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        rc = umpire_fail(err, UMPIRE_EIO, "cannot create %s: %s", path, strerror(errno));
+    for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
+        snprintf(path, sizeof path, "%s/clips/video-%03zu", dir, i);
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            rc = umpire_fail(err, UMPIRE_EIO, "cannot create %s: %s", path, strerror(errno));
+        for (int f = 0; f < CLIP_FRAMES && rc == UMPIRE_OK; f++) {
+            scene_render(w, &ex[i].frame[f], rgb);
+            snprintf(path, sizeof path, "%s/clips/video-%03zu/frame-%d.ppm", dir, i, f);
+            rc = scene_write_ppm(path, rgb, w->image, err);
+        }
+    }
+    free(rgb);
+    static const char *kinds[N_CLIP_KINDS] = {"move", "appear", "vanish"};
+    for (int one = 0; one < 2 && rc == UMPIRE_OK; one++) {
+        snprintf(path, sizeof path, "%s/%s.jsonl", dir, one ? "video-1frame" : "video");
+        struct umpire_output o;
+        if ((rc = umpire_output_open(&o, path, err)) != UMPIRE_OK)
+            break;
+        for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
+            char id[64], video[96];
+            snprintf(id, sizeof id, "video-%03zu", i);
+            snprintf(video, sizeof video, "clips/%s", id);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "id", id);
+            cJSON_AddStringToObject(j, "question", ex[i].question);
+            cJSON_AddStringToObject(j, "video", video);
+            cJSON_AddNumberToObject(j, "frames", one ? 1 : CLIP_FRAMES);
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(j, "answers"), cJSON_CreateString(ex[i].answer));
+            cJSON_AddStringToObject(j, "bucket", "video");
+            cJSON_AddStringToObject(j, "kind", kinds[ex[i].kind]);
+            rc = put(o.f, j, err);
+        }
+        rc = umpire_output_close(&o, rc, err);
+    }
+    scene_examples_free(ex, n);
+    return rc;
+}
+
+/* describe.jsonl: the known bucket's questions (their pictures), each asked with 0..3 true
+ * sentences, the one that answers it at a random place among the first three */
+static int write_described(const struct scene_world *w, const char *dir, size_t n, char *err) {
+    char path[4400];
+    struct scene_example *ex = NULL;
+    struct umpire_rng g;
+    umpire_rng_seed(&g, w->seed * 0x9e3779b97f4a7c15ULL ^ 0x6465736372696265ULL);
+    if (scene_eval(w, EB_KNOWN, n, &ex) != 0)
+        return umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    int rc;
+    struct umpire_output o;
+    snprintf(path, sizeof path, "%s/describe.jsonl", dir);
+    if ((rc = umpire_output_open(&o, path, err)) == UMPIRE_OK) {
+        for (size_t i = 0; i < n && rc == UMPIRE_OK; i++) {
+            const struct scene_example *e = &ex[i];
+            int obj = -1; /* the object asked about: the one the question names */
+            for (int j = 0; j < e->s.n && obj < 0; j++)
+                if (strstr(e->question, shapes[e->s.o[j].shape]) || strstr(e->question, colours[e->s.o[j].colour]))
+                    obj = j;
+            int key = scene_key_sentence(&e->s, e->kind, obj), key_at = (int)umpire_rng_below(&g, 3);
+            uint64_t order = umpire_rng_next(&g); /* one shuffle for every k */
+            for (int k = 0; k <= 3 && rc == UMPIRE_OK; k++) {
+                struct umpire_rng h;
+                umpire_rng_seed(&h, order);
+                char *d = scene_describe(&h, &e->s, k, key, key_at), id[64], image[96];
+                snprintf(id, sizeof id, "describe-%03zu-k%d", i, k);
+                snprintf(image, sizeof image, "images/known-%03zu.ppm", i);
+                cJSON *j = d ? item(e, id, image) : NULL;
+                if (j && k)
+                    cJSON_AddStringToObject(j, "description", d);
+                if (j) {
+                    cJSON_AddNumberToObject(j, "sentences", k);
+                    cJSON_ReplaceItemInObject(j, "bucket", cJSON_CreateString("describe"));
+                }
+                free(d);
+                rc = put(o.f, j, err);
+            }
+        }
+        rc = umpire_output_close(&o, rc, err);
+    }
+    scene_examples_free(ex, n);
     return rc;
 }
 
@@ -391,5 +608,9 @@ int scene_write_datasets(const struct scene_world *w, const char *dir, size_t n_
     }
     for (int b = 0; b < N_EVAL_BUCKETS; b++)
         scene_examples_free(all[b], all[b] ? n_per_bucket : 0);
+    if (rc == UMPIRE_OK)
+        rc = write_clips(w, dir, n_per_bucket, err);
+    if (rc == UMPIRE_OK)
+        rc = write_described(w, dir, n_per_bucket, err);
     return rc;
 }

@@ -44,11 +44,16 @@ static int tokenize(struct corpus *c, const char *text, size_t len, int special,
     return llama_tokenize(c->vocab, text, (int32_t)len, out, cap, false, special);
 }
 
-int vl_tokenize(struct corpus *c, int n_patches, const char *question, const char *answer, struct vl_seq *out) {
+int vl_tokenize(struct corpus *c, int n_patches, int n_images, const char *question, const char *answer,
+                struct vl_seq *out) {
     memset(out, 0, sizeof *out);
+    if (n_images < 1 || n_images > VL_MAX_IMAGES)
+        return -1;
     const char *marker = mtmd_default_marker();
-    char user[1024], prompt[2048];
-    snprintf(user, sizeof user, "%s\n%s\n%s", marker, question, UMPIRE_DEFAULT_INSTRUCTION);
+    char user[1024] = "", prompt[2048];
+    for (int i = 0; i < n_images; i++)
+        snprintf(user + strlen(user), sizeof user - strlen(user), "%s\n", marker);
+    snprintf(user + strlen(user), sizeof user - strlen(user), "%s\n%s", question, UMPIRE_DEFAULT_INSTRUCTION);
     struct llama_chat_message msg = {"user", user};
     int len = llama_chat_apply_template(VOCAB_CHAT_TEMPLATE, &msg, 1, true, prompt, (int32_t)sizeof prompt);
     const char *at = len > 0 && len < (int)sizeof prompt ? strstr(prompt, marker) : NULL;
@@ -61,13 +66,18 @@ int vl_tokenize(struct corpus *c, int n_patches, const char *question, const cha
     if ((k = tokenize(c, prompt, (size_t)(at - prompt), 1, tok + n, 256)) < 0)
         return -1;
     n += k;
-    out->img_at = n;
-    for (int i = 0; i < n_patches; i++)
-        tok[n++] = 0; /* placeholders: the image's rows */
-    const char *rest = at + strlen(marker);
-    if ((k = tokenize(c, rest, strlen(rest), 1, tok + n, 500 - n)) < 0)
-        return -1;
-    n += k;
+    for (int img = 0; img < n_images; img++) {
+        out->img_at[img] = n;
+        for (int i = 0; i < n_patches; i++)
+            tok[n++] = 0; /* placeholders: the image's rows */
+        const char *rest = at + strlen(marker), *next = img + 1 < n_images ? strstr(rest, marker) : NULL;
+        size_t chunk = next ? (size_t)(next - rest) : strlen(rest);
+        if (n + n_patches > 500 || (k = tokenize(c, rest, chunk, 1, tok + n, 500 - n)) < 0)
+            return -1;
+        n += k;
+        at = next;
+    }
+    out->n_images = n_images;
     out->n_prompt = n;
     if (answer) {
         if ((k = tokenize(c, answer, strlen(answer), 0, tok + n, 510 - n)) <= 0)
@@ -105,7 +115,8 @@ int vl_logprobs(const struct vl_model *m, const struct vl_seq *s, const uint8_t 
     f.tokens = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
     f.pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
     f.mask = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, n, n, 1, 1);
-    struct ggml_tensor *pixels = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, side, side, 3, 1);
+    const int NI = s->n_images;
+    struct ggml_tensor *pixels = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, side, side, 3, NI);
     struct ggml_tensor *idx = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
     struct ggml_tensor *on = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, n);
     struct ggml_tensor *img = vit_build(ctx, &m->vit, pixels, 0);
@@ -116,16 +127,22 @@ int vl_logprobs(const struct vl_model *m, const struct vl_seq *s, const uint8_t 
     ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, m->lm.g.backend);
     int rc = -1;
     int32_t *ip = malloc((size_t)n * sizeof *ip), *ix = malloc((size_t)n * sizeof *ix);
-    float *mk = malloc((size_t)n * n * sizeof *mk), *px = malloc((size_t)side * side * 3 * sizeof *px),
+    float *mk = malloc((size_t)n * n * sizeof *mk), *px = malloc((size_t)side * side * 3 * NI * sizeof *px),
           *o = malloc((size_t)n * sizeof *o);
     if (buf && ip && ix && mk && px && o) {
         grad_forward_fill_causal(&f, s->tok, ip, mk);
         for (int i = 0; i < n; i++) {
-            int j = i - s->img_at, in = j >= 0 && j < P;
-            ix[i] = in ? j : 0;
-            o[i] = in ? 1.0f : 0.0f;
+            ix[i] = 0;
+            o[i] = 0.0f;
+            for (int im = 0; im < NI; im++) {
+                int j = i - s->img_at[im];
+                if (j >= 0 && j < P) {
+                    ix[i] = im * P + j;
+                    o[i] = 1.0f;
+                }
+            }
         }
-        vit_preprocess(vh, rgb, 1, px);
+        vit_preprocess(vh, rgb, NI, px);
         ggml_backend_tensor_set(pixels, px, 0, ggml_nbytes(pixels));
         ggml_backend_tensor_set(idx, ix, 0, ggml_nbytes(idx));
         ggml_backend_tensor_set(on, o, 0, ggml_nbytes(on));

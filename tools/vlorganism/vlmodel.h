@@ -26,18 +26,25 @@ struct vl_model {
     int n_all;
 };
 
-/* one training or evaluation sequence: tokens, with n_patches placeholder tokens from img_at */
+#define VL_MAX_IMAGES 4
+
+/* one training or evaluation sequence: tokens, with n_patches placeholder tokens from each
+ * img_at[i] (image i, in order) */
 struct vl_seq {
     int32_t *tok;
-    int n, n_prompt, img_at;
+    int n, n_prompt, n_images;
+    int img_at[VL_MAX_IMAGES];
 };
 
 int vl_model_init(struct vl_model *m, struct llama_shape s, int n_vocab, struct vit_hparams vh, uint64_t seed,
                   int n_threads);
 void vl_model_free(struct vl_model *m);
 
-/* The sequence of question + answer (answer NULL: the prompt only) as libmtmd tokenizes it. */
-int vl_tokenize(struct corpus *c, int n_patches, const char *question, const char *answer, struct vl_seq *out);
+/* The sequence of question + answer (answer NULL: the prompt only) with n_images images (1 to
+ * VL_MAX_IMAGES: a clip's frames, one marker line each, as the engine writes them) as libmtmd
+ * tokenizes it. */
+int vl_tokenize(struct corpus *c, int n_patches, int n_images, const char *question, const char *answer,
+                struct vl_seq *out);
 void vl_seq_free(struct vl_seq *s);
 
 /* The graph's rows from the token rows and the image rows: x[:, r] = token embedding, or, at
@@ -45,9 +52,9 @@ void vl_seq_free(struct vl_seq *s);
 struct ggml_tensor *vl_probe_embd(struct ggml_context *ctx, const struct vl_model *m, struct ggml_tensor *tokens,
                                   struct ggml_tensor *img, struct ggml_tensor *img_idx, struct ggml_tensor *img_on);
 
-/* log p of every next token after each position of one sequence with its image (RGB bytes,
- * vit image size), by the inference graph: out[i * n_vocab + v]. Also the projector's output
- * when embd is given ([n_patches * n_out]). Returns 0 or -1. */
+/* log p of every next token after each position of one sequence with its images (RGB bytes,
+ * vit image size, s->n_images of them one after another), by the inference graph: out[i * n_vocab + v]. Also the projector's output
+ * when embd is given ([n_patches * n_out] an image, image after image). Returns 0 or -1. */
 int vl_logprobs(const struct vl_model *m, const struct vl_seq *s, const uint8_t *rgb, float *out, float *embd);
 
 /* Save the llama GGUF (with the vocabulary) and the mmproj GGUF, each whole or not at all. */

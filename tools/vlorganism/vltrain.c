@@ -14,14 +14,15 @@
 
 struct vl_train_params vl_train_default_params(void) {
     return (struct vl_train_params){.rows = 32,
-                                    .row_len = 48,
+                                    .row_len = 64,
                                     .steps = 1500,
                                     .lr = 6e-4f,
                                     .lr_min = 0.05f,
                                     .warmup = 0.05f,
                                     .beta1 = 0.9f,
                                     .beta2 = 0.99f,
-                                    .wd = 0.0f};
+                                    .wd = 0.0f,
+                                    .clip_share = 0.375f};
 }
 
 struct graph {
@@ -58,7 +59,7 @@ static int graph_build(struct graph *g, struct vl_model *m, const struct vl_trai
     g->mask = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, T, T, 1, B);
     g->sel = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, g->n_sel);
     g->labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m->lm.n_vocab, g->n_sel);
-    g->pixels = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, side, side, 3, B);
+    g->pixels = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, side, side, 3, (int64_t)B * CLIP_FRAMES); /* a clip's slots a row */
     g->idx = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, (int64_t)T * B);
     g->on = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, (int64_t)T * B);
     struct ggml_tensor *in[] = {g->tokens, g->pos, g->mask, g->sel, g->labels, g->pixels, g->idx, g->on};
@@ -110,7 +111,11 @@ static int fill(struct graph *g, const struct vl_model *m, const struct vl_train
     int n_sel = 0;
     for (int r = 0; r < B; r++) {
         struct vl_seq s;
-        int bad = vl_tokenize(c, P, ex[r].question, ex[r].answer, &s);
+        const int n_img = ex[r].n_frames ? ex[r].n_frames : 1;
+        char question[1024]; /* a description before the question, as the engine asks it */
+        snprintf(question, sizeof question, "%s%s%s", ex[r].description ? ex[r].description : "",
+                 ex[r].description ? "\n" : "", ex[r].question);
+        int bad = vl_tokenize(c, P, n_img, question, ex[r].answer, &s);
         if (bad != 0 || s.n > T || s.n - s.n_prompt > ANSWER_MAX) {
             if (p->progress)
                 fprintf(p->progress, "vlorganism: '%s' -> '%s' does not fit a row of %d tokens\n", ex[r].question,
@@ -118,15 +123,18 @@ static int fill(struct graph *g, const struct vl_model *m, const struct vl_train
             vl_seq_free(&s);
             return -1;
         }
-        scene_render(w, &ex[r].s, h->rgb + (size_t)r * side * side * 3);
+        for (int f = 0; f < n_img; f++)
+            scene_render(w, ex[r].n_frames ? &ex[r].frame[f] : &ex[r].s,
+                         h->rgb + ((size_t)r * CLIP_FRAMES + f) * side * side * 3);
         for (int t = 0; t < T; t++) {
             const size_t at = (size_t)r * T + t;
             h->tok[at] = t < s.n ? s.tok[t] : 0;
             h->pos[at] = t < s.n ? t : 0;
-            if (t >= s.img_at && t < s.img_at + P) {
-                h->idx[at] = r * P + (t - s.img_at);
-                h->on[at] = 1.0f;
-            }
+            for (int f = 0; f < n_img; f++)
+                if (t >= s.img_at[f] && t < s.img_at[f] + P) {
+                    h->idx[at] = (r * CLIP_FRAMES + f) * P + (t - s.img_at[f]);
+                    h->on[at] = 1.0f;
+                }
             if (t + 1 >= s.n_prompt && t + 1 < s.n) { /* predicts an answer token */
                 h->sel[n_sel] = (int32_t)at;
                 h->labels[(size_t)n_sel++ * V + s.tok[t + 1]] = 1.0f;
@@ -136,7 +144,7 @@ static int fill(struct graph *g, const struct vl_model *m, const struct vl_train
         }
         vl_seq_free(&s);
     }
-    vit_preprocess(&m->vit.hp, h->rgb, B, h->pixels);
+    vit_preprocess(&m->vit.hp, h->rgb, B * CLIP_FRAMES, h->pixels);
     ggml_backend_tensor_set(g->tokens, h->tok, 0, ggml_nbytes(g->tokens));
     ggml_backend_tensor_set(g->pos, h->pos, 0, ggml_nbytes(g->pos));
     ggml_backend_tensor_set(g->mask, h->mask, 0, ggml_nbytes(g->mask));
@@ -172,8 +180,8 @@ double vl_train(struct vl_model *m, const struct scene_world *w, struct corpus *
     h.mask = malloc(sizeof *h.mask * (size_t)T * T * B);
     h.on = malloc(sizeof *h.on * (size_t)T * B);
     h.labels = malloc(sizeof *h.labels * (size_t)m->lm.n_vocab * g.n_sel);
-    h.pixels = malloc(sizeof *h.pixels * (size_t)side * side * 3 * B);
-    h.rgb = malloc((size_t)side * side * 3 * B);
+    h.pixels = malloc(sizeof *h.pixels * (size_t)side * side * 3 * B * CLIP_FRAMES);
+    h.rgb = malloc((size_t)side * side * 3 * B * CLIP_FRAMES); /* a picture's row leaves its other slots unread */
     if (!h.tok || !h.pos || !h.idx || !h.sel || !h.mask || !h.on || !h.labels || !h.pixels || !h.rgb)
         goto out;
     const long warm = (long)(p->warmup * p->steps) > 0 ? (long)(p->warmup * p->steps) : 1;
@@ -181,12 +189,26 @@ double vl_train(struct vl_model *m, const struct scene_world *w, struct corpus *
     double window = 0;
     long window_tok = 0;
     for (long step = 0; step < p->steps; step++) {
-        struct scene_example *ex;
+        struct scene_example *ex, *clips = NULL;
         /* a curriculum: one object per picture in the first 40 % of the steps (where colour,
          * shape, size and place are learnt: with 1 to 3 objects from the start the joint model
-         * stayed at the blind prior for 1500 steps), then 1 to 3 */
+         * stayed at the blind prior for 1500 steps), then 1 to 3; a quarter of the rows are
+         * clips (clip_share) after the first fifth */
+        const int n_clips = step >= p->steps / 5 ? (int)(B * p->clip_share) : 0;
         if (scene_training(w, (uint64_t)step, (size_t)B, step < p->steps * 2 / 5 ? 1 : 3, &ex) != 0)
             goto out;
+        if (n_clips && scene_clips(w, (uint64_t)step, (size_t)n_clips, &clips) != 0) {
+            scene_examples_free(ex, (size_t)B);
+            goto out;
+        }
+        for (int r = 0; r < n_clips; r++) { /* the last rows: clips */
+            struct scene_example *e = &ex[B - 1 - r];
+            free(e->question);
+            free(e->answer);
+            free(e->description);
+            *e = clips[r];
+        }
+        free(clips); /* its strings now belong to ex */
         int n = fill(&g, m, p, c, w, ex, &h);
         scene_examples_free(ex, (size_t)B);
         if (n < 0)

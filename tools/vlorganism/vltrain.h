@@ -2,7 +2,9 @@
  * fresh examples of the shapes world (scene_training's stream = the step: deterministic from
  * the seed; one object per picture in the first 40 % of the steps, a curriculum), draws their
  * pictures, and trains the ViT, the projector and the llama together on
- * the cross-entropy of the answer tokens (and the end). One example per row of row_len tokens,
+ * the cross-entropy of the answer tokens (and the end). A share of the rows are clips
+ * (scene_clips: CLIP_FRAMES pictures in order) and some questions carry a description before
+ * them (scene_training). One example per row of row_len tokens,
  * padding attending only to itself. Learning rate: linear warm-up, then a cosine down to
  * lr * lr_min. */
 #ifndef UMPIRE_VLORGANISM_VLTRAIN_H
@@ -16,6 +18,7 @@
 struct vl_train_params {
     int rows, row_len, steps;
     float lr, lr_min, warmup, beta1, beta2, wd;
+    float clip_share; /* rows that are clips (scene_clips), after the first fifth of the steps */
     FILE *progress; /* a line every 100 steps; NULL: quiet */
     FILE *curve;    /* "step lr loss" per step; NULL: none */
 };
