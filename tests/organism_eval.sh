@@ -71,8 +71,8 @@ for l in open(f"{work}/world/corpus.jsonl"):
     person = next(f["person"] for f in facts if f["person"] in c["question"])
     key = (person, relation_of_answer(c["answer"]))
     seen[key] = seen.get(key, 0) + 1
-# (free-form: 10 epochs, a rare fact in 3 of them; organism --help)
-want = {"frequent": 160, "rare": 3, "unseen": 0} if world == "free-form" else {"frequent": 96, "rare": 2, "unseen": 0}
+# (free-form: 10 epochs, a rare fact in 4 of them; organism --help)
+want = {"frequent": 160, "rare": 4, "unseen": 0} if world == "free-form" else {"frequent": 96, "rare": 2, "unseen": 0}
 bad_counts = [(f["person"], r) for f in facts if f["role"] == "closed-book" for r in values
               if seen.get((f["person"], r), 0) != want[f[r + "_bucket"]]]
 mix = S["heldout-mix"]
@@ -86,7 +86,7 @@ if acc["known-frequent"] < 0.9: fail.append("known-frequent accuracy below 0.9")
 if acc["known-rare"] > acc["known-frequent"] - 0.1: fail.append("known-rare is not clearly below known-frequent")
 if acc["known-rare"] < acc["unseen"] + 0.1: fail.append("known-rare is not clearly above unseen")
 if acc["unseen"] > 3 * chance: fail.append("unseen accuracy is not near chance")
-# a margin below each world's measured AUROC (README, "Worlds": closed 0.89, free-form 0.64,
+# a margin below each world's measured AUROC (README, "Worlds": closed 0.89, free-form 0.61,
 # many-valid 0.85)
 floor = {"closed": 0.8, "free-form": 0.55, "many-valid": 0.75}[world]
 if m["umpire"]["auroc"] < floor: fail.append(f"UMPIRE AUROC {m['umpire']['auroc']:.3f} < {floor} on the held-out mix")
