@@ -636,6 +636,9 @@ UMPIRE_API int umpire_engine_token_piece(const struct umpire_engine *e, int32_t 
 struct umpire_engine_stats {
     uint64_t prompt_tokens, reused_tokens;
     uint64_t answer_tokens, decoded_rows; /* answers' tokens fed, and the batch rows that held them */
+    uint64_t prompt_redecoded; /* prompts whose last batch was decoded twice: the model's graph
+                                  names no "result_norm", so its state came from llama.cpp's
+                                  embeddings (every token of that batch an output); 0 for llama */
 };
 UMPIRE_API void umpire_engine_stats(const struct umpire_engine *e, struct umpire_engine_stats *out);
 

@@ -45,6 +45,29 @@ static struct umpire_engine *open_engine(const char *model, const char *mmproj, 
     return e;
 }
 
+/* An engine with n_slots slots and the prefix cache reuse_prefix (0, 1 blocks, 2 token by token). */
+static struct umpire_engine *open_slots(const char *model, int n_ctx, int k_max, int n_slots, int reuse_prefix) {
+    struct umpire_engine_params p = umpire_engine_default_params();
+    p.model_path = path_in(models_dir, model);
+    p.n_ctx = n_ctx;
+    p.n_threads = 2;
+    p.k_max = k_max;
+    p.n_slots = n_slots;
+    p.reuse_prefix = reuse_prefix;
+    struct umpire_engine *e = NULL;
+    char err[UMPIRE_ERR_LEN];
+    if (umpire_engine_open(&p, &e, err) != 0)
+        fprintf(stderr, "open: %s\n", err);
+    return e;
+}
+
+/* A document of n - 1 bytes: one sentence over and over. */
+static void river_doc(char *doc, size_t n) {
+    memset(doc, 0, n);
+    for (size_t i = 0; i + 40 < n; i += 40)
+        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+}
+
 static int ask(struct umpire_engine *e, const struct umpire_query *q, int k, uint64_t seed, struct umpire_item *it,
                char *err) {
     struct umpire_sample_params sp = umpire_sample_default_params();
@@ -441,8 +464,7 @@ static int same_item(const struct umpire_item *a, const struct umpire_item *b) {
 static void test_prefix_reuse(void **state) {
     (void)state;
     static char doc[6000];
-    for (size_t i = 0; i + 40 < sizeof doc; i += 40)
-        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+    river_doc(doc, sizeof doc);
     struct umpire_engine *warm = open_engine("tiny.gguf", "tiny-mmproj.gguf", 4096, 4);
     struct umpire_engine *cold = open_engine("tiny.gguf", "tiny-mmproj.gguf", 4096, 4);
     assert_non_null(warm);
@@ -501,8 +523,7 @@ static void test_prefix_reuse(void **state) {
 static void test_prefix_reuse_batches(void **state) {
     (void)state;
     static char doc[2400];
-    for (size_t i = 0; i + 40 < sizeof doc; i += 40)
-        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+    river_doc(doc, sizeof doc);
     struct umpire_engine *warm = open_engine("m60.gguf", NULL, 2048, 2);
     assert_non_null(warm);
     const char *questions[] = {"Where does the river run?", "What is by the old mill on the river?"};
@@ -554,25 +575,65 @@ static double item_distance(const struct umpire_item *a, const struct umpire_ite
     return worst;
 }
 
-/* Token-by-token reuse (reuse_prefix 2, as umpire serve runs): only what differs from the
+/* The prompt's last hidden state is read from the final norm's output through the graph
+ * callback (so that the prefill's last batch computes one row of logits, not one per token): the
+ * same state as llama.cpp's embeddings give (UMPIRE_PREFILL_EMBEDDINGS, the fallback for a
+ * graph without "result_norm"), for an image prompt too; the tiny model's argmax answers end at
+ * once, so their phi is that state. */
+static void test_prompt_state(void **state) {
+    (void)state;
+    const char *img = write_image("state.ppm", 77);
+    const char *models[2] = {"tiny.gguf", "m60.gguf"};
+    for (int m = 0; m < 2; m++) {
+        struct umpire_engine *cb = open_engine(models[m], m ? NULL : "tiny-mmproj.gguf", 2048, 2);
+        setenv("UMPIRE_PREFILL_EMBEDDINGS", "1", 1);
+        struct umpire_engine *emb = open_engine(models[m], m ? NULL : "tiny-mmproj.gguf", 2048, 2);
+        unsetenv("UMPIRE_PREFILL_EMBEDDINGS");
+        assert_non_null(cb);
+        assert_non_null(emb);
+        struct umpire_query q = {.question = "Name a large city."};
+        if (!m) {
+            q.images = &img;
+            q.n_images = 1;
+        }
+        struct umpire_sample_params sp = umpire_sample_default_params();
+        sp.k = 2;
+        sp.seed = 3;
+        sp.max_tokens = 4;
+        sp.greedy_temp = 0;
+        sp.middle = 1;
+        struct umpire_item a, b;
+        assert_int_equal(umpire_engine_ask(cb, &q, &sp, &a, NULL), 0);
+        assert_int_equal(umpire_engine_ask(emb, &q, &sp, &b, NULL), 0);
+        double dist = item_distance(&a, &b);
+        fprintf(stderr, "prompt state %s: the graph callback's and llama.cpp's embeddings within %.2g (greedy answer: "
+                "%zu tokens)\n", models[m], dist, a.greedy.n_tokens);
+        assert_true(dist >= 0 && dist <= 1e-5);
+        if (!m)
+            assert_int_equal(a.greedy.n_tokens, 1); /* phi is the prompt's state itself */
+        struct umpire_engine_stats sa, sb;
+        umpire_engine_stats(cb, &sa);
+        umpire_engine_stats(emb, &sb);
+        assert_int_equal(sa.prompt_redecoded, 0); /* the callback found the state */
+        assert_int_equal(sb.prompt_redecoded, 1);
+        umpire_item_free(&a);
+        umpire_item_free(&b);
+        umpire_engine_close(cb);
+        umpire_engine_close(emb);
+    }
+}
+
+/* Token-by-token reuse (reuse_prefix 2): only what differs from the
  * previous prompt is decoded, the answers those of a cold prefill (the numbers to rounding). */
 static void test_prefix_reuse_tokens(void **state) {
     (void)state;
     static char doc[2400];
-    for (size_t i = 0; i + 40 < sizeof doc; i += 40)
-        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+    river_doc(doc, sizeof doc);
     const char *models[2] = {"tiny.gguf", "m60.gguf"};
     for (int m = 0; m < 2; m++) {
-        struct umpire_engine_params p = umpire_engine_default_params();
-        p.model_path = path_in(models_dir, models[m]);
-        p.n_ctx = 2048;
-        p.n_threads = 2;
-        p.k_max = 2;
-        p.reuse_prefix = 2;
-        struct umpire_engine *warm = NULL, *cold = NULL;
-        assert_int_equal(umpire_engine_open(&p, &warm, NULL), 0);
-        p.reuse_prefix = 0;
-        assert_int_equal(umpire_engine_open(&p, &cold, NULL), 0);
+        struct umpire_engine *warm = open_slots(models[m], 2048, 2, 1, 2), *cold = open_slots(models[m], 2048, 2, 1, 0);
+        assert_non_null(warm);
+        assert_non_null(cold);
         const char *questions[] = {"Where does the river run?", "What is by the old mill on the river?"};
         struct umpire_item a, b;
         struct umpire_engine_stats s0, s1;
@@ -1048,20 +1109,6 @@ static void test_clean_text(void **state) {
     free(t);
 }
 
-static struct umpire_engine *open_slots(const char *model, int n_ctx, int k_max, int n_slots) {
-    struct umpire_engine_params p = umpire_engine_default_params();
-    p.model_path = path_in(models_dir, model);
-    p.n_ctx = n_ctx;
-    p.n_threads = 2;
-    p.k_max = k_max;
-    p.n_slots = n_slots;
-    struct umpire_engine *e = NULL;
-    char err[UMPIRE_ERR_LEN];
-    if (umpire_engine_open(&p, &e, err) != 0)
-        fprintf(stderr, "open: %s\n", err);
-    return e;
-}
-
 static int stop_after(void *ud, const char *text, size_t len, int ended) {
     (void)text;
     (void)len;
@@ -1077,11 +1124,10 @@ static int stop_after(void *ud, const char *text, size_t len, int ended) {
 static void test_continuous_batching(void **state) {
     (void)state;
     static char doc[1600];
-    for (size_t i = 0; i + 40 < sizeof doc; i += 40)
-        memcpy(doc + i, "The river runs north past the old mill. ", 40);
+    river_doc(doc, sizeof doc);
     const char *models[2] = {"tiny.gguf", "m60.gguf"};
     for (int m = 0; m < 2; m++) {
-        struct umpire_engine *e = open_slots(models[m], 4096, 4, 3), *lone = open_slots(models[m], 4096, 4, 1);
+        struct umpire_engine *e = open_slots(models[m], 4096, 4, 3, 1), *lone = open_slots(models[m], 4096, 4, 1, 1);
         assert_non_null(e);
         assert_non_null(lone);
         const char *stop[] = {"e"};
@@ -1185,7 +1231,7 @@ static void test_continuous_batching(void **state) {
         umpire_engine_close(lone);
     }
     /* two queries that fit the context each alone but not together: the second waits its turn */
-    struct umpire_engine *e = open_slots("tiny.gguf", 256, 4, 2);
+    struct umpire_engine *e = open_slots("tiny.gguf", 256, 4, 2, 1);
     assert_non_null(e);
     struct umpire_query q = {.question = "Name a large city."};
     struct umpire_sample_params sp = umpire_sample_default_params();
@@ -1228,6 +1274,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_prefix_reuse_batches),
         cmocka_unit_test(test_dedup_identical),       cmocka_unit_test(test_draw_shares_truncation),
         cmocka_unit_test(test_continuous_batching),   cmocka_unit_test(test_prefix_reuse_tokens),
+        cmocka_unit_test(test_prompt_state),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_gradients_media),
         cmocka_unit_test(test_judge_passes),          cmocka_unit_test(test_multiple_choice),

@@ -202,7 +202,7 @@ class EngineParams(Structure):
 
 class EngineStats(Structure):
     _fields_ = [("prompt_tokens", c_uint64), ("reused_tokens", c_uint64), ("answer_tokens", c_uint64),
-                ("decoded_rows", c_uint64)]
+                ("decoded_rows", c_uint64), ("prompt_redecoded", c_uint64)]
 
 
 class Query(Structure):

@@ -32,14 +32,25 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .n_slots = 1};
 }
 
-/* ggml's graph callback: hands over the middle layer's output while the capture is on. */
+/* ggml's graph callback: hands over the middle layer's output while that capture is on, and the
+ * final norm's last row ("result_norm", the hidden state llama.cpp's embeddings read) while the
+ * prefill asks for it. */
 static bool middle_cb(struct ggml_tensor *t, bool ask, void *user) {
     struct umpire_engine *e = user;
-    if (!e->middle.on || strcmp(t->name, e->middle.name) != 0)
+    int is_final = e->final_on && !strcmp(t->name, "result_norm");
+    if (!is_final && (!e->middle.on || strcmp(t->name, e->middle.name) != 0))
         return false;
     if (ask)
         return true;
     int rows = (int)ggml_nrows(t);
+    if (is_final) { /* the outputs' rows: the prompt's last token's is the last */
+        if (t->type == GGML_TYPE_F32 && t->ne[0] == e->n_embd && ggml_is_contiguous(t) && rows >= 1) {
+            ggml_backend_tensor_get(t, e->prompt_phi, (size_t)(rows - 1) * (size_t)e->n_embd * sizeof(float),
+                                    (size_t)e->n_embd * sizeof(float));
+            e->final_got = 1;
+        }
+        return true;
+    }
     if (t->type != GGML_TYPE_F32 || t->ne[0] != e->n_embd || !ggml_is_contiguous(t) || rows > (int)e->middle.cap_rows) {
         e->middle.failed = 1;
         return true;
@@ -120,6 +131,7 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
     e->n_embd = llama_model_n_embd(e->model);
     e->n_layer = llama_model_n_layer(e->model);
     e->n_slots = p->n_slots;
+    e->final_off = getenv("UMPIRE_PREFILL_EMBEDDINGS") != NULL;
     e->slot = calloc((size_t)p->n_slots, sizeof *e->slot);
     e->batch = llama_batch_init(p->n_slots * (p->k_max + 1), 0, 1);
     if (!(e->prompt_phi = malloc((size_t)e->n_embd * sizeof *e->prompt_phi)) || !e->slot || !e->batch.token) {

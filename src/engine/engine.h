@@ -26,6 +26,11 @@ struct umpire_engine {
     /* The prefill's last position: its hidden state (after the final norm) and, when
      * middle.on, the middle layer's: the states where an answer's first token is drawn. */
     float *prompt_phi, *prompt_mid;
+    /* While final_on, the graph callback copies the final norm's last row into prompt_phi and
+     * sets final_got (the prefill's last step: llama.cpp's embeddings would make every token
+     * of that step an output, each with its vocabulary projection). */
+    int final_on, final_got;
+    int final_off; /* UMPIRE_PREFILL_EMBEDDINGS set at open: always llama.cpp's embeddings (tests) */
     /* The middle layer's output ("l_out-<il>", INSIDE's layer) of every decode while on:
      * rows[r * n_embd ..] for the decode's row r (cb_eval; engine.c). */
     struct {

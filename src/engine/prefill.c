@@ -265,8 +265,10 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                 continue;
             }
             int last = u1 == p.n; /* the step of the prompt's last token: its logits and states */
-            if (last) {
-                llama_set_embeddings(e->ctx, true);
+            llama_pos step_pos = n_past;
+            if (last) { /* its hidden state through the graph callback (embeddings: every token an output) */
+                e->final_on = !e->final_off;
+                e->final_got = 0;
                 e->middle.on = middle;
                 if (middle && umpire_engine_middle_reserve(e, (int)(u1 - u0), err) != UMPIRE_OK) {
                     rc = UMPIRE_ENOMEM;
@@ -284,10 +286,19 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
             }
             if (llama_decode(e->ctx, b) != 0)
                 rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
+            e->final_on = 0;
+            if (last && rc == UMPIRE_OK && !e->final_got) { /* a graph without "result_norm": the step again, */
+                llama_memory_seq_rm(mem, seq0, step_pos, -1);   /* with llama.cpp's embeddings */
+                llama_set_embeddings(e->ctx, true);
+                e->stats.prompt_redecoded++;
+                if (llama_decode(e->ctx, b) != 0)
+                    rc = umpire_fail(err, UMPIRE_EINVAL, "prefill failed (%s)", umpire_log_last_error());
+                else
+                    memcpy(e->prompt_phi, llama_get_embeddings_ith(e->ctx, -1), (size_t)e->n_embd * sizeof(float));
+            }
         }
         llama_batch_free(b);
         if (rc == UMPIRE_OK) {
-            memcpy(e->prompt_phi, llama_get_embeddings_ith(e->ctx, -1), (size_t)e->n_embd * sizeof(float));
             if (middle && (e->middle.failed || e->middle.n_rows < 1))
                 rc = umpire_fail(err, UMPIRE_EINVAL, "%s: no layer output named %s in the graph: the middle-layer "
                                  "state is not available for this model", e->params.model_path, e->middle.name);
