@@ -20,6 +20,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/status.h"
+#include "io/output.h"
 #include "io/path.h"
 #include "umpire.h"
 
@@ -234,12 +235,17 @@ static int write_ppm(struct clip *c, const char *file, char *err) {
     uint8_t *dst[4] = {rgb, NULL, NULL, NULL};
     int stride[4] = {(int)row, 0, 0, 0};
     sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
-    FILE *o = fopen(file, "wb");
-    int ok = o && fprintf(o, "P6\n%d %d\n255\n", f->width, f->height) > 0 &&
-             fwrite(rgb, 1, row * (size_t)f->height, o) == row * (size_t)f->height;
-    ok = (o && fclose(o) == 0) && ok;
+    struct umpire_output o; /* the one safe writer */
+    int rc = umpire_output_open(&o, file, err);
+    if (rc == UMPIRE_OK) {
+        int w = fprintf(o.f, "P6\n%d %d\n255\n", f->width, f->height) < 0 ||
+                        fwrite(rgb, 1, row * (size_t)f->height, o.f) != row * (size_t)f->height
+                    ? umpire_fail(err, UMPIRE_EIO, "%s: cannot write a frame (%s)", file, strerror(errno))
+                    : UMPIRE_OK;
+        rc = umpire_output_close(&o, w, err);
+    }
     free(rgb);
-    return ok ? UMPIRE_OK : umpire_fail(err, UMPIRE_EIO, "%s: cannot write a frame (%s)", file, strerror(errno));
+    return rc;
 }
 
 static int from_clip(const char *path, int n, struct umpire_frames *out, char *err) {

@@ -9,36 +9,20 @@ All on 127.0.0.1, bounded.
 
 Usage: history_test.py UMPIRE MODELS_DIR WORK_DIR   (UMPIRE_LIBRARY: the built libumpire.so)
 """
-import http.client, json, os, subprocess, sys, time
+import os, sys
 
 umpire, models, work = sys.argv[1:4]
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "python"))
+sys.path.insert(0, here)
 import umpire as U  # noqa: E402  (the package over UMPIRE_LIBRARY)
+import serve_common as h  # noqa: E402
+from serve_common import check  # noqa: E402
 
 os.makedirs(work, exist_ok=True)
 tiny = f"{models}/tiny.gguf"
-port_file = f"{work}/history.port"
-if os.path.exists(port_file):
-    os.remove(port_file)
-log = open(f"{work}/history.log", "w")
-p = subprocess.Popen([umpire, "serve", "-m", tiny, "--port", "0", "--port-file", port_file, "-k", "3"],
-                     stdout=log, stderr=subprocess.STDOUT)
-fails = 0
-
-
-def check(name, ok, detail=""):
-    global fails
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    fails += not ok
-
-
-def post(port, body):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    c.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    return r.status, json.loads(raw)
+servers = []
+post = h.chat
 
 
 SYSTEM = "You answer in one word."
@@ -46,13 +30,7 @@ TURNS = [("user", "Name a city in France."), ("assistant", "Lyon"), ("user", "An
          ("assistant", "Rome")]
 Q = "Which river runs through the first one?"
 try:
-    for _ in range(300):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            break
-        if p.poll() is not None:
-            raise SystemExit("FAIL the server did not start: " + open(f"{work}/history.log").read())
-        time.sleep(0.05)
-    port = int(open(port_file).read())
+    port = h.start_any_port(servers, work, "history", umpire, "-m", tiny, "-k", "3")
     msgs = ([{"role": "system", "content": SYSTEM}] + [{"role": r, "content": c} for r, c in TURNS] +
             [{"role": "user", "content": Q}])
     st, with_ = post(port, {"messages": msgs, "seed": 5, "max_tokens": 16, "n": 2})
@@ -102,7 +80,6 @@ try:
     check("the server still answers after the refusals (the same answer)",
           st == 200 and r["choices"][0]["message"]["content"] == lone.answer, (st, r))
 finally:
-    p.kill()
-    p.wait()
-print("all ok" if not fails else f"{fails} failed")
-sys.exit(1 if fails else 0)
+    h.stop_all(dict(enumerate(servers)))
+print("all ok" if not h.fails else f"{h.fails} failed")
+sys.exit(1 if h.fails else 0)

@@ -14,8 +14,8 @@ Usage: pool_test.py UMPIRE MODELS_DIR WORK_DIR
 """
 import json, os, shutil, signal, sys, time
 
-import replicas_common as h
-from replicas_common import check, free_port, request, served
+import serve_common as h
+from serve_common import check, free_port, request, served
 
 umpire, models, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)

@@ -20,8 +20,8 @@ Usage: replicas_test.py UMPIRE MODELS_DIR WORK_DIR
 """
 import json, os, re, shutil, signal, subprocess, sys, threading, time
 
-import replicas_common as h
-from replicas_common import check, free_port, metric, request, served, wait_health
+import serve_common as h
+from serve_common import check, free_port, metric, request, served, wait_health
 
 umpire, models, work = sys.argv[1:4]
 haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)

@@ -11,44 +11,23 @@ All on 127.0.0.1, bounded.
 
 Usage: stream_stop_test.py UMPIRE MODELS_DIR WORK_DIR
 """
-import http.client, json, os, subprocess, sys, time
+import http.client, json, os, sys, time
 
 umpire, models, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
-fails = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serve_common as h  # noqa: E402
+from serve_common import check  # noqa: E402
+
 servers = []
 
 
-def check(name, ok, detail=""):
-    global fails
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    fails += not ok
-
-
 def start(name, *args):
-    port_file = f"{work}/{name}.port"
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    log = open(f"{work}/{name}.log", "w")
-    p = subprocess.Popen([umpire, "serve", "--port", "0", "--port-file", port_file, *args], stdout=log,
-                         stderr=subprocess.STDOUT)
-    servers.append(p)
-    for _ in range(600):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            return int(open(port_file).read())
-        if p.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise SystemExit(f"FAIL server {name} did not start: " + open(f"{work}/{name}.log").read())
+    return h.start_any_port(servers, work, name, umpire, *args)
 
 
 def post(port, body):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    c.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    return r.status, json.loads(raw)
+    return h.chat(port, body, timeout=300)
 
 
 def stream(port, body):
@@ -142,8 +121,6 @@ try:
           st == 200 and st2 == 200 and first is not None and first < total / 2 and
           text == whole["choices"][0]["message"]["content"], (st, st2, first, total, text[:80]))
 finally:
-    for p in servers:
-        p.kill()
-        p.wait()
-print("all ok" if not fails else f"{fails} failed")
-sys.exit(1 if fails else 0)
+    h.stop_all(dict(enumerate(servers)))
+print("all ok" if not h.fails else f"{h.fails} failed")
+sys.exit(1 if h.fails else 0)

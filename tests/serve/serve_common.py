@@ -1,7 +1,8 @@
-"""What the scale-out tests of `umpire serve` share (replicas_test.py, pool_test.py): ok/FAIL
-lines with a failure count, free loopback ports, one HTTP request, starting a server and
-waiting for its /health, its /metrics, and stopping every process started."""
-import http.client, json, socket, subprocess, time
+"""What the tests of `umpire serve` share (replicas_test.py, pool_test.py, history_test.py,
+stream_stop_test.py): ok/FAIL lines with a failure count, free loopback ports, one HTTP request
+(a chat completion's JSON), starting a server on a given port and waiting for its /health or on
+any port through --port-file, its /metrics, and stopping every process started."""
+import http.client, json, os, socket, subprocess, time
 
 fails = 0
 
@@ -54,6 +55,31 @@ def start_serve(procs, name, umpire, model, port, work, *args):
                                    stdout=log, stderr=subprocess.STDOUT)
     if not wait_health(port):
         raise SystemExit(f"FAIL {name} did not come up on {port}:\n" + open(f"{work}/{name}.log").read())
+
+
+def chat(port, body, timeout=120):
+    """POST /v1/chat/completions: the status and the parsed reply."""
+    status, raw = request(port, "POST", "/v1/chat/completions", body, timeout=timeout)
+    return status, json.loads(raw)
+
+
+def start_any_port(servers, work, name, umpire, *args):
+    """`umpire serve --port 0 ARGS` appended to servers, its log in work/name.log: its port, read
+    from --port-file; exits the test when it does not start within 30 s."""
+    port_file = f"{work}/{name}.port"
+    if os.path.exists(port_file):
+        os.remove(port_file)
+    log = open(f"{work}/{name}.log", "w")
+    p = subprocess.Popen([umpire, "serve", "--port", "0", "--port-file", port_file, *args], stdout=log,
+                         stderr=subprocess.STDOUT)
+    servers.append(p)
+    for _ in range(600):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            return int(open(port_file).read())
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise SystemExit(f"FAIL server {name} did not start: " + open(f"{work}/{name}.log").read())
 
 
 def metric(port, name, match=""):
