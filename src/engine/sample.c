@@ -317,6 +317,14 @@ static void draw_step(struct umpire_engine *e, struct umpire_asking *a) {
     a->step++;
 }
 
+/* Whether a running query wants the middle layer's states (the capture stays on for it). */
+static int running_middle(const struct umpire_engine *e) {
+    for (int i = 0; i < e->n_slots; i++)
+        if (e->slot[i].ask && e->slot[i].ask->p.middle)
+            return 1;
+    return 0;
+}
+
 /* Hand the answers to the query's item (or free them on failure), free the rest, give the
  * slot's answer cells back (its prompt stays, for the prefix cache), and stop the middle
  * capture when no other running query wants it. Returns the query's status. */
@@ -354,10 +362,7 @@ static int end_asking(struct umpire_engine *e, struct umpire_asking *a, char *er
         sl->ask = NULL;
         e->running--;
     }
-    int middle = 0;
-    for (int i = 0; i < e->n_slots; i++)
-        middle |= e->slot[i].ask && e->slot[i].ask->p.middle;
-    if (!middle)
+    if (!running_middle(e))
         umpire_engine_middle_capture(e, 0, 0, NULL);
     if (!e->running)
         llama_set_embeddings(e->ctx, false);
@@ -411,10 +416,7 @@ static int start_asking(struct umpire_engine *e, const struct umpire_query *q, c
     if (rc == UMPIRE_OK)
         rc = umpire_engine_prefill(e, q, n_seq, n_seq * max, &slot, &a->pos0, err);
     if (rc != UMPIRE_OK) {
-        int middle = 0;
-        for (int i = 0; i < e->n_slots; i++)
-            middle |= e->slot[i].ask && e->slot[i].ask->p.middle;
-        umpire_engine_middle_capture(e, middle, rows, NULL);
+        umpire_engine_middle_capture(e, running_middle(e), rows, NULL);
         free(a);
         return rc;
     }

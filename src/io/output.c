@@ -388,3 +388,24 @@ int umpire_write_json(const char *path, const cJSON *v, char *err) {
     int rc = umpire_output_open(&o, path, err);
     return rc ? rc : umpire_output_close(&o, umpire_put_json(o.f, v, 0, err), err);
 }
+
+int umpire_output_copy(const char *from, const char *to, char *err) {
+    int rc = umpire_output_check(to, from, err);
+    if (rc != UMPIRE_OK)
+        return rc;
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open (%s)", from, strerror(errno));
+    struct umpire_output o;
+    if ((rc = umpire_output_open(&o, to, err)) == UMPIRE_OK) {
+        char buf[1 << 16];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0 && fwrite(buf, 1, n, o.f) == n)
+            ;
+        if (ferror(in) || ferror(o.f))
+            rc = umpire_fail(err, UMPIRE_EIO, "cannot copy %s to %s (%s)", from, to, strerror(errno));
+        rc = umpire_output_close(&o, rc, err);
+    }
+    fclose(in);
+    return rc;
+}

@@ -61,6 +61,9 @@ int umpire_same_file(const char *a, const char *b);
 /* Refuse to write OUT over INPUT: 0 when they are different files, else UMPIRE_EINVAL with err
  * "OUT: is the input INPUT; write the output to another file". */
 int umpire_output_check(const char *out, const char *input, char *err);
+/* Copy the file FROM to TO through the safe writer (refused when they are the same file).
+ * Returns 0, or a negative status with err naming the file. */
+int umpire_output_copy(const char *from, const char *to, char *err);
 
 /* One JSON value as a line (compact) or a document (indented), then a newline; a failed write
  * shows in umpire_output_close. Returns 0, or UMPIRE_ENOMEM with err filled. */

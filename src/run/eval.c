@@ -290,6 +290,9 @@ int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p,
         rc = umpire_run_check_config(p->run_dir, items_path, cfg, err);
     if (rc == UMPIRE_OK)
         rc = umpire_run_finished_items(items_path, &data, (size_t)p->sample.k, &done, err);
+    /* not the safe writer (io/output.h), which replaces a whole file: items.jsonl is the run's
+       journal, appended an item at a time and fsync'ed, so that a crash loses at most the line
+       being written (resume.c drops a cut last line) */
     if (rc == UMPIRE_OK && !(out = fopen(items_path, "ab")))
         rc = umpire_fail(err, UMPIRE_EIO, "%s: cannot open for appending", items_path);
     size_t upto = p->limit && p->limit < data.n ? p->limit : data.n, shards = p->shards > 1 ? p->shards : 1;

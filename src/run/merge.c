@@ -119,16 +119,7 @@ static int copy_file(const char *from_dir, const char *to_dir, const char *name,
     if (mkdir(to, 0777) != 0 && errno != EEXIST)
         return umpire_fail(err, UMPIRE_EIO, "%s: cannot create (%s)", to, strerror(errno));
     snprintf(to, sizeof to, "%s/%s", to_dir, name);
-    size_t len = 0;
-    int rc = UMPIRE_OK;
-    char *data = umpire_read_file(from, &len, err, &rc);
-    struct umpire_output o;
-    if (data && (rc = umpire_output_open(&o, to, err)) == UMPIRE_OK)
-        rc = umpire_output_close(&o, fwrite(data, 1, len, o.f) == len ? UMPIRE_OK
-                                     : umpire_fail(err, UMPIRE_EIO, "%s: write failed (%s)", to, strerror(errno)),
-                                 err);
-    free(data);
-    return rc;
+    return umpire_output_copy(from, to, err);
 }
 
 struct shard_of_run {

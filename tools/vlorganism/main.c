@@ -13,6 +13,7 @@
 #include <ggml.h>
 #include <llama.h>
 
+#include "core/hash.h"
 #include "core/status.h"
 #include "io/output.h"
 #include "scene.h"
@@ -151,32 +152,7 @@ static uint64_t settings_key(const struct options *o) {
              o->s.n_head_kv, o->s.n_ff, o->s.n_ctx, o->vh.image, o->vh.patch, o->vh.n_embd, o->vh.n_head, o->vh.n_ff,
              o->vh.n_layer, o->vh.eps, o->t.steps, o->t.rows, o->t.row_len, o->t.lr, o->t.lr_min, o->t.warmup,
              o->t.beta1, o->t.beta2, o->t.wd);
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char *p = s; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-    return h;
-}
-
-/* Copy a file into place (io/output.h). */
-static int copy_file(const char *from, const char *to, char *err) {
-    int rc = umpire_output_check(to, from, err);
-    if (rc != UMPIRE_OK)
-        return rc;
-    FILE *in = fopen(from, "rb");
-    if (!in)
-        return umpire_fail(err, UMPIRE_EIO, "%s: cannot open (%s)", from, strerror(errno));
-    struct umpire_output a;
-    if ((rc = umpire_output_open(&a, to, err)) == UMPIRE_OK) {
-        char buf[1 << 16];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, in)) > 0 && fwrite(buf, 1, n, a.f) == n)
-            ;
-        if (ferror(in) || ferror(a.f))
-            rc = umpire_fail(err, UMPIRE_EIO, "cannot copy %s to %s (%s)", from, to, strerror(errno));
-        rc = umpire_output_close(&a, rc, err);
-    }
-    fclose(in);
-    return rc;
+    return umpire_fnv1a_str(0xcbf29ce484222325ULL, s); /* FNV-1a's own basis: the cache's file names */
 }
 
 static void quiet_log(enum ggml_log_level level, const char *text, void *ud) {
@@ -296,8 +272,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "vlorganism: trained in %.0f s, saved %s\n", difftime(time(NULL), t0), model);
     }
     char cerr[UMPIRE_ERR_LEN];
-    if (!rc && (copy_file(model, dst, cerr) != 0 || copy_file(mmproj, dst_mmproj, cerr) != 0 ||
-                (stat(curve, &st) == 0 && copy_file(curve, dst_curve, cerr) != 0))) {
+    if (!rc && (umpire_output_copy(model, dst, cerr) != 0 || umpire_output_copy(mmproj, dst_mmproj, cerr) != 0 ||
+                (stat(curve, &st) == 0 && umpire_output_copy(curve, dst_curve, cerr) != 0))) {
         fprintf(stderr, "vlorganism: %s\n", cerr);
         rc = 1;
     }
