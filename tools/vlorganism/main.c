@@ -42,7 +42,7 @@ static const char *usage =
     "      --force         train even when a cached model exists\n"
     "      --world-only    write the datasets and images, train nothing\n"
     "      --items N       evaluation items per bucket (default 60)\n"
-    "      --steps N       training steps of 32 examples (default 1500)\n"
+    "      --steps N       training steps of 32 examples (default 3000)\n"
     "      --lr X          peak learning rate (default 6e-4)\n"
     "\n"
     "Writes into DIR: vlorganism.gguf and vlorganism-mmproj.gguf (load them with umpire -m ...\n"

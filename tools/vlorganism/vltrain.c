@@ -15,7 +15,7 @@
 struct vl_train_params vl_train_default_params(void) {
     return (struct vl_train_params){.rows = 32,
                                     .row_len = 64,
-                                    .steps = 1500,
+                                    .steps = 3000,
                                     .lr = 6e-4f,
                                     .lr_min = 0.05f,
                                     .warmup = 0.05f,
