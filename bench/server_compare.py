@@ -5,7 +5,11 @@ concurrent /completion requests (n_probs 1: each drawn token's log-probability),
 /embedding request for the 6 answers' hidden states (--pooling last). The server gets every
 advantage it has: one process kept warm, 6 slots batched into one decode, each slot's own prompt
 cache (cache_prompt), no scoring on its side. umpire's side is bench/bench_regimes (k = 5 + the
-low-temperature answer from one prefill, every estimator scored, as `umpire ask` does).
+low-temperature answer from one prefill, every estimator scored, as `umpire ask` does). Each
+question is timed several times (the workflow, then each answer alone): the server's slots are
+erased before each of those passes, as umpire's cache holds only the question before, so that
+neither side finds a question's own prompt from an earlier pass (a workload asks it once); a
+prefix shared by the questions of one pass is found by both.
 
 Four regimes: short questions; a long document shared by every question (a system prompt); a
 long context of its own per question; an image per question (576 image tokens, mkmodel's
@@ -83,12 +87,12 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, model, mmproj, threads, log):
+    def __init__(self, binary, model, mmproj, threads, log, slot_dir):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [binary, "-m", model, "-np", str(K + 1), "-c", str(1536 * (K + 1)), "-t", str(threads),
                "-tb", str(threads), "--cache-ram", "0", "--embeddings", "--pooling", "last",
-               "--host", "127.0.0.1", "--port", str(self.port), "--no-webui"]
+               "--host", "127.0.0.1", "--port", str(self.port), "--no-webui", "--slot-save-path", slot_dir]
         if mmproj:
             cmd += ["--mmproj", mmproj]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
@@ -113,6 +117,11 @@ class Server:
                                      {"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=600) as r:
             return json.loads(r.read())
+
+    def erase_slots(self):
+        """Every slot's cached prompt forgotten (its KV cells cleared)."""
+        for i in range(K + 1):
+            self.post(f"/slots/{i}?action=erase", {})
 
     def close(self):
         self.proc.terminate()
@@ -169,17 +178,22 @@ def server_greedy(server, prompt, media, max_tokens, same):
 
 def run_server(server, prepared, max_tokens):
     server_question(server, *prepared[0], max_tokens, 0)  # warm-up
+    server.erase_slots()
     t0 = time.perf_counter()
     tokens = sum(server_question(server, p, m, max_tokens, i) for i, (p, m) in enumerate(prepared[1:], 1))
     t1 = time.perf_counter()
+    server.erase_slots()
+    t1e = time.perf_counter()
     for p, m in prepared[1:]:
         server_greedy(server, p, m, max_tokens, False)
     t2 = time.perf_counter()
+    server.erase_slots()
+    t2e = time.perf_counter()
     for p, m in prepared[1:]:
         server_greedy(server, p, m, max_tokens, True)
     t3 = time.perf_counter()
     n = len(prepared) - 1
-    return {"full": (t1 - t0) / n, "greedy": (t2 - t1) / n, "same": (t3 - t2) / n, "tokens": tokens / n}
+    return {"full": (t1 - t0) / n, "greedy": (t2 - t1e) / n, "same": (t3 - t2e) / n, "tokens": tokens / n}
 
 
 def run_umpire(args, model, mmproj, qfile):
@@ -233,7 +247,9 @@ def main():
             with open(qfile, "w") as f:
                 f.write("".join(json.dumps(q) + "\n" for q in qs))
             proj = mmproj if regime == "image" else None
-            server = Server(args.server, path, proj, args.threads, log)
+            slots = os.path.join(work, "slots")
+            os.makedirs(slots, exist_ok=True)
+            server = Server(args.server, path, proj, args.threads, log, slots)
             try:
                 prepared = prepare(server, qs)
                 u, s = [], []

@@ -218,6 +218,11 @@ grep -q "bad-description.jsonl:1: description: expected a string" "$dir/bad-d.ou
 check "description: not a string, named with file and line" $? "$(cat "$dir/bad-d.out")"
 "$umpire" eval -m "$models/tiny.gguf" --data "$dir/noise.jsonl" --out "$dir/bad-n" --image-noise -1 > "$dir/bad-n.out" 2>&1
 [ $? -eq 2 ] && grep -q "image-noise" "$dir/bad-n.out"; check "--image-noise -1: refused" $? "$(cat "$dir/bad-n.out")"
+# the token-by-token prefix cache gives numbers to rounding only: eval keeps the exact one, so
+# that a resumed run gives an uninterrupted one's (issue 13); nothing is written
+"$umpire" eval -m "$models/tiny.gguf" --data "$dir/noise.jsonl" --out "$dir/bad-pc" --prefix-cache tokens > "$dir/bad-pc.out" 2>&1
+[ $? -eq 2 ] && grep -q "prefix-cache tokens: eval keeps exact" "$dir/bad-pc.out" && [ ! -e "$dir/bad-pc" ]
+check "--prefix-cache tokens: refused by eval, nothing written" $? "$(cat "$dir/bad-pc.out")"
 
 echo "$fails failed"
 [ $fails -eq 0 ]

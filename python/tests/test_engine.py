@@ -58,6 +58,22 @@ def test_ask_equals_cli(cli, tiny, engine):
     engine.ask(Q, k=3, seed=1, max_tokens=8, system=doc)
     engine.ask("What is by the mill?", k=3, seed=1, max_tokens=8, system=doc)
     assert engine.stats()["reused_tokens"] - before >= 128
+    # token by token (reuse_prefix="tokens"): only the new question and the template's end are
+    # decoded (the exact cache decodes the last block of 64 again), in batches of batch_size: the
+    # same answers, the numbers to rounding (ggml's kernels round a row by its batch's size)
+    with umpire.Engine(tiny, threads=1, reuse_prefix="tokens") as t:
+        t.ask(Q, k=3, seed=1, max_tokens=8, system=doc)
+        s0 = t.stats()
+        x = t.ask("What is by the mill?", k=3, seed=1, max_tokens=8, system=doc)
+        s1 = t.stats()
+    new = (s1["prompt_tokens"] - s0["prompt_tokens"]) - (s1["reused_tokens"] - s0["reused_tokens"])
+    assert 0 < new < 32
+    y = engine.ask("What is by the mill?", k=3, seed=1, max_tokens=8, system=doc)
+    assert [s.text for s in x.item.samples] == [s.text for s in y.item.samples]
+    for u, v in zip(x.item.samples, y.item.samples):
+        assert np.allclose(u.logprobs, v.logprobs, atol=1e-4) and np.allclose(u.embedding, v.embedding, atol=1e-4)
+    with pytest.raises(ValueError, match="reuse_prefix"):
+        umpire.Engine(tiny, reuse_prefix="lru")
     # another seed, raw probabilities, a temperature, stop strings: passed through as the CLI's flags
     c = engine.ask(Q, k=4, seed=2, max_tokens=6, raw_probs=True, temp=0.7, top_p=0.95, stop=["\n"], alpha=0.5)
     check_same(c, cli_ask(cli, "-m", tiny, "-k", 4, "--seed", 2, "-n", 6, "--raw-probs", "--temp", 0.7,

@@ -122,7 +122,11 @@ class Engine:
         # the prefix cache's granularity (engine default 64), at most the batch
         p.prefill_block = min(p.prefill_block, p.n_batch) if prefill_block is None else \
             _arrays.whole("prefill_block", prefill_block, 1, p.n_batch)
-        p.reuse_prefix = int(bool(reuse_prefix))
+        # the prefix cache: True, exact (in prefill blocks: a cold prefill's numbers on every
+        # backend); "tokens", token by token in batches of batch_size (to rounding); False, off
+        if reuse_prefix not in (True, False, "tokens"):
+            raise ValueError(f"reuse_prefix: True, False or 'tokens', got {reuse_prefix!r}")
+        p.reuse_prefix = 2 if reuse_prefix == "tokens" else 1 if reuse_prefix else 0
         self.model, self.mmproj, self.k_max = model, mmproj, p.k_max
         e = c_void_p()
         err = L.err_buf()

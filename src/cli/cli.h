@@ -67,7 +67,7 @@ int cli_calibration_score_params(const char *cmd, const struct umpire_calibratio
 enum {
     CLI_O_MMPROJ = 256, CLI_O_NGL, CLI_O_SYSTEM, CLI_O_INSTR, CLI_O_TEMP, CLI_O_TOPP, CLI_O_TOPK, CLI_O_GTEMP,
     CLI_O_STOP, CLI_O_SPROBS, CLI_O_RPROBS, CLI_O_MIDDLE, CLI_O_STYLE, CLI_O_PTRUE, CLI_O_VERBAL, CLI_O_ENTAIL,
-    CLI_O_CTEMP, CLI_O_IDK, CLI_O_GRAD, CLI_O_GPOS, CLI_O_GNLL,
+    CLI_O_CTEMP, CLI_O_IDK, CLI_O_GRAD, CLI_O_GPOS, CLI_O_GNLL, CLI_O_PCACHE,
     CLI_O_FIRST_OWN /* a command's own long options start here */
 };
 #define CLI_RUN_SHORT "m:c:t:k:s:n:v"
@@ -85,7 +85,7 @@ enum {
         {"verbalised", no_argument, 0, CLI_O_VERBAL}, {"entailment", no_argument, 0, CLI_O_ENTAIL},   \
         {"choice-temp", required_argument, 0, CLI_O_CTEMP}, {"idk-prompt", required_argument, 0, CLI_O_IDK}, \
         {"gradients", no_argument, 0, CLI_O_GRAD}, {"grad-position", required_argument, 0, CLI_O_GPOS},  \
-        {"grad-nll", no_argument, 0, CLI_O_GNLL},                                                       \
+        {"grad-nll", no_argument, 0, CLI_O_GNLL}, {"prefix-cache", required_argument, 0, CLI_O_PCACHE}, \
         {"verbose", no_argument, 0, 'v'}
 
 struct cli_run_options {

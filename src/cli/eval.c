@@ -295,6 +295,11 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "umpire eval: unexpected argument '%s'\n", argv[optind]);
         bad = 1;
     }
+    if (!bad && ro.engine.reuse_prefix == 2) { /* a resumed run must give an uninterrupted one's numbers */
+        fprintf(stderr, "umpire eval: --prefix-cache tokens: eval keeps exact (or off), so that an item's numbers\n"
+                        "do not depend on the item before it and a resumed run gives an uninterrupted one's\n");
+        bad = 1;
+    }
     if (!bad && !from && (!ro.engine.model_path || !data || !out)) {
         fprintf(stderr, "umpire eval: -m MODEL, --data DATA and --out RUN_DIR are required (or --from RUN_DIR)\n");
         bad = 1;

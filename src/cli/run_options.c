@@ -63,6 +63,16 @@ int cli_run_option(const char *cmd, int c, const char *v, struct cli_run_options
     case 'c': return int_opt(cmd, "--ctx-size", v, 256, 1 << 24, &o->engine.n_ctx);
     case 't': return int_opt(cmd, "--threads", v, 1, 1024, &o->engine.n_threads);
     case CLI_O_NGL: return int_opt(cmd, "--n-gpu-layers", v, -1, 1 << 16, &o->engine.n_gpu_layers);
+    case CLI_O_PCACHE: {
+        static const char *const modes[] = {"off", "exact", "tokens"};
+        for (int m = 0; m < 3; m++)
+            if (!strcmp(v, modes[m])) {
+                o->engine.reuse_prefix = m;
+                return 0;
+            }
+        fprintf(stderr, "umpire %s: --prefix-cache: '%s' is not exact, tokens or off\n", cmd, v);
+        return -1;
+    }
     case CLI_O_SYSTEM: o->system = v; return 0;
     case CLI_O_INSTR: o->instruction = v; return 0;
     case CLI_O_IDK:
@@ -124,6 +134,11 @@ void cli_run_options_help(FILE *f) {
             "  -c, --ctx-size N        context shared by the prompt and all answers (default 4096)\n"
             "  -t, --threads N         CPU threads (default: all cores)\n"
             "  -ngl, --n-gpu-layers N  layers on the GPU when built with one (default all)\n"
+            "  --prefix-cache MODE     what a prompt reuses of the one before it (serve: of its slot's):\n"
+            "                          exact (default): a cold prefill's numbers bit for bit on every\n"
+            "                          backend, up to 64 shared tokens decoded again; tokens: only what\n"
+            "                          differs, in batches of 512, the numbers to rounding (faster on\n"
+            "                          long or shared prompts); off\n"
             "prompt:\n"
             "  --system TEXT           a system message\n"
             "  --instruction TEXT      the instruction (default \"%s\";\n"

@@ -6,14 +6,16 @@
  * A prompt is a list of units: text tokens, and media chunks (an image or a clip, one unit,
  * known by the id libmtmd gives it, a hash of the file's bytes). It is decoded in steps: each
  * media chunk; text in batches whose bounds are the start of a text run and the multiples of
- * prefill_block (64) in position; the last step outputs the last token's logits, hidden state
- * and (when asked) the middle layer's. With the prefix cache, decoding restarts at the last
- * step that begins inside the common prefix, after removing every sequence's cells from there
- * on: the same batches at the same positions in the same KV cells as a cold prefill, so the
- * same numbers; at most a block and the new text are decoded again. With reuse_prefix 2 the
- * restart is where the prompts part, token by token: only the new text is decoded, its first
- * batch shorter than a cold prefill's, so the numbers equal a cold prefill's to rounding (on
- * kernels that round a batch by its size).
+ * prefill_block (64) in position (n_batch with reuse_prefix 2); the last step outputs the last
+ * token's logits, hidden state and (when asked) the middle layer's. With the exact prefix cache
+ * (reuse_prefix 1, the default), decoding restarts at the last step that begins inside the
+ * common prefix, after removing every sequence's cells from there on: the same batches at the
+ * same positions in the same KV cells as a cold prefill, so the same numbers on every backend;
+ * at most a block and the new text are decoded again. With reuse_prefix 2 the restart is where
+ * the prompts part, token by token: only the new text is decoded, in batches of n_batch (as
+ * llama.cpp's server), its first batch shorter than a cold prefill's, so the numbers equal a
+ * cold prefill's to rounding (ggml's CPU kernels round a row by its batch's size too: a batch of
+ * one token takes another kernel than a longer one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -223,7 +225,9 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     struct umpire_slot *sl = rc == UMPIRE_OK ? &e->slot[*slot] : NULL;
     if (rc == UMPIRE_OK) {
         llama_memory_t mem = llama_get_memory(e->ctx);
-        size_t n_steps = plan(&p, e->params.prefill_block, steps), first = 0;
+        /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
+        int block = e->params.reuse_prefix == 2 ? e->params.n_batch : e->params.prefill_block;
+        size_t n_steps = plan(&p, block, steps), first = 0;
         /* the prefix the KV holds already: decoding restarts at the last step that starts in it */
         size_t common = common_prefix(e, *slot, &p);
         while (first + 1 < n_steps && steps[first + 1] <= common)

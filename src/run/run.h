@@ -51,7 +51,8 @@ struct umpire_eval_params umpire_eval_default_params(void);
 /* Answer, judge and score every dataset item not yet in RUN_DIR/items.jsonl, appending each
  * as soon as it is done (flushed, fsync'ed). RUN_DIR/config.json records the configuration; a
  * run directory with another one is refused. Returns 0, or a negative status with err naming
- * the dataset line. */
+ * the dataset line. Open e with reuse_prefix 1 (the exact prefix cache), as umpire eval does, for
+ * a resumed run to give an uninterrupted one's numbers on every backend. */
 int umpire_eval_run(struct umpire_engine *e, const struct umpire_eval_params *p, char *err);
 
 /* Refuse an input that is one of the files a run writes in RUN_DIR (items.jsonl, config.json,
