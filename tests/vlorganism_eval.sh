@@ -41,6 +41,18 @@ done
     { cat "$work/describe-noisy.log"; exit 1; }
 /usr/bin/python3 "$(dirname "$0")/../scripts/vl_study.py" "$w/describe.jsonl" clean="$work/describe" \
     noisy-0.8="$work/describe-noisy" | tee "$work/study.txt"
+# the studies' curves as one HTML page: a chart per curve, a point per sigma and per sentence count
+/usr/bin/python3 "$(dirname "$0")/../scripts/vl_report.py" "$work/study.html" --noise 0.8="$work/noisy" \
+    --describe "$w/describe.jsonl" clean="$work/describe" noisy-0.8="$work/describe-noisy" ||
+    { echo "vl_report.py failed"; exit 1; }
+$py - "$work/study.html" <<'EOF' || exit 1
+import re, sys
+page = open(sys.argv[1]).read()
+lines = [len(p.split()) for p in re.findall(r'<polyline[^>]* points="([^"]*)"', page)]
+print("study.html: polylines with", lines, "points")
+# 3 noise charts of 1 sigma, then 2 description charts of 2 runs x 4 sentence counts (0..3)
+sys.exit(0 if page.count("<svg") == 5 and lines == [1, 1, 1, 4, 4, 4, 4] else 1)
+EOF
 $py - "$work" <<'EOF'
 import json, sys
 work = sys.argv[1]
