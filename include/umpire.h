@@ -602,9 +602,10 @@ struct umpire_engine_params {
     int n_ctx;               /* context size shared by the prompt and all answers: 4096 */
     int n_batch;             /* the largest batch llama.cpp decodes at once: 512 */
     int prefill_block;       /* with reuse_prefix 0 or 1, prompt text is prefilled in batches
-                                that start at multiples of this many positions (1..n_batch): the
-                                exact cache re-decodes at most one block of a shared prompt. 64
-                                (measured: bench/). With reuse_prefix 2, batches of n_batch */
+                                that start at multiples of this many positions (1..n_batch) and
+                                where a message ends: the exact cache re-decodes at most one block
+                                of a shared prompt. 64 (measured: bench/). With reuse_prefix 2,
+                                batches of n_batch */
     int n_threads;           /* 0: all cores */
     int n_gpu_layers;        /* layers offloaded when a GPU backend is built in: -1 = all */
     int k_max;               /* the largest k asked for later (sequences reserved): 16 */
@@ -612,8 +613,11 @@ struct umpire_engine_params {
                                 shared system prompt, document or image): 1, exact: the same
                                 batches at the same positions and cells as a cold prefill, so the
                                 same numbers on every backend (the same question asked twice, a
-                                resumed eval), and up to prefill_block tokens of the shared part
-                                are decoded again. 2: token by token, in batches of n_batch (only
+                                resumed eval); batches end where the chat template's messages end,
+                                so a prompt sharing whole messages with the one before (a system
+                                prompt, a conversation's earlier turns) decodes only the rest, and
+                                one sharing part of a message up to prefill_block tokens of the
+                                shared part again. 2: token by token, in batches of n_batch (only
                                 what differs is decoded; the numbers equal a cold prefill's to
                                 rounding: kernels round a row by its batch's size, ggml's CPU ones
                                 too, e.g. a batch of one token). 0: off */

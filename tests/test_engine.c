@@ -659,6 +659,56 @@ static void test_prefix_reuse_tokens(void **state) {
     }
 }
 
+/* The exact cache's steps end where the prompt's messages end (the chat template's system turn,
+ * each earlier turn, the user's turn): a question after another with the same system prompt
+ * decodes only its own turn, and a conversation's next turn only what the last one did not
+ * have, the numbers bit for bit a cold prefill's (a fresh engine's; on the 60M model, whose
+ * kernels round a row by its batch's size, a restart off the cold plan's steps would show). */
+static void test_prefix_reuse_messages(void **state) {
+    (void)state;
+    static char doc[2400];
+    river_doc(doc, sizeof doc);
+    const char *models[2] = {"tiny.gguf", "m60.gguf"};
+    struct umpire_turn turns[2] = {{"user", "Where does the river run?"}, {"assistant", "North."}};
+    /* no instruction after the question: the conversation's earlier user turn is then the text
+       the first prompt's user turn was */
+    struct umpire_query qs[3] = {
+        {.question = "Where does the river run?", .system = doc, .instruction = ""},
+        {.question = "What is by the old mill on the river?", .system = doc, .instruction = ""},
+        {.question = "And the market?", .system = doc, .instruction = "", .history = turns, .n_history = 2}};
+    for (int m = 0; m < 2; m++) {
+        struct umpire_engine *warm = open_slots(models[m], 2048, 2, 1, 1);
+        assert_non_null(warm);
+        for (int i = 0; i < 3; i++) {
+            /* 1: after 0, the same system prompt; 2: after 0, its conversation's next turn */
+            if (i == 2) {
+                struct umpire_item z;
+                assert_int_equal(ask(warm, &qs[0], 2, 9, &z, NULL), 0);
+                umpire_item_free(&z);
+            }
+            struct umpire_engine_stats s0, s1;
+            struct umpire_item a, b;
+            umpire_engine_stats(warm, &s0);
+            assert_int_equal(ask(warm, &qs[i], 2, 9, &a, NULL), 0);
+            umpire_engine_stats(warm, &s1);
+            uint64_t asked = s1.prompt_tokens - s0.prompt_tokens, reused = s1.reused_tokens - s0.reused_tokens;
+            struct umpire_engine *cold = open_slots(models[m], 2048, 2, 1, 1);
+            assert_int_equal(ask(cold, &qs[i], 2, 9, &b, NULL), 0);
+            umpire_engine_close(cold);
+            fprintf(stderr, "message steps %s, prompt %d: %llu of %llu prompt tokens reused, the same numbers: %d\n",
+                    models[m], i, (unsigned long long)reused, (unsigned long long)asked, same_item(&a, &b));
+            /* decoded again: the new user's turn and the template's end (the conversation: the
+               assistant's turn too); with the blocks of 64 alone up to 63 more tokens */
+            if (i > 0)
+                assert_true(reused > (i == 2 ? 545 : 530) && asked - reused <= 24);
+            assert_true(same_item(&a, &b));
+            umpire_item_free(&a);
+            umpire_item_free(&b);
+        }
+        umpire_engine_close(warm);
+    }
+}
+
 /* A row of n logits: kind 0 flat (a random-weight model's), 1 peaked (a trained one's: a few
  * tokens far above the rest), 2 on a grid of quarters (many exact ties). */
 static void draw_test_row(float *l, int n, int kind, uint64_t *rng) {
@@ -1273,7 +1323,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_phi_reference_step),    cmocka_unit_test(test_stop_strings),
         cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_prefix_reuse_batches),
         cmocka_unit_test(test_dedup_identical),       cmocka_unit_test(test_draw_shares_truncation),
-        cmocka_unit_test(test_continuous_batching),   cmocka_unit_test(test_prefix_reuse_tokens),
+        cmocka_unit_test(test_continuous_batching),   cmocka_unit_test(test_prefix_reuse_tokens), cmocka_unit_test(test_prefix_reuse_messages),
         cmocka_unit_test(test_prompt_state),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_gradients_media),

@@ -261,6 +261,55 @@ static char *plain_prompt(const struct umpire_query *q, const char *user) {
     return out;
 }
 
+/* The query's messages for the chat template: system, the conversation so far, the user's
+ * (user: its content); how many. */
+static size_t messages(const struct umpire_query *q, const char *user, struct llama_chat_message *msgs) {
+    size_t n = 0;
+    if (q->system && q->system[0])
+        msgs[n++] = (struct llama_chat_message){"system", q->system};
+    for (size_t i = 0; i < q->n_history; i++) /* the conversation so far, oldest first */
+        msgs[n++] = (struct llama_chat_message){q->history[i].role, q->history[i].content};
+    msgs[n++] = (struct llama_chat_message){"user", user};
+    return n;
+}
+
+size_t umpire_engine_message_ends(struct umpire_engine *e, const struct umpire_query *q, size_t n_media,
+                                  const llama_token *lead, size_t n_lead, size_t *ends, size_t cap) {
+    const char *tmpl = llama_model_chat_template(e->model, NULL);
+    char *user = tmpl ? user_content(q, n_media) : NULL;
+    struct llama_chat_message *msgs = user ? malloc((q->n_history + 2) * sizeof *msgs) : NULL;
+    size_t n = msgs ? messages(q, user, msgs) : 0, got = 0;
+    char *text = NULL;
+    llama_token *toks = NULL;
+    int cap_toks = 0;
+    /* the first k messages, no assistant turn opened; the last cap message ends of a long conversation */
+    for (size_t k = n > cap ? n - cap + 1 : 1; k <= n && got < cap; k++) {
+        int len = llama_chat_apply_template(tmpl, msgs, k, false, NULL, 0);
+        char *t = len > 0 ? realloc(text, (size_t)len + 1) : NULL;
+        if (!t)
+            break;
+        text = t;
+        llama_chat_apply_template(tmpl, msgs, k, false, text, len + 1);
+        int m = -llama_tokenize(e->vocab, text, len, NULL, 0, true, true);
+        if (m > cap_toks) {
+            llama_token *g = realloc(toks, (size_t)m * sizeof *g);
+            if (!g)
+                break;
+            toks = g;
+            cap_toks = m;
+        }
+        if (m <= 0 || (size_t)m > n_lead || llama_tokenize(e->vocab, text, len, toks, m, true, true) != m)
+            break;
+        if (!memcmp(toks, lead, (size_t)m * sizeof *toks)) /* the prompt's own tokens end there */
+            ends[got++] = (size_t)m;
+    }
+    free(toks);
+    free(text);
+    free(msgs);
+    free(user);
+    return got;
+}
+
 char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media) {
     char *user = user_content(q, n_media);
     struct llama_chat_message *msgs = malloc((q->n_history + 2) * sizeof *msgs);
@@ -269,12 +318,7 @@ char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_que
         free(msgs);
         return NULL;
     }
-    size_t n = 0;
-    if (q->system && q->system[0])
-        msgs[n++] = (struct llama_chat_message){"system", q->system};
-    for (size_t i = 0; i < q->n_history; i++) /* the conversation so far, oldest first */
-        msgs[n++] = (struct llama_chat_message){q->history[i].role, q->history[i].content};
-    msgs[n++] = (struct llama_chat_message){"user", user};
+    size_t n = messages(q, user, msgs);
     const char *tmpl = llama_model_chat_template(e->model, NULL);
     const char *prefix = q->answer_prefix ? q->answer_prefix : "";
     int len = tmpl ? llama_chat_apply_template(tmpl, msgs, n, true, NULL, 0) : -1;

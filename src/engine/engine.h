@@ -14,6 +14,7 @@ struct umpire_prompt_unit {
     llama_token tok;
     uint64_t media; /* 0: a text token; else the media chunk's id hash */
     int n_pos, n_tokens;
+    int step; /* a prefill step (a batch, or a media chunk) starts here */
 };
 
 struct umpire_engine {
@@ -106,6 +107,12 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
  * none), with n_media media markers, then its answer_prefix. A new string, NULL when out of
  * memory. */
 char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media);
+/* Where the query's messages end in its prompt: for the first k messages (k = 1 .. all; the chat
+ * template without the assistant's turn opened), how many tokens they take, when those tokens
+ * are the first ones of lead (the prompt's leading text tokens, n_lead of them). Those of the
+ * last cap messages at most, ascending, in ends; how many. None without a chat template. */
+size_t umpire_engine_message_ends(struct umpire_engine *e, const struct umpire_query *q, size_t n_media,
+                                  const llama_token *lead, size_t n_lead, size_t *ends, size_t cap);
 
 /* softmax(logits) in one pass: log p(v) = logits[v] - max - logz; entropy = -sum p log p. */
 struct umpire_logits_stats {

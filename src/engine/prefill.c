@@ -5,13 +5,16 @@
  *
  * A prompt is a list of units: text tokens, and media chunks (an image or a clip, one unit,
  * known by the id libmtmd gives it, a hash of the file's bytes). It is decoded in steps: each
- * media chunk; text in batches whose bounds are the start of a text run and the multiples of
- * prefill_block (64) in position (n_batch with reuse_prefix 2); the last step outputs the last
- * token's logits, hidden state and (when asked) the middle layer's. With the exact prefix cache
- * (reuse_prefix 1, the default), decoding restarts at the last step that begins inside the
- * common prefix, after removing every sequence's cells from there on: the same batches at the
- * same positions in the same KV cells as a cold prefill, so the same numbers on every backend;
- * at most a block and the new text are decoded again. With reuse_prefix 2 the restart is where
+ * media chunk; text in batches whose bounds are the start of a text run, the multiples of
+ * prefill_block (64) in position and the ends of the chat template's messages (n_batch and no
+ * message ends with reuse_prefix 2); the last step outputs the last token's logits, hidden state
+ * and (when asked) the middle layer's. With the exact prefix cache (reuse_prefix 1, the default),
+ * decoding restarts at the last step that begins inside the common prefix and that the cached
+ * prompt's plan had too (each unit remembers whether a step began there), after removing every
+ * sequence's cells from there on: the same batches at the same positions in the same KV cells
+ * as a cold prefill, so the same numbers on every backend; a prompt that shares whole messages
+ * with the one before decodes only the rest, one that shares part of a message at most a block
+ * and the new text again. With reuse_prefix 2 the restart is where
  * the prompts part, token by token: only the new text is decoded, in batches of n_batch (as
  * llama.cpp's server), its first batch shorter than a cold prefill's, so the numbers equal a
  * cold prefill's to rounding (ggml's CPU kernels round a row by its batch's size too: a batch of
@@ -97,20 +100,26 @@ static int same_unit(const struct umpire_prompt_unit *a, const struct umpire_pro
 }
 
 /* The decode steps of a prompt of n units: [u0, u1) each; step_start[] receives each step's
- * first unit. Text steps end at a media unit and at a multiple of `block` in position; the
- * last step ends with the prompt's last token, whose outputs are read. Returns how many. */
-static size_t plan(const struct prompt *p, int block, size_t *step_start) {
-    size_t k = 0;
+ * first unit (and the unit is marked). Text steps end at a media unit, at a multiple of `block`
+ * in position and at the units in ends[] (where a message ends: a prompt that shares the first
+ * messages with the one before restarts right after them); the last step ends with the prompt's
+ * last token, whose outputs are read. Returns how many. */
+static size_t plan(struct prompt *p, int block, const size_t *ends, size_t n_ends, size_t *step_start) {
+    size_t k = 0, e = 0;
     llama_pos pos = 0;
     for (size_t i = 0; i < p->n;) {
+        p->u[i].step = 1;
         step_start[k++] = i;
         if (p->u[i].media) {
             pos += p->u[i].n_pos;
             i++;
             continue;
         }
+        while (e < n_ends && ends[e] <= i)
+            e++;
         llama_pos bound = (pos / block + 1) * block; /* the next multiple of block */
-        while (i < p->n && !p->u[i].media && pos < bound) {
+        while (i < p->n && !p->u[i].media && pos < bound && (e == n_ends || i < ends[e])) {
+            p->u[i].step = i == step_start[k - 1];
             pos++;
             i++;
         }
@@ -132,12 +141,15 @@ int umpire_engine_alone(const struct umpire_engine *e, const char *what, char *e
     return UMPIRE_OK;
 }
 
-/* How many of the prompt's first units the slot's cached prompt holds already. */
+/* How many of the prompt's first units the slot's cached prompt holds already: the same units,
+ * and for the exact cache the same prefill steps (so that the KV before a restart was decoded in
+ * the very batches the new prompt's plan has there). */
 static size_t common_prefix(const struct umpire_engine *e, int slot, const struct prompt *p) {
     const struct umpire_slot *sl = &e->slot[slot];
+    const int exact = e->params.reuse_prefix == 1;
     size_t common = 0;
     while (e->params.reuse_prefix && common < sl->cache.n && common + 1 < p->n &&
-           same_unit(&sl->cache.u[common], &p->u[common]))
+           same_unit(&sl->cache.u[common], &p->u[common]) && (!exact || sl->cache.u[common].step == p->u[common].step))
         common++;
     return common;
 }
@@ -218,6 +230,23 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                          p.n_cells, cells_after, llama_n_ctx(e->ctx));
     if (rc == UMPIRE_OK && !(steps = malloc(p.n * sizeof *steps)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
+    size_t n_steps = 0;
+    if (rc == UMPIRE_OK) { /* the plan: before choosing a slot, whose cache is compared step by step */
+        size_t ends[64], n_ends = 0;
+        if (e->params.reuse_prefix != 2) { /* the exact cache (and off, its cold prefill): steps end where messages end */
+            size_t n_lead = 0;
+            while (n_lead < p.n && !p.u[n_lead].media)
+                n_lead++;
+            llama_token *lead = malloc((n_lead ? n_lead : 1) * sizeof *lead);
+            for (size_t i = 0; lead && i < n_lead; i++)
+                lead[i] = p.u[i].tok;
+            n_ends = lead ? umpire_engine_message_ends(e, q, n_media, lead, n_lead, ends, 64) : 0;
+            free(lead);
+        }
+        /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
+        int block = e->params.reuse_prefix == 2 ? e->params.n_batch : e->params.prefill_block;
+        n_steps = plan(&p, block, ends, n_ends, steps);
+    }
     if (rc == UMPIRE_OK && take_slot(e, &p, p.n_cells + cells_after, slot) != UMPIRE_OK)
         rc = umpire_fail(err, UMPIRE_EBUSY, "every slot is taken, or the context has no room for %d more cells next "
                          "to the running queries' (try again when one ends)", p.n_cells + cells_after);
@@ -225,12 +254,12 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     struct umpire_slot *sl = rc == UMPIRE_OK ? &e->slot[*slot] : NULL;
     if (rc == UMPIRE_OK) {
         llama_memory_t mem = llama_get_memory(e->ctx);
-        /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
-        int block = e->params.reuse_prefix == 2 ? e->params.n_batch : e->params.prefill_block;
-        size_t n_steps = plan(&p, block, steps), first = 0;
-        /* the prefix the KV holds already: decoding restarts at the last step that starts in it */
-        size_t common = common_prefix(e, *slot, &p);
-        while (first + 1 < n_steps && steps[first + 1] <= common)
+        /* the prefix the KV holds already: decoding restarts at the last step that starts in it
+         * (exactly at its end only where the cached prompt's step started there too, or ended) */
+        size_t common = common_prefix(e, *slot, &p), first = 0;
+        while (first + 1 < n_steps && (steps[first + 1] < common ||
+                                       (steps[first + 1] == common &&
+                                        (common == sl->cache.n || sl->cache.u[common].step))))
             first++;
         if (e->params.reuse_prefix == 2) /* token by token: that step starts where the prompts part */
             steps[first] = common;
