@@ -659,10 +659,10 @@ static void test_prefix_reuse_tokens(void **state) {
     }
 }
 
-/* The exact cache's steps end where the prompt's messages end (the chat template's system turn,
- * each earlier turn, the user's turn): a question after another with the same system prompt
- * decodes only its own turn, and a conversation's next turn only what the last one did not
- * have, the numbers bit for bit a cold prefill's (a fresh engine's; on the 60M model, whose
+/* The exact cache's steps also end where the prompt's messages end (the chat template's system turn,
+ * each earlier turn; not the question's own): a question after another with the same system
+ * prompt decodes only its own turn, and a conversation's next turn its last two turns and the
+ * new one, the numbers bit for bit a cold prefill's (a fresh engine's; on the 60M model, whose
  * kernels round a row by its batch's size, a restart off the cold plan's steps would show). */
 static void test_prefix_reuse_messages(void **state) {
     (void)state;
@@ -698,9 +698,10 @@ static void test_prefix_reuse_messages(void **state) {
             fprintf(stderr, "message steps %s, prompt %d: %llu of %llu prompt tokens reused, the same numbers: %d\n",
                     models[m], i, (unsigned long long)reused, (unsigned long long)asked, same_item(&a, &b));
             /* decoded again: the new user's turn and the template's end (the conversation: the
-               assistant's turn too); with the blocks of 64 alone up to 63 more tokens */
+               earlier user's and the assistant's turns too); with the blocks of 64 alone up to
+               63 more tokens */
             if (i > 0)
-                assert_true(reused > (i == 2 ? 545 : 530) && asked - reused <= 24);
+                assert_true(reused > 530 && asked - reused <= (i == 2 ? 40 : 24));
             assert_true(same_item(&a, &b));
             umpire_item_free(&a);
             umpire_item_free(&b);

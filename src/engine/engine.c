@@ -282,8 +282,10 @@ size_t umpire_engine_message_ends(struct umpire_engine *e, const struct umpire_q
     char *text = NULL;
     llama_token *toks = NULL;
     int cap_toks = 0;
-    /* the first k messages, no assistant turn opened; the last cap message ends of a long conversation */
-    for (size_t k = n > cap ? n - cap + 1 : 1; k <= n && got < cap; k++) {
+    /* the first k messages, no assistant turn opened: every message but the question's own (its end
+     * would cost every prompt a decode step of its own for the few tokens that open the answer);
+     * the last cap of a long conversation */
+    for (size_t k = n > cap + 1 ? n - cap : 1; k < n && got < cap; k++) {
         int len = llama_chat_apply_template(tmpl, msgs, k, false, NULL, 0);
         char *t = len > 0 ? realloc(text, (size_t)len + 1) : NULL;
         if (!t)

@@ -107,8 +107,9 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
  * none), with n_media media markers, then its answer_prefix. A new string, NULL when out of
  * memory. */
 char *umpire_engine_prompt_text(struct umpire_engine *e, const struct umpire_query *q, size_t n_media);
-/* Where the query's messages end in its prompt: for the first k messages (k = 1 .. all; the chat
- * template without the assistant's turn opened), how many tokens they take, when those tokens
+/* Where the query's messages end in its prompt: for the first k messages (k = 1 .. all but the
+ * question's own turn; the chat template without the assistant's turn opened), how many tokens
+ * they take, when those tokens
  * are the first ones of lead (the prompt's leading text tokens, n_lead of them). Those of the
  * last cap messages at most, ascending, in ends; how many. None without a chat template. */
 size_t umpire_engine_message_ends(struct umpire_engine *e, const struct umpire_query *q, size_t n_media,
