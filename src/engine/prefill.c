@@ -255,11 +255,13 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     if (rc == UMPIRE_OK) {
         llama_memory_t mem = llama_get_memory(e->ctx);
         /* the prefix the KV holds already: decoding restarts at the last step that starts in it
-         * (exactly at its end only where the cached prompt's step started there too, or ended) */
+         * (for the exact cache, exactly at its end only where the cached prompt's step started
+         * there too, or ended) */
         size_t common = common_prefix(e, *slot, &p), first = 0;
-        while (first + 1 < n_steps && (steps[first + 1] < common ||
-                                       (steps[first + 1] == common &&
-                                        (common == sl->cache.n || sl->cache.u[common].step))))
+        const int exact = e->params.reuse_prefix == 1;
+        while (first + 1 < n_steps &&
+               (steps[first + 1] < common ||
+                (steps[first + 1] == common && (!exact || common == sl->cache.n || sl->cache.u[common].step))))
             first++;
         if (e->params.reuse_prefix == 2) /* token by token: that step starts where the prompts part */
             steps[first] = common;
