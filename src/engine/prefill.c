@@ -119,7 +119,6 @@ static size_t plan(struct prompt *p, int block, const size_t *ends, size_t n_end
             e++;
         llama_pos bound = (pos / block + 1) * block; /* the next multiple of block */
         while (i < p->n && !p->u[i].media && pos < bound && (e == n_ends || i < ends[e])) {
-            p->u[i].step = i == step_start[k - 1];
             pos++;
             i++;
         }
@@ -240,7 +239,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
             llama_token *lead = malloc((n_lead ? n_lead : 1) * sizeof *lead);
             for (size_t i = 0; lead && i < n_lead; i++)
                 lead[i] = p.u[i].tok;
-            n_ends = lead ? umpire_engine_message_ends(e, q, n_media, lead, n_lead, ends, 64) : 0;
+            n_ends = lead ? umpire_engine_message_ends(e, q, n_media, lead, n_lead, ends, sizeof ends / sizeof *ends) : 0;
             free(lead);
         }
         /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
