@@ -601,26 +601,32 @@ struct umpire_engine_params {
     const char *mmproj_path; /* NULL: text only */
     int n_ctx;               /* context size shared by the prompt and all answers: 4096 */
     int n_batch;             /* the largest batch llama.cpp decodes at once: 512 */
-    int prefill_block;       /* with reuse_prefix 0 or 1, prompt text is prefilled in batches
-                                that start at multiples of this many positions (1..n_batch) and
-                                where a message ends: the exact cache re-decodes at most one block
-                                of a shared prompt. 64 (measured: bench/). With reuse_prefix 2,
-                                batches of n_batch */
+    int prefill_block;       /* the prefill's plan with reuse_prefix 0 or 1. 0 (the default):
+                                where every device is a CPU (and n_batch >= 128), the CPU's
+                                batch-invariant plan: batches of n_batch that end where a message
+                                ends, each of at least 64 tokens where the message has 64; ggml's
+                                CPU kernels give a row the same numbers in any such batch, so the
+                                exact cache restarts inside a message too (on any fourth token
+                                that leaves its last 64, or 4, to decode); elsewhere 64. n
+                                (1..n_batch): batches that start at multiples of n positions and
+                                where a message ends, on any backend. With reuse_prefix 2, batches
+                                of n_batch */
     int n_threads;           /* 0: all cores */
     int n_gpu_layers;        /* layers offloaded when a GPU backend is built in: -1 = all */
     int k_max;               /* the largest k asked for later (sequences reserved): 16 */
     int reuse_prefix;        /* keep the previous prompt's KV and prefill only what differs (a
-                                shared system prompt, document or image): 1, exact: the same
-                                batches at the same positions and cells as a cold prefill, so the
-                                same numbers on every backend (the same question asked twice, a
-                                resumed eval); batches end where the chat template's messages end,
-                                so a prompt sharing whole messages with the one before (a system
-                                prompt, a conversation's earlier turns) decodes only the rest, and
-                                one sharing part of a message up to prefill_block tokens of the
-                                shared part again. 2: token by token, in batches of n_batch (only
-                                what differs is decoded; the numbers equal a cold prefill's to
-                                rounding: kernels round a row by its batch's size, ggml's CPU ones
-                                too, e.g. a batch of one token). 0: off */
+                                shared system prompt, document or image): 1, exact: rows decoded
+                                by the kernels a cold prefill's take, at the same positions and
+                                cells, so the same numbers (the same question asked twice, a
+                                resumed eval); a prompt sharing whole messages with the one before
+                                (a system prompt, a conversation's earlier turns) decodes only the
+                                rest, one sharing part of a message what differs and at most 67
+                                tokens of the shared part again (the CPU's plan; up to
+                                prefill_block with blocks). 2: token by token, in
+                                batches of n_batch (only what differs is decoded; the numbers
+                                equal a cold prefill's to rounding: kernels round a row by its
+                                batch's size, ggml's CPU ones too, e.g. a batch of one token).
+                                0: off */
     int n_slots;             /* queries that may decode together (umpire_engine_begin): 1. Each
                                 slot has k_max + 1 sequences (at most 256 in all) and its own
                                 prefix cache; they share the n_ctx cells */

@@ -61,6 +61,21 @@ static struct umpire_engine *open_slots(const char *model, int n_ctx, int k_max,
     return e;
 }
 
+/* An engine with the prefill plan prefill_block (0: the CPU's batch-invariant one; n: blocks of n). */
+static struct umpire_engine *open_plan(const char *model, int n_ctx, int k_max, int prefill_block) {
+    struct umpire_engine_params p = umpire_engine_default_params();
+    p.model_path = path_in(models_dir, model);
+    p.n_ctx = n_ctx;
+    p.n_threads = 2;
+    p.k_max = k_max;
+    p.prefill_block = prefill_block;
+    struct umpire_engine *e = NULL;
+    char err[UMPIRE_ERR_LEN];
+    if (umpire_engine_open(&p, &e, err) != 0)
+        fprintf(stderr, "open: %s\n", err);
+    return e;
+}
+
 /* A document of n - 1 bytes: one sentence over and over. */
 static void river_doc(char *doc, size_t n) {
     memset(doc, 0, n);
@@ -519,32 +534,84 @@ static void test_prefix_reuse(void **state) {
 }
 
 /* The same on a 60M model, whose kernels round a batch differently by its size (the tiny one's
- * do not): a prefix cache that restarted off the cold prefill's batch bounds would show here. */
+ * do not): a prefix cache that restarted off the cold prefill's batch bounds would show here;
+ * with the CPU's batch-invariant plan and with blocks of 64 (every other backend's). */
 static void test_prefix_reuse_batches(void **state) {
     (void)state;
     static char doc[2400];
     river_doc(doc, sizeof doc);
-    struct umpire_engine *warm = open_engine("m60.gguf", NULL, 2048, 2);
-    assert_non_null(warm);
-    const char *questions[] = {"Where does the river run?", "What is by the old mill on the river?"};
-    struct umpire_item a, b;
-    for (size_t i = 0; i < 2; i++) {
-        struct umpire_query q = {.question = questions[i], .system = doc};
-        assert_int_equal(ask(warm, &q, 2, 9, &a, NULL), 0);
-        if (i == 0)
-            umpire_item_free(&a);
+    for (int block = 0; block <= 64; block += 64) {
+        struct umpire_engine *warm = open_plan("m60.gguf", 2048, 2, block);
+        assert_non_null(warm);
+        const char *questions[] = {"Where does the river run?", "What is by the old mill on the river?"};
+        struct umpire_item a, b;
+        for (size_t i = 0; i < 2; i++) {
+            struct umpire_query q = {.question = questions[i], .system = doc};
+            assert_int_equal(ask(warm, &q, 2, 9, &a, NULL), 0);
+            if (i == 0)
+                umpire_item_free(&a);
+        }
+        struct umpire_engine_stats st;
+        umpire_engine_stats(warm, &st);
+        assert_true(st.reused_tokens > 400);
+        umpire_engine_close(warm);
+        struct umpire_engine *fresh = open_plan("m60.gguf", 2048, 2, block);
+        struct umpire_query q = {.question = questions[1], .system = doc};
+        assert_int_equal(ask(fresh, &q, 2, 9, &b, NULL), 0);
+        umpire_engine_close(fresh);
+        assert_true(same_item(&a, &b));
+        umpire_item_free(&a);
+        umpire_item_free(&b);
     }
-    struct umpire_engine_stats st;
-    umpire_engine_stats(warm, &st);
-    assert_true(st.reused_tokens > 400);
-    umpire_engine_close(warm);
-    struct umpire_engine *fresh = open_engine("m60.gguf", NULL, 2048, 2);
-    struct umpire_query q = {.question = questions[1], .system = doc};
-    assert_int_equal(ask(fresh, &q, 2, 9, &b, NULL), 0);
-    umpire_engine_close(fresh);
-    assert_true(same_item(&a, &b));
-    umpire_item_free(&a);
-    umpire_item_free(&b);
+}
+
+/* The CPU's batch-invariant plan (prefill_block 0, the default where every device is a CPU): a
+ * restart may fall inside a message, on a fourth token from the message's start that leaves its
+ * last 64 tokens (4 in a message under 64 tokens) to decode, and the numbers are still a cold
+ * prefill's (a fresh engine's) bit for bit: on the F32 model, whose flash attention takes rows
+ * one by one under 64 and whose matrix products take another kernel for a single row, and on
+ * the Q4_K_M one, whose repacked weights take rows 4 at a time and the rest one by one. A long
+ * message (a document and a question) decodes its last 64 tokens and at most 3 more, a short one
+ * what differs and at most 3 more, where blocks of 64 decode from the message's start. */
+static void test_prefix_reuse_invariant(void **state) {
+    (void)state;
+    static char doc[2400], longq[2][2600];
+    river_doc(doc, sizeof doc);
+    snprintf(longq[0], sizeof longq[0], "%s\n\nWhere does the river run?", doc);
+    snprintf(longq[1], sizeof longq[1], "%s\n\nWhat is by the old mill on the river?", doc);
+    const char *shortq[3] = {"Say which colour the sky over the old mill by the river is on a clear summer morning: blue",
+                             "Say which colour the sky over the old mill by the river is on a clear summer morning: grey",
+                             "Say which colour the sky over the old mill by the river is on a clear summer evening"};
+    const char *models[3] = {"m60.gguf", "m60-q4k.gguf", "tiny.gguf"};
+    for (int m = 0; m < 3; m++)
+        for (int c = 0; c < 3; c++) {
+            /* c 0: a long message after another sharing all but its question; 1, 2: a short one
+               after another sharing all but its last word or two */
+            const char *first = c == 0 ? longq[0] : shortq[0], *second = c == 0 ? longq[1] : shortq[c];
+            struct umpire_engine *warm = open_plan(models[m], 2048, 2, 0);
+            assert_non_null(warm);
+            struct umpire_item a, b;
+            struct umpire_query q0 = {.question = first, .instruction = ""}, q1 = {.question = second, .instruction = ""};
+            assert_int_equal(ask(warm, &q0, 2, 9, &a, NULL), 0);
+            umpire_item_free(&a);
+            struct umpire_engine_stats s0, s1;
+            umpire_engine_stats(warm, &s0);
+            assert_int_equal(ask(warm, &q1, 2, 9, &a, NULL), 0);
+            umpire_engine_stats(warm, &s1);
+            umpire_engine_close(warm);
+            struct umpire_engine *fresh = open_plan(models[m], 2048, 2, 0);
+            assert_int_equal(ask(fresh, &q1, 2, 9, &b, NULL), 0);
+            umpire_engine_close(fresh);
+            uint64_t asked = s1.prompt_tokens - s0.prompt_tokens, decoded = asked - (s1.reused_tokens - s0.reused_tokens);
+            fprintf(stderr, "invariant plan %s, case %d: %llu of %llu prompt tokens decoded, the same numbers: %d\n",
+                    models[m], c, (unsigned long long)decoded, (unsigned long long)asked, same_item(&a, &b));
+            assert_true(same_item(&a, &b));
+            /* what differs: the question and the template's end (16 tokens) in the long message, the
+               last word or two and the template's end in the short one (5 to 8) */
+            assert_true(c == 0 ? asked > 500 && decoded >= 64 && decoded <= 67 : decoded >= 4 && decoded <= 11);
+            umpire_item_free(&a);
+            umpire_item_free(&b);
+        }
 }
 
 /* The largest difference between two items' numbers, relative to their size; -1 when their
@@ -624,7 +691,9 @@ static void test_prompt_state(void **state) {
 }
 
 /* Token-by-token reuse (reuse_prefix 2): only what differs from the
- * previous prompt is decoded, the answers those of a cold prefill (the numbers to rounding). */
+ * previous prompt is decoded, the answers those of a cold prefill (the numbers to rounding: its
+ * batches of n_batch end where the cold plan's do not, and the CPU's flash attention rounds the
+ * queries of a batch under 64 rows to F16, measured 6.4e-4 on the 60M model). */
 static void test_prefix_reuse_tokens(void **state) {
     (void)state;
     static char doc[2400];
@@ -650,7 +719,7 @@ static void test_prefix_reuse_tokens(void **state) {
             /* the second decodes only its question, the instruction and the template's end (28
                tokens; block reuse restarts at 512 here, 58 tokens) */
             assert_true(i == 0 ? reused == 0 : reused > 400 && asked - reused <= 32);
-            assert_true(dist >= 0 && dist <= 1e-4);
+            assert_true(dist >= 0 && dist <= 2e-3);
             umpire_item_free(&a);
             umpire_item_free(&b);
         }
@@ -1325,6 +1394,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_prefix_reuse_batches),
         cmocka_unit_test(test_dedup_identical),       cmocka_unit_test(test_draw_shares_truncation),
         cmocka_unit_test(test_continuous_batching),   cmocka_unit_test(test_prefix_reuse_tokens), cmocka_unit_test(test_prefix_reuse_messages),
+        cmocka_unit_test(test_prefix_reuse_invariant),
         cmocka_unit_test(test_prompt_state),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_gradients_media),

@@ -119,11 +119,11 @@ class Engine:
         p = lib.umpire_engine_default_params()
         p.model_path, p.mmproj_path = self._keep
         p.n_ctx, p.n_batch, p.n_threads, p.n_gpu_layers, p.k_max = values
-        # the prefix cache's granularity (engine default 64), at most the batch
-        p.prefill_block = min(p.prefill_block, p.n_batch) if prefill_block is None else \
-            _arrays.whole("prefill_block", prefill_block, 1, p.n_batch)
-        # the prefix cache: True, exact (in prefill blocks: a cold prefill's numbers on every
-        # backend); "tokens", token by token in batches of batch_size (to rounding); False, off
+        # the prefill's plan: None, the engine's (the CPU's batch-invariant one where every device
+        # is a CPU, else blocks of 64); n, blocks of n positions (at most the batch)
+        p.prefill_block = 0 if prefill_block is None else _arrays.whole("prefill_block", prefill_block, 1, p.n_batch)
+        # the prefix cache: True, exact (a cold prefill's numbers bit for bit); "tokens", token by
+        # token in batches of batch_size (to rounding); False, off
         if reuse_prefix not in (True, False, "tokens"):
             raise ValueError(f"reuse_prefix: True, False or 'tokens', got {reuse_prefix!r}")
         p.reuse_prefix = 2 if reuse_prefix == "tokens" else 1 if reuse_prefix else 0

@@ -24,7 +24,7 @@ struct umpire_engine_params umpire_engine_default_params(void) {
                                          .mmproj_path = NULL,
                                          .n_ctx = 4096,
                                          .n_batch = 512,
-                                         .prefill_block = 64,
+                                         .prefill_block = 0,
                                          .n_threads = 0,
                                          .n_gpu_layers = -1,
                                          .k_max = 16,
@@ -104,8 +104,8 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
     if (p->n_slots < 1 || p->n_slots * (p->k_max + 1) > 256)
         return umpire_fail(err, UMPIRE_EINVAL, "n_slots = %d with k_max = %d: need 1 <= n_slots and n_slots * (k_max + 1)"
                            " <= 256 (llama.cpp's sequences)", p->n_slots, p->k_max);
-    if (p->n_batch < 1 || p->prefill_block < 1 || p->prefill_block > p->n_batch)
-        return umpire_fail(err, UMPIRE_EINVAL, "n_batch = %d, prefill_block = %d: need 1 <= prefill_block <= n_batch",
+    if (p->n_batch < 1 || p->prefill_block < 0 || p->prefill_block > p->n_batch)
+        return umpire_fail(err, UMPIRE_EINVAL, "n_batch = %d, prefill_block = %d: need 0 <= prefill_block <= n_batch",
                            p->n_batch, p->prefill_block);
     int rc = umpire_gguf_check_model(p->model_path, err);
     if (rc != UMPIRE_OK ||
@@ -132,6 +132,14 @@ int umpire_engine_open(const struct umpire_engine_params *p, struct umpire_engin
     e->n_layer = llama_model_n_layer(e->model);
     e->n_slots = p->n_slots;
     e->final_off = getenv("UMPIRE_PREFILL_EMBEDDINGS") != NULL;
+    /* The prefill's plan: the CPU's batch-invariant one where every device is a CPU (another
+     * backend's kernels, or a GPU that ggml hands large batches to, may round a row by its
+     * batch's size), room for two batches of 64; else blocks of 64 positions (prefill.c). */
+    int cpu_only = 1;
+    for (size_t d = 0; d < ggml_backend_dev_count(); d++)
+        cpu_only &= ggml_backend_dev_type(ggml_backend_dev_get(d)) == GGML_BACKEND_DEVICE_TYPE_CPU;
+    e->invariant = p->prefill_block == 0 && cpu_only && p->n_batch >= 128;
+    e->block = p->prefill_block ? p->prefill_block : p->n_batch < 64 ? p->n_batch : 64;
     e->slot = calloc((size_t)p->n_slots, sizeof *e->slot);
     e->batch = llama_batch_init(p->n_slots * (p->k_max + 1), 0, 1);
     if (!(e->prompt_phi = malloc((size_t)e->n_embd * sizeof *e->prompt_phi)) || !e->slot || !e->batch.token) {

@@ -200,7 +200,7 @@ static int each_next_logits(struct umpire_engine *e, char **prompts, size_t n,
     umpire_engine_forget(e); /* the KV holds these prompts now, not a query's */
     for (size_t i = 0; i < n && rc == UMPIRE_OK;) {
         /* a pack: as many whole prompts as fit the batch, the sequences and the context */
-        llama_memory_clear(llama_get_memory(e->ctx), true);
+        llama_memory_clear(llama_get_memory(e->ctx), false);
         b.n_tokens = 0;
         size_t first = i;
         int used = 0;

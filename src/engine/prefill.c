@@ -5,20 +5,24 @@
  *
  * A prompt is a list of units: text tokens, and media chunks (an image or a clip, one unit,
  * known by the id libmtmd gives it, a hash of the file's bytes). It is decoded in steps: each
- * media chunk; text in batches whose bounds are the start of a text run, the multiples of
- * prefill_block (64) in position and the ends of the chat template's messages (n_batch and no
- * message ends with reuse_prefix 2); the last step outputs the last token's logits, hidden state
- * and (when asked) the middle layer's. With the exact prefix cache (reuse_prefix 1, the default),
- * decoding restarts at the last step that begins inside the common prefix and that the cached
- * prompt's plan had too (each unit remembers whether a step began there), after removing every
- * sequence's cells from there on: the same batches at the same positions in the same KV cells
- * as a cold prefill, so the same numbers on every backend; a prompt that shares whole messages
- * with the one before decodes only the rest, one that shares part of a message at most a block
- * and the new text again. With reuse_prefix 2 the restart is where
- * the prompts part, token by token: only the new text is decoded, in batches of n_batch (as
- * llama.cpp's server), its first batch shorter than a cold prefill's, so the numbers equal a
- * cold prefill's to rounding (ggml's CPU kernels round a row by its batch's size too: a batch of
- * one token takes another kernel than a longer one).
+ * media chunk; text in batches that end where the chat template's messages end (every message
+ * but the question's own) and, by the plan (umpire_engine_params.prefill_block):
+ * - the CPU's batch-invariant plan (the default where every device is a CPU): batches of at most
+ *   n_batch, each at least 64 tokens where the message has 64 (plan_invariant: ggml's CPU
+ *   kernels then give a row the same numbers whatever batch it is in);
+ * - blocks: at the multiples of prefill_block (64) in position (any backend).
+ * The last step outputs the last token's logits, hidden state and (when asked) the middle
+ * layer's. With the exact prefix cache (reuse_prefix 1, the default), decoding restarts inside
+ * the common prefix where the new prompt's rows from there take the kernels a cold prefill's
+ * take, after removing every sequence's cells from there on: the same positions, the same KV
+ * cells, the same numbers. The CPU's plan restarts on a fourth token from the message's start
+ * that leaves its last 64 tokens (4 under 64) to decode; blocks restart at the last step that
+ * begins inside the common prefix and that the cached prompt's plan had too (each unit
+ * remembers whether a step began there). A prompt that shares whole messages with the one before
+ * decodes only the rest, one that shares part of a message at most 67 tokens (a block) of the
+ * shared part again. With reuse_prefix 2 the restart is where the prompts part, token by token:
+ * only the new text is decoded, in batches of n_batch (as llama.cpp's server), so the numbers
+ * equal a cold prefill's to rounding (a batch of one token, or under 64, takes other kernels).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +130,97 @@ static size_t plan(struct prompt *p, int block, const size_t *ends, size_t n_end
     return k;
 }
 
+/* The batch-invariant plan (the CPU's). ggml's CPU kernels give a row the same numbers in any
+ * batch whose size takes the same kernels: flash attention tiles a batch of 64 rows or more and
+ * takes rows one by one under 64; a batch of 1 takes vector dot products where a longer one
+ * takes tinyBLAS (ARM's under 4); quantised weights repacked for the CPU take rows 4 at a time
+ * and the last n % 4 one by one (measured on the 60M F32 and Q4_K_M models, tests/test_engine.c).
+ * So a row's class is its batch's size class and whether it is one of those last rows; two
+ * prefills of a prompt whose every row has the same class give the same KV bit for bit, however
+ * their batches fall. The prompt's runs (text between media units and the ends of messages) are
+ * decoded in batches of at most n_batch, each at least 64 rows where the run has 64, all but the
+ * last a multiple of 4; a restart inside a run falls on a fourth token from its start and leaves
+ * the run's last 64 rows (its last 4 under 64) to decode. */
+static int row_class(size_t n, size_t i) {
+    int size = n >= 64 ? 64 : n >= 4 ? 4 : (int)n;
+    return 2 * size + (i >= n - n % 4);
+}
+
+/* The batches that decode units [a, end) of a run: their first units into steps[] from k (the
+ * units marked, and their classes set, or when `check`, compared: 0 where one differs). */
+static int run_batches(struct prompt *p, size_t a, size_t end, int n_batch, int check, size_t *steps, size_t *k) {
+    while (a < end) {
+        size_t m = end - a, n = m;
+        if (m > (size_t)n_batch) { /* a batch of n_batch rounded to 4, or less to leave the last 64 */
+            n = (size_t)n_batch & ~(size_t)3;
+            if (m - n < 64)
+                n = (m - 64) & ~(size_t)3;
+        }
+        p->u[a].step = 1;
+        steps[(*k)++] = a;
+        for (size_t i = 0; i < n; i++) {
+            if (check && p->u[a + i].cls != row_class(n, i))
+                return 0;
+            p->u[a + i].cls = row_class(n, i);
+        }
+        a += n;
+    }
+    return 1;
+}
+
+/* The end of the run that starts at unit s (a media unit is a run of its own). */
+static size_t run_end(const struct prompt *p, size_t s, const size_t *ends, size_t n_ends) {
+    if (p->u[s].media)
+        return s + 1;
+    size_t e = 0, i = s;
+    while (e < n_ends && ends[e] <= s)
+        e++;
+    while (i < p->n && !p->u[i].media && (e == n_ends || i < ends[e]))
+        i++;
+    return i;
+}
+
+/* The invariant plan's steps from unit `from` (0: a cold prefill, which sets every unit's class;
+ * else a restart, whose batches must give the units from there the cold plan's classes: 0 if
+ * they would not). */
+static size_t plan_invariant(struct prompt *p, int n_batch, const size_t *ends, size_t n_ends, size_t from,
+                             size_t *steps) {
+    size_t k = 0;
+    for (size_t s = 0; s < p->n;) {
+        size_t end = run_end(p, s, ends, n_ends);
+        if (end > from) {
+            size_t a = from > s ? from : s;
+            if (p->u[s].media) {
+                p->u[s].step = 1;
+                p->u[s].cls = 0;
+                steps[k++] = s;
+            } else if (!run_batches(p, a, end, n_batch, a != s, steps, &k))
+                return 0;
+        }
+        s = end;
+    }
+    return k;
+}
+
+/* Where a restart may fall under the invariant plan, given that the first `common` units are the
+ * cached prompt's, classes and all: in the run holding unit `common`, the last fourth token from
+ * the run's start at or before it that leaves the run's last 64 units (4 under 64) to decode;
+ * the run's start when there is none. */
+static size_t invariant_restart(const struct prompt *p, size_t common, const size_t *ends, size_t n_ends) {
+    size_t s = 0;
+    for (;;) {
+        size_t end = run_end(p, s, ends, n_ends);
+        if (common < end) {
+            size_t len = end - s, keep = len >= 64 ? 64 : 4;
+            if (p->u[s].media || len < 4)
+                return s;
+            size_t lim = common < end - keep ? common : end - keep;
+            return s + ((lim - s) & ~(size_t)3);
+        }
+        s = end;
+    }
+}
+
 void umpire_engine_forget(struct umpire_engine *e) {
     for (int i = 0; i < e->n_slots; i++) {
         e->slot[i].cache.n = 0;
@@ -148,7 +243,9 @@ static size_t common_prefix(const struct umpire_engine *e, int slot, const struc
     const int exact = e->params.reuse_prefix == 1;
     size_t common = 0;
     while (e->params.reuse_prefix && common < sl->cache.n && common + 1 < p->n &&
-           same_unit(&sl->cache.u[common], &p->u[common]) && (!exact || sl->cache.u[common].step == p->u[common].step))
+           same_unit(&sl->cache.u[common], &p->u[common]) &&
+           (!exact || (e->invariant ? sl->cache.u[common].cls == p->u[common].cls
+                                    : sl->cache.u[common].step == p->u[common].step)))
         common++;
     return common;
 }
@@ -229,9 +326,8 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
                          p.n_cells, cells_after, llama_n_ctx(e->ctx));
     if (rc == UMPIRE_OK && !(steps = malloc(p.n * sizeof *steps)))
         rc = umpire_fail(err, UMPIRE_ENOMEM, "out of memory");
-    size_t n_steps = 0;
+    size_t n_steps = 0, ends[64], n_ends = 0;
     if (rc == UMPIRE_OK) { /* the plan: before choosing a slot, whose cache is compared step by step */
-        size_t ends[64], n_ends = 0;
         if (e->params.reuse_prefix != 2) { /* the exact cache (and off, its cold prefill): steps end where messages end */
             size_t n_lead = 0;
             while (n_lead < p.n && !p.u[n_lead].media)
@@ -242,9 +338,10 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
             n_ends = lead ? umpire_engine_message_ends(e, q, n_media, lead, n_lead, ends, sizeof ends / sizeof *ends) : 0;
             free(lead);
         }
-        /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
-        int block = e->params.reuse_prefix == 2 ? e->params.n_batch : e->params.prefill_block;
-        n_steps = plan(&p, block, ends, n_ends, steps);
+        if (e->invariant && e->params.reuse_prefix != 2)
+            n_steps = plan_invariant(&p, e->params.n_batch, ends, n_ends, 0, steps);
+        else /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
+            n_steps = plan(&p, e->params.reuse_prefix == 2 ? e->params.n_batch : e->block, ends, n_ends, steps);
     }
     if (rc == UMPIRE_OK && take_slot(e, &p, p.n_cells + cells_after, slot) != UMPIRE_OK)
         rc = umpire_fail(err, UMPIRE_EBUSY, "every slot is taken, or the context has no room for %d more cells next "
@@ -258,21 +355,30 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
          * there too, or ended) */
         size_t common = common_prefix(e, *slot, &p), first = 0;
         const int exact = e->params.reuse_prefix == 1;
-        while (first + 1 < n_steps &&
-               (steps[first + 1] < common ||
-                (steps[first + 1] == common && (!exact || common == sl->cache.n || sl->cache.u[common].step))))
-            first++;
+        if (exact && e->invariant) { /* the batches from the restart (the cold plan's again if they would
+                                        not give the rows from there the cold plan's classes) */
+            size_t r = common ? invariant_restart(&p, common, ends, n_ends) : 0;
+            size_t warm = r ? plan_invariant(&p, e->params.n_batch, ends, n_ends, r, steps) : 0;
+            n_steps = warm ? warm : r ? plan_invariant(&p, e->params.n_batch, ends, n_ends, 0, steps) : n_steps;
+        } else {
+            while (first + 1 < n_steps &&
+                   (steps[first + 1] < common ||
+                    (steps[first + 1] == common && (!exact || common == sl->cache.n || sl->cache.u[common].step))))
+                first++;
+        }
         if (e->params.reuse_prefix == 2) /* token by token: that step starts where the prompts part */
             steps[first] = common;
         llama_pos restart = 0;
         for (size_t i = 0; i < steps[first]; i++)
             restart += p.u[i].n_pos;
         sl->cache.n = 0; /* valid again only when this prefill completes */
-        /* alone, the whole KV is the slot's (-1: every sequence; a clear when nothing is kept) */
+        /* alone, the whole KV is the slot's (-1: every sequence; a clear when nothing is kept: of
+           the cells, not their data, which zeroing cost a cold prefill more than the organism's
+           whole prompt at n_ctx 8192; a cell left over is masked, its weight an exact 0) */
         const int alone = e->n_slots == 1;
         if (restart == 0 || !llama_memory_seq_rm(mem, alone ? -1 : seq0, restart, -1)) {
             if (alone)
-                llama_memory_clear(mem, true);
+                llama_memory_clear(mem, false);
             else
                 llama_memory_seq_rm(mem, seq0, -1, -1);
             first = 0;
