@@ -15,7 +15,7 @@ struct umpire_prompt_unit {
     uint64_t media; /* 0: a text token; else the media chunk's id hash */
     int n_pos, n_tokens;
     int step; /* a prefill step (a batch, or a media chunk) starts here */
-    int cls;  /* the batch-invariant plan: the kernels its row took (prefill.c's row_class) */
+    int cls;  /* the batch-invariant plan: the kernels its row took (plan.c's row_class) */
 };
 
 struct umpire_engine {
@@ -33,7 +33,7 @@ struct umpire_engine {
      * of that step an output, each with its vocabulary projection). */
     int final_on, final_got;
     int final_off; /* UMPIRE_PREFILL_EMBEDDINGS set at open: always llama.cpp's embeddings (tests) */
-    /* The prefill's plan (prefill.c): invariant, the CPU's (batches of n_batch, a restart at
+    /* The prefill's plan (plan.c): invariant, the CPU's (batches of n_batch, a restart at
      * any fourth token); else blocks of `block` positions */
     int invariant, block;
     /* The middle layer's output ("l_out-<il>", INSIDE's layer) of every decode while on:

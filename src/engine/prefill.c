@@ -8,7 +8,7 @@
  * media chunk; text in batches that end where the chat template's messages end (every message
  * but the question's own) and, by the plan (umpire_engine_params.prefill_block):
  * - the CPU's batch-invariant plan (the default where every device is a CPU): batches of at most
- *   n_batch, each at least 64 tokens where the message has 64 (plan_invariant: ggml's CPU
+ *   n_batch, each at least 64 tokens where the message has 64 (plan.c: ggml's CPU
  *   kernels then give a row the same numbers whatever batch it is in);
  * - blocks: at the multiples of prefill_block (64) in position (any backend).
  * The last step outputs the last token's logits, hidden state and (when asked) the middle
@@ -31,6 +31,7 @@
 
 #include "core/status.h"
 #include "engine/engine.h"
+#include "engine/plan.h"
 #include "core/hash.h"
 #include "engine/log.h"
 
@@ -43,15 +44,7 @@ static uint64_t media_key(const mtmd_input_chunk *c) {
     return h ? h : 1;
 }
 
-/* The query's prompt as units (chunks and toks keep what they point to alive). */
-struct prompt {
-    struct umpire_prompt_unit *u;
-    const mtmd_input_chunk **chunk; /* per unit: the media chunk, or NULL */
-    size_t n;
-    int n_cells;
-};
-
-static int add_unit(struct prompt *p, size_t *cap, struct umpire_prompt_unit u, const mtmd_input_chunk *c) {
+static int add_unit(struct umpire_prompt *p, size_t *cap, struct umpire_prompt_unit u, const mtmd_input_chunk *c) {
     if (p->n == *cap) {
         *cap = *cap ? 2 * *cap : 256;
         struct umpire_prompt_unit *g = realloc(p->u, *cap * sizeof *g);
@@ -68,7 +61,7 @@ static int add_unit(struct prompt *p, size_t *cap, struct umpire_prompt_unit u, 
     return 0;
 }
 
-static int units_of(mtmd_input_chunks *chunks, const llama_token *toks, int n_toks, struct prompt *p) {
+static int units_of(mtmd_input_chunks *chunks, const llama_token *toks, int n_toks, struct umpire_prompt *p) {
     size_t cap = 0;
     if (!chunks) {
         for (int i = 0; i < n_toks; i++)
@@ -103,124 +96,6 @@ static int same_unit(const struct umpire_prompt_unit *a, const struct umpire_pro
     return a->tok == b->tok;
 }
 
-/* The decode steps of a prompt of n units: [u0, u1) each; step_start[] receives each step's
- * first unit (and the unit is marked). Text steps end at a media unit, at a multiple of `block`
- * in position and at the units in ends[] (where a message ends: a prompt that shares the first
- * messages with the one before restarts right after them); the last step ends with the prompt's
- * last token, whose outputs are read. Returns how many. */
-static size_t plan(struct prompt *p, int block, const size_t *ends, size_t n_ends, size_t *step_start) {
-    size_t k = 0, e = 0;
-    llama_pos pos = 0;
-    for (size_t i = 0; i < p->n;) {
-        p->u[i].step = 1;
-        step_start[k++] = i;
-        if (p->u[i].media) {
-            pos += p->u[i].n_pos;
-            i++;
-            continue;
-        }
-        while (e < n_ends && ends[e] <= i)
-            e++;
-        llama_pos bound = (pos / block + 1) * block; /* the next multiple of block */
-        while (i < p->n && !p->u[i].media && pos < bound && (e == n_ends || i < ends[e])) {
-            pos++;
-            i++;
-        }
-    }
-    return k;
-}
-
-/* The batch-invariant plan (the CPU's). ggml's CPU kernels give a row the same numbers in any
- * batch whose size takes the same kernels: flash attention tiles a batch of 64 rows or more and
- * takes rows one by one under 64; a batch of 1 takes vector dot products where a longer one
- * takes tinyBLAS (ARM's under 4); quantised weights repacked for the CPU take rows 4 at a time
- * and the last n % 4 one by one (measured on the 60M F32 and Q4_K_M models, tests/test_engine.c).
- * So a row's class is its batch's size class and whether it is one of those last rows; two
- * prefills of a prompt whose every row has the same class give the same KV bit for bit, however
- * their batches fall. The prompt's runs (text between media units and the ends of messages) are
- * decoded in batches of at most n_batch, each at least 64 rows where the run has 64, all but the
- * last a multiple of 4; a restart inside a run falls on a fourth token from its start and leaves
- * the run's last 64 rows (its last 4 under 64) to decode. */
-static int row_class(size_t n, size_t i) {
-    int size = n >= 64 ? 64 : n >= 4 ? 4 : (int)n;
-    return 2 * size + (i >= n - n % 4);
-}
-
-/* The batches that decode units [a, end) of a run: their first units into steps[] from k (the
- * units marked, and their classes set, or when `check`, compared: 0 where one differs). */
-static int run_batches(struct prompt *p, size_t a, size_t end, int n_batch, int check, size_t *steps, size_t *k) {
-    while (a < end) {
-        size_t m = end - a, n = m;
-        if (m > (size_t)n_batch) { /* a batch of n_batch rounded to 4, or less to leave the last 64 */
-            n = (size_t)n_batch & ~(size_t)3;
-            if (m - n < 64)
-                n = (m - 64) & ~(size_t)3;
-        }
-        p->u[a].step = 1;
-        steps[(*k)++] = a;
-        for (size_t i = 0; i < n; i++) {
-            if (check && p->u[a + i].cls != row_class(n, i))
-                return 0;
-            p->u[a + i].cls = row_class(n, i);
-        }
-        a += n;
-    }
-    return 1;
-}
-
-/* The end of the run that starts at unit s (a media unit is a run of its own). */
-static size_t run_end(const struct prompt *p, size_t s, const size_t *ends, size_t n_ends) {
-    if (p->u[s].media)
-        return s + 1;
-    size_t e = 0, i = s;
-    while (e < n_ends && ends[e] <= s)
-        e++;
-    while (i < p->n && !p->u[i].media && (e == n_ends || i < ends[e]))
-        i++;
-    return i;
-}
-
-/* The invariant plan's steps from unit `from` (0: a cold prefill, which sets every unit's class;
- * else a restart, whose batches must give the units from there the cold plan's classes: 0 if
- * they would not). */
-static size_t plan_invariant(struct prompt *p, int n_batch, const size_t *ends, size_t n_ends, size_t from,
-                             size_t *steps) {
-    size_t k = 0;
-    for (size_t s = 0; s < p->n;) {
-        size_t end = run_end(p, s, ends, n_ends);
-        if (end > from) {
-            size_t a = from > s ? from : s;
-            if (p->u[s].media) {
-                p->u[s].step = 1;
-                p->u[s].cls = 0;
-                steps[k++] = s;
-            } else if (!run_batches(p, a, end, n_batch, a != s, steps, &k))
-                return 0;
-        }
-        s = end;
-    }
-    return k;
-}
-
-/* Where a restart may fall under the invariant plan, given that the first `common` units are the
- * cached prompt's, classes and all: in the run holding unit `common`, the last fourth token from
- * the run's start at or before it that leaves the run's last 64 units (4 under 64) to decode;
- * the run's start when there is none. */
-static size_t invariant_restart(const struct prompt *p, size_t common, const size_t *ends, size_t n_ends) {
-    size_t s = 0;
-    for (;;) {
-        size_t end = run_end(p, s, ends, n_ends);
-        if (common < end) {
-            size_t len = end - s, keep = len >= 64 ? 64 : 4;
-            if (p->u[s].media || len < 4)
-                return s;
-            size_t lim = common < end - keep ? common : end - keep;
-            return s + ((lim - s) & ~(size_t)3);
-        }
-        s = end;
-    }
-}
-
 void umpire_engine_forget(struct umpire_engine *e) {
     for (int i = 0; i < e->n_slots; i++) {
         e->slot[i].cache.n = 0;
@@ -238,7 +113,7 @@ int umpire_engine_alone(const struct umpire_engine *e, const char *what, char *e
 /* How many of the prompt's first units the slot's cached prompt holds already: the same units,
  * and for the exact cache the same prefill steps (so that the KV before a restart was decoded in
  * the very batches the new prompt's plan has there). */
-static size_t common_prefix(const struct umpire_engine *e, int slot, const struct prompt *p) {
+static size_t common_prefix(const struct umpire_engine *e, int slot, const struct umpire_prompt *p) {
     const struct umpire_slot *sl = &e->slot[slot];
     const int exact = e->params.reuse_prefix == 1;
     size_t common = 0;
@@ -253,7 +128,7 @@ static size_t common_prefix(const struct umpire_engine *e, int slot, const struc
 /* Choose the slot for a prompt needing `need` cells (when *slot < 0: the free one that shares
  * the most with it) and make room: the running queries' cells are theirs, free slots' cached
  * prompts give theirs up, fewest shared units first. 0, or UMPIRE_EBUSY. */
-static int take_slot(struct umpire_engine *e, const struct prompt *p, int need, int *slot) {
+static int take_slot(struct umpire_engine *e, const struct umpire_prompt *p, int need, int *slot) {
     if (*slot < 0) {
         size_t best = 0;
         for (int i = 0; i < e->n_slots; i++) {
@@ -302,7 +177,7 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
     char *text = umpire_engine_prompt_text(e, q, n_media);
     mtmd_input_chunks *chunks = NULL;
     llama_token *toks = NULL;
-    struct prompt p = {0};
+    struct umpire_prompt p = {0};
     size_t *steps = NULL;
     rc = !text ? umpire_fail(err, UMPIRE_ENOMEM, "out of memory") : UMPIRE_OK;
     int n = 0;
@@ -339,9 +214,10 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
             free(lead);
         }
         if (e->invariant && e->params.reuse_prefix != 2)
-            n_steps = plan_invariant(&p, e->params.n_batch, ends, n_ends, 0, steps);
+            n_steps = umpire_plan_invariant(&p, e->params.n_batch, ends, n_ends, 0, steps);
         else /* token by token, a restart need not fall on a block bound: whole batches, as llama.cpp's own */
-            n_steps = plan(&p, e->params.reuse_prefix == 2 ? e->params.n_batch : e->block, ends, n_ends, steps);
+            n_steps = umpire_plan_blocks(&p, e->params.reuse_prefix == 2 ? e->params.n_batch : e->block, ends, n_ends,
+                                         steps);
     }
     if (rc == UMPIRE_OK && take_slot(e, &p, p.n_cells + cells_after, slot) != UMPIRE_OK)
         rc = umpire_fail(err, UMPIRE_EBUSY, "every slot is taken, or the context has no room for %d more cells next "
@@ -357,9 +233,9 @@ int umpire_engine_prefill(struct umpire_engine *e, const struct umpire_query *q,
         const int exact = e->params.reuse_prefix == 1;
         if (exact && e->invariant) { /* the batches from the restart (the cold plan's again if they would
                                         not give the rows from there the cold plan's classes) */
-            size_t r = common ? invariant_restart(&p, common, ends, n_ends) : 0;
-            size_t warm = r ? plan_invariant(&p, e->params.n_batch, ends, n_ends, r, steps) : 0;
-            n_steps = warm ? warm : r ? plan_invariant(&p, e->params.n_batch, ends, n_ends, 0, steps) : n_steps;
+            size_t r = common ? umpire_plan_restart(&p, common, ends, n_ends) : 0;
+            size_t warm = r ? umpire_plan_invariant(&p, e->params.n_batch, ends, n_ends, r, steps) : 0;
+            n_steps = warm ? warm : r ? umpire_plan_invariant(&p, e->params.n_batch, ends, n_ends, 0, steps) : n_steps;
         } else {
             while (first + 1 < n_steps &&
                    (steps[first + 1] < common ||
