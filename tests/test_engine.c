@@ -31,49 +31,43 @@ static const char *path_in(const char *dir, const char *name) {
     return buf[slot];
 }
 
-static struct umpire_engine *open_engine(const char *model, const char *mmproj, int n_ctx, int k_max) {
+/* The tests' engine parameters: the model (and projector) in the models folder, 2 threads. */
+static struct umpire_engine_params test_params(const char *model, const char *mmproj, int n_ctx, int k_max) {
     struct umpire_engine_params p = umpire_engine_default_params();
     p.model_path = path_in(models_dir, model);
     p.mmproj_path = mmproj ? path_in(models_dir, mmproj) : NULL;
     p.n_ctx = n_ctx;
     p.n_threads = 2;
     p.k_max = k_max;
+    return p;
+}
+
+static struct umpire_engine *open_params(const struct umpire_engine_params *p) {
     struct umpire_engine *e = NULL;
     char err[UMPIRE_ERR_LEN];
-    if (umpire_engine_open(&p, &e, err) != 0)
+    if (umpire_engine_open(p, &e, err) != 0)
         fprintf(stderr, "open: %s\n", err);
     return e;
 }
 
-/* An engine with n_slots slots and the prefix cache reuse_prefix (0, 1 blocks, 2 token by token). */
+static struct umpire_engine *open_engine(const char *model, const char *mmproj, int n_ctx, int k_max) {
+    struct umpire_engine_params p = test_params(model, mmproj, n_ctx, k_max);
+    return open_params(&p);
+}
+
+/* An engine with n_slots slots and the prefix cache reuse_prefix (0, 1 exact, 2 token by token). */
 static struct umpire_engine *open_slots(const char *model, int n_ctx, int k_max, int n_slots, int reuse_prefix) {
-    struct umpire_engine_params p = umpire_engine_default_params();
-    p.model_path = path_in(models_dir, model);
-    p.n_ctx = n_ctx;
-    p.n_threads = 2;
-    p.k_max = k_max;
+    struct umpire_engine_params p = test_params(model, NULL, n_ctx, k_max);
     p.n_slots = n_slots;
     p.reuse_prefix = reuse_prefix;
-    struct umpire_engine *e = NULL;
-    char err[UMPIRE_ERR_LEN];
-    if (umpire_engine_open(&p, &e, err) != 0)
-        fprintf(stderr, "open: %s\n", err);
-    return e;
+    return open_params(&p);
 }
 
 /* An engine with the prefill plan prefill_block (0: the CPU's batch-invariant one; n: blocks of n). */
 static struct umpire_engine *open_plan(const char *model, int n_ctx, int k_max, int prefill_block) {
-    struct umpire_engine_params p = umpire_engine_default_params();
-    p.model_path = path_in(models_dir, model);
-    p.n_ctx = n_ctx;
-    p.n_threads = 2;
-    p.k_max = k_max;
+    struct umpire_engine_params p = test_params(model, NULL, n_ctx, k_max);
     p.prefill_block = prefill_block;
-    struct umpire_engine *e = NULL;
-    char err[UMPIRE_ERR_LEN];
-    if (umpire_engine_open(&p, &e, err) != 0)
-        fprintf(stderr, "open: %s\n", err);
-    return e;
+    return open_params(&p);
 }
 
 /* A document of n - 1 bytes: one sentence over and over. */
