@@ -773,6 +773,56 @@ static void test_prefix_reuse_messages(void **state) {
     }
 }
 
+/* The prompt's message ends (where the exact cache's steps end) for q on engine e: how many. */
+static size_t ends_of(struct umpire_engine *e, const struct umpire_query *q, size_t *ends) {
+    char *text = umpire_engine_prompt_text(e, q, 0);
+    assert_non_null(text);
+    int n = -llama_tokenize(e->vocab, text, (int)strlen(text), NULL, 0, true, true);
+    llama_token *toks = malloc((size_t)n * sizeof *toks);
+    assert_int_equal(llama_tokenize(e->vocab, text, (int)strlen(text), toks, n, true, true), n);
+    size_t got = umpire_engine_message_ends(e, q, 0, toks, (size_t)n, ends, 64);
+    free(toks);
+    free(text);
+    return got;
+}
+
+/* A conversation's message ends are remembered for its next turn (only the new messages are
+ * rendered and tokenized: a 60-message conversation's ends took 200 ms a question): turn by
+ * turn, with another conversation in between and a conversation that changes an earlier
+ * message, and past the 64 ends kept, they are the ends a fresh engine finds. */
+static void test_message_ends_memo(void **state) {
+    (void)state;
+    struct umpire_engine *warm = open_engine("tiny.gguf", NULL, 8192, 2);
+    assert_non_null(warm);
+    enum { TURNS = 80 };
+    static struct umpire_turn turns[TURNS], other[TURNS];
+    static char texts[TURNS][48];
+    for (int i = 0; i < TURNS; i++) {
+        snprintf(texts[i], sizeof texts[i], "turn %d: the river runs north.", i);
+        turns[i] = (struct umpire_turn){i % 2 ? "assistant" : "user", texts[i]};
+        other[i] = (struct umpire_turn){i % 2 ? "assistant" : "user", i == 3 ? "a changed turn." : texts[i]};
+    }
+    size_t checked = 0, ends_total = 0;
+    for (int t = 0; t <= TURNS; t += t < 10 ? 2 : 14) {
+        for (int c = 0; c < 3; c++) { /* this conversation, another system prompt, an earlier turn changed */
+            struct umpire_query q = {.question = "And then?", .system = c == 1 ? "Be brief." : "You are helpful.",
+                                     .history = c == 2 ? other : turns, .n_history = (size_t)t};
+            size_t a[64], b[64];
+            size_t na = ends_of(warm, &q, a);
+            struct umpire_engine *fresh = open_engine("tiny.gguf", NULL, 8192, 2);
+            size_t nb = ends_of(fresh, &q, b);
+            umpire_engine_close(fresh);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na * sizeof *a);
+            assert_int_equal(nb, t + 1 < 64 ? t + 1 : 64); /* the system message and each earlier turn */
+            checked++;
+            ends_total += na;
+        }
+    }
+    fprintf(stderr, "message ends memo: %zu prompts, %zu ends, each as a fresh engine's\n", checked, ends_total);
+    umpire_engine_close(warm);
+}
+
 /* A row of n logits: kind 0 flat (a random-weight model's), 1 peaked (a trained one's: a few
  * tokens far above the rest), 2 on a grid of quarters (many exact ties). */
 static void draw_test_row(float *l, int n, int kind, uint64_t *rng) {
@@ -1388,7 +1438,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_prefix_reuse),          cmocka_unit_test(test_prefix_reuse_batches),
         cmocka_unit_test(test_dedup_identical),       cmocka_unit_test(test_draw_shares_truncation),
         cmocka_unit_test(test_continuous_batching),   cmocka_unit_test(test_prefix_reuse_tokens), cmocka_unit_test(test_prefix_reuse_messages),
-        cmocka_unit_test(test_prefix_reuse_invariant),
+        cmocka_unit_test(test_prefix_reuse_invariant),  cmocka_unit_test(test_message_ends_memo),
         cmocka_unit_test(test_prompt_state),
         cmocka_unit_test(test_image_query),           cmocka_unit_test(test_audio_query),
         cmocka_unit_test(test_gradients_media),

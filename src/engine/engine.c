@@ -199,6 +199,11 @@ void umpire_engine_close(struct umpire_engine *e) {
     if (e->batch.token)
         llama_batch_free(e->batch);
     free(e->middle.rows);
+    for (size_t i = 0; i < UMPIRE_ENDS_MEMO; i++) {
+        free(e->ends_memo[i].msgs);
+        free(e->ends_memo[i].toks);
+        free(e->ends_memo[i].n_toks);
+    }
     free(e);
 }
 
@@ -281,40 +286,112 @@ static size_t messages(const struct umpire_query *q, const char *user, struct ll
     return n;
 }
 
+/* The template's tokens for the first k messages: how many (-1: the template or the tokenizer
+ * failed) and their hash. *text and *toks are scratch buffers. */
+static int message_tokens(struct umpire_engine *e, const char *tmpl, const struct llama_chat_message *msgs, size_t k,
+                          char **text, llama_token **toks, int *cap_toks, uint64_t *hash) {
+    int len = llama_chat_apply_template(tmpl, msgs, k, false, NULL, 0);
+    char *t = len > 0 ? realloc(*text, (size_t)len + 1) : NULL;
+    if (!t)
+        return -1;
+    *text = t;
+    llama_chat_apply_template(tmpl, msgs, k, false, t, len + 1);
+    int m = llama_tokenize(e->vocab, t, len, *toks, *cap_toks, true, true);
+    if (m < 0) { /* more than the buffer holds: once more with room */
+        llama_token *g = realloc(*toks, (size_t)-m * sizeof *g);
+        if (!g)
+            return -1;
+        *toks = g;
+        *cap_toks = -m;
+        m = llama_tokenize(e->vocab, t, len, *toks, *cap_toks, true, true);
+    }
+    if (m <= 0)
+        return -1;
+    *hash = umpire_fnv1a_bytes(UMPIRE_FNV1A_INIT, *toks, (size_t)m * sizeof **toks);
+    return m;
+}
+
+/* A memo entry holding n messages' results. */
+static int memo_room(struct umpire_ends_memo *memo, size_t n) {
+    if (n <= memo->cap)
+        return 0;
+    uint64_t *h = realloc(memo->msgs, n * sizeof *h), *th = h ? realloc(memo->toks, n * sizeof *th) : NULL;
+    if (h)
+        memo->msgs = h;
+    if (th)
+        memo->toks = th;
+    int *m = th ? realloc(memo->n_toks, n * sizeof *m) : NULL;
+    if (!m)
+        return -1;
+    memo->n_toks = m;
+    memo->cap = n;
+    return 0;
+}
+
 size_t umpire_engine_message_ends(struct umpire_engine *e, const struct umpire_query *q, size_t n_media,
                                   const llama_token *lead, size_t n_lead, size_t *ends, size_t cap) {
     const char *tmpl = llama_model_chat_template(e->model, NULL);
     char *user = tmpl ? user_content(q, n_media) : NULL;
     struct llama_chat_message *msgs = user ? malloc((q->n_history + 2) * sizeof *msgs) : NULL;
     size_t n = msgs ? messages(q, user, msgs) : 0, got = 0;
+    uint64_t *chain = n ? malloc(n * sizeof *chain) : NULL, *lead_h = chain ? malloc((n_lead + 1) * sizeof *lead_h) : NULL;
+    if (!lead_h)
+        n = 0;
+    /* chain[k - 1]: the first k messages' roles and texts; lead_h[m]: the prompt's first m tokens */
+    for (size_t k = 1; k < n; k++) {
+        uint64_t h = umpire_fnv1a_str(k > 1 ? chain[k - 2] : UMPIRE_FNV1A_INIT, msgs[k - 1].role);
+        h = umpire_fnv1a_bytes(h, "\x1f", 1);
+        chain[k - 1] = umpire_fnv1a_bytes(umpire_fnv1a_str(h, msgs[k - 1].content), "\x1e", 1);
+    }
+    for (size_t i = 0; lead_h && i <= n_lead; i++)
+        lead_h[i] = i ? umpire_fnv1a_bytes(lead_h[i - 1], &lead[i - 1], sizeof *lead) : UMPIRE_FNV1A_INIT;
+    /* the memo entry of a recent query sharing the most first messages (a conversation's turn
+       before), its results for them kept; else the least recently used, emptied */
+    struct umpire_ends_memo *memo = &e->ends_memo[0];
+    size_t shared = 0;
+    for (size_t i = 0; i < UMPIRE_ENDS_MEMO; i++) {
+        struct umpire_ends_memo *c = &e->ends_memo[i];
+        size_t s = 0;
+        while (s + 1 < n && s < c->n && c->msgs[s] == chain[s])
+            s++;
+        if (s > shared || (s == shared && !shared && c->used < memo->used)) {
+            memo = c;
+            shared = s;
+        }
+    }
+    memo->n = shared;
+    memo->used = ++e->ends_clock;
+    if (n && memo_room(memo, n - 1) != 0)
+        n = 0;
     char *text = NULL;
     llama_token *toks = NULL;
     int cap_toks = 0;
     /* the first k messages, no assistant turn opened: every message but the question's own (its end
      * would cost every prompt a decode step of its own for the few tokens that open the answer);
-     * the last cap of a long conversation */
+     * the last cap of a long conversation. A memo entry's results are only used where they are the
+     * prompt's own first tokens (their hash), as a fresh tokenization's are */
     for (size_t k = n > cap + 1 ? n - cap : 1; k < n && got < cap; k++) {
-        int len = llama_chat_apply_template(tmpl, msgs, k, false, NULL, 0);
-        char *t = len > 0 ? realloc(text, (size_t)len + 1) : NULL;
-        if (!t)
-            break;
-        text = t;
-        llama_chat_apply_template(tmpl, msgs, k, false, text, len + 1);
-        int m = -llama_tokenize(e->vocab, text, len, NULL, 0, true, true);
-        if (m > cap_toks) {
-            llama_token *g = realloc(toks, (size_t)m * sizeof *g);
-            if (!g)
-                break;
-            toks = g;
-            cap_toks = m;
-        }
-        if (m <= 0 || (size_t)m > n_lead || llama_tokenize(e->vocab, text, len, toks, m, true, true) != m)
-            break;
-        if (!memcmp(toks, lead, (size_t)m * sizeof *toks)) /* the prompt's own tokens end there */
+        uint64_t hash = 0;
+        int m = k <= shared ? memo->n_toks[k - 1] : -2;
+        if (m == -2) { /* not in the memo: rendered and tokenized */
+            m = message_tokens(e, tmpl, msgs, k, &text, &toks, &cap_toks, &hash);
+            for (size_t j = memo->n; j + 1 < k; j++) /* messages skipped (beyond cap) */
+                memo->msgs[j] = chain[j], memo->n_toks[j] = -2;
+            memo->msgs[k - 1] = chain[k - 1];
+            memo->n_toks[k - 1] = m;
+            memo->toks[k - 1] = hash;
+            memo->n = memo->n > k ? memo->n : k;
+        } else
+            hash = memo->toks[k - 1];
+        if (m < 0 || (size_t)m > n_lead) /* the template failed, or more tokens than the prompt's: */
+            break;                       /* so will the next */
+        if (lead_h[m] == hash) /* the prompt's own tokens end there */
             ends[got++] = (size_t)m;
     }
     free(toks);
     free(text);
+    free(lead_h);
+    free(chain);
     free(msgs);
     free(user);
     return got;

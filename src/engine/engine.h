@@ -18,6 +18,18 @@ struct umpire_prompt_unit {
     int cls;  /* the batch-invariant plan: the kernels its row took (plan.c's row_class) */
 };
 
+/* What umpire_engine_message_ends found for a recent query (engine.c), so that a conversation's
+ * next turn renders and tokenizes only its new messages: for its first k messages (msgs[k - 1],
+ * a chain hash of their roles and texts), the chat template's tokens for them: how many
+ * (n_toks[k - 1]; -1: the template or tokenizer failed, -2: not computed) and their hash. */
+#define UMPIRE_ENDS_MEMO 4
+struct umpire_ends_memo {
+    uint64_t *msgs, *toks;
+    int *n_toks;
+    size_t n, cap;
+    uint64_t used; /* when last used (ends_clock) */
+};
+
 struct umpire_engine {
     struct umpire_engine_params params;
     struct llama_model *model;
@@ -36,6 +48,8 @@ struct umpire_engine {
     /* The prefill's plan (plan.c): invariant, the CPU's (batches of n_batch, a restart at
      * any fourth token); else blocks of `block` positions */
     int invariant, block;
+    struct umpire_ends_memo ends_memo[UMPIRE_ENDS_MEMO];
+    uint64_t ends_clock;
     /* The middle layer's output ("l_out-<il>", INSIDE's layer) of every decode while on:
      * rows[r * n_embd ..] for the decode's row r (cb_eval; engine.c). */
     struct {
