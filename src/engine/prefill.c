@@ -111,8 +111,8 @@ int umpire_engine_alone(const struct umpire_engine *e, const char *what, char *e
 }
 
 /* How many of the prompt's first units the slot's cached prompt holds already: the same units,
- * and for the exact cache the same prefill steps (so that the KV before a restart was decoded in
- * the very batches the new prompt's plan has there). */
+ * and for the exact cache rows decoded as the new prompt's plan decodes them (the CPU's plan:
+ * the same row classes, the same kernels; blocks: the same steps, the very batches). */
 static size_t common_prefix(const struct umpire_engine *e, int slot, const struct umpire_prompt *p) {
     const struct umpire_slot *sl = &e->slot[slot];
     const int exact = e->params.reuse_prefix == 1;
